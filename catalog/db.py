@@ -1,0 +1,193 @@
+"""Engines, the database a command uses, and bringing its schema up to date.
+
+``Database.from_settings`` resolves where the catalog lives: ``HLSP_DATABASE_URL`` when set,
+else the embedded cluster in the data directory. ``ensure_ready()`` is what every command
+that needs the database calls: start the embedded cluster if needed, create the database,
+apply migrations, and sync the settings SQL needs (the IVOA authority).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine, make_url
+
+from catalog.config import Settings
+from catalog.embedded import DATABASE, EmbeddedCluster
+from catalog.errors import DatabaseUnavailable, MigrationError
+
+READER_ROLE = "hlsp_reader"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``postgresql://`` (libpq form) -> the SQLAlchemy psycopg 3 form."""
+    return re.sub(r"^postgres(?:ql)?(?:\+\w+)?://", "postgresql+psycopg://", url)
+
+
+def libpq_url(url: str) -> str:
+    return re.sub(r"^postgres(?:ql)?(?:\+\w+)?://", "postgresql://", url)
+
+
+def migrations_dir() -> Path:
+    """The alembic scripts: ``migrations/`` in a checkout, ``catalog/_migrations`` installed."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "migrations", here / "_migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise MigrationError("The migration scripts are missing from this installation.")
+
+
+def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(sqlalchemy_url(url), **kwargs)
+
+
+def _describe(url: str) -> str:
+    return make_url(sqlalchemy_url(url)).render_as_string(hide_password=True)
+
+
+@dataclass
+class SchemaStatus:
+    current: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+class Database:
+    """One catalog database: its URL, engines, and schema state."""
+
+    def __init__(self, url: str, *, cluster: EmbeddedCluster | None = None,
+                 read_url: str | None = None, settings: Settings | None = None) -> None:  # fmt: skip
+        self.url = libpq_url(url)
+        self.read_url = libpq_url(read_url) if read_url else self.url
+        self.cluster = cluster
+        self.settings = settings or Settings()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        if settings.database_url:
+            return cls(settings.database_url, read_url=settings.read_database_url,
+                       settings=settings)  # fmt: skip
+        cluster = EmbeddedCluster(settings.data_dir)
+        return cls(cluster.url(), cluster=cluster, settings=settings)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return create_engine(self.url)
+
+    @cached_property
+    def read_engine(self) -> Engine:
+        return self.engine if self.read_url == self.url else create_engine(self.read_url)
+
+    def dispose(self) -> None:
+        for name in ("engine", "read_engine"):
+            engine = self.__dict__.pop(name, None)
+            if engine is not None:
+                engine.dispose()
+
+    def check_connection(self) -> str:
+        """The server version, or DatabaseUnavailable with the reason."""
+        try:
+            with self.engine.connect() as conn:
+                return str(conn.execute(sa.text("SHOW server_version")).scalar_one())
+        except sa.exc.OperationalError as exc:
+            raise DatabaseUnavailable(
+                f"Cannot connect to {_describe(self.url)}: {str(exc.orig).strip()}",
+                hint="Start it with 'hlsp db start' (embedded) or check HLSP_DATABASE_URL.",
+            ) from exc
+
+    def _create_database_if_missing(self) -> None:
+        url = make_url(sqlalchemy_url(self.url))
+        name = url.database or DATABASE
+        admin = create_engine(url.set(database="postgres").render_as_string(hide_password=False),
+                              isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)  # fmt: skip
+        try:
+            with admin.connect() as conn:
+                exists = conn.execute(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                ).first()
+                if not exists:
+                    quoted = conn.dialect.identifier_preparer.quote(name)
+                    conn.execute(sa.text(f"CREATE DATABASE {quoted}"))
+        finally:
+            admin.dispose()
+
+    def start(self) -> bool:
+        """Start the embedded cluster (no-op for a URL). True if it was started now."""
+        if self.cluster is None:
+            return False
+        started = self.cluster.start()
+        self._create_database_if_missing()
+        return started
+
+    def schema_status(self) -> SchemaStatus:
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert head is not None
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        return SchemaStatus(current, head)
+
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade (or downgrade, for a lower revision) the schema, in one transaction."""
+        try:
+            with self.engine.begin() as conn:
+                cfg = alembic_config(conn)
+                current = MigrationContext.configure(conn).get_current_revision()
+                script = ScriptDirectory.from_config(cfg)
+                target = script.get_revision(revision) if revision not in ("head", "base") else None
+                if revision == "base" or (
+                    target is not None and current is not None
+                    and target.revision != current
+                    and target.revision in {r.revision for r in script.iterate_revisions(
+                        current, "base")}
+                ):  # fmt: skip
+                    command.downgrade(cfg, revision)
+                else:
+                    command.upgrade(cfg, revision)
+                if revision != "base":
+                    self._sync_settings(conn)
+        except sa.exc.DBAPIError as exc:
+            raise MigrationError(
+                f"Migrating {_describe(self.url)} to {revision} failed: "
+                f"{str(exc.orig).strip()}",
+                hint="The transaction was rolled back; nothing was changed.",
+            ) from exc
+
+    def _sync_settings(self, conn: sa.Connection) -> None:
+        has_table = conn.execute(sa.text("SELECT to_regclass('hlsp.setting')")).scalar()
+        if has_table is None:
+            return
+        conn.execute(
+            sa.text(
+                "INSERT INTO hlsp.setting (name, setting_value) VALUES ('ivoa_authority', :v) "
+                "ON CONFLICT (name) DO UPDATE SET setting_value = EXCLUDED.setting_value"
+            ),
+            {"v": self.settings.ivoa_authority},
+        )
+
+    def ensure_ready(self) -> None:
+        """Everything a command needs: the server up, the database there, the schema current."""
+        self.start()
+        self.check_connection()
+        self.migrate()

@@ -1,0 +1,718 @@
+"""The catalog model (schema ``hlsp``): collections, products, targets, provenance, harvests.
+
+Every column is declared with :func:`catalog.vo.vo_column`, carrying its description, VOUnit,
+UCD1+ and (where ObsCore defines one) utype. Constraints make bad states unrepresentable:
+a product always belongs to a collection, one row per collection + file name, ranges are
+ordered, enumerations are checked.
+
+Units: positions and angles in degrees (pg_sphere types convert), times as MJD, durations
+in seconds, wavelengths in metres, sizes in bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
+
+from catalog.sphere import SkyPoint, SkyPolygon, SPoint, SPoly
+from catalog.vo import TableMeta, plain_column, vo_column
+
+SCHEMA = "hlsp"
+DATAPRODUCT_TYPES = (
+    "image", "cube", "spectrum", "sed", "timeseries", "visibility", "event", "measurements",
+)  # fmt: skip
+VERDICTS = ("PASS", "NEEDS REVIEW", "FAIL")
+SEVERITIES = ("error", "warning", "info")
+RUN_STATES = ("running", "completed", "interrupted", "failed")
+INPUT_KINDS = ("observation", "file", "dataset", "program", "product")
+
+naming_convention = {
+    "ix": "%(table_name)s_%(column_0_N_name)s_idx",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(schema=SCHEMA, naming_convention=naming_convention)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+def _table_args(description: str, *items: Any, published: bool = True) -> tuple[Any, ...]:
+    return (*items, {"comment": description, "info": {"vo": TableMeta(description, published)}})
+
+
+def _tsvector(*parts: tuple[str, str, str]) -> sa.Computed:
+    """A stored tsvector over (config, column, weight) parts, for full-text search."""
+    sql = " || ".join(
+        f"setweight(to_tsvector('{config}'::regconfig, coalesce({column}, '')), '{weight}')"
+        for config, column, weight in parts
+    )
+    return sa.Computed(sql, persisted=True)
+
+
+ID_UCD = "meta.id;meta.main"
+
+
+class Collection(Base):
+    __tablename__ = "collection"
+    __table_args__ = _table_args(
+        "High-Level Science Product collections: one row per HLSP (e.g. tglc, k2sff).",
+        sa.CheckConstraint(r"hlsp_id ~ '^[a-z0-9][a-z0-9._-]*$'", name="hlsp_id_format"),
+        sa.CheckConstraint(r"doi ~ '^10\.[0-9]{4,9}/\S+$'", name="doi_format"),
+        sa.Index(None, "search_text", postgresql_using="gin"),
+    )
+
+    collection_id: Mapped[int] = vo_column(
+        sa.Integer, sa.Identity(), primary_key=True,
+        description="Internal identifier of the collection", ucd=ID_UCD,
+    )  # fmt: skip
+    hlsp_id: Mapped[str] = vo_column(
+        sa.Text, nullable=False, unique=True, principal=True,
+        description="HLSP identifier (the project id of file names, lower case, e.g. 'tglc')",
+        ucd="meta.id;meta.dataset",
+    )  # fmt: skip
+    title: Mapped[str | None] = vo_column(
+        sa.Text, principal=True, description="Long-form title of the HLSP (HLSPNAME)",
+        ucd="meta.title",
+    )  # fmt: skip
+    project_lead: Mapped[str | None] = vo_column(
+        sa.Text, description="Full name of the project lead (HLSPLEAD)", ucd="meta.id.PI",
+    )  # fmt: skip
+    description: Mapped[str | None] = vo_column(
+        sa.Text, description="Description of the collection (from its manifest or README)",
+        ucd="meta.note",
+    )  # fmt: skip
+    doi: Mapped[str | None] = vo_column(
+        sa.Text, principal=True, description="DOI of the collection, e.g. 10.17909/t9-wpz1-8s54",
+        ucd="meta.ref.doi",
+    )  # fmt: skip
+    license: Mapped[str | None] = vo_column(
+        sa.Text, description="Licence of the data (LICENSE), e.g. 'CC BY 4.0'", ucd="meta.note",
+    )  # fmt: skip
+    license_url: Mapped[str | None] = vo_column(
+        sa.Text, description="URL of the licence text (LICENURL)", ucd="meta.ref.url",
+    )  # fmt: skip
+    reference_paper: Mapped[str | None] = vo_column(
+        sa.Text, description="Bibliographic reference of the primary paper (REFERENC: bibcode "
+        "or ADS URL)", ucd="meta.bib",
+    )  # fmt: skip
+    landing_url: Mapped[str | None] = vo_column(
+        sa.Text, description="URL of the collection's landing page", ucd="meta.ref.url",
+    )  # fmt: skip
+    release_date: Mapped[datetime | None] = vo_column(
+        sa.DateTime(timezone=True),
+        description="When the collection becomes public (UTC); null means public now",
+        ucd="time.release",
+    )  # fmt: skip
+    access_group: Mapped[str | None] = vo_column(
+        sa.Text, description="Group allowed to see the collection before its release date; "
+        "null means no restriction", ucd="meta.code",
+    )  # fmt: skip
+    first_harvested: Mapped[datetime] = vo_column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(),
+        description="When the collection was first harvested (UTC)", ucd="time.creation",
+    )  # fmt: skip
+    last_harvested: Mapped[datetime] = vo_column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(),
+        description="When the collection was last changed by a harvest (UTC)",
+        ucd="time.processing",
+    )  # fmt: skip
+    search_text: Mapped[Any] = vo_column(
+        TSVECTOR,
+        _tsvector(("simple", "hlsp_id", "A"), ("english", "title", "A"),
+                  ("simple", "project_lead", "B"), ("english", "description", "C")),
+        description="Full-text search vector over id, title, lead and description",
+        published=False,
+    )  # fmt: skip
+
+    products: Mapped[list[Product]] = relationship(back_populates="collection")
+
+
+class Product(Base):
+    __tablename__ = "product"
+    __table_args__ = _table_args(
+        "HLSP products: one row per file of a collection, with what its headers say.",
+        sa.UniqueConstraint("collection_id", "file_name"),
+        sa.CheckConstraint("position('/' in file_name) = 0 AND file_name <> ''",
+                           name="file_name_bare"),
+        sa.CheckConstraint("file_bytes >= 0", name="file_bytes_positive"),
+        sa.CheckConstraint("calib_level BETWEEN 0 AND 4", name="calib_level_range"),
+        sa.CheckConstraint(_in("dataproduct_type", DATAPRODUCT_TYPES),
+                           name="dataproduct_type_vocabulary"),
+        sa.CheckConstraint(_in("verdict", VERDICTS), name="verdict_vocabulary"),
+        sa.CheckConstraint("t_min <= t_max", name="time_range_ordered"),
+        sa.CheckConstraint("em_min > 0 AND em_min <= em_max", name="wavelength_range_ordered"),
+        sa.CheckConstraint("t_exptime >= 0", name="exptime_positive"),
+        sa.CheckConstraint("s_fov > 0 AND s_fov <= 360", name="fov_range"),
+        sa.Index(None, "pos", postgresql_using="gist"),
+        sa.Index(None, "footprint", postgresql_using="gist"),
+        sa.Index(None, "obs_id"),
+        sa.Index(None, "t_min", "t_max"),
+        sa.Index(None, "em_min", "em_max"),
+        sa.Index(None, "instrument"),
+        sa.Index(None, "target_name"),
+        sa.Index(None, "verdict", postgresql_where=sa.text("verdict <> 'PASS'")),
+    )  # fmt: skip
+
+    product_id: Mapped[int] = vo_column(
+        sa.BigInteger, sa.Identity(), primary_key=True,
+        description="Internal identifier of the product", ucd=ID_UCD,
+    )  # fmt: skip
+    collection_id: Mapped[int] = vo_column(
+        sa.Integer, sa.ForeignKey("collection.collection_id", ondelete="RESTRICT"),
+        nullable=False, description="Collection the product belongs to", ucd="meta.id;meta.dataset",
+    )  # fmt: skip
+    file_name: Mapped[str] = vo_column(
+        sa.Text, nullable=False, principal=True,
+        description="File name of the product, without directory", ucd="meta.id;meta.file",
+    )  # fmt: skip
+    obs_id: Mapped[str] = vo_column(
+        sa.Text,
+        sa.Computed(r"regexp_replace(file_name, '(\.[A-Za-z0-9]+)?(\.(gz|bz2|xz|zip|fz))?$', '')",
+                    persisted=True),
+        description="File name without its extension(s): ObsCore obs_id", ucd="meta.id",
+    )  # fmt: skip
+    file_path: Mapped[str] = vo_column(
+        sa.Text, nullable=False, description="Path of the file where it was harvested",
+        ucd="meta.ref;meta.file", published=False,
+    )  # fmt: skip
+    access_url: Mapped[str | None] = vo_column(
+        sa.Text, description="URL to download the file", ucd="meta.ref.url",
+        utype="obscore:Access.Reference",
+    )  # fmt: skip
+    file_format: Mapped[str] = vo_column(
+        sa.Text, nullable=False, server_default="application/fits",
+        description="MIME type of the file", ucd="meta.code.mime", utype="obscore:Access.Format",
+    )  # fmt: skip
+    file_bytes: Mapped[int] = vo_column(
+        sa.BigInteger, nullable=False, description="Size of the file", unit="byte",
+        ucd="phys.size;meta.file",
+    )  # fmt: skip
+    file_mtime: Mapped[datetime] = vo_column(
+        sa.DateTime(timezone=True), nullable=False,
+        description="Modification time of the file when harvested (UTC)", ucd="time.processing",
+    )  # fmt: skip
+    checksum: Mapped[str | None] = vo_column(
+        sa.Text, description="Checksum of the file as 'algorithm:hex' (e.g. the FITS DATASUM)",
+        ucd="meta.code",
+    )  # fmt: skip
+    hdu_count: Mapped[int | None] = vo_column(
+        sa.Integer, description="Number of HDUs in the file", ucd="meta.number",
+    )  # fmt: skip
+    product_version: Mapped[str | None] = vo_column(
+        sa.Text, principal=True,
+        description="Version of the product (HLSPVER, else the file-name version, e.g. 'v1')",
+        ucd="meta.version",
+    )  # fmt: skip
+    product_type: Mapped[str | None] = vo_column(
+        sa.Text, principal=True,
+        description="Product type from the file name (e.g. 'lc', 'img', 'spec', 'cat')",
+        ucd="meta.code.class",
+    )  # fmt: skip
+    dataproduct_type: Mapped[str | None] = vo_column(
+        sa.Text, principal=True, description="ObsCore data product type (image, spectrum, "
+        "timeseries, cube, sed, measurements, ...)", ucd="meta.code.class",
+        utype="obscore:ObsDataset.dataProductType",
+    )  # fmt: skip
+    calib_level: Mapped[int] = vo_column(
+        sa.Integer, nullable=False, server_default="4",
+        description="ObsCore calibration level (4: analysis product, as for all HLSPs)",
+        ucd="meta.code;obs.calib", utype="obscore:ObsDataset.calibLevel",
+    )  # fmt: skip
+    observatory: Mapped[str | None] = vo_column(
+        sa.Text, description="Observatory (OBSERVAT), or MULTI", ucd="meta.id;instr.obsty",
+    )  # fmt: skip
+    telescope: Mapped[str | None] = vo_column(
+        sa.Text, principal=True, description="Telescope (TELESCOP), or MULTI",
+        ucd="meta.id;instr.tel", utype="obscore:Provenance.ObsConfig.Facility.name",
+    )  # fmt: skip
+    instrument: Mapped[str | None] = vo_column(
+        sa.Text, principal=True, description="Instrument (INSTRUME), or MULTI",
+        ucd="meta.id;instr", utype="obscore:Provenance.ObsConfig.Instrument.name",
+    )  # fmt: skip
+    detector: Mapped[str | None] = vo_column(
+        sa.Text, description="Detector (DETECTOR)", ucd="meta.id;instr.det",
+    )  # fmt: skip
+    filter_name: Mapped[str | None] = vo_column(
+        sa.Text, principal=True, description="Filter or bandpass (FILTER), or MULTI",
+        ucd="meta.id;instr.filter",
+    )  # fmt: skip
+    aperture: Mapped[str | None] = vo_column(
+        sa.Text, description="Aperture (APERTURE)", ucd="meta.id;instr.param",
+    )  # fmt: skip
+    disperser: Mapped[str | None] = vo_column(
+        sa.Text, description="Dispersive element (DISPRSR/DISPERSR/GRATING), or MULTI",
+        ucd="meta.id;instr.disperser",
+    )  # fmt: skip
+    target_name: Mapped[str | None] = vo_column(
+        sa.Text, principal=True, description="Target designation as given by the file",
+        ucd="meta.id;src", utype="obscore:Target.Name",
+    )  # fmt: skip
+    pos: Mapped[SkyPoint | None] = vo_column(
+        SPoint(), description="Position of the target or field centre (ICRS)", unit="deg",
+        ucd="pos.eq;meta.main",
+    )  # fmt: skip
+    s_ra: Mapped[float | None] = vo_column(
+        sa.Double, sa.Computed("degrees(long(pos))", persisted=True), principal=True,
+        description="Right ascension of the target or field centre (ICRS)", unit="deg",
+        ucd="pos.eq.ra;meta.main",
+        utype="obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1",
+    )  # fmt: skip
+    s_dec: Mapped[float | None] = vo_column(
+        sa.Double, sa.Computed("degrees(lat(pos))", persisted=True), principal=True,
+        description="Declination of the target or field centre (ICRS)", unit="deg",
+        ucd="pos.eq.dec;meta.main",
+        utype="obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2",
+    )  # fmt: skip
+    footprint: Mapped[SkyPolygon | None] = vo_column(
+        SPoly(), description="Sky footprint of the data (ICRS polygon), from an image WCS",
+        unit="deg", ucd="pos.outline;obs.field",
+    )  # fmt: skip
+    s_fov: Mapped[float | None] = vo_column(
+        sa.Double, description="Diameter of the region covered", unit="deg",
+        ucd="phys.angSize;instr.fov",
+        utype="obscore:Char.SpatialAxis.Coverage.Bounds.Extent.diameter",
+    )  # fmt: skip
+    s_resolution: Mapped[float | None] = vo_column(
+        sa.Double, description="Spatial resolution (PSF FWHM)", unit="arcsec",
+        ucd="pos.angResolution", utype="obscore:Char.SpatialAxis.Resolution.Refval.value",
+    )  # fmt: skip
+    s_xel1: Mapped[int | None] = vo_column(
+        sa.BigInteger, description="Number of pixels along the first spatial axis",
+        ucd="meta.number", utype="obscore:Char.SpatialAxis.numBins1",
+    )  # fmt: skip
+    s_xel2: Mapped[int | None] = vo_column(
+        sa.BigInteger, description="Number of pixels along the second spatial axis",
+        ucd="meta.number", utype="obscore:Char.SpatialAxis.numBins2",
+    )  # fmt: skip
+    t_min: Mapped[float | None] = vo_column(
+        sa.Double, principal=True, description="Start of the observations (MJD, UTC or TDB as "
+        "the file states)", unit="d", ucd="time.start;obs.exposure",
+        utype="obscore:Char.TimeAxis.Coverage.Bounds.Limits.StartTime",
+    )  # fmt: skip
+    t_max: Mapped[float | None] = vo_column(
+        sa.Double, principal=True, description="End of the observations (MJD)", unit="d",
+        ucd="time.end;obs.exposure", utype="obscore:Char.TimeAxis.Coverage.Bounds.Limits.StopTime",
+    )  # fmt: skip
+    t_exptime: Mapped[float | None] = vo_column(
+        sa.Double, description="Effective exposure time (XPOSURE)", unit="s",
+        ucd="time.duration;obs.exposure", utype="obscore:Char.TimeAxis.Coverage.Support.Extent",
+    )  # fmt: skip
+    t_resolution: Mapped[float | None] = vo_column(
+        sa.Double, description="Time resolution (cadence of a light curve)", unit="s",
+        ucd="time.resolution", utype="obscore:Char.TimeAxis.Resolution.Refval.value",
+    )  # fmt: skip
+    t_xel: Mapped[int | None] = vo_column(
+        sa.BigInteger, description="Number of time samples", ucd="meta.number",
+        utype="obscore:Char.TimeAxis.numBins",
+    )  # fmt: skip
+    em_min: Mapped[float | None] = vo_column(
+        sa.Double, description="Shortest wavelength covered", unit="m", ucd="em.wl;stat.min",
+        utype="obscore:Char.SpectralAxis.Coverage.Bounds.Limits.LoLimit",
+    )  # fmt: skip
+    em_max: Mapped[float | None] = vo_column(
+        sa.Double, description="Longest wavelength covered", unit="m", ucd="em.wl;stat.max",
+        utype="obscore:Char.SpectralAxis.Coverage.Bounds.Limits.HiLimit",
+    )  # fmt: skip
+    em_res_power: Mapped[float | None] = vo_column(
+        sa.Double, description="Spectral resolving power lambda/dlambda",
+        ucd="spect.resolution", utype="obscore:Char.SpectralAxis.Resolution.ResolPower.refVal",
+    )  # fmt: skip
+    em_xel: Mapped[int | None] = vo_column(
+        sa.BigInteger, description="Number of spectral samples", ucd="meta.number",
+        utype="obscore:Char.SpectralAxis.numBins",
+    )  # fmt: skip
+    o_ucd: Mapped[str | None] = vo_column(
+        sa.Text, description="UCD of the observable (e.g. phot.flux.density)", ucd="meta.ucd",
+        utype="obscore:Char.ObservableAxis.ucd",
+    )  # fmt: skip
+    simulated: Mapped[bool] = vo_column(
+        sa.Boolean, nullable=False, server_default=sa.false(),
+        description="True for simulated data (SIMULATD = T)", ucd="meta.code",
+    )  # fmt: skip
+    headers: Mapped[Any] = vo_column(
+        JSONB, nullable=False, server_default=sa.text("'[]'::jsonb"),
+        description="Raw FITS headers: one object per HDU, keyword to value",
+        published=False,
+    )  # fmt: skip
+    verdict: Mapped[str | None] = vo_column(
+        sa.Text, principal=True,
+        description="Guideline check verdict: PASS, NEEDS REVIEW or FAIL (null: not checked)",
+        ucd="meta.code.qual",
+    )  # fmt: skip
+    release_date: Mapped[datetime | None] = vo_column(
+        sa.DateTime(timezone=True),
+        description="When the product becomes public (UTC); null: as its collection",
+        ucd="time.release",
+    )  # fmt: skip
+    access_group: Mapped[str | None] = vo_column(
+        sa.Text, description="Group allowed to see the product before its release date",
+        ucd="meta.code",
+    )  # fmt: skip
+    withdrawn_at: Mapped[datetime | None] = vo_column(
+        sa.DateTime(timezone=True),
+        description="When the file was found gone from its collection (kept, flagged); null "
+        "while present", ucd="time.end;meta.file",
+    )  # fmt: skip
+    first_harvested: Mapped[datetime] = vo_column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(),
+        description="When the product was first harvested (UTC)", ucd="time.creation",
+    )  # fmt: skip
+    last_harvested: Mapped[datetime] = vo_column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(),
+        description="When the product row was last written by a harvest (UTC)",
+        ucd="time.processing",
+    )  # fmt: skip
+    harvest_run_id: Mapped[int | None] = vo_column(
+        sa.BigInteger, sa.ForeignKey("harvest_run.run_id", ondelete="SET NULL"),
+        description="Harvest run that last wrote the row", ucd="meta.id", published=False,
+    )  # fmt: skip
+
+    collection: Mapped[Collection] = relationship(back_populates="products")
+    targets: Mapped[list[Target]] = relationship(
+        secondary=lambda: product_target, back_populates="products"
+    )
+    inputs: Mapped[list[ProvenanceInput]] = relationship(
+        back_populates="product", cascade="all, delete-orphan",
+        order_by=lambda: ProvenanceInput.input_index,
+    )  # fmt: skip
+    software: Mapped[list[ProvenanceSoftware]] = relationship(
+        back_populates="product", cascade="all, delete-orphan",
+        order_by=lambda: ProvenanceSoftware.software_index,
+    )  # fmt: skip
+    findings: Mapped[list[ProductFinding]] = relationship(
+        back_populates="product", cascade="all, delete-orphan",
+        order_by=lambda: ProductFinding.finding_index,
+    )  # fmt: skip
+
+
+class ProductFinding(Base):
+    __tablename__ = "product_finding"
+    __table_args__ = _table_args(
+        "What the guideline check found in each product (one row per finding).",
+        sa.CheckConstraint(_in("severity", SEVERITIES), name="severity_vocabulary"),
+        sa.Index(None, "code"),
+    )
+
+    product_id: Mapped[int] = vo_column(
+        sa.BigInteger, sa.ForeignKey("product.product_id", ondelete="CASCADE"), primary_key=True,
+        description="Product the finding concerns", ucd="meta.id",
+    )  # fmt: skip
+    finding_index: Mapped[int] = vo_column(
+        sa.Integer, primary_key=True, description="Order of the finding within the product",
+        ucd="meta.number",
+    )  # fmt: skip
+    code: Mapped[str] = vo_column(
+        sa.Text, nullable=False, principal=True, description="Stable code of the rule (e.g. "
+        "HLSP-K012)", ucd="meta.code.error",
+    )  # fmt: skip
+    severity: Mapped[str] = vo_column(
+        sa.Text, nullable=False, principal=True, description="error, warning or info",
+        ucd="meta.code.qual",
+    )  # fmt: skip
+    hdu: Mapped[int | None] = vo_column(
+        sa.Integer, description="HDU index the finding concerns (0: primary)", ucd="meta.number",
+    )  # fmt: skip
+    keyword: Mapped[str | None] = vo_column(
+        sa.Text, description="FITS keyword the finding concerns", ucd="meta.id",
+    )  # fmt: skip
+    message: Mapped[str] = vo_column(
+        sa.Text, nullable=False, principal=True, description="What is wrong and how to fix it",
+        ucd="meta.note",
+    )  # fmt: skip
+
+    product: Mapped[Product] = relationship(back_populates="findings")
+
+
+product_target = sa.Table(
+    "product_target",
+    Base.metadata,
+    plain_column(
+        "product_id", sa.BigInteger, sa.ForeignKey("product.product_id", ondelete="CASCADE"),
+        primary_key=True, description="Product", ucd="meta.id",
+    ),
+    plain_column(
+        "target_id", sa.BigInteger, sa.ForeignKey("target.target_id", ondelete="RESTRICT"),
+        primary_key=True, description="Target observed in the product", ucd="meta.id;src",
+    ),
+    sa.Index(None, "target_id"),
+    comment="Which targets each product observes (many to many)",
+    info={"vo": TableMeta("Which targets each product observes (many to many)")},
+)  # fmt: skip
+
+
+class Target(Base):
+    __tablename__ = "target"
+    __table_args__ = _table_args(
+        "Astronomical targets and fields, shared across collections.",
+        sa.Index(None, "pos", postgresql_using="gist"),
+    )
+
+    target_id: Mapped[int] = vo_column(
+        sa.BigInteger, sa.Identity(), primary_key=True,
+        description="Internal identifier of the target", ucd=ID_UCD,
+    )  # fmt: skip
+    name: Mapped[str] = vo_column(
+        sa.Text, nullable=False, principal=True, description="Preferred designation",
+        ucd="meta.id;src;meta.main",
+    )  # fmt: skip
+    pos: Mapped[SkyPoint | None] = vo_column(
+        SPoint(), description="Position of the target (ICRS)", unit="deg", ucd="pos.eq;src",
+    )  # fmt: skip
+    s_ra: Mapped[float | None] = vo_column(
+        sa.Double, sa.Computed("degrees(long(pos))", persisted=True), principal=True,
+        description="Right ascension of the target (ICRS)", unit="deg", ucd="pos.eq.ra;src",
+    )  # fmt: skip
+    s_dec: Mapped[float | None] = vo_column(
+        sa.Double, sa.Computed("degrees(lat(pos))", persisted=True), principal=True,
+        description="Declination of the target (ICRS)", unit="deg", ucd="pos.eq.dec;src",
+    )  # fmt: skip
+    object_type: Mapped[str | None] = vo_column(
+        sa.Text, description="Class of object (star, galaxy, field, ...)", ucd="src.class",
+    )  # fmt: skip
+
+    aliases: Mapped[list[TargetAlias]] = relationship(
+        back_populates="target", cascade="all, delete-orphan"
+    )
+    products: Mapped[list[Product]] = relationship(
+        secondary=lambda: product_target, back_populates="targets"
+    )
+
+
+class TargetAlias(Base):
+    __tablename__ = "target_alias"
+    __table_args__ = _table_args(
+        "Every name a target is known by, normalised so 'TIC 123', 'TIC123' and 'tic 123' meet.",
+        sa.Index(None, "target_id"),
+        sa.Index(None, "search_text", postgresql_using="gin"),
+    )
+
+    name_key: Mapped[str] = vo_column(
+        sa.Text, primary_key=True, description="Normalised name (lower case, no spaces)",
+        ucd="meta.id;src",
+    )  # fmt: skip
+    target_id: Mapped[int] = vo_column(
+        sa.BigInteger, sa.ForeignKey("target.target_id", ondelete="CASCADE"), nullable=False,
+        description="Target the name designates", ucd="meta.id",
+    )  # fmt: skip
+    name: Mapped[str] = vo_column(
+        sa.Text, nullable=False, principal=True, description="Name as first seen in a file",
+        ucd="meta.id;src",
+    )  # fmt: skip
+    search_text: Mapped[Any] = vo_column(
+        TSVECTOR, _tsvector(("simple", "name", "A")),
+        description="Full-text search vector over the name", published=False,
+    )  # fmt: skip
+
+    target: Mapped[Target] = relationship(back_populates="aliases")
+
+
+class ProvenanceInput(Base):
+    __tablename__ = "provenance_input"
+    __table_args__ = _table_args(
+        "What each product was made from: observations, files, datasets, programs "
+        "(FILEIDnn records, PROVENANCE extensions, PROPOSID).",
+        sa.CheckConstraint(_in("kind", INPUT_KINDS), name="kind_vocabulary"),
+        sa.Index(None, "identifier"),
+    )
+
+    product_id: Mapped[int] = vo_column(
+        sa.BigInteger, sa.ForeignKey("product.product_id", ondelete="CASCADE"), primary_key=True,
+        description="Product made from this input", ucd="meta.id",
+    )  # fmt: skip
+    input_index: Mapped[int] = vo_column(
+        sa.Integer, primary_key=True, description="Order of the input (the nn of FILEIDnn)",
+        ucd="meta.number",
+    )  # fmt: skip
+    kind: Mapped[str] = vo_column(
+        sa.Text, nullable=False, principal=True,
+        description="observation, file, dataset, program or product", ucd="meta.code.class",
+    )  # fmt: skip
+    identifier: Mapped[str] = vo_column(
+        sa.Text, nullable=False, principal=True,
+        description="Identifier of the input (MAST observation id, file name, program id)",
+        ucd="meta.id;meta.dataset",
+    )  # fmt: skip
+    source: Mapped[str] = vo_column(
+        sa.Text, nullable=False, description="Where it was read (e.g. FILEID03, "
+        "PROVENANCE[2].FILENAME, PROPOSID)", ucd="meta.ref",
+    )  # fmt: skip
+    program_id: Mapped[str | None] = vo_column(
+        sa.Text, description="Observing program or proposal of the input", ucd="meta.id;obs.proposal",
+    )  # fmt: skip
+    telescope: Mapped[str | None] = vo_column(
+        sa.Text, description="Telescope of the input", ucd="meta.id;instr.tel",
+    )  # fmt: skip
+    instrument: Mapped[str | None] = vo_column(
+        sa.Text, description="Instrument of the input", ucd="meta.id;instr",
+    )  # fmt: skip
+    t_min: Mapped[float | None] = vo_column(
+        sa.Double, description="Start of the input observation (MJD)", unit="d",
+        ucd="time.start;obs.exposure",
+    )  # fmt: skip
+    t_max: Mapped[float | None] = vo_column(
+        sa.Double, description="End of the input observation (MJD)", unit="d",
+        ucd="time.end;obs.exposure",
+    )  # fmt: skip
+
+    product: Mapped[Product] = relationship(back_populates="inputs")
+
+
+class ProvenanceSoftware(Base):
+    __tablename__ = "provenance_software"
+    __table_args__ = _table_args("The software (and version) that made each product.")
+
+    product_id: Mapped[int] = vo_column(
+        sa.BigInteger, sa.ForeignKey("product.product_id", ondelete="CASCADE"), primary_key=True,
+        description="Product the software made", ucd="meta.id",
+    )  # fmt: skip
+    software_index: Mapped[int] = vo_column(
+        sa.Integer, primary_key=True, description="Order of the software in the chain",
+        ucd="meta.number",
+    )  # fmt: skip
+    name: Mapped[str] = vo_column(
+        sa.Text, nullable=False, principal=True, description="Software or pipeline name",
+        ucd="meta.id;meta.software",
+    )  # fmt: skip
+    software_version: Mapped[str | None] = vo_column(
+        sa.Text, principal=True, description="Software version", ucd="meta.version;meta.software",
+    )  # fmt: skip
+    source: Mapped[str] = vo_column(
+        sa.Text, nullable=False, description="Keyword it was read from (ORIGIN, CREATOR, "
+        "PROCVER, CAL_VER, ...)", ucd="meta.ref",
+    )  # fmt: skip
+
+    product: Mapped[Product] = relationship(back_populates="software")
+
+
+class HarvestRun(Base):
+    __tablename__ = "harvest_run"
+    __table_args__ = _table_args(
+        "Audit of harvest runs: what was asked, when, and what happened to every file.",
+        sa.CheckConstraint(_in("state", RUN_STATES), name="state_vocabulary"),
+        sa.CheckConstraint("finished_at >= started_at", name="finished_after_start"),
+        published=False,
+    )
+
+    run_id: Mapped[int] = vo_column(
+        sa.BigInteger, sa.Identity(), primary_key=True, description="Identifier of the run",
+        ucd=ID_UCD,
+    )  # fmt: skip
+    started_at: Mapped[datetime] = vo_column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(),
+        description="When the run started (UTC)", ucd="time.start",
+    )  # fmt: skip
+    finished_at: Mapped[datetime | None] = vo_column(
+        sa.DateTime(timezone=True), description="When the run ended (UTC)", ucd="time.end",
+    )  # fmt: skip
+    state: Mapped[str] = vo_column(
+        sa.Text, nullable=False, server_default="running",
+        description="running, completed, interrupted or failed", ucd="meta.code.status",
+    )  # fmt: skip
+    arguments: Mapped[Any] = vo_column(
+        JSONB, nullable=False, server_default=sa.text("'{}'::jsonb"),
+        description="What the run was asked to do (paths, collection, options)", ucd="meta.note",
+    )  # fmt: skip
+    host: Mapped[str | None] = vo_column(
+        sa.Text, description="Host the run ran on", ucd="meta.id",
+    )  # fmt: skip
+    software_version: Mapped[str | None] = vo_column(
+        sa.Text, description="Version of hlsp-catalog that ran", ucd="meta.version",
+    )  # fmt: skip
+    files_seen: Mapped[int] = vo_column(
+        sa.Integer, nullable=False, server_default="0", description="Files found",
+        ucd="meta.number",
+    )  # fmt: skip
+    files_added: Mapped[int] = vo_column(
+        sa.Integer, nullable=False, server_default="0", description="New products written",
+        ucd="meta.number",
+    )  # fmt: skip
+    files_updated: Mapped[int] = vo_column(
+        sa.Integer, nullable=False, server_default="0", description="Changed products rewritten",
+        ucd="meta.number",
+    )  # fmt: skip
+    files_unchanged: Mapped[int] = vo_column(
+        sa.Integer, nullable=False, server_default="0",
+        description="Files skipped as unchanged (same size and mtime)", ucd="meta.number",
+    )  # fmt: skip
+    files_failed: Mapped[int] = vo_column(
+        sa.Integer, nullable=False, server_default="0", description="Files that failed",
+        ucd="meta.number",
+    )  # fmt: skip
+    files_withdrawn: Mapped[int] = vo_column(
+        sa.Integer, nullable=False, server_default="0",
+        description="Products whose files disappeared", ucd="meta.number",
+    )  # fmt: skip
+
+    failures: Mapped[list[HarvestFailure]] = relationship(
+        back_populates="run", cascade="all, delete-orphan"
+    )
+
+
+class HarvestFailure(Base):
+    __tablename__ = "harvest_failure"
+    __table_args__ = _table_args(
+        "Every file a harvest could not read or load, with the reason.",
+        sa.UniqueConstraint("run_id", "file_path"),
+        sa.Index(None, "file_path"),
+        published=False,
+    )
+
+    failure_id: Mapped[int] = vo_column(
+        sa.BigInteger, sa.Identity(), primary_key=True, description="Identifier of the failure",
+        ucd=ID_UCD,
+    )  # fmt: skip
+    run_id: Mapped[int] = vo_column(
+        sa.BigInteger, sa.ForeignKey("harvest_run.run_id", ondelete="CASCADE"), nullable=False,
+        description="Run in which the file failed", ucd="meta.id",
+    )  # fmt: skip
+    file_path: Mapped[str] = vo_column(
+        sa.Text, nullable=False, description="Path of the file", ucd="meta.ref;meta.file",
+    )  # fmt: skip
+    code: Mapped[str] = vo_column(
+        sa.Text, nullable=False, description="Stable code of the failure kind",
+        ucd="meta.code.error",
+    )  # fmt: skip
+    reason: Mapped[str] = vo_column(
+        sa.Text, nullable=False, description="What went wrong", ucd="meta.note",
+    )  # fmt: skip
+    occurred_at: Mapped[datetime] = vo_column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(),
+        description="When the failure happened (UTC)", ucd="time.processing",
+    )  # fmt: skip
+    file_bytes: Mapped[int | None] = vo_column(
+        sa.BigInteger, description="Size of the file, if it could be read", unit="byte",
+        ucd="phys.size;meta.file",
+    )  # fmt: skip
+    file_mtime: Mapped[datetime | None] = vo_column(
+        sa.DateTime(timezone=True), description="Modification time of the file",
+        ucd="time.processing",
+    )  # fmt: skip
+
+    run: Mapped[HarvestRun] = relationship(back_populates="failures")
+
+
+class Setting(Base):
+    __tablename__ = "setting"
+    __table_args__ = _table_args(
+        "Service settings that SQL needs (e.g. the IVOA authority of publisher DIDs).",
+        published=False,
+    )
+
+    name: Mapped[str] = vo_column(
+        sa.Text, primary_key=True, description="Setting name", ucd="meta.id",
+    )  # fmt: skip
+    setting_value: Mapped[str] = vo_column(
+        sa.Text, nullable=False, description="Setting value", ucd="meta.note",
+    )  # fmt: skip

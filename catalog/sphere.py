@@ -1,0 +1,179 @@
+"""pg_sphere geometry as SQLAlchemy column types, in degrees on the Python side.
+
+pg_sphere stores radians; astronomers think in degrees. ``SPoint`` and ``SPoly`` convert at
+the boundary, so call sites never format or parse SQL geometry themselves::
+
+    product.pos = SkyPoint(ra=83.6331, dec=22.0145)
+    product.footprint = SkyPolygon.from_degrees([(10, 20), (11, 20), (11, 21)])
+
+Values are validated on the way in (finite, -90 <= dec <= 90, RA wrapped into [0, 360));
+pg_sphere's text output (radians, or degrees with ``d`` when a session switched
+``set_sphere_output('DEG')``) is parsed on the way out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.types import UserDefinedType
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_PAIR_RE = re.compile(rf"\(\s*({_NUMBER})(d?)\s*,\s*({_NUMBER})(d?)\s*\)")
+
+
+class SkyPoint(NamedTuple):
+    """A position on the sky, ICRS, in degrees."""
+
+    ra: float
+    dec: float
+
+    @classmethod
+    def checked(cls, ra: float, dec: float) -> SkyPoint:
+        """Validate and normalise (RA wrapped into [0, 360)); raise ValueError if impossible."""
+        ra, dec = float(ra), float(dec)
+        if not (math.isfinite(ra) and math.isfinite(dec)):
+            raise ValueError(f"sky position must be finite, got ra={ra!r}, dec={dec!r}")
+        if not -90.0 <= dec <= 90.0:
+            raise ValueError(f"declination must lie in [-90, 90] degrees, got {dec!r}")
+        return cls(ra % 360.0, dec)
+
+    def pgsphere_literal(self) -> str:
+        return f"({self.ra!r}d, {self.dec!r}d)"
+
+
+class SkyPolygon(NamedTuple):
+    """A spherical polygon (great-circle edges), vertices in degrees, ICRS."""
+
+    vertices: tuple[SkyPoint, ...]
+
+    @classmethod
+    def from_degrees(cls, vertices: Iterable[tuple[float, float]]) -> SkyPolygon:
+        points = tuple(SkyPoint.checked(ra, dec) for ra, dec in vertices)
+        if len(points) < 3:
+            raise ValueError(f"a polygon needs at least 3 vertices, got {len(points)}")
+        return cls(points)
+
+    def pgsphere_literal(self) -> str:
+        return "{" + ",".join(p.pgsphere_literal() for p in self.vertices) + "}"
+
+    def stcs(self) -> str:
+        """The polygon as STC-S, as ObsCore ``s_region`` serves it."""
+        return "Polygon ICRS " + " ".join(f"{p.ra!r} {p.dec!r}" for p in self.vertices)
+
+
+def _parse_pairs(text: str) -> list[SkyPoint]:
+    points = []
+    for lon, lon_deg, lat, lat_deg in _PAIR_RE.findall(text):
+        ra = float(lon) if lon_deg else math.degrees(float(lon))
+        dec = float(lat) if lat_deg else math.degrees(float(lat))
+        points.append(SkyPoint(ra % 360.0, dec))
+    return points
+
+
+def parse_spoint(text: str) -> SkyPoint:
+    points = _parse_pairs(text)
+    if len(points) != 1:
+        raise ValueError(f"not a pg_sphere spoint in RAD or DEG output mode: {text!r}")
+    return points[0]
+
+
+def parse_spoly(text: str) -> SkyPolygon:
+    points = _parse_pairs(text)
+    if len(points) < 3 or not text.lstrip().startswith("{"):
+        raise ValueError(f"not a pg_sphere spoly in RAD or DEG output mode: {text!r}")
+    return SkyPolygon(tuple(points))
+
+
+class _SphereType(UserDefinedType[Any]):
+    """Shared plumbing: bind as a degree literal cast to the type, read back as text."""
+
+    cache_ok = True
+    pg_name = ""
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return self.pg_name
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return sa.cast(bindvalue, self)
+
+    def column_expression(self, colexpr: Any) -> Any:
+        return sa.type_coerce(sa.cast(colexpr, sa.Text()), self)
+
+    def _to_literal(self, value: Any) -> str:
+        raise NotImplementedError
+
+    def _from_text(self, text: str) -> Any:
+        raise NotImplementedError
+
+    def bind_processor(self, dialect: Any) -> Callable[[Any], str | None]:
+        def process(value: Any) -> str | None:
+            return None if value is None else self._to_literal(value)
+
+        return process
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], Any]:
+        def process(value: Any) -> Any:
+            return None if value is None else self._from_text(value)
+
+        return process
+
+
+class SPoint(_SphereType):
+    """pg_sphere ``spoint`` <-> :class:`SkyPoint` (degrees)."""
+
+    pg_name = "spoint"
+
+    @property
+    def python_type(self) -> type:
+        return SkyPoint
+
+    def _to_literal(self, value: Any) -> str:
+        ra, dec = value
+        return SkyPoint.checked(ra, dec).pgsphere_literal()
+
+    def _from_text(self, text: str) -> SkyPoint:
+        return parse_spoint(text)
+
+
+class SPoly(_SphereType):
+    """pg_sphere ``spoly`` <-> :class:`SkyPolygon` (vertices in degrees)."""
+
+    pg_name = "spoly"
+
+    @property
+    def python_type(self) -> type:
+        return SkyPolygon
+
+    def _to_literal(self, value: Any) -> str:
+        vertices = value.vertices if isinstance(value, SkyPolygon) else value
+        return SkyPolygon.from_degrees(vertices).pgsphere_literal()
+
+    def _from_text(self, text: str) -> SkyPolygon:
+        return parse_spoly(text)
+
+
+def cone(column: Any, ra: float, dec: float, radius_deg: float) -> Any:
+    """``column <@ scircle(...)``: an index-friendly cone predicate (degrees in)."""
+    centre = SkyPoint.checked(ra, dec)
+    if not (math.isfinite(radius_deg) and 0.0 < radius_deg <= 180.0):
+        raise ValueError(f"cone radius must lie in (0, 180] degrees, got {radius_deg!r}")
+    circle = sa.func.scircle(
+        sa.func.spoint(sa.func.radians(centre.ra), sa.func.radians(centre.dec)),
+        sa.func.radians(radius_deg),
+    )
+    return column.op("<@")(circle)
+
+
+def _register_reflection() -> None:
+    """Let SQLAlchemy reflection (and alembic's drift check) recognise the pg_sphere types."""
+    from sqlalchemy.dialects.postgresql.base import ischema_names
+
+    ischema_names.setdefault("spoint", SPoint)
+    ischema_names.setdefault("spoly", SPoly)
+
+
+_register_reflection()
