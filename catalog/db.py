@@ -77,8 +77,14 @@ class SchemaStatus:
 class Database:
     """One catalog database: its URL, engines, and schema state."""
 
-    def __init__(self, url: str, *, cluster: EmbeddedCluster | None = None,
-                 read_url: str | None = None, settings: Settings | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        *,
+        cluster: EmbeddedCluster | None = None,
+        read_url: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.url = libpq_url(url)
         self.read_url = libpq_url(read_url) if read_url else self.url
         self.cluster = cluster
@@ -169,8 +175,7 @@ class Database:
                     self._sync_settings(conn)
         except sa.exc.DBAPIError as exc:
             raise MigrationError(
-                f"Migrating {_describe(self.url)} to {revision} failed: "
-                f"{str(exc.orig).strip()}",
+                f"Migrating {_describe(self.url)} to {revision} failed: {str(exc.orig).strip()}",
                 hint="The transaction was rolled back; nothing was changed.",
             ) from exc
 

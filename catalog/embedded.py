@@ -73,7 +73,7 @@ class ClusterStatus:
 def _service_account() -> RunAs:
     """The unprivileged account to run PostgreSQL as when we are root."""
     wanted = os.environ.get("HLSP_PG_USER")
-    for name in ([wanted] if wanted else ["postgres", SERVICE_USER]):
+    for name in [wanted] if wanted else ["postgres", SERVICE_USER]:
         try:
             entry = pwd.getpwnam(name)
         except KeyError:
@@ -101,9 +101,7 @@ def _service_account() -> RunAs:
 
 def _reachable_by(path: Path, account: RunAs) -> bool:
     """Can ``account`` traverse every directory down to ``path`` (which must exist)?"""
-    groups = {account.gid} | {
-        g.gr_gid for g in grp.getgrall() if account.name in g.gr_mem
-    }
+    groups = {account.gid} | {g.gr_gid for g in grp.getgrall() if account.name in g.gr_mem}
     for directory in [path, *path.parents]:
         st = directory.stat()
         if st.st_uid == account.uid:
@@ -197,8 +195,7 @@ class EmbeddedCluster:
             )  # fmt: skip
         except subprocess.TimeoutExpired as exc:
             raise EmbeddedClusterError(
-                f"{Path(args[0]).name} did not finish within {timeout:.0f} s"
-                + self._log_tail()
+                f"{Path(args[0]).name} did not finish within {timeout:.0f} s" + self._log_tail()
             ) from exc
         if check and result.returncode != 0:
             raise EmbeddedClusterError(

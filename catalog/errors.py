@@ -8,7 +8,7 @@ without a stack trace; programs match on the class or on ``code``.
     ├── ConfigError               a setting is malformed (HLSP-001)
     ├── PostgresNotInstalled      no usable PostgreSQL server binaries (HLSP-010)
     ├── PgSphereNotInstalled      PostgreSQL found, the pg_sphere extension is not (HLSP-011)
-    ├── EmbeddedClusterError      the private cluster could not be created/started/stopped (HLSP-012)
+    ├── EmbeddedClusterError      the private cluster failed to init/start/stop (HLSP-012)
     ├── DatabaseUnavailable       the database cannot be reached (HLSP-020)
     └── MigrationError            the schema could not be brought up to date (HLSP-021)
 """

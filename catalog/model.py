@@ -549,7 +549,8 @@ class ProvenanceInput(Base):
         "PROVENANCE[2].FILENAME, PROPOSID)", ucd="meta.ref",
     )  # fmt: skip
     program_id: Mapped[str | None] = vo_column(
-        sa.Text, description="Observing program or proposal of the input", ucd="meta.id;obs.proposal",
+        sa.Text, description="Observing program or proposal of the input",
+        ucd="meta.id;obs.proposal",
     )  # fmt: skip
     telescope: Mapped[str | None] = vo_column(
         sa.Text, description="Telescope of the input", ucd="meta.id;instr.tel",

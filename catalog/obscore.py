@@ -25,8 +25,16 @@ view_metadata = sa.MetaData(schema="ivoa")
 _OBS = "obscore:"
 
 
-def _std(name: str, type_: sa.types.TypeEngine[object] | type, ucd: str, utype: str,
-         description: str, unit: str | None = None, *, nullable: bool = True) -> sa.Column[object]:
+def _std(  # noqa: PLR0917 - a table of columns reads best positionally
+    name: str,
+    type_: sa.types.TypeEngine[object] | type,
+    ucd: str,
+    utype: str,
+    description: str,
+    unit: str | None = None,
+    *,
+    nullable: bool = True,
+) -> sa.Column[object]:
     return plain_column(
         name, type_, description=description, unit=unit, ucd=ucd, utype=_OBS + utype,
         principal=True, std=True, nullable=nullable,

@@ -25,6 +25,12 @@ _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PAIR_RE = re.compile(rf"\(\s*({_NUMBER})(d?)\s*,\s*({_NUMBER})(d?)\s*\)")
 
 
+def wrap_ra(ra: float) -> float:
+    """RA into [0, 360): ``%`` alone returns 360.0 for tiny negative values."""
+    wrapped = ra % 360.0
+    return 0.0 if wrapped >= 360.0 else wrapped
+
+
 class SkyPoint(NamedTuple):
     """A position on the sky, ICRS, in degrees."""
 
@@ -39,7 +45,7 @@ class SkyPoint(NamedTuple):
             raise ValueError(f"sky position must be finite, got ra={ra!r}, dec={dec!r}")
         if not -90.0 <= dec <= 90.0:
             raise ValueError(f"declination must lie in [-90, 90] degrees, got {dec!r}")
-        return cls(ra % 360.0, dec)
+        return cls(wrap_ra(ra), dec)
 
     def pgsphere_literal(self) -> str:
         return f"({self.ra!r}d, {self.dec!r}d)"
@@ -70,7 +76,7 @@ def _parse_pairs(text: str) -> list[SkyPoint]:
     for lon, lon_deg, lat, lat_deg in _PAIR_RE.findall(text):
         ra = float(lon) if lon_deg else math.degrees(float(lon))
         dec = float(lat) if lat_deg else math.degrees(float(lat))
-        points.append(SkyPoint(ra % 360.0, dec))
+        points.append(SkyPoint(wrap_ra(ra), dec))
     return points
 
 
@@ -125,6 +131,7 @@ class _SphereType(UserDefinedType[Any]):
 class SPoint(_SphereType):
     """pg_sphere ``spoint`` <-> :class:`SkyPoint` (degrees)."""
 
+    cache_ok = True
     pg_name = "spoint"
 
     @property
@@ -142,6 +149,7 @@ class SPoint(_SphereType):
 class SPoly(_SphereType):
     """pg_sphere ``spoly`` <-> :class:`SkyPolygon` (vertices in degrees)."""
 
+    cache_ok = True
     pg_name = "spoly"
 
     @property
