@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy.orm import Session
 
 from catalog import __version__
@@ -23,12 +24,13 @@ from catalog.db import Database
 from catalog.errors import CatalogError
 
 F = TypeVar("F", bound=Callable[..., Any])
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# markup=False: messages carry paths, URLs and brackets that must print literally.
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+out = Console(highlight=False, soft_wrap=True, markup=False)
 
 
 def _fail(exc: CatalogError) -> None:
-    err.print(f"[bold red]error[/] [dim]{exc.code}[/] {exc.message}", soft_wrap=True)
+    err.print(Text.assemble(("error ", "bold red"), (exc.code, "dim"), " ", exc.message))
     if exc.hint:
         err.print(exc.hint, soft_wrap=True)
     sys.exit(2)
@@ -128,7 +130,7 @@ def status(ctx: click.Context) -> None:
             version = database.check_connection()
             schema = database.schema_status()
         except CatalogError as exc:
-            out.print(f"[red]unreachable:[/] {exc.message}")
+            out.print(Text.assemble(("unreachable: ", "red"), exc.message))
             sys.exit(1)
         state = (
             "current"

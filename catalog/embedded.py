@@ -36,7 +36,7 @@ from urllib.parse import quote
 from catalog.errors import EmbeddedClusterError
 from catalog.postgres import PostgresInstall, find_postgres
 
-SUPERUSER = "hlsp"
+SUPERUSER = "hlsp_admin"  # not "hlsp": "$user" in search_path would resolve to our schema
 DATABASE = "hlsp"
 PORT = 5432
 FALLBACK_ROOT = Path("/var/lib/hlsp-catalog")

@@ -435,7 +435,7 @@ class ProductFinding(Base):
     product: Mapped[Product] = relationship(back_populates="findings")
 
 
-product_target = sa.Table(
+product_target: sa.Table = sa.Table(
     "product_target",
     Base.metadata,
     plain_column(

@@ -15,6 +15,8 @@ express cone and region constraints on the GiST indexes of ``hlsp.product``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from catalog.sphere import SPoint, SPoly
@@ -27,7 +29,7 @@ _OBS = "obscore:"
 
 def _std(  # noqa: PLR0917 - a table of columns reads best positionally
     name: str,
-    type_: sa.types.TypeEngine[object] | type,
+    type_: sa.types.TypeEngine[Any] | type[sa.types.TypeEngine[Any]],
     ucd: str,
     utype: str,
     description: str,

@@ -20,8 +20,7 @@ def collection(session: Session, hlsp_id: str | None = None, **kw: Any) -> Colle
     return c
 
 
-def product(session: Session, coll: Collection, file_name: str | None = None,
-            **kw: Any) -> Product:  # fmt: skip
+def product(session: Session, coll: Collection, file_name: str | None = None, **kw: Any) -> Product:
     name = file_name or f"hlsp_{coll.hlsp_id}_tess_phot_t{next(_n)}_tess_v1_lc.fits"
     values: dict[str, Any] = {
         "file_path": f"/data/{coll.hlsp_id}/{name}",

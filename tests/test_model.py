@@ -10,9 +10,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.model import (
-    Collection, HarvestFailure, HarvestRun, Product, ProductFinding, ProvenanceInput,
-    ProvenanceSoftware, Target, TargetAlias,
-)  # fmt: skip
+    Collection,
+    HarvestFailure,
+    HarvestRun,
+    Product,
+    ProductFinding,
+    ProvenanceInput,
+    ProvenanceSoftware,
+    Target,
+    TargetAlias,
+)
 from catalog.sphere import SkyPoint, SkyPolygon
 from tests import factories as f
 
@@ -21,11 +28,18 @@ def test_product_round_trip_in_degrees(session: Session) -> None:
     coll = f.collection(session, "tglc", title="TESS-Gaia Light Curves", doi="10.17909/610m-9474")
     poly = SkyPolygon.from_degrees([(359.9, -0.1), (0.1, -0.1), (0.1, 0.1), (359.9, 0.1)])
     p = f.product(
-        session, coll, "hlsp_tglc_tess_ffi_gaiaid-1-s0001-cam1-ccd1_tess_v1_llc.fits.gz",
-        pos=SkyPoint(83.6330833, 22.0145), footprint=poly, t_min=58000.5, t_max=58027.25,
-        em_min=6e-7, em_max=1e-6, dataproduct_type="timeseries",
+        session,
+        coll,
+        "hlsp_tglc_tess_ffi_gaiaid-1-s0001-cam1-ccd1_tess_v1_llc.fits.gz",
+        pos=SkyPoint(83.6330833, 22.0145),
+        footprint=poly,
+        t_min=58000.5,
+        t_max=58027.25,
+        em_min=6e-7,
+        em_max=1e-6,
+        dataproduct_type="timeseries",
         headers=[{"SIMPLE": True, "TELESCOP": "TESS"}],
-    )  # fmt: skip
+    )
     session.commit()
     session.expire_all()
 
@@ -56,7 +70,7 @@ def test_ra_is_wrapped_and_impossible_positions_are_refused(session: Session) ->
     assert p.pos is not None
     assert p.pos.ra == pytest.approx(350.0)
     for bad in [(10.0, 91.0), (math.nan, 0.0), (0.0, math.inf)]:
-        with pytest.raises(sa.exc.StatementError, match="declination|finite"):
+        with pytest.raises(sa.exc.StatementError, match=r"declination|finite"):
             f.product(session, coll, pos=SkyPoint(*bad))
         session.rollback()
 
@@ -72,16 +86,25 @@ def test_one_row_per_collection_and_file_name(session: Session) -> None:
 
 def test_a_product_always_belongs_to_a_collection(session: Session) -> None:
     with pytest.raises(IntegrityError, match="collection_id"):
-        session.execute(sa.insert(Product).values(
-            file_name="a.fits", file_path="/a.fits", file_bytes=1,
-            file_mtime=sa.func.now(),
-        ))  # fmt: skip
+        session.execute(
+            sa.insert(Product).values(
+                file_name="a.fits",
+                file_path="/a.fits",
+                file_bytes=1,
+                file_mtime=sa.func.now(),
+            )
+        )
     session.rollback()
     with pytest.raises(IntegrityError, match="product_collection_id_fkey"):
-        session.execute(sa.insert(Product).values(
-            collection_id=123456, file_name="a.fits", file_path="/a.fits", file_bytes=1,
-            file_mtime=sa.func.now(),
-        ))  # fmt: skip
+        session.execute(
+            sa.insert(Product).values(
+                collection_id=123456,
+                file_name="a.fits",
+                file_path="/a.fits",
+                file_bytes=1,
+                file_mtime=sa.func.now(),
+            )
+        )
     session.rollback()
     coll = f.collection(session)
     f.product(session, coll)
@@ -140,8 +163,11 @@ def test_targets_shared_across_collections(session: Session) -> None:
     assert sorted(p.collection.hlsp_id for p in got.products) == ["tess-data-alerts", "tglc"]
     assert {al.name for al in got.aliases} == {"TIC 55652896", "Gaia DR3 6399196263939178880"}
     with pytest.raises(IntegrityError, match="target_alias_pkey"):
-        session.execute(sa.insert(TargetAlias).values(
-            name_key="tic55652896", name="TIC55652896", target_id=got.target_id))  # fmt: skip
+        session.execute(
+            sa.insert(TargetAlias).values(
+                name_key="tic55652896", name="TIC55652896", target_id=got.target_id
+            )
+        )
     session.rollback()
     # A target that products still point at cannot be deleted out from under them.
     with pytest.raises(IntegrityError, match="product_target_target_id_fkey"):
@@ -152,28 +178,59 @@ def test_provenance_findings_and_cascade(session: Session) -> None:
     coll = f.collection(session)
     p = f.product(session, coll, verdict="NEEDS REVIEW")
     p.inputs += [
-        ProvenanceInput(input_index=1, kind="observation", identifier="lea22cx3q", source="FILEID01",
-                        program_id="17147", telescope="HST", instrument="COS"),
-        ProvenanceInput(input_index=2, kind="observation", identifier="ockp07020", source="FILEID02"),
-    ]  # fmt: skip
-    p.software.append(ProvenanceSoftware(software_index=1, name="UCSB/TGLC",
-                                         software_version="0.6.2", source="ORIGIN"))  # fmt: skip
-    p.findings.append(ProductFinding(finding_index=1, code="HLSP-K001", severity="error", hdu=0,
-                                     keyword="HLSPID", message="Add HLSPID to the primary header."))  # fmt: skip
+        ProvenanceInput(
+            input_index=1,
+            kind="observation",
+            identifier="lea22cx3q",
+            source="FILEID01",
+            program_id="17147",
+            telescope="HST",
+            instrument="COS",
+        ),
+        ProvenanceInput(
+            input_index=2, kind="observation", identifier="ockp07020", source="FILEID02"
+        ),
+    ]
+    p.software.append(
+        ProvenanceSoftware(
+            software_index=1, name="UCSB/TGLC", software_version="0.6.2", source="ORIGIN"
+        )
+    )
+    p.findings.append(
+        ProductFinding(
+            finding_index=1,
+            code="HLSP-K001",
+            severity="error",
+            hdu=0,
+            keyword="HLSPID",
+            message="Add HLSPID to the primary header.",
+        )
+    )
     session.commit()
     by_input = session.scalars(
-        sa.select(Product.file_name).join(ProvenanceInput)
+        sa.select(Product.file_name)
+        .join(ProvenanceInput)
         .where(ProvenanceInput.identifier == "ockp07020")
-    ).all()  # fmt: skip
+    ).all()
     assert by_input == [p.file_name]
     with pytest.raises(IntegrityError, match="kind_vocabulary"):
-        session.add(ProvenanceInput(product_id=p.product_id, input_index=3, kind="magic",
-                                    identifier="x", source="FILEID03"))  # fmt: skip
+        session.add(
+            ProvenanceInput(
+                product_id=p.product_id,
+                input_index=3,
+                kind="magic",
+                identifier="x",
+                source="FILEID03",
+            )
+        )
         session.flush()
     session.rollback()
     with pytest.raises(IntegrityError, match="severity_vocabulary"):
-        session.add(ProductFinding(product_id=p.product_id, finding_index=2, code="X",
-                                   severity="fatal", message="m"))  # fmt: skip
+        session.add(
+            ProductFinding(
+                product_id=p.product_id, finding_index=2, code="X", severity="fatal", message="m"
+            )
+        )
         session.flush()
     session.rollback()
     session.delete(session.get(Product, p.product_id))
@@ -184,15 +241,21 @@ def test_provenance_findings_and_cascade(session: Session) -> None:
 
 def test_harvest_audit(session: Session) -> None:
     run = HarvestRun(arguments={"paths": ["/data"], "jobs": 2}, host="h")
-    run.failures.append(HarvestFailure(file_path="/data/bad.fits", code="HARVEST-TRUNCATED",
-                                       reason="file ends inside the header"))  # fmt: skip
+    run.failures.append(
+        HarvestFailure(
+            file_path="/data/bad.fits",
+            code="HARVEST-TRUNCATED",
+            reason="file ends inside the header",
+        )
+    )
     session.add(run)
     session.commit()
     assert run.state == "running"
     assert run.files_seen == 0
     with pytest.raises(IntegrityError, match="harvest_failure_run_id_file_path_key"):
-        session.add(HarvestFailure(run_id=run.run_id, file_path="/data/bad.fits", code="X",
-                                   reason="again"))  # fmt: skip
+        session.add(
+            HarvestFailure(run_id=run.run_id, file_path="/data/bad.fits", code="X", reason="again")
+        )
         session.flush()
     session.rollback()
     with pytest.raises(IntegrityError, match="state_vocabulary"):
@@ -200,10 +263,19 @@ def test_harvest_audit(session: Session) -> None:
 
 
 def test_full_text_search(session: Session) -> None:
-    f.collection(session, "tglc", title="TESS-Gaia Light Curves", project_lead="Te Han",
-                 description="Light curves extracted from full-frame images with Gaia priors.")  # fmt: skip
-    f.collection(session, "phangs-hst", title="PHANGS-HST",
-                 description="Ultraviolet and optical imaging of nearby spiral galaxies.")  # fmt: skip
+    f.collection(
+        session,
+        "tglc",
+        title="TESS-Gaia Light Curves",
+        project_lead="Te Han",
+        description="Light curves extracted from full-frame images with Gaia priors.",
+    )
+    f.collection(
+        session,
+        "phangs-hst",
+        title="PHANGS-HST",
+        description="Ultraviolet and optical imaging of nearby spiral galaxies.",
+    )
     t = Target(name="NGC 628")
     t.aliases.append(TargetAlias(name_key="ngc628", name="NGC 628"))
     t.aliases.append(TargetAlias(name_key="m74", name="M74"))
@@ -213,9 +285,10 @@ def test_full_text_search(session: Session) -> None:
     def search(q: str) -> list[str]:
         tsq = sa.func.websearch_to_tsquery("english", q)
         rows = session.scalars(
-            sa.select(Collection.hlsp_id).where(Collection.search_text.op("@@")(tsq))
+            sa.select(Collection.hlsp_id)
+            .where(Collection.search_text.op("@@")(tsq))
             .order_by(sa.func.ts_rank(Collection.search_text, tsq).desc())
-        )  # fmt: skip
+        )
         return list(rows)
 
     assert search("galaxy") == ["phangs-hst"]  # stemming: galaxies -> galaxi

@@ -26,48 +26,94 @@ MANDATORY = {
     "access_format": ("text", None, "meta.code.mime", "Access.Format"),
     "access_estsize": ("bigint", "kbyte", "phys.size;meta.file", "Access.Size"),
     "target_name": ("text", None, "meta.id;src", "Target.Name"),
-    "s_ra": ("double precision", "deg", "pos.eq.ra",
-             "Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1"),
-    "s_dec": ("double precision", "deg", "pos.eq.dec",
-              "Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2"),
-    "s_fov": ("double precision", "deg", "phys.angSize;instr.fov",
-              "Char.SpatialAxis.Coverage.Bounds.Extent.diameter"),
+    "s_ra": (
+        "double precision",
+        "deg",
+        "pos.eq.ra",
+        "Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1",
+    ),
+    "s_dec": (
+        "double precision",
+        "deg",
+        "pos.eq.dec",
+        "Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2",
+    ),
+    "s_fov": (
+        "double precision",
+        "deg",
+        "phys.angSize;instr.fov",
+        "Char.SpatialAxis.Coverage.Bounds.Extent.diameter",
+    ),
     "s_region": ("text", None, "pos.outline;obs.field", "Char.SpatialAxis.Coverage.Support.Area"),
-    "s_resolution": ("double precision", "arcsec", "pos.angResolution",
-                     "Char.SpatialAxis.Resolution.Refval.value"),
+    "s_resolution": (
+        "double precision",
+        "arcsec",
+        "pos.angResolution",
+        "Char.SpatialAxis.Resolution.Refval.value",
+    ),
     "s_xel1": ("bigint", None, "meta.number", "Char.SpatialAxis.numBins1"),
     "s_xel2": ("bigint", None, "meta.number", "Char.SpatialAxis.numBins2"),
-    "t_min": ("double precision", "d", "time.start;obs.exposure",
-              "Char.TimeAxis.Coverage.Bounds.Limits.StartTime"),
-    "t_max": ("double precision", "d", "time.end;obs.exposure",
-              "Char.TimeAxis.Coverage.Bounds.Limits.StopTime"),
-    "t_exptime": ("double precision", "s", "time.duration;obs.exposure",
-                  "Char.TimeAxis.Coverage.Support.Extent"),
-    "t_resolution": ("double precision", "s", "time.resolution",
-                     "Char.TimeAxis.Resolution.Refval.value"),
+    "t_min": (
+        "double precision",
+        "d",
+        "time.start;obs.exposure",
+        "Char.TimeAxis.Coverage.Bounds.Limits.StartTime",
+    ),
+    "t_max": (
+        "double precision",
+        "d",
+        "time.end;obs.exposure",
+        "Char.TimeAxis.Coverage.Bounds.Limits.StopTime",
+    ),
+    "t_exptime": (
+        "double precision",
+        "s",
+        "time.duration;obs.exposure",
+        "Char.TimeAxis.Coverage.Support.Extent",
+    ),
+    "t_resolution": (
+        "double precision",
+        "s",
+        "time.resolution",
+        "Char.TimeAxis.Resolution.Refval.value",
+    ),
     "t_xel": ("bigint", None, "meta.number", "Char.TimeAxis.numBins"),
-    "em_min": ("double precision", "m", "em.wl;stat.min",
-               "Char.SpectralAxis.Coverage.Bounds.Limits.LoLimit"),
-    "em_max": ("double precision", "m", "em.wl;stat.max",
-               "Char.SpectralAxis.Coverage.Bounds.Limits.HiLimit"),
-    "em_res_power": ("double precision", None, "spect.resolution",
-                     "Char.SpectralAxis.Resolution.ResolPower.refVal"),
+    "em_min": (
+        "double precision",
+        "m",
+        "em.wl;stat.min",
+        "Char.SpectralAxis.Coverage.Bounds.Limits.LoLimit",
+    ),
+    "em_max": (
+        "double precision",
+        "m",
+        "em.wl;stat.max",
+        "Char.SpectralAxis.Coverage.Bounds.Limits.HiLimit",
+    ),
+    "em_res_power": (
+        "double precision",
+        None,
+        "spect.resolution",
+        "Char.SpectralAxis.Resolution.ResolPower.refVal",
+    ),
     "em_xel": ("bigint", None, "meta.number", "Char.SpectralAxis.numBins"),
     "o_ucd": ("text", None, "meta.ucd", "Char.ObservableAxis.ucd"),
     "pol_states": ("text", None, "meta.code;phys.polarization", "Char.PolarizationAxis.stateList"),
     "pol_xel": ("bigint", None, "meta.number", "Char.PolarizationAxis.numBins"),
     "facility_name": ("text", None, "meta.id;instr.tel", "Provenance.ObsConfig.Facility.name"),
     "instrument_name": ("text", None, "meta.id;instr", "Provenance.ObsConfig.Instrument.name"),
-}  # fmt: skip
+}
 
 
 def _view_columns(session: Session) -> dict[str, str]:
-    rows = session.execute(sa.text(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-        "WHERE a.attrelid = 'ivoa.obscore'::regclass AND a.attnum > 0 AND NOT a.attisdropped "
-        "ORDER BY a.attnum"
-    )).all()  # fmt: skip
-    return {name: type_ for name, type_ in rows}
+    rows = session.execute(
+        sa.text(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "WHERE a.attrelid = 'ivoa.obscore'::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+            "ORDER BY a.attnum"
+        )
+    ).all()
+    return {str(name): str(type_) for name, type_ in rows}
 
 
 def test_declared_metadata_is_obscore_1_1() -> None:
@@ -89,8 +135,9 @@ def test_view_in_database_matches_declaration(session: Session) -> None:
     assert in_db["obs_release_date"] == "timestamp without time zone"
     assert in_db["pos"] == "spoint"
     assert in_db["footprint"] == "spoly"
-    declared = {c.name: c.type.compile(dialect=session.get_bind().dialect).lower()
-                for c in obscore.c}  # fmt: skip
+    declared = {
+        c.name: c.type.compile(dialect=session.get_bind().dialect).lower() for c in obscore.c
+    }
     aliases = {"double": "double precision", "timestamp": "timestamp without time zone"}
     for name, type_ in declared.items():
         assert aliases.get(type_, type_) == in_db[name], name
@@ -100,10 +147,18 @@ def test_mast_conventions(session: Session, database: Database) -> None:
     coll = f.collection(session, "tglc", release_date=datetime(2030, 1, 1, tzinfo=UTC))
     square = SkyPolygon.from_degrees([(10, 20), (11, 20), (11, 21), (10, 21)])
     p = f.product(
-        session, coll, "hlsp_tglc_tess_ffi_gaiaid-1-s0001-cam1-ccd1_tess_v1_llc.fits",
-        file_bytes=2049, pos=SkyPoint(10.5, 20.5), footprint=square, telescope="TESS",
-        instrument="Photometer", dataproduct_type="timeseries", t_min=58000.0, t_max=58027.0,
-    )  # fmt: skip
+        session,
+        coll,
+        "hlsp_tglc_tess_ffi_gaiaid-1-s0001-cam1-ccd1_tess_v1_llc.fits",
+        file_bytes=2049,
+        pos=SkyPoint(10.5, 20.5),
+        footprint=square,
+        telescope="TESS",
+        instrument="Photometer",
+        dataproduct_type="timeseries",
+        t_min=58000.0,
+        t_max=58027.0,
+    )
     gone = f.product(session, coll, withdrawn_at=datetime(2024, 5, 1, tzinfo=UTC))
     session.commit()
     row = session.execute(sa.text("SELECT * FROM ivoa.obscore")).mappings().one()
@@ -122,8 +177,10 @@ def test_mast_conventions(session: Session, database: Database) -> None:
     assert row["product_id"] == p.product_id != gone.product_id  # withdrawn: not served
 
     # The authority is configuration: migrate with another one and the DIDs follow.
-    other = Database(database.url, settings=database.settings.with_overrides(
-        ivoa_authority="ivo://archive.example/hlsp"))  # fmt: skip
+    other = Database(
+        database.url,
+        settings=database.settings.with_overrides(ivoa_authority="ivo://archive.example/hlsp"),
+    )
     other.migrate()
     other.dispose()
     did = session.execute(sa.text("SELECT obs_publisher_did FROM ivoa.obscore")).scalar_one()
@@ -136,10 +193,13 @@ def test_product_release_date_wins_and_null_means_first_harvest(session: Session
     open_coll = f.collection(session)
     q = f.product(session, open_coll)
     session.commit()
-    dates = dict(session.execute(sa.text(
-        "SELECT product_id, obs_release_date FROM ivoa.obscore")).all())  # fmt: skip
+    dates: dict[int, datetime] = dict(
+        session.execute(sa.text("SELECT product_id, obs_release_date FROM ivoa.obscore")).all()
+    )
     assert dates[p.product_id] == datetime(2029, 6, 1, 12)
-    first = session.scalar(sa.select(Product.first_harvested).where(Product.product_id == q.product_id))
+    first = session.scalar(
+        sa.select(Product.first_harvested).where(Product.product_id == q.product_id)
+    )
     assert first is not None
     assert dates[q.product_id] == first.astimezone(UTC).replace(tzinfo=None)
 
@@ -147,35 +207,47 @@ def test_product_release_date_wins_and_null_means_first_harvest(session: Session
 @pytest.mark.slow
 def test_cone_on_the_view_uses_the_gist_index(session: Session) -> None:
     coll = f.collection(session)
-    session.execute(sa.text(
-        "INSERT INTO hlsp.product (collection_id, file_name, file_path, file_bytes, file_mtime, "
-        "pos, footprint) "
-        "SELECT :c, 'f' || g || '.fits', '/f' || g, 2880, now(), "
-        "spoint(radians(random() * 360), asin(2 * random() - 1)), "
-        "CASE WHEN g % 2 = 0 THEN NULL ELSE "
-        "('{(' || (g % 350) || 'd,10d),(' || (g % 350 + 1) || 'd,10d),(' || (g % 350 + 1) "
-        "|| 'd,11d)}')::spoly END "
-        "FROM generate_series(1, 20000) g"
-    ), {"c": coll.collection_id})  # fmt: skip
+    session.execute(
+        sa.text(
+            "INSERT INTO hlsp.product (collection_id, file_name, file_path, file_bytes, "
+            "file_mtime, pos, footprint) "
+            "SELECT :c, 'f' || g || '.fits', '/f' || g, 2880, now(), "
+            "spoint(radians(random() * 360), asin(2 * random() - 1)), "
+            "CASE WHEN g % 2 = 0 THEN NULL ELSE "
+            "('{(' || (g % 350) || 'd,10d),(' || (g % 350 + 1) || 'd,10d),(' || (g % 350 + 1) "
+            "|| 'd,11d)}')::spoly END "
+            "FROM generate_series(1, 20000) g"
+        ),
+        {"c": coll.collection_id},
+    )
     session.commit()
     session.execute(sa.text("ANALYZE hlsp.product"))
     n = session.scalar(sa.text("SELECT count(*) FROM ivoa.obscore"))
     assert n is not None and n >= 10_000
 
     def plan(where: str) -> str:
-        return "\n".join(session.execute(sa.text(
-            f"EXPLAIN SELECT obs_id, s_ra, s_dec FROM ivoa.obscore WHERE {where}")).scalars())  # fmt: skip
+        return "\n".join(
+            session.execute(
+                sa.text(f"EXPLAIN SELECT obs_id, s_ra, s_dec FROM ivoa.obscore WHERE {where}")
+            ).scalars()
+        )
 
     cone = plan("pos <@ scircle(spoint(radians(120.0), radians(-30.0)), radians(0.1))")
     assert "product_pos_idx" in cone, cone
     region = plan("footprint && scircle(spoint(radians(100.5), radians(10.5)), radians(0.2))")
     assert "product_footprint_idx" in region, region
     # and the answer is right: count via the index equals a sequential count
-    indexed = session.scalar(sa.text(
-        "SELECT count(*) FROM ivoa.obscore "
-        "WHERE pos <@ scircle(spoint(radians(120.0), radians(-30.0)), radians(5.0))"))  # fmt: skip
+    indexed = session.scalar(
+        sa.text(
+            "SELECT count(*) FROM ivoa.obscore "
+            "WHERE pos <@ scircle(spoint(radians(120.0), radians(-30.0)), radians(5.0))"
+        )
+    )
     session.execute(sa.text("SET enable_indexscan = off; SET enable_bitmapscan = off"))
-    sequential = session.scalar(sa.text(
-        "SELECT count(*) FROM ivoa.obscore "
-        "WHERE pos <@ scircle(spoint(radians(120.0), radians(-30.0)), radians(5.0))"))  # fmt: skip
+    sequential = session.scalar(
+        sa.text(
+            "SELECT count(*) FROM ivoa.obscore "
+            "WHERE pos <@ scircle(spoint(radians(120.0), radians(-30.0)), radians(5.0))"
+        )
+    )
     assert indexed == sequential

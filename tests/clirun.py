@@ -1,0 +1,71 @@
+"""Running the real ``hlsp`` command and server in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+HLSP = shutil.which("hlsp", path=str(Path(sys.executable).parent)) or "hlsp"
+
+
+def hlsp(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HLSP_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [HLSP, *args], env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(
+    *args: str, env: dict[str, str], ready: str = "/health", timeout: float = 60
+) -> Iterator[str]:
+    """Run ``hlsp <args> --port P`` and yield its base URL once ``ready`` answers."""
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HLSP_")} | env
+    proc = subprocess.Popen(
+        [HLSP, *args, "--port", str(port)],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"server exited early:\n{proc.stdout.read() if proc.stdout else ''}"
+                )
+            try:
+                httpx.get(base + ready, timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
