@@ -32,7 +32,6 @@ class Settings:
     read_database_url: str | None = None
     data_dir: Path = field(default_factory=lambda: Path.cwd() / ".hlsp")
     ivoa_authority: str = DEFAULT_AUTHORITY
-    public_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -42,7 +41,6 @@ class Settings:
             read_database_url=_env("HLSP_READ_DATABASE_URL"),
             data_dir=Path(data_dir).expanduser().absolute() if data_dir else Path.cwd() / ".hlsp",
             ivoa_authority=_env("HLSP_IVOA_AUTHORITY") or DEFAULT_AUTHORITY,
-            public_url=_env("HLSP_PUBLIC_URL"),
         )
         settings.validate()
         return settings
