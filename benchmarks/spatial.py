@@ -133,12 +133,8 @@ def main() -> None:
             cluster.start()
             admin_url = cluster.url("postgres")
         with psycopg.connect(admin_url) as conn:
-            print(
-                "server:",
-                conn.execute("SHOW server_version").fetchone()[0],  # type: ignore[index]
-                "pg_sphere",
-                conn.execute("SELECT 1").fetchone() and "installed",
-            )
+            version = conn.execute("SHOW server_version").fetchone()
+            print(f"server: PostgreSQL {version[0] if version else '?'}")
         for n in args.sizes:
             run_size(admin_url, n, args.repeat)
     finally:
