@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from catalog import __version__
 from catalog.config import Settings
-from catalog.db import Database
+from catalog.db import Database, _describe
 from catalog.errors import CatalogError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -91,6 +91,7 @@ def start(ctx: click.Context) -> None:
     started = database.start()
     database.check_connection()
     database.migrate()
+    database.ensure_query_login()
     if database.cluster is None:
         out.print("Using HLSP_DATABASE_URL; schema is current.")
     else:
@@ -124,7 +125,7 @@ def status(ctx: click.Context) -> None:
         out.print(f"  data:   {st.pgdata}")
         out.print(f"  socket: {st.socket_dir}")
         out.print(f"  PostgreSQL {st.major}")
-    out.print(f"url: {database.url}")
+    out.print(f"url: {_describe(database.url)}")
     if running:
         try:
             version = database.check_connection()

@@ -19,13 +19,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Engine, make_url
 
 from catalog.config import Settings
 from catalog.embedded import DATABASE, EmbeddedCluster
-from catalog.errors import DatabaseUnavailable, MigrationError
+from catalog.errors import DatabaseUnavailable, MigrationError, PgSphereNotInstalled
 
 READER_ROLE = "hlsp_reader"
+# The embedded default's login for query traffic: not a superuser, member of READER_ROLE
+# only. A superuser session that merely SET ROLE could switch back (set_config('role', ...)).
+QUERY_LOGIN = "hlsp_query"
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -96,7 +100,8 @@ class Database:
             return cls(settings.database_url, read_url=settings.read_database_url,
                        settings=settings)  # fmt: skip
         cluster = EmbeddedCluster(settings.data_dir)
-        return cls(cluster.url(), cluster=cluster, settings=settings)
+        read_url = settings.read_database_url or cluster.url(user=QUERY_LOGIN)
+        return cls(cluster.url(), cluster=cluster, read_url=read_url, settings=settings)
 
     @cached_property
     def engine(self) -> Engine:
@@ -173,7 +178,18 @@ class Database:
                     command.upgrade(cfg, revision)
                 if revision != "base":
                     self._sync_settings(conn)
+        except CommandError as exc:
+            raise MigrationError(
+                f"Cannot migrate to {revision!r}: {exc}",
+                hint="Use 'head', 'base' or a revision id from migrations/versions.",
+            ) from exc
         except sa.exc.DBAPIError as exc:
+            if "pg_sphere" in str(exc.orig) and "not available" in str(exc.orig):
+                raise PgSphereNotInstalled(
+                    f"The server at {_describe(self.url)} does not have the pg_sphere extension.",
+                    hint="On a Debian/Ubuntu server: apt-get install -y postgresql-<major>-"
+                    "pgsphere (e.g. postgresql-15-pgsphere), then migrate again.",
+                ) from exc
             raise MigrationError(
                 f"Migrating {_describe(self.url)} to {revision} failed: {str(exc.orig).strip()}",
                 hint="The transaction was rolled back; nothing was changed.",
@@ -191,8 +207,27 @@ class Database:
             {"v": self.settings.ivoa_authority},
         )
 
+    def ensure_query_login(self) -> None:
+        """Embedded default: create the unprivileged login that query traffic uses."""
+        if self.cluster is None:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text(f"""
+                DO $$ BEGIN
+                  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{QUERY_LOGIN}') THEN
+                    CREATE ROLE {QUERY_LOGIN} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+                      IN ROLE {READER_ROLE};
+                  END IF;
+                END $$""")
+            )
+            conn.execute(
+                sa.text(f"ALTER ROLE {QUERY_LOGIN} SET default_transaction_read_only = on")
+            )
+
     def ensure_ready(self) -> None:
         """Everything a command needs: the server up, the database there, the schema current."""
         self.start()
         self.check_connection()
         self.migrate()
+        self.ensure_query_login()

@@ -20,6 +20,7 @@ PostgreSQL's own crash recovery runs on the next start; ``stop`` is a clean fast
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import grp
 import hashlib
 import os
@@ -28,7 +29,7 @@ import shutil
 import stat
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -97,6 +98,15 @@ def _service_account() -> RunAs:
         ) from exc
     entry = pwd.getpwnam(SERVICE_USER)
     return RunAs(entry.pw_uid, entry.pw_gid, entry.pw_name, "/")
+
+
+def _conf_string(value: str) -> str:
+    """A postgresql.conf string literal; a comma would split unix_socket_directories."""
+    if "," in value or "\n" in value:
+        raise EmbeddedClusterError(
+            f"Cannot use {value!r} for the socket: it contains ',' or a newline."
+        )
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _reachable_by(path: Path, account: RunAs) -> bool:
@@ -169,10 +179,10 @@ class EmbeddedCluster:
     def log_file(self) -> Path:
         return self._root / "log" / "postgresql.log"
 
-    def url(self, database: str = DATABASE) -> str:
+    def url(self, database: str = DATABASE, user: str = SUPERUSER) -> str:
         """A libpq URL (psql, psycopg, SQLAlchemy) for the socket of this cluster."""
         host = quote(str(self.socket_dir), safe="")
-        return f"postgresql://{SUPERUSER}@/{database}?host={host}&port={PORT}"
+        return f"postgresql://{user}@/{database}?host={host}&port={PORT}"
 
     # -- running commands as the service account ------------------------------------
     def _run(self, args: list[str], *, timeout: float = 120, check: bool = True
@@ -212,10 +222,28 @@ class EmbeddedCluster:
         return "\nLast lines of " + str(self.log_file) + ":\n  " + "\n  ".join(tail)
 
     def _own(self, path: Path, mode: int) -> None:
+        """Create ``path`` for the service account, refusing a squatted or symlinked one."""
         path.mkdir(parents=True, exist_ok=True)
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode) or st.st_uid not in (self.account.uid, os.geteuid()):
+            raise EmbeddedClusterError(
+                f"{path} exists but belongs to uid {st.st_uid} (or is a link); refusing to use "
+                "it for the database. Remove it or set HLSP_DATA_DIR elsewhere."
+            )
         if os.geteuid() == 0:
             os.chown(path, self.account.uid, self.account.gid)
         path.chmod(mode)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One hlsp process at a time initialises, starts or stops this cluster."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with (self.data_dir / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- lifecycle ---------------------------------------------------------------------
     @property
@@ -223,11 +251,20 @@ class EmbeddedCluster:
         return (self.pgdata / "PG_VERSION").is_file()
 
     def _prepare_directories(self) -> None:
+        created = not self.data_dir.exists()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
-            # Our own directory: the service account must be able to traverse it.
-            self.data_dir.chmod(self.data_dir.stat().st_mode | 0o755)
-            if self._root == self.data_dir and not _reachable_by(self.data_dir, self.account):
+            if created:  # our own directory: the service account must be able to traverse it
+                self.data_dir.chmod(0o755)
+            unreachable = not _reachable_by(self.data_dir, self.account)
+            if self._root == self.data_dir and unreachable and self.initialised:
+                raise EmbeddedClusterError(
+                    f"The cluster in {self.pgdata} can no longer be reached by the "
+                    f"'{self.account.name}' account PostgreSQL runs as (a parent directory "
+                    "lost its x permission).",
+                    hint=f"Restore access (chmod o+x on the parents of {self.data_dir}).",
+                )
+            if self._root == self.data_dir and unreachable:
                 digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:16]
                 fallback = FALLBACK_ROOT / digest
                 fallback.mkdir(parents=True, exist_ok=True)
@@ -245,8 +282,14 @@ class EmbeddedCluster:
         staging = self.pgdata.with_name("pgdata.initdb")
         if staging.exists():
             shutil.rmtree(staging)
-        if self.pgdata.exists():  # a directory without PG_VERSION: an interrupted initdb
-            shutil.rmtree(self.pgdata)
+        if self.pgdata.exists() and any(self.pgdata.iterdir()):
+            raise EmbeddedClusterError(
+                f"{self.pgdata} exists and is not a PostgreSQL cluster (no PG_VERSION); "
+                "refusing to touch it.",
+                hint="Move it away, or set HLSP_DATA_DIR to another directory.",
+            )
+        if self.pgdata.exists():
+            self.pgdata.rmdir()
         self._own(staging, 0o700)
         self._run(
             [self.install.bin("initdb"), "-D", str(staging), "-U", SUPERUSER, "--auth=trust",
@@ -262,7 +305,7 @@ class EmbeddedCluster:
         settings = {
             "listen_addresses": "''",
             "port": str(PORT),
-            "unix_socket_directories": f"'{self.socket_dir}'",
+            "unix_socket_directories": _conf_string(str(self.socket_dir)),
             "unix_socket_permissions": "0700",
             "timezone": "'UTC'",
             "log_timezone": "'UTC'",
@@ -289,13 +332,14 @@ class EmbeddedCluster:
         except (OSError, IndexError, ValueError):
             return None
 
-    @staticmethod
-    def _is_postgres(pid: int) -> bool:
+    def _is_postgres(self, pid: int) -> bool:
+        """Is ``pid`` the postmaster of *this* cluster (not a reused pid, not another cluster)?"""
         try:
             comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            cwd = Path(f"/proc/{pid}/cwd").readlink()
         except OSError:
             return False
-        return comm in ("postgres", "postmaster")
+        return comm in ("postgres", "postmaster") and cwd == self.pgdata.resolve()
 
     def is_running(self) -> bool:
         if not self.initialised:
@@ -316,6 +360,10 @@ class EmbeddedCluster:
 
     def start(self, *, timeout: float = 120) -> bool:
         """Start the cluster (creating it first if needed). False if it was already up."""
+        with self._locked():
+            return self._start(timeout)
+
+    def _start(self, timeout: float) -> bool:
         self.initdb()
         self._write_settings()
         if self.is_running():
@@ -330,6 +378,10 @@ class EmbeddedCluster:
 
     def stop(self, *, timeout: float = 60) -> bool:
         """Stop the cluster cleanly. False if it was not running."""
+        with self._locked():
+            return self._stop(timeout)
+
+    def _stop(self, timeout: float) -> bool:
         if not self.is_running():
             self._clear_stale_lock()
             return False
@@ -366,6 +418,10 @@ class EmbeddedCluster:
         with contextlib.suppress(EmbeddedClusterError):
             self.stop()
         root = self._root
-        for path in (self.pgdata, root / "run", root / "log", self.socket_dir):
+        for path in (self.pgdata, self.pgdata.with_name("pgdata.initdb"), root / "run",
+                     root / "log", self.socket_dir):  # fmt: skip
             shutil.rmtree(path, ignore_errors=True)
+        if root != self.data_dir:
+            shutil.rmtree(root, ignore_errors=True)
         (self.data_dir / "cluster-location").unlink(missing_ok=True)
+        (self.data_dir / ".lock").unlink(missing_ok=True)

@@ -144,7 +144,7 @@ class Product(Base):
     __table_args__ = _table_args(
         "HLSP products: one row per file of a collection, with what its headers say.",
         sa.UniqueConstraint("collection_id", "file_name"),
-        sa.CheckConstraint("position('/' in file_name) = 0 AND file_name <> ''",
+        sa.CheckConstraint("position('/' in file_name) = 0 AND file_name !~ '^\\.|^$'",
                            name="file_name_bare"),
         sa.CheckConstraint("file_bytes >= 0", name="file_bytes_positive"),
         sa.CheckConstraint("calib_level BETWEEN 0 AND 4", name="calib_level_range"),
@@ -153,6 +153,12 @@ class Product(Base):
         sa.CheckConstraint(_in("verdict", VERDICTS), name="verdict_vocabulary"),
         sa.CheckConstraint("t_min <= t_max", name="time_range_ordered"),
         sa.CheckConstraint("em_min > 0 AND em_min <= em_max", name="wavelength_range_ordered"),
+        sa.CheckConstraint("em_max > 0", name="wavelength_positive"),
+        sa.CheckConstraint(
+            "s_resolution > 0 AND em_res_power > 0 AND t_resolution > 0 AND s_xel1 >= 0 "
+            "AND s_xel2 >= 0 AND t_xel >= 0 AND em_xel >= 0 AND hdu_count > 0",
+            name="sizes_positive",
+        ),
         sa.CheckConstraint("t_exptime >= 0", name="exptime_positive"),
         sa.CheckConstraint("s_fov > 0 AND s_fov <= 360", name="fov_range"),
         sa.Index(None, "pos", postgresql_using="gist"),
@@ -163,6 +169,7 @@ class Product(Base):
         sa.Index(None, "instrument"),
         sa.Index(None, "target_name"),
         sa.Index(None, "verdict", postgresql_where=sa.text("verdict <> 'PASS'")),
+        sa.Index(None, "harvest_run_id"),
     )  # fmt: skip
 
     product_id: Mapped[int] = vo_column(
@@ -253,7 +260,7 @@ class Product(Base):
     )  # fmt: skip
     disperser: Mapped[str | None] = vo_column(
         sa.Text, description="Dispersive element (DISPRSR/DISPERSR/GRATING), or MULTI",
-        ucd="meta.id;instr.disperser",
+        ucd="meta.id;instr.dispElement",
     )  # fmt: skip
     target_name: Mapped[str | None] = vo_column(
         sa.Text, principal=True, description="Target designation as given by the file",
@@ -297,13 +304,17 @@ class Product(Base):
         ucd="meta.number", utype="obscore:Char.SpatialAxis.numBins2",
     )  # fmt: skip
     t_min: Mapped[float | None] = vo_column(
-        sa.Double, principal=True, description="Start of the observations (MJD, UTC or TDB as "
-        "the file states)", unit="d", ucd="time.start;obs.exposure",
+        sa.Double, principal=True, description="Start of the observations (MJD, in time_scale)",
+        unit="d", ucd="time.start;obs.exposure",
         utype="obscore:Char.TimeAxis.Coverage.Bounds.Limits.StartTime",
     )  # fmt: skip
     t_max: Mapped[float | None] = vo_column(
         sa.Double, principal=True, description="End of the observations (MJD)", unit="d",
         ucd="time.end;obs.exposure", utype="obscore:Char.TimeAxis.Coverage.Bounds.Limits.StopTime",
+    )  # fmt: skip
+    time_scale: Mapped[str | None] = vo_column(
+        sa.Text, description="Time scale of t_min and t_max as the file states it (TIMESYS: "
+        "UTC, TDB, TT, ...)", ucd="time.scale",
     )  # fmt: skip
     t_exptime: Mapped[float | None] = vo_column(
         sa.Double, description="Effective exposure time (XPOSURE)", unit="s",

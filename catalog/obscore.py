@@ -7,7 +7,8 @@ view in the database agree with this declaration.
 
 MAST conventions, so that users' existing queries carry over: ``obs_collection`` = 'HLSP',
 ``provenance_name`` = the HLSP id, ``calib_level`` = 4, ``obs_id`` = the file name without
-extension, ``obs_publisher_did`` = ``<authority>?<hlsp_id>/<obs_id>``.
+extension, ``obs_publisher_did`` = ``<authority>?<hlsp_id>/<file_name>`` (unique: two files of one
+observation, e.g. ``.fits`` and ``.txt``, share an ``obs_id`` but not a DID).
 
 Two unpublished columns, ``pos`` (spoint) and ``footprint`` (spoly), let query translators
 express cone and region constraints on the GiST indexes of ``hlsp.product``.
@@ -70,8 +71,10 @@ obscore = sa.Table(
     _std("s_fov", sa.Double, "phys.angSize;instr.fov",
          "Char.SpatialAxis.Coverage.Bounds.Extent.diameter", "Diameter of the covered region",
          "deg"),
-    _std("s_region", sa.Text, "pos.outline;obs.field", "Char.SpatialAxis.Coverage.Support.Area",
-         "Sky footprint as an STC-S polygon (ICRS, degrees)"),
+    plain_column("s_region", sa.Text, description="Sky footprint as an STC-S polygon (ICRS, "
+                 "degrees)", ucd="pos.outline;obs.field",
+                 utype=_OBS + "Char.SpatialAxis.Coverage.Support.Area", principal=True,
+                 std=True, xtype="adql:REGION"),
     _std("s_resolution", sa.Double, "pos.angResolution",
          "Char.SpatialAxis.Resolution.Refval.value", "Spatial resolution (PSF FWHM)", "arcsec"),
     _std("s_xel1", sa.BigInteger, "meta.number", "Char.SpatialAxis.numBins1",

@@ -68,7 +68,14 @@ class SkyPolygon(NamedTuple):
 
     def stcs(self) -> str:
         """The polygon as STC-S, as ObsCore ``s_region`` serves it."""
-        return "Polygon ICRS " + " ".join(f"{p.ra!r} {p.dec!r}" for p in self.vertices)
+        return "Polygon ICRS " + " ".join(f"{_stcs_number(p.ra)} {_stcs_number(p.dec)}"
+                                          for p in self.vertices)  # fmt: skip
+
+
+def _stcs_number(value: float) -> str:
+    """Degrees to 1e-10 (36 µas), trailing zeros trimmed: as hlsp.spoly_to_stcs() writes them."""
+    text = f"{round(value, 10):.10f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _parse_pairs(text: str) -> list[SkyPoint]:

@@ -67,6 +67,9 @@ def test_against_a_server_url(database: Database) -> None:
     assert status.returncode == 0 and "current" in status.stdout
     stop = hlsp("db", "stop", env=env)
     assert stop.returncode == 2 and "not ours to stop" in stop.stderr
+    bad = hlsp("db", "migrate", "--revision", "nope", env=env)
+    assert bad.returncode == 2 and "HLSP-021" in bad.stderr and "'nope'" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_unreachable_server_is_a_clear_error(scratch_dir: Path) -> None:

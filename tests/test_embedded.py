@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from catalog.embedded import EmbeddedCluster
-from catalog.errors import PgSphereNotInstalled, PostgresNotInstalled
+from catalog.errors import EmbeddedClusterError, PgSphereNotInstalled, PostgresNotInstalled
 from catalog.postgres import find_postgres
 
 pytestmark = pytest.mark.slow
@@ -77,11 +77,50 @@ def test_stale_pid_file_of_another_process_is_ignored(cluster: EmbeddedCluster) 
 
 
 def test_interrupted_initdb_is_redone(cluster: EmbeddedCluster) -> None:
-    cluster.pgdata.mkdir(parents=True)
-    (cluster.pgdata / "half-written").write_text("x")
+    staging = cluster.pgdata.with_name("pgdata.initdb")
+    staging.mkdir(parents=True)
+    (staging / "half-written").write_text("x")  # initdb was killed before the rename
     cluster.start()
     assert cluster.initialised
-    assert not (cluster.pgdata / "half-written").exists()
+    assert not staging.exists()
+
+
+def test_a_foreign_pgdata_is_never_deleted(cluster: EmbeddedCluster) -> None:
+    cluster.pgdata.mkdir(parents=True)
+    precious = cluster.pgdata / "thesis.tex"
+    precious.write_text("years of work")
+    with pytest.raises(EmbeddedClusterError, match="not a PostgreSQL cluster"):
+        cluster.start()
+    assert precious.read_text() == "years of work"
+
+
+def test_concurrent_starts_do_not_collide(cluster: EmbeddedCluster) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: EmbeddedCluster(cluster.data_dir).start(), range(4)))
+    assert sorted(results) == [False, False, False, True]
+    assert _sql(cluster, "SELECT 1") == [(1,)]
+
+
+def test_another_clusters_postmaster_is_not_ours(
+    cluster: EmbeddedCluster, scratch_dir: Path
+) -> None:
+    other = EmbeddedCluster(Path(tempfile.mkdtemp(dir=scratch_dir, prefix="other-")) / "d",
+                            durable=False)  # fmt: skip
+    other.data_dir.parent.chmod(0o755)
+    try:
+        other.start()
+        cluster.start()
+        cluster.stop()
+        # After a reboot our old pid may now be another PostgreSQL's postmaster.
+        other_pid = other.status().pid
+        (cluster.pgdata / "postmaster.pid").write_text(f"{other_pid}\n{cluster.pgdata}\n")
+        assert not cluster.is_running()
+        assert cluster.start() is True
+        assert _sql(cluster, "SELECT 1") == [(1,)]
+    finally:
+        other.destroy()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only meaningful when the tests run as root")
@@ -105,9 +144,11 @@ def test_as_root_a_hidden_data_dir_falls_back(scratch_dir: Path) -> None:
         assert str(c.pgdata).startswith("/var/lib/hlsp-catalog/")
         assert (hidden / "data" / "cluster-location").is_file()
         assert _sql(c, "SELECT 1") == [(1,)]
+        fallback = c.pgdata.parent
     finally:
         c.destroy()
     assert not (hidden / "data" / "cluster-location").exists()
+    assert not fallback.exists()
 
 
 def test_long_paths_get_a_short_socket_directory(scratch_dir: Path) -> None:
@@ -165,3 +206,20 @@ def test_cli_reports_missing_postgres_without_a_traceback(tmp_path: Path) -> Non
     assert "apt-get install" in result.stderr
     assert "HLSP-010" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only meaningful when the tests run as root")
+def test_as_root_an_existing_cluster_is_never_silently_replaced(scratch_dir: Path) -> None:
+    parent = Path(tempfile.mkdtemp(dir=scratch_dir, prefix="lost-"))
+    parent.chmod(0o755)
+    c = EmbeddedCluster(parent / "data", durable=False)
+    try:
+        c.start()
+        c.stop()
+        parent.chmod(0o700)  # the service account loses its way in
+        with pytest.raises(EmbeddedClusterError, match="can no longer be reached"):
+            c.start()
+        assert not (parent / "data" / "cluster-location").exists()  # no fresh empty cluster
+    finally:
+        parent.chmod(0o755)
+        c.destroy()

@@ -74,6 +74,31 @@ def test_up_down_up(server_url: str, fresh_database_name: str) -> None:
     db.dispose()
 
 
+def test_plain_alembic_upgrade_serves_complete_dids(
+    server_url: str, fresh_database_name: str
+) -> None:
+    # No Database.migrate (which also syncs settings): the migration alone must seed them.
+    from alembic import command
+
+    from catalog.db import alembic_config
+
+    url = database_url(server_url, fresh_database_name)
+    command.upgrade(alembic_config(url=url), "head")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO hlsp.collection (hlsp_id) VALUES ('x')"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO hlsp.product (collection_id, file_name, file_path, file_bytes, "
+                "file_mtime) SELECT collection_id, 'a.fits', '/a.fits', 1, now() "
+                "FROM hlsp.collection"
+            )
+        )
+        did = conn.execute(sa.text("SELECT obs_publisher_did FROM ivoa.obscore")).scalar_one()
+    engine.dispose()
+    assert did == "ivo://hlsp.example/catalog?x/a.fits"
+
+
 def test_model_and_migrations_agree(database: Database) -> None:
     with database.engine.connect() as conn:
         ctx = MigrationContext.configure(

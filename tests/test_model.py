@@ -126,6 +126,10 @@ def test_a_product_always_belongs_to_a_collection(session: Session) -> None:
         ({"file_bytes": -1}, "file_bytes_positive"),
         ({"s_fov": 0.0}, "fov_range"),
         ({"file_name": "sub/dir.fits"}, "file_name_bare"),
+        ({"file_name": ".fits"}, "file_name_bare"),
+        ({"em_max": -1e-7}, "wavelength_positive"),
+        ({"hdu_count": 0}, "sizes_positive"),
+        ({"t_resolution": 0.0}, "sizes_positive"),
     ],
 )
 def test_product_checks(session: Session, values: dict[str, object], constraint: str) -> None:

@@ -122,9 +122,9 @@ def test_declared_metadata_is_obscore_1_1() -> None:
         meta = obscore.c[name].info["vo"]
         assert (meta.unit, meta.ucd, meta.utype) == (unit, ucd, "obscore:" + utype), name
         assert meta.principal and meta.std and meta.published, name
-    extras = {"obs_release_date": "timestamp without time zone", "provenance_name": "text"}
-    for name in extras:
+    for name in ("obs_release_date", "provenance_name", "product_id"):
         assert obscore.c[name].info["vo"].published
+    assert obscore.c["s_region"].info["vo"].xtype == "adql:REGION"  # char, not double[*]
 
 
 def test_view_in_database_matches_declaration(session: Session) -> None:
@@ -166,10 +166,10 @@ def test_mast_conventions(session: Session, database: Database) -> None:
     assert row["provenance_name"] == "tglc"
     assert row["calib_level"] == 4
     assert row["obs_id"] == "hlsp_tglc_tess_ffi_gaiaid-1-s0001-cam1-ccd1_tess_v1_llc"
-    assert row["obs_publisher_did"] == f"{TEST_AUTHORITY}?tglc/{row['obs_id']}"
-    assert row["access_estsize"] == 3  # kbyte, rounded up
+    assert row["obs_publisher_did"] == f"{TEST_AUTHORITY}?tglc/{p.file_name}"
+    assert row["access_estsize"] == 3  # VOUnit kbyte = 1000 bytes, rounded up
     assert row["access_format"] == "application/fits"
-    assert row["s_region"] == "Polygon ICRS 10 20 11 20 11 21 10 21"
+    assert row["s_region"] == "Polygon ICRS 10 20 11 20 11 21 10 21" == square.stcs()
     assert (row["s_ra"], row["s_dec"]) == pytest.approx((10.5, 20.5))
     assert row["facility_name"] == "TESS"
     assert row["instrument_name"] == "Photometer"
@@ -185,6 +185,16 @@ def test_mast_conventions(session: Session, database: Database) -> None:
     other.dispose()
     did = session.execute(sa.text("SELECT obs_publisher_did FROM ivoa.obscore")).scalar_one()
     assert did.startswith("ivo://archive.example/hlsp?tglc/")
+
+
+def test_publisher_dids_are_unique_per_file(session: Session) -> None:
+    coll = f.collection(session, "ullyses")
+    for ext in ("fits", "fits.gz", "txt"):
+        f.product(session, coll, f"hlsp_ullyses_hst_cos_av456_g130m_dr2_cspec.{ext}")
+    session.commit()
+    rows = session.execute(sa.text("SELECT obs_id, obs_publisher_did FROM ivoa.obscore")).all()
+    assert {r.obs_id for r in rows} == {"hlsp_ullyses_hst_cos_av456_g130m_dr2_cspec"}
+    assert len({r.obs_publisher_did for r in rows}) == 3
 
 
 def test_product_release_date_wins_and_null_means_first_harvest(session: Session) -> None:

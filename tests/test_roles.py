@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from catalog.db import READER_ROLE, Database
+from catalog.config import Settings
+from catalog.db import QUERY_LOGIN, READER_ROLE, Database
 from tests import factories as f
 
 
@@ -29,6 +34,8 @@ def test_reader_reads_published_tables(database: Database, session: Session) -> 
     [
         ("SELECT * FROM hlsp.harvest_failure", "permission denied"),
         ("SELECT * FROM hlsp.setting", "permission denied"),
+        ("SELECT file_path FROM hlsp.product", "permission denied"),
+        ("SELECT headers FROM hlsp.product", "permission denied"),
         ("UPDATE hlsp.collection SET title = 'x'", "read-only transaction"),
         ("CREATE TABLE hlsp.evil (x int)", "read-only transaction"),
     ],
@@ -40,8 +47,55 @@ def test_reader_cannot_reach_the_rest(database: Database, sql: str, error: str) 
             conn.execute(sa.text(sql))
 
 
-def test_reader_cannot_write_even_outside_read_only(database: Database) -> None:
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO hlsp.collection (hlsp_id) VALUES ('x')",
+        "UPDATE hlsp.collection SET title = 'x'",
+        "DELETE FROM hlsp.product",
+        "CREATE TABLE hlsp.evil (x int)",
+    ],
+)
+def test_reader_cannot_write_even_outside_read_only(database: Database, sql: str) -> None:
     with database.engine.connect() as conn, conn.begin():
         conn.execute(sa.text(f"SET LOCAL ROLE {READER_ROLE}"))
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
-            conn.execute(sa.text("INSERT INTO hlsp.collection (hlsp_id) VALUES ('x')"))
+            conn.execute(sa.text(sql))
+
+
+@pytest.fixture
+def query_login(database: Database, admin_engine: sa.Engine) -> Iterator[str]:
+    """A login like the embedded default's hlsp_query: member of the reader role only."""
+    name = f"q_{uuid.uuid4().hex[:8]}"
+    with admin_engine.connect() as conn:
+        conn.execute(sa.text(f"CREATE ROLE {name} LOGIN IN ROLE {READER_ROLE}"))
+    url = sa.engine.make_url(database.engine.url).set(username=name)
+    yield url.render_as_string(hide_password=False)
+    with admin_engine.connect() as conn:
+        conn.execute(sa.text(f"DROP ROLE {name}"))
+
+
+def test_query_login_cannot_climb_back_to_a_privileged_role(query_login: str) -> None:
+    engine = sa.create_engine(query_login, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM ivoa.obscore")).scalar() == 0
+            assert conn.execute(sa.text("SELECT count(*) FROM hlsp.product")).scalar() == 0
+            for escape in (
+                "SELECT set_config('role', 'hlsp_admin', false)",
+                "SET ROLE hlsp_admin",
+                "SET SESSION AUTHORIZATION hlsp_admin",
+            ):
+                with pytest.raises(sa.exc.DBAPIError, match="permission denied"):
+                    conn.execute(sa.text(escape))
+                conn.rollback()
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.execute(sa.text("SELECT pg_read_file('postgresql.conf')"))
+    finally:
+        engine.dispose()
+
+
+def test_embedded_default_sends_queries_through_the_unprivileged_login(tmp_path: Path) -> None:
+    db = Database.from_settings(Settings(data_dir=tmp_path))
+    assert sa.engine.make_url(db.read_url).username == QUERY_LOGIN
+    assert sa.engine.make_url(db.url).username == "hlsp_admin"

@@ -32,6 +32,8 @@ class _PgType(sa.types.UserDefinedType):  # type: ignore[type-arg]
 SPOINT = _PgType("spoint")
 SPOLY = _PgType("spoly")
 READER = "hlsp_reader"
+DEFAULT_AUTHORITY = "ivo://hlsp.example/catalog"
+UNPUBLISHED_COLUMNS = ("file_path", "headers", "harvest_run_id", "search_text")
 PUBLISHED = (
     "collection",
     "product",
@@ -69,10 +71,10 @@ SELECT
   'HLSP'::text AS obs_collection,
   p.obs_id,
   (SELECT s.setting_value FROM hlsp.setting s WHERE s.name = 'ivoa_authority')
-    || '?' || c.hlsp_id || '/' || p.obs_id AS obs_publisher_did,
+    || '?' || c.hlsp_id || '/' || p.file_name AS obs_publisher_did,
   p.access_url,
   p.file_format AS access_format,
-  (p.file_bytes + 1023) / 1024 AS access_estsize,
+  (p.file_bytes + 999) / 1000 AS access_estsize,
   p.target_name,
   p.s_ra,
   p.s_dec,
@@ -123,7 +125,17 @@ def _create_reader_role() -> None:
           END IF;
         END $$""")
     op.execute(f"GRANT USAGE ON SCHEMA hlsp, ivoa TO {READER}")
-    op.execute(f"GRANT SELECT ON {', '.join('hlsp.' + t for t in PUBLISHED)} TO {READER}")
+    # Column-level grants: the reader sees published columns only (not file paths, raw headers).
+    for table in PUBLISHED:
+        op.execute(f"""
+            DO $$ BEGIN
+              EXECUTE (
+                SELECT format('GRANT SELECT (%s) ON hlsp.{table} TO {READER}',
+                              string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position))
+                FROM information_schema.columns
+                WHERE table_schema = 'hlsp' AND table_name = '{table}'
+                  AND column_name <> ALL (ARRAY{list(UNPUBLISHED_COLUMNS)}::text[]));
+            END $$""")
     op.execute(f"GRANT SELECT ON ivoa.obscore TO {READER}")
 
 
@@ -601,9 +613,15 @@ def upgrade() -> None:
             "t_min",
             sa.Double(),
             nullable=True,
-            comment="Start of the observations (MJD, UTC or TDB as the file states)",
+            comment="Start of the observations (MJD, in time_scale)",
         ),
         sa.Column("t_max", sa.Double(), nullable=True, comment="End of the observations (MJD)"),
+        sa.Column(
+            "time_scale",
+            sa.Text(),
+            nullable=True,
+            comment="Time scale of t_min and t_max as the file states it (TIMESYS: UTC, TDB, TT, ...)",
+        ),
         sa.Column(
             "t_exptime", sa.Double(), nullable=True, comment="Effective exposure time (XPOSURE)"
         ),
@@ -692,7 +710,7 @@ def upgrade() -> None:
             name=op.f("product_dataproduct_type_vocabulary_check"),
         ),
         sa.CheckConstraint(
-            "position('/' in file_name) = 0 AND file_name <> ''",
+            "position('/' in file_name) = 0 AND file_name !~ '^\\.|^$'",
             name=op.f("product_file_name_bare_check"),
         ),
         sa.CheckConstraint(
@@ -704,6 +722,12 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint(
             "em_min > 0 AND em_min <= em_max", name=op.f("product_wavelength_range_ordered_check")
+        ),
+        sa.CheckConstraint("em_max > 0", name=op.f("product_wavelength_positive_check")),
+        sa.CheckConstraint(
+            "s_resolution > 0 AND em_res_power > 0 AND t_resolution > 0 AND s_xel1 >= 0 "
+            "AND s_xel2 >= 0 AND t_xel >= 0 AND em_xel >= 0 AND hdu_count > 0",
+            name=op.f("product_sizes_positive_check"),
         ),
         sa.CheckConstraint("file_bytes >= 0", name=op.f("product_file_bytes_positive_check")),
         sa.CheckConstraint("s_fov > 0 AND s_fov <= 360", name=op.f("product_fov_range_check")),
@@ -760,6 +784,13 @@ def upgrade() -> None:
     )
     op.create_index(
         op.f("product_target_name_idx"), "product", ["target_name"], unique=False, schema="hlsp"
+    )
+    op.create_index(
+        op.f("product_harvest_run_id_idx"),
+        "product",
+        ["harvest_run_id"],
+        unique=False,
+        schema="hlsp",
     )
     op.create_index(
         op.f("product_verdict_idx"),
@@ -978,6 +1009,10 @@ def upgrade() -> None:
         comment="The software (and version) that made each product.",
     )
 
+    op.execute(
+        "INSERT INTO hlsp.setting (name, setting_value) "
+        f"VALUES ('ivoa_authority', '{DEFAULT_AUTHORITY}')"
+    )
     op.execute(STCS_FUNCTION)
     op.execute(OBSCORE_VIEW)
     op.execute("COMMENT ON VIEW ivoa.obscore IS 'ObsCore 1.1 view of the HLSP products'")
@@ -1012,6 +1047,7 @@ def downgrade() -> None:
         postgresql_where=sa.text("verdict <> 'PASS'"),
     )
     op.drop_index(op.f("product_target_name_idx"), table_name="product", schema="hlsp")
+    op.drop_index(op.f("product_harvest_run_id_idx"), table_name="product", schema="hlsp")
     op.drop_index(op.f("product_t_min_t_max_idx"), table_name="product", schema="hlsp")
     op.drop_index(
         op.f("product_pos_idx"), table_name="product", schema="hlsp", postgresql_using="gist"
