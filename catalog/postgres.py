@@ -121,6 +121,7 @@ def find_postgres(*, require_pgsphere: bool = True) -> PostgresInstall:
             + install_command([f"postgresql-{major}", f"postgresql-{major}-pgsphere"])
             + "\nor point HLSP_DATABASE_URL at an existing server with pg_sphere.",
         )
+    found.sort(key=lambda f: f.major, reverse=True)
     with_sphere = [f for f in found if f.has_pgsphere]
     if with_sphere:
         return with_sphere[0]
