@@ -1,67 +1,30 @@
-"""The catalog model (schema ``hlsp``): collections, products, targets, provenance, harvests.
-
-Every column is declared with :func:`catalog.vo.vo_column`, carrying its description, VOUnit,
-UCD1+ and (where ObsCore defines one) utype. Constraints make bad states unrepresentable:
-a product always belongs to a collection, one row per collection + file name, ranges are
-ordered, enumerations are checked.
-
-Units: positions and angles in degrees (pg_sphere types convert), times as MJD, durations
-in seconds, wavelengths in metres, sizes in bytes.
-"""
+"""Collections, their products (files), and what the guideline check found in them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
+from sqlalchemy.orm import Mapped, relationship
 
-from catalog.sphere import SkyPoint, SkyPolygon, SPoint, SPoly
-from catalog.vo import TableMeta, plain_column, vo_column
-
-SCHEMA = "hlsp"
-DATAPRODUCT_TYPES = (
-    "image", "cube", "spectrum", "sed", "timeseries", "visibility", "event", "measurements",
+from catalog.model.base import (
+    DATAPRODUCT_TYPES,
+    ID_UCD,
+    SEVERITIES,
+    VERDICTS,
+    Base,
+    _in,
+    _table_args,
+    _tsvector,
 )  # fmt: skip
-VERDICTS = ("PASS", "NEEDS REVIEW", "FAIL")
-SEVERITIES = ("error", "warning", "info")
-RUN_STATES = ("running", "completed", "interrupted", "failed")
-INPUT_KINDS = ("observation", "file", "dataset", "program", "product")
+from catalog.sphere import SkyPoint, SkyPolygon, SPoint, SPoly
+from catalog.vo import vo_column
 
-naming_convention = {
-    "ix": "%(table_name)s_%(column_0_N_name)s_idx",
-    "uq": "%(table_name)s_%(column_0_N_name)s_key",
-    "ck": "%(table_name)s_%(constraint_name)s_check",
-    "fk": "%(table_name)s_%(column_0_name)s_fkey",
-    "pk": "%(table_name)s_pkey",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = sa.MetaData(schema=SCHEMA, naming_convention=naming_convention)
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    return f"{column} IN ({quoted})"
-
-
-def _table_args(description: str, *items: Any, published: bool = True) -> tuple[Any, ...]:
-    return (*items, {"comment": description, "info": {"vo": TableMeta(description, published)}})
-
-
-def _tsvector(*parts: tuple[str, str, str]) -> sa.Computed:
-    """A stored tsvector over (config, column, weight) parts, for full-text search."""
-    sql = " || ".join(
-        f"setweight(to_tsvector('{config}'::regconfig, coalesce({column}, '')), '{weight}')"
-        for config, column, weight in parts
-    )
-    return sa.Computed(sql, persisted=True)
-
-
-ID_UCD = "meta.id;meta.main"
+if TYPE_CHECKING:
+    from catalog.model.provenance import ProvenanceInput, ProvenanceSoftware
+    from catalog.model.targets import Target
 
 
 class Collection(Base):
@@ -392,19 +355,19 @@ class Product(Base):
 
     collection: Mapped[Collection] = relationship(back_populates="products")
     targets: Mapped[list[Target]] = relationship(
-        secondary=lambda: product_target, back_populates="products"
+        secondary="hlsp.product_target", back_populates="products"
     )
     inputs: Mapped[list[ProvenanceInput]] = relationship(
         back_populates="product", cascade="all, delete-orphan",
-        order_by=lambda: ProvenanceInput.input_index,
+        order_by="ProvenanceInput.input_index",
     )  # fmt: skip
     software: Mapped[list[ProvenanceSoftware]] = relationship(
         back_populates="product", cascade="all, delete-orphan",
-        order_by=lambda: ProvenanceSoftware.software_index,
+        order_by="ProvenanceSoftware.software_index",
     )  # fmt: skip
     findings: Mapped[list[ProductFinding]] = relationship(
         back_populates="product", cascade="all, delete-orphan",
-        order_by=lambda: ProductFinding.finding_index,
+        order_by="ProductFinding.finding_index",
     )  # fmt: skip
 
 
@@ -444,287 +407,3 @@ class ProductFinding(Base):
     )  # fmt: skip
 
     product: Mapped[Product] = relationship(back_populates="findings")
-
-
-product_target: sa.Table = sa.Table(
-    "product_target",
-    Base.metadata,
-    plain_column(
-        "product_id", sa.BigInteger, sa.ForeignKey("product.product_id", ondelete="CASCADE"),
-        primary_key=True, description="Product", ucd="meta.id",
-    ),
-    plain_column(
-        "target_id", sa.BigInteger, sa.ForeignKey("target.target_id", ondelete="RESTRICT"),
-        primary_key=True, description="Target observed in the product", ucd="meta.id;src",
-    ),
-    sa.Index(None, "target_id"),
-    comment="Which targets each product observes (many to many)",
-    info={"vo": TableMeta("Which targets each product observes (many to many)")},
-)  # fmt: skip
-
-
-class Target(Base):
-    __tablename__ = "target"
-    __table_args__ = _table_args(
-        "Astronomical targets and fields, shared across collections.",
-        sa.Index(None, "pos", postgresql_using="gist"),
-    )
-
-    target_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.Identity(), primary_key=True,
-        description="Internal identifier of the target", ucd=ID_UCD,
-    )  # fmt: skip
-    name: Mapped[str] = vo_column(
-        sa.Text, nullable=False, principal=True, description="Preferred designation",
-        ucd="meta.id;src;meta.main",
-    )  # fmt: skip
-    pos: Mapped[SkyPoint | None] = vo_column(
-        SPoint(), description="Position of the target (ICRS)", unit="deg", ucd="pos.eq;src",
-    )  # fmt: skip
-    s_ra: Mapped[float | None] = vo_column(
-        sa.Double, sa.Computed("degrees(long(pos))", persisted=True), principal=True,
-        description="Right ascension of the target (ICRS)", unit="deg", ucd="pos.eq.ra;src",
-    )  # fmt: skip
-    s_dec: Mapped[float | None] = vo_column(
-        sa.Double, sa.Computed("degrees(lat(pos))", persisted=True), principal=True,
-        description="Declination of the target (ICRS)", unit="deg", ucd="pos.eq.dec;src",
-    )  # fmt: skip
-    object_type: Mapped[str | None] = vo_column(
-        sa.Text, description="Class of object (star, galaxy, field, ...)", ucd="src.class",
-    )  # fmt: skip
-
-    aliases: Mapped[list[TargetAlias]] = relationship(
-        back_populates="target", cascade="all, delete-orphan"
-    )
-    products: Mapped[list[Product]] = relationship(
-        secondary=lambda: product_target, back_populates="targets"
-    )
-
-
-class TargetAlias(Base):
-    __tablename__ = "target_alias"
-    __table_args__ = _table_args(
-        "Every name a target is known by, normalised so 'TIC 123', 'TIC123' and 'tic 123' meet.",
-        sa.Index(None, "target_id"),
-        sa.Index(None, "search_text", postgresql_using="gin"),
-    )
-
-    name_key: Mapped[str] = vo_column(
-        sa.Text, primary_key=True, description="Normalised name (lower case, no spaces)",
-        ucd="meta.id;src",
-    )  # fmt: skip
-    target_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.ForeignKey("target.target_id", ondelete="CASCADE"), nullable=False,
-        description="Target the name designates", ucd="meta.id",
-    )  # fmt: skip
-    name: Mapped[str] = vo_column(
-        sa.Text, nullable=False, principal=True, description="Name as first seen in a file",
-        ucd="meta.id;src",
-    )  # fmt: skip
-    search_text: Mapped[Any] = vo_column(
-        TSVECTOR, _tsvector(("simple", "name", "A")),
-        description="Full-text search vector over the name", published=False,
-    )  # fmt: skip
-
-    target: Mapped[Target] = relationship(back_populates="aliases")
-
-
-class ProvenanceInput(Base):
-    __tablename__ = "provenance_input"
-    __table_args__ = _table_args(
-        "What each product was made from: observations, files, datasets, programs "
-        "(FILEIDnn records, PROVENANCE extensions, PROPOSID).",
-        sa.CheckConstraint(_in("kind", INPUT_KINDS), name="kind_vocabulary"),
-        sa.Index(None, "identifier"),
-    )
-
-    product_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.ForeignKey("product.product_id", ondelete="CASCADE"), primary_key=True,
-        description="Product made from this input", ucd="meta.id",
-    )  # fmt: skip
-    input_index: Mapped[int] = vo_column(
-        sa.Integer, primary_key=True, description="Order of the input (the nn of FILEIDnn)",
-        ucd="meta.number",
-    )  # fmt: skip
-    kind: Mapped[str] = vo_column(
-        sa.Text, nullable=False, principal=True,
-        description="observation, file, dataset, program or product", ucd="meta.code.class",
-    )  # fmt: skip
-    identifier: Mapped[str] = vo_column(
-        sa.Text, nullable=False, principal=True,
-        description="Identifier of the input (MAST observation id, file name, program id)",
-        ucd="meta.id;meta.dataset",
-    )  # fmt: skip
-    source: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="Where it was read (e.g. FILEID03, "
-        "PROVENANCE[2].FILENAME, PROPOSID)", ucd="meta.ref",
-    )  # fmt: skip
-    program_id: Mapped[str | None] = vo_column(
-        sa.Text, description="Observing program or proposal of the input",
-        ucd="meta.id;obs.proposal",
-    )  # fmt: skip
-    telescope: Mapped[str | None] = vo_column(
-        sa.Text, description="Telescope of the input", ucd="meta.id;instr.tel",
-    )  # fmt: skip
-    instrument: Mapped[str | None] = vo_column(
-        sa.Text, description="Instrument of the input", ucd="meta.id;instr",
-    )  # fmt: skip
-    t_min: Mapped[float | None] = vo_column(
-        sa.Double, description="Start of the input observation (MJD)", unit="d",
-        ucd="time.start;obs.exposure",
-    )  # fmt: skip
-    t_max: Mapped[float | None] = vo_column(
-        sa.Double, description="End of the input observation (MJD)", unit="d",
-        ucd="time.end;obs.exposure",
-    )  # fmt: skip
-
-    product: Mapped[Product] = relationship(back_populates="inputs")
-
-
-class ProvenanceSoftware(Base):
-    __tablename__ = "provenance_software"
-    __table_args__ = _table_args("The software (and version) that made each product.")
-
-    product_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.ForeignKey("product.product_id", ondelete="CASCADE"), primary_key=True,
-        description="Product the software made", ucd="meta.id",
-    )  # fmt: skip
-    software_index: Mapped[int] = vo_column(
-        sa.Integer, primary_key=True, description="Order of the software in the chain",
-        ucd="meta.number",
-    )  # fmt: skip
-    name: Mapped[str] = vo_column(
-        sa.Text, nullable=False, principal=True, description="Software or pipeline name",
-        ucd="meta.id;meta.software",
-    )  # fmt: skip
-    software_version: Mapped[str | None] = vo_column(
-        sa.Text, principal=True, description="Software version", ucd="meta.version;meta.software",
-    )  # fmt: skip
-    source: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="Keyword it was read from (ORIGIN, CREATOR, "
-        "PROCVER, CAL_VER, ...)", ucd="meta.ref",
-    )  # fmt: skip
-
-    product: Mapped[Product] = relationship(back_populates="software")
-
-
-class HarvestRun(Base):
-    __tablename__ = "harvest_run"
-    __table_args__ = _table_args(
-        "Audit of harvest runs: what was asked, when, and what happened to every file.",
-        sa.CheckConstraint(_in("state", RUN_STATES), name="state_vocabulary"),
-        sa.CheckConstraint("finished_at >= started_at", name="finished_after_start"),
-        published=False,
-    )
-
-    run_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.Identity(), primary_key=True, description="Identifier of the run",
-        ucd=ID_UCD,
-    )  # fmt: skip
-    started_at: Mapped[datetime] = vo_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(),
-        description="When the run started (UTC)", ucd="time.start",
-    )  # fmt: skip
-    finished_at: Mapped[datetime | None] = vo_column(
-        sa.DateTime(timezone=True), description="When the run ended (UTC)", ucd="time.end",
-    )  # fmt: skip
-    state: Mapped[str] = vo_column(
-        sa.Text, nullable=False, server_default="running",
-        description="running, completed, interrupted or failed", ucd="meta.code.status",
-    )  # fmt: skip
-    arguments: Mapped[Any] = vo_column(
-        JSONB, nullable=False, server_default=sa.text("'{}'::jsonb"),
-        description="What the run was asked to do (paths, collection, options)", ucd="meta.note",
-    )  # fmt: skip
-    host: Mapped[str | None] = vo_column(
-        sa.Text, description="Host the run ran on", ucd="meta.id",
-    )  # fmt: skip
-    software_version: Mapped[str | None] = vo_column(
-        sa.Text, description="Version of hlsp-catalog that ran", ucd="meta.version",
-    )  # fmt: skip
-    files_seen: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0", description="Files found",
-        ucd="meta.number",
-    )  # fmt: skip
-    files_added: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0", description="New products written",
-        ucd="meta.number",
-    )  # fmt: skip
-    files_updated: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0", description="Changed products rewritten",
-        ucd="meta.number",
-    )  # fmt: skip
-    files_unchanged: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0",
-        description="Files skipped as unchanged (same size and mtime)", ucd="meta.number",
-    )  # fmt: skip
-    files_failed: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0", description="Files that failed",
-        ucd="meta.number",
-    )  # fmt: skip
-    files_withdrawn: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0",
-        description="Products whose files disappeared", ucd="meta.number",
-    )  # fmt: skip
-
-    failures: Mapped[list[HarvestFailure]] = relationship(
-        back_populates="run", cascade="all, delete-orphan"
-    )
-
-
-class HarvestFailure(Base):
-    __tablename__ = "harvest_failure"
-    __table_args__ = _table_args(
-        "Every file a harvest could not read or load, with the reason.",
-        sa.UniqueConstraint("run_id", "file_path"),
-        sa.Index(None, "file_path"),
-        published=False,
-    )
-
-    failure_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.Identity(), primary_key=True, description="Identifier of the failure",
-        ucd=ID_UCD,
-    )  # fmt: skip
-    run_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.ForeignKey("harvest_run.run_id", ondelete="CASCADE"), nullable=False,
-        description="Run in which the file failed", ucd="meta.id",
-    )  # fmt: skip
-    file_path: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="Path of the file", ucd="meta.ref;meta.file",
-    )  # fmt: skip
-    code: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="Stable code of the failure kind",
-        ucd="meta.code.error",
-    )  # fmt: skip
-    reason: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="What went wrong", ucd="meta.note",
-    )  # fmt: skip
-    occurred_at: Mapped[datetime] = vo_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(),
-        description="When the failure happened (UTC)", ucd="time.processing",
-    )  # fmt: skip
-    file_bytes: Mapped[int | None] = vo_column(
-        sa.BigInteger, description="Size of the file, if it could be read", unit="byte",
-        ucd="phys.size;meta.file",
-    )  # fmt: skip
-    file_mtime: Mapped[datetime | None] = vo_column(
-        sa.DateTime(timezone=True), description="Modification time of the file",
-        ucd="time.processing",
-    )  # fmt: skip
-
-    run: Mapped[HarvestRun] = relationship(back_populates="failures")
-
-
-class Setting(Base):
-    __tablename__ = "setting"
-    __table_args__ = _table_args(
-        "Service settings that SQL needs (e.g. the IVOA authority of publisher DIDs).",
-        published=False,
-    )
-
-    name: Mapped[str] = vo_column(
-        sa.Text, primary_key=True, description="Setting name", ucd="meta.id",
-    )  # fmt: skip
-    setting_value: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="Setting value", ucd="meta.note",
-    )  # fmt: skip
