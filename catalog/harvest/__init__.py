@@ -1,0 +1,12 @@
+"""FITS headers -> catalog rows: reading, nomenclature, guideline rules, extraction, loading.
+
+Modules:
+    fitsio       read the header blocks of every HDU (plain or gzip) without loading data
+    fitswrite    write FITS files from cards (demo corpus, test fixtures)
+    findings     Finding / Rule / Verdict and the registry of every finding code
+    nomenclature the file-name rules of MAST's checker (fields, lengths, vocabularies)
+    rules        the metadata rules per product type, provenance, collection consistency
+    bands        wavelength ranges of common filters (em_min/em_max fallback)
+    extract      headers -> the values of a product row (position, footprint, times, ...)
+    corpus       a generator of realistic HLSP corpora (demo, benchmarks, tests)
+"""
