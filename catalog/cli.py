@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
@@ -207,3 +208,153 @@ def demo(ctx: click.Context, host: str, port: int, serve: bool) -> None:
     out.print(f"loaded {n} demonstration products into {database.url}")
     if serve:
         _serve(database, host, port)
+
+
+def _jobs_default() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--collection", metavar="ID", help="Collection of every file (overrides HLSPID).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True, help="Report format.")  # fmt: skip
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of standard output.")  # fmt: skip
+@click.option("--jobs", "-j", type=click.IntRange(1, 512), default=_jobs_default,
+              help="Worker processes [default: number of CPUs].")  # fmt: skip
+@click.option("--verbose", "-v", is_flag=True, help="Show the findings of passing files too.")
+@click.option("--list-codes", is_flag=True, help="Print the reference of every finding code "
+              "(Markdown) and exit.")  # fmt: skip
+@expected_errors
+def check(  # noqa: PLR0917 (click passes options positionally)
+    paths: tuple[Path, ...], collection: str | None, fmt: str, output: Path | None, jobs: int,
+    verbose: bool, list_codes: bool,
+) -> None:  # fmt: skip
+    """Check files against MAST's HLSP guidelines (no database needed).
+
+    Exit status: 0 every file passes, 1 something needs review, 3 something fails,
+    2 usage error.
+    """
+    from catalog.harvest.check import run_check
+    from catalog.harvest.report import codes_markdown, print_terminal, to_html, to_json
+
+    if list_codes:
+        click.echo(codes_markdown(), nl=False)
+        return
+    if not paths:
+        raise click.UsageError("give at least one file or directory to check")
+    report = run_check(list(paths), collection=collection, jobs=jobs)
+    if fmt == "text":
+        console = out if output is None else Console(
+            file=output.open("w", encoding="utf-8"), markup=False, highlight=False, width=120
+        )  # fmt: skip
+        print_terminal(report, console, verbose=verbose)
+    else:
+        text = to_json(report) if fmt == "json" else to_html(report)
+        if output is None:
+            click.echo(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+    if output is not None:
+        err.print(f"report written to {output}: {report.verdict}")
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--collection", metavar="ID", help="Collection of every file (overrides HLSPID).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 512), default=_jobs_default,
+              help="Worker processes [default: number of CPUs].")  # fmt: skip
+@click.option("--force", is_flag=True, help="Re-read files even when size and mtime are "
+              "unchanged.")  # fmt: skip
+@click.option("--keep-missing", is_flag=True, help="Do not mark products whose files "
+              "disappeared as withdrawn.")  # fmt: skip
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Progress bar on a terminal, log lines otherwise.")  # fmt: skip
+@click.pass_context
+@expected_errors
+def harvest(  # noqa: PLR0917 (click passes options positionally)
+    ctx: click.Context, paths: tuple[Path, ...], collection: str | None, jobs: int,
+    force: bool, keep_missing: bool, progress: bool,
+) -> None:  # fmt: skip
+    """Read FITS headers under PATHS into the catalog (incremental and resumable).
+
+    Exit status: 0 every file harvested, 1 some files failed (each is recorded with its
+    reason), 2 usage or database error, 130 interrupted (the next run completes the work).
+    """
+    from catalog.harvest.run import HarvestBusy, HarvestOptions
+    from catalog.harvest.run import harvest as run_harvest
+    from catalog.harvest.worker import hlsp_id
+
+    if collection is not None and hlsp_id(collection) is None:
+        raise click.BadParameter(
+            f"{collection!r} is not a collection id (lower-case letters, digits and hyphens, "
+            "starting with a letter)",
+            param_hint="--collection",
+        )
+    database = _database(ctx)
+    database.ensure_ready()
+    options = HarvestOptions(paths=list(paths), collection=collection, jobs=jobs, force=force,
+                             withdraw=not keep_missing, progress=progress)  # fmt: skip
+    try:
+        summary = run_harvest(database, options, stream=sys.stderr)
+    except HarvestBusy as busy:
+        err.print(Text.assemble(("error ", "bold red"), str(busy)))
+        sys.exit(2)
+    _print_summary(summary)
+    sys.exit(summary.exit_code)
+
+
+def _print_summary(summary: Any) -> None:
+    rate = summary.seen / summary.elapsed if summary.elapsed > 0 else 0.0
+    out.print(
+        f"run {summary.run_id} {summary.state}: {summary.seen} files seen, {summary.added} added,"
+        f" {summary.updated} updated, {summary.unchanged} unchanged, {summary.failed} failed, "
+        f"{summary.withdrawn} withdrawn in {summary.elapsed:.1f} s ({rate:,.0f} files/s)"
+    )
+    for failure in summary.failures[:20]:
+        err.print(Text.assemble(("failed ", "red"), f"{failure.path}: {failure.code} ",
+                                failure.reason))  # fmt: skip
+    if len(summary.failures) > 20:
+        err.print(f"... and {len(summary.failures) - 20} more: hlsp runs --failures "
+                  f"{summary.run_id}")  # fmt: skip
+    for collection, findings in summary.collection_findings.items():
+        for finding in findings:
+            err.print(f"collection {collection}: {finding.code} {finding.message}")
+    if summary.state == "interrupted":
+        err.print("interrupted: the catalog holds every batch committed so far; run the same "
+                  "command again to complete the work")  # fmt: skip
+
+
+@main.command()
+@click.option("--failures", "failures_of", type=int, metavar="RUN",
+              help="List the failures of this run.")  # fmt: skip
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 10000))
+@click.pass_context
+@expected_errors
+def runs(ctx: click.Context, failures_of: int | None, limit: int) -> None:
+    """Show recent harvest runs with their counts, or the failures of one run."""
+    import sqlalchemy as sa
+
+    database = _database(ctx)
+    database.ensure_ready()
+    with database.engine.connect() as conn:
+        if failures_of is not None:
+            rows = conn.execute(sa.text(
+                "SELECT file_path, code, reason FROM hlsp.harvest_failure WHERE run_id = :r "
+                "ORDER BY file_path LIMIT :n"), {"r": failures_of, "n": limit}).all()  # fmt: skip
+            for path, code, reason in rows:
+                out.print(f"{path}\t{code}\t{reason}")
+            return
+        rows = conn.execute(sa.text(
+            "SELECT run_id, state, started_at, finished_at, files_seen, files_added, "
+            "files_updated, files_unchanged, files_failed, files_withdrawn FROM "
+            "hlsp.harvest_run ORDER BY run_id DESC LIMIT :n"), {"n": limit}).all()  # fmt: skip
+    table = Table("run", "state", "started (UTC)", "seen", "added", "updated", "unchanged",
+                  "failed", "withdrawn")  # fmt: skip
+    for r in rows:
+        table.add_row(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M:%S}", *(str(v) for v in r[4:]))
+    out.print(table)

@@ -1,0 +1,433 @@
+"""Bulk loading of harvested records: COPY into staging, upsert, link, all in one transaction.
+
+A batch is loaded atomically: its products (upserted on (collection, file name)), their
+findings, provenance and target links, the failures of the batch and the run's counters
+commit together or not at all. An interrupted run therefore leaves the catalog exactly as
+of its last committed batch, and the next run redoes only what is missing (the files the
+catalog does not know with the same size and mtime).
+
+Every statement is fixed SQL; values travel as COPY data or bound parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from catalog.harvest.extract import target_key
+from catalog.harvest.findings import Finding, Severity, rule
+from catalog.harvest.records import FileFailure, ProductRecord, TargetRef
+from catalog.model.base import DATAPRODUCT_TYPES
+from catalog.sphere import wrap_ra
+
+MATCH_RADIUS_ARCSEC = 3.0
+"""Names that differ but sit within this distance resolve to one target."""
+
+REJECTED = rule(
+    "HLSP-R102", Severity.ERROR, "Database rejected the product",
+    "The values read from the headers break a catalog constraint; fix the header values.",
+)  # fmt: skip
+
+PRODUCT_COLUMNS = (
+    "collection_id", "file_name", "file_path", "file_format", "file_bytes", "file_mtime",
+    "hdu_count", "product_version", "product_type", "dataproduct_type", "calib_level",
+    "observatory", "telescope", "instrument", "detector", "filter_name", "aperture",
+    "disperser", "target_name", "pos", "footprint", "s_fov", "s_xel1", "s_xel2", "t_min",
+    "t_max", "time_scale", "t_exptime", "t_xel", "em_min", "em_max", "em_xel", "simulated",
+    "headers", "verdict", "harvest_run_id",
+)  # fmt: skip
+_CASTS = {"pos": "::spoint", "footprint": "::spoly", "headers": "::jsonb"}
+# Geometry and JSON travel as text and are cast on insert.
+_STAGE_TYPES = (
+    "bigint", "text", "text", "text", "bigint", "timestamptz", "int", "text", "text", "text",
+    "smallint", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
+    "float8", "int", "int", "float8", "float8", "text", "float8", "float8", "int", "float8",
+    "float8", "int", "boolean", "text", "text", "bigint",
+)  # fmt: skip
+_STAGE_SQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS stage_product (row_no int, "
+    + ", ".join(f"{c} {t}" for c, t in zip(PRODUCT_COLUMNS, _STAGE_TYPES, strict=True))
+    + ") ON COMMIT DELETE ROWS"
+)
+_UPSERT_SQL = (
+    "INSERT INTO hlsp.product (" + ", ".join(PRODUCT_COLUMNS) + ", last_harvested) "
+    "SELECT " + ", ".join(c + _CASTS.get(c, "") for c in PRODUCT_COLUMNS) + ", now() "
+    "FROM stage_product ORDER BY row_no "
+    "ON CONFLICT (collection_id, file_name) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in PRODUCT_COLUMNS[2:])
+    + ", last_harvested = now(), withdrawn_at = NULL "
+    "RETURNING product_id, collection_id, file_name, (xmax = 0) AS inserted"
+)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Collection metadata from an optional ``hlsp-collection.toml`` (overrides headers)."""
+
+    hlsp_id: str | None = None
+    title: str | None = None
+    lead: str | None = None
+    doi: str | None = None
+    description: str | None = None
+    release_date: date | None = None
+    reference: str | None = None
+    landing_url: str | None = None
+    license: str | None = None
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        """Parse a manifest; ValueError says what is wrong with it."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise ValueError(f"cannot read {path.name}: {error}") from error
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{path.name}: unknown keys {unknown}; allowed: {sorted(known)}")
+        values: dict[str, Any] = {}
+        for key, raw in data.items():
+            values[key] = _release_date(path, raw) if key == "release_date" else raw
+            if key != "release_date" and not isinstance(raw, str):
+                raise ValueError(f"{path.name}: {key} must be a string")
+        return cls(**values)
+
+
+def _release_date(path: Path, value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{path.name}: release_date {value!r} is not a date (YYYY-MM-DD)")
+
+
+@dataclass
+class BatchOutcome:
+    added: int = 0
+    updated: int = 0
+    failed: int = 0
+    product_ids: dict[str, int] = field(default_factory=dict)  # path -> product_id
+    rejected: list[FileFailure] = field(default_factory=list)
+
+
+def _mtime(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def sanitize(record: ProductRecord) -> None:
+    """Drop extracted values that would break a catalog constraint (the rules report them)."""
+    record.t_min, record.t_max = _finite(record.t_min), _finite(record.t_max)
+    if record.t_min is None or record.t_max is None or record.t_min > record.t_max:
+        record.t_min = record.t_max = None
+    record.em_min, record.em_max = _finite(record.em_min), _finite(record.em_max)
+    if record.em_min is None or record.em_max is None or not 0 < record.em_min <= record.em_max:
+        record.em_min = record.em_max = None
+    record.t_exptime = _finite(record.t_exptime)
+    if record.t_exptime is not None and record.t_exptime < 0:
+        record.t_exptime = None
+    record.s_fov = _finite(record.s_fov)
+    if record.s_fov is not None and not 0 < record.s_fov <= 360:
+        record.s_fov = None
+    for name in ("s_xel1", "s_xel2", "t_xel", "em_xel"):
+        value = getattr(record, name)
+        if value is not None and not 0 <= value < 2**31:
+            setattr(record, name, None)
+    if record.dataproduct_type not in DATAPRODUCT_TYPES:
+        record.dataproduct_type = None
+    if record.ra is not None and record.dec is not None:
+        if not (math.isfinite(record.ra) and math.isfinite(record.dec)
+                and -90 <= record.dec <= 90):  # fmt: skip
+            record.ra = record.dec = None
+        else:
+            record.ra = wrap_ra(record.ra)
+
+
+def _point(ra: float | None, dec: float | None) -> str | None:
+    return None if ra is None or dec is None else f"({ra!r}d, {dec!r}d)"
+
+
+def _polygon(vertices: list[tuple[float, float]] | None) -> str | None:
+    if not vertices:
+        return None
+    return "{" + ",".join(f"({wrap_ra(ra)!r}d, {dec!r}d)" for ra, dec in vertices) + "}"
+
+
+def _product_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> tuple[Any, ...]:
+    return (
+        no, collection_id, r.file_name, r.path, r.file_format, r.file_bytes,
+        _mtime(r.mtime_ns), r.hdu_count, r.product_version, r.product_type,
+        r.dataproduct_type, 4, r.observatory, r.telescope, r.instrument, r.detector,
+        r.filter_name, r.aperture, r.disperser, r.target_name, _point(r.ra, r.dec),
+        _polygon(r.footprint), r.s_fov, r.s_xel1, r.s_xel2, r.t_min, r.t_max, r.time_scale,
+        r.t_exptime, r.t_xel, r.em_min, r.em_max, r.em_xel, r.simulated,
+        json.dumps(r.headers, separators=(",", ":"), allow_nan=False), str(r.verdict), run_id,
+    )  # fmt: skip
+
+
+class Loader:
+    """Writes batches through one psycopg connection (the caller owns transactions)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], run_id: int) -> None:
+        self.conn = conn
+        self.run_id = run_id
+        self.collections: dict[str, int] = {}
+        self.manifests: dict[str, Manifest] = {}
+        with conn.cursor() as cur:
+            cur.execute(_STAGE_SQL)
+
+    # -- collections --------------------------------------------------------------------------
+
+    def collection_id(self, record: ProductRecord) -> int:
+        """The id of the record's collection, created or refreshed from the headers."""
+        assert record.collection is not None
+        known = self.collections.get(record.collection)
+        if known is not None:
+            return known
+        facts = record.facts
+        manifest = self.manifests.get(record.collection, Manifest())
+        values = {
+            "hlsp_id": record.collection,
+            "title": manifest.title or facts.title,
+            "project_lead": manifest.lead or facts.lead,
+            "description": manifest.description,
+            "doi": manifest.doi or facts.doi,
+            "license": manifest.license or facts.license,
+            "license_url": facts.license_url,
+            "reference_paper": manifest.reference or facts.reference,
+            "landing_url": manifest.landing_url,
+            "release_date": (
+                datetime.combine(manifest.release_date, datetime.min.time(), UTC)
+                if manifest.release_date
+                else None
+            ),
+        }
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO hlsp.collection (hlsp_id, title, project_lead, description, doi, "
+                "license, license_url, reference_paper, landing_url, release_date) VALUES "
+                "(%(hlsp_id)s, %(title)s, %(project_lead)s, %(description)s, %(doi)s, "
+                "%(license)s, %(license_url)s, %(reference_paper)s, %(landing_url)s, "
+                "%(release_date)s) ON CONFLICT (hlsp_id) DO UPDATE SET "
+                "title = coalesce(EXCLUDED.title, collection.title), "
+                "project_lead = coalesce(EXCLUDED.project_lead, collection.project_lead), "
+                "description = coalesce(EXCLUDED.description, collection.description), "
+                "doi = coalesce(EXCLUDED.doi, collection.doi), "
+                "license = coalesce(EXCLUDED.license, collection.license), "
+                "license_url = coalesce(EXCLUDED.license_url, collection.license_url), "
+                "reference_paper = coalesce(EXCLUDED.reference_paper, collection.reference_paper),"
+                " landing_url = coalesce(EXCLUDED.landing_url, collection.landing_url), "
+                "release_date = coalesce(EXCLUDED.release_date, collection.release_date), "
+                "last_harvested = now() RETURNING collection_id",
+                values,
+            )
+            row = cur.fetchone()
+        assert row is not None
+        self.collections[record.collection] = int(row[0])
+        return int(row[0])
+
+    # -- products -----------------------------------------------------------------------------
+
+    def load(self, records: Sequence[ProductRecord]) -> BatchOutcome:
+        """Upsert the records and everything linked to them (inside the caller's transaction)."""
+        outcome = BatchOutcome()
+        if not records:
+            return outcome
+        by_key: dict[tuple[int, str], ProductRecord] = {}
+        with self.conn.cursor() as cur:
+            with cur.copy("COPY stage_product (row_no, " + ", ".join(PRODUCT_COLUMNS)
+                          + ") FROM STDIN") as copy:  # fmt: skip
+                for no, record in enumerate(records):
+                    sanitize(record)
+                    collection_id = self.collection_id(record)
+                    key = (collection_id, record.file_name)
+                    if key in by_key:  # same name twice in one collection: keep the first
+                        outcome.rejected.append(FileFailure(
+                            record.path, REJECTED.code,
+                            REJECTED(f"{by_key[key].path} has the same file name in collection "
+                                     f"{record.collection}; a name must be unique within a "
+                                     "collection").message,
+                            record.file_bytes, record.mtime_ns,
+                        ))  # fmt: skip
+                        continue
+                    by_key[key] = record
+                    copy.write_row(_product_row(no, record, collection_id, self.run_id))
+            cur.execute(_UPSERT_SQL)
+            returned = cur.fetchall()
+            cur.execute("TRUNCATE stage_product")
+        ids: dict[int, ProductRecord] = {}
+        for product_id, collection_id, file_name, inserted in returned:
+            record = by_key[(collection_id, file_name)]
+            ids[int(product_id)] = record
+            outcome.product_ids[record.path] = int(product_id)
+            if inserted:
+                outcome.added += 1
+            else:
+                outcome.updated += 1
+        self._children(ids)
+        return outcome
+
+    def _children(self, ids: dict[int, ProductRecord]) -> None:
+        product_ids = list(ids)
+        with self.conn.cursor() as cur:
+            for table in ("product_finding", "provenance_input", "provenance_software",
+                          "product_target"):  # fmt: skip
+                cur.execute(f"DELETE FROM hlsp.{table} WHERE product_id = ANY(%s)",  # noqa: S608
+                            (product_ids,))  # fmt: skip
+            with cur.copy("COPY hlsp.product_finding (product_id, finding_index, code, severity, "
+                          "hdu, keyword, message) FROM STDIN") as copy:  # fmt: skip
+                for product_id, record in ids.items():
+                    for n, f in enumerate(record.findings, start=1):
+                        copy.write_row((product_id, n, f.code, str(f.severity), f.hdu,
+                                        f.keyword or f.field, f.message))  # fmt: skip
+            with cur.copy("COPY hlsp.provenance_input (product_id, input_index, kind, identifier,"
+                          " source, program_id, telescope, instrument, t_min, t_max) FROM STDIN"
+                          ) as copy:  # fmt: skip
+                for product_id, record in ids.items():
+                    for n, i in enumerate(record.inputs, start=1):
+                        copy.write_row((product_id, n, i.kind, i.identifier, i.source,
+                                        i.program_id, i.telescope, i.instrument, i.t_min,
+                                        i.t_max))  # fmt: skip
+            with cur.copy("COPY hlsp.provenance_software (product_id, software_index, name, "
+                          "software_version, source) FROM STDIN") as copy:  # fmt: skip
+                for product_id, record in ids.items():
+                    for n, s in enumerate(record.software, start=1):
+                        copy.write_row((product_id, n, s.name, s.version, s.source))
+        links = self._resolve_targets(ids)
+        if links:
+            with (
+                self.conn.cursor() as cur,
+                cur.copy("COPY hlsp.product_target (product_id, target_id) FROM STDIN") as copy,
+            ):
+                for link in sorted(links):
+                    copy.write_row(link)
+
+    # -- targets ------------------------------------------------------------------------------
+
+    def _resolve_targets(self, ids: dict[int, ProductRecord]) -> set[tuple[int, int]]:
+        """Link each product to its target, creating targets and aliases as needed.
+
+        A name whose normalised key is known links to that target. A product's unknown
+        names join the target one of its other names resolves to, else the nearest target
+        within MATCH_RADIUS_ARCSEC of the product's position, else a new target.
+        """
+        refs: dict[int, list[TargetRef]] = {pid: r.targets for pid, r in ids.items() if r.targets}
+        keys = sorted({target_key(t.name) for ts in refs.values() for t in ts})
+        if not keys:
+            return set()
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT name_key, target_id FROM hlsp.target_alias "
+                        "WHERE name_key = ANY(%s)", (keys,))  # fmt: skip
+            known: dict[str, int] = {k: int(t) for k, t in cur.fetchall()}
+        links: set[tuple[int, int]] = set()
+        pending: list[tuple[int, list[TargetRef]]] = []
+        for product_id, targets in refs.items():
+            resolved = next((known[target_key(t.name)] for t in targets
+                             if target_key(t.name) in known), None)  # fmt: skip
+            if resolved is None:
+                pending.append((product_id, targets))
+                continue
+            links.add((product_id, resolved))
+            self._add_aliases(targets, resolved, known)
+        if pending:
+            nearby = self._nearby([ts[0] for _, ts in pending])
+            for (product_id, targets), near in zip(pending, nearby, strict=True):
+                resolved = next((known[target_key(t.name)] for t in targets
+                                 if target_key(t.name) in known), None)  # fmt: skip
+                if resolved is None:
+                    resolved = near if near is not None else self._new_target(targets[0])
+                links.add((product_id, resolved))
+                self._add_aliases(targets, resolved, known)
+        return links
+
+    def _nearby(self, refs: list[TargetRef]) -> list[int | None]:
+        """Nearest existing target within the match radius of each reference's position."""
+        ras = [t.ra for t in refs]
+        decs = [t.dec for t in refs]
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT (SELECT t.target_id FROM hlsp.target t WHERE u.ra IS NOT NULL AND "
+                "t.pos <@ scircle(spoint(radians(u.ra), radians(u.dec)), radians(%s / 3600.0)) "
+                "ORDER BY t.pos <-> spoint(radians(u.ra), radians(u.dec)), t.target_id LIMIT 1) "
+                "FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS u(ra, dec, n) "
+                "ORDER BY u.n",
+                (MATCH_RADIUS_ARCSEC, ras, decs),
+            )
+            return [None if row[0] is None else int(row[0]) for row in cur.fetchall()]
+
+    def _new_target(self, ref: TargetRef) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO hlsp.target (name, pos) VALUES (%s, %s::spoint) RETURNING target_id",
+                (ref.name, _point(ref.ra, ref.dec)),
+            )
+            row = cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _add_aliases(self, targets: list[TargetRef], target_id: int, known: dict[str, int]) -> None:
+        new = [(target_key(t.name), t.name) for t in targets if target_key(t.name) not in known]
+        if not new:
+            return
+        with self.conn.cursor() as cur:
+            for key, name in new:
+                cur.execute(
+                    "INSERT INTO hlsp.target_alias (name_key, target_id, name) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (name_key) DO NOTHING",
+                    (key, target_id, name),
+                )
+                known[key] = target_id
+
+    # -- audit --------------------------------------------------------------------------------
+
+    def record_failures(self, failures: Sequence[FileFailure]) -> None:
+        if not failures:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO hlsp.harvest_failure (run_id, file_path, code, reason, file_bytes, "
+                "file_mtime) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, file_path) DO "
+                "UPDATE SET code = EXCLUDED.code, reason = EXCLUDED.reason",
+                [(self.run_id, f.path, f.code, f.reason, f.file_bytes,
+                  _mtime(f.mtime_ns) if f.mtime_ns is not None else None)
+                 for f in failures],
+            )  # fmt: skip
+
+    def add_findings(self, product_id: int, findings: Sequence[Finding]) -> None:
+        """Append cross-file findings to a stored product and worsen its verdict if needed."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT coalesce(max(finding_index), 0) FROM hlsp.product_finding "
+                        "WHERE product_id = %s", (product_id,))  # fmt: skip
+            row = cur.fetchone()
+            start = int(row[0]) if row else 0
+            cur.executemany(
+                "INSERT INTO hlsp.product_finding (product_id, finding_index, code, severity, hdu,"
+                " keyword, message) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(product_id, start + n, f.code, str(f.severity), f.hdu, f.keyword or f.field,
+                  f.message) for n, f in enumerate(findings, start=1)],
+            )  # fmt: skip
+            cur.execute(
+                "UPDATE hlsp.product SET verdict = CASE "
+                "WHEN EXISTS (SELECT 1 FROM hlsp.product_finding f WHERE f.product_id = %(p)s "
+                "AND f.severity = 'error') THEN 'FAIL' "
+                "WHEN EXISTS (SELECT 1 FROM hlsp.product_finding f WHERE f.product_id = %(p)s "
+                "AND f.severity = 'warning') THEN 'NEEDS REVIEW' ELSE 'PASS' END "
+                "WHERE product_id = %(p)s",
+                {"p": product_id},
+            )

@@ -1,0 +1,309 @@
+"""A harvest run: walk, skip what is unchanged, read on a process pool, load in batches.
+
+Guarantees:
+- one harvest at a time per catalog (a PostgreSQL advisory lock);
+- every batch commits atomically with the run's counters, so Ctrl-C or ``kill -9`` at any
+  moment leaves the catalog consistent; the next run redoes only what is missing;
+- unchanged files (same path, size and mtime as in the catalog) are not opened;
+- files that disappeared from a fully walked tree are marked withdrawn, never deleted;
+- every run is recorded with its counts, and every failure with its path and reason.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import psycopg
+
+from catalog import __version__
+from catalog.db import Database
+from catalog.harvest.findings import Finding
+from catalog.harvest.load import Loader
+from catalog.harvest.progress import Reporter
+from catalog.harvest.records import FileFailure, FileResult, FileTask, ProductRecord
+from catalog.harvest.rules import MemberFacts, check_collection
+from catalog.harvest.walk import Walk
+from catalog.harvest.worker import process_file
+
+LOCK_KEY = 0x484C5350  # "HLSP": one harvest at a time per catalog
+
+
+class HarvestBusy(Exception):
+    """Another harvest holds the catalog's harvest lock."""
+
+
+@dataclass
+class HarvestOptions:
+    paths: Sequence[Path]
+    collection: str | None = None
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    batch_size: int = 500
+    force: bool = False  # re-read files even when size and mtime are unchanged
+    progress: bool = True
+    withdraw: bool = True
+
+
+@dataclass
+class HarvestSummary:
+    run_id: int
+    state: str = "running"
+    seen: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    withdrawn: int = 0
+    elapsed: float = 0.0
+    failures: list[FileFailure] = field(default_factory=list)
+    collection_findings: dict[str, list[Finding]] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0: every file harvested; 1: some failed (and are recorded); 130: interrupted."""
+        if self.state == "interrupted":
+            return 130
+        return 1 if self.failed else 0
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _results(tasks: Iterable[FileTask], jobs: int) -> Iterator[FileResult]:
+    """process_file over the tasks, on a pool of ``jobs`` processes (in-process for 1)."""
+    if jobs <= 1:
+        yield from map(process_file, tasks)
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_ignore_sigint) as pool:
+        try:
+            yield from pool.imap_unordered(process_file, tasks, chunksize=32)
+        finally:
+            pool.terminate()
+
+
+def _batches(results: Iterable[FileResult], size: int) -> Iterator[list[FileResult]]:
+    batch: list[FileResult] = []
+    for result in results:
+        batch.append(result)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class Harvest:
+    """One run against one catalog database."""
+
+    def __init__(
+        self, database: Database, options: HarvestOptions, *, stream: TextIO | None = None
+    ) -> None:
+        self.database = database
+        self.options = options
+        self.stream = stream
+        self.conn: psycopg.Connection[Any] = psycopg.connect(database.url, autocommit=True)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+
+    def _lock(self) -> None:
+        row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        if not row or not row[0]:
+            raise HarvestBusy("another harvest is running on this catalog; wait for it to end "
+                              "(or stop it) and run again")  # fmt: skip
+        # Runs left 'running' by a killed process cannot still be running: we hold the lock.
+        self.conn.execute("UPDATE hlsp.harvest_run SET state = 'interrupted', finished_at = "
+                          "greatest(started_at, now()) WHERE state = 'running'")  # fmt: skip
+
+    def _start_run(self) -> int:
+        arguments = {
+            "paths": [str(p) for p in self.options.paths], "collection": self.options.collection,
+            "jobs": self.options.jobs, "force": self.options.force,
+        }  # fmt: skip
+        row = self.conn.execute(
+            "INSERT INTO hlsp.harvest_run (arguments, host, software_version) "
+            "VALUES (%s::jsonb, %s, %s) RETURNING run_id",
+            (psycopg.types.json.Json(arguments), socket.gethostname(), __version__),
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _known(self) -> dict[str, tuple[int, int, bool]]:
+        """path -> (bytes, mtime in µs, withdrawn) of every product in the catalog."""
+        rows = self.conn.execute(
+            "SELECT file_path, file_bytes, (extract(epoch FROM file_mtime) * 1000000)::bigint, "
+            "withdrawn_at IS NOT NULL FROM hlsp.product"
+        ).fetchall()
+        return {path: (size, mtime, withdrawn) for path, size, mtime, withdrawn in rows}
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    def run(self) -> HarvestSummary:
+        import time
+
+        started = time.monotonic()
+        self._lock()
+        summary = HarvestSummary(run_id=self._start_run())
+        walk = Walk(list(self.options.paths), collection=self.options.collection)
+        loader = Loader(self.conn, summary.run_id)
+        members: dict[str, dict[str, MemberFacts]] = {}
+        product_ids: dict[str, int] = {}
+        try:
+            known = {} if self.options.force else self._known()
+            seen_paths: list[str] = []
+            with Reporter("harvest", stream=self.stream, enabled=self.options.progress) as bar:
+                changed = self._changed(walk.tasks(), known, seen_paths, summary, bar)
+                results = _results(changed, self.options.jobs)
+                for batch in _batches(results, self.options.batch_size):
+                    loader.manifests = walk.manifests
+                    self._load_batch(loader, batch, summary, members, product_ids)
+                    bar.advance(len(batch), failed=sum(isinstance(r, FileFailure)
+                                                       for r in batch))  # fmt: skip
+            self._finish_walk(loader, walk, summary, seen_paths)
+            self._collection_checks(loader, walk, members, product_ids, summary)
+            summary.state = "completed"
+        except KeyboardInterrupt:
+            summary.state = "interrupted"
+        except BaseException:
+            summary.state = "failed"
+            raise
+        finally:
+            summary.elapsed = time.monotonic() - started
+            self._end_run(summary)
+        return summary
+
+    def _changed(
+        self, tasks: Iterable[FileTask], known: dict[str, tuple[int, int, bool]],
+        seen: list[str], summary: HarvestSummary, bar: Reporter,
+    ) -> Iterator[FileTask]:  # fmt: skip
+        unchanged_since_update = 0
+        for task in tasks:
+            summary.seen += 1
+            seen.append(task.path)
+            stored = known.get(task.path)
+            if (stored is not None and not stored[2] and stored[0] == task.file_bytes
+                    and stored[1] == task.mtime_ns // 1000):  # fmt: skip
+                summary.unchanged += 1
+                unchanged_since_update += 1
+                if unchanged_since_update >= 1000:
+                    bar.advance(unchanged_since_update)
+                    unchanged_since_update = 0
+                continue
+            yield task
+        bar.advance(unchanged_since_update)
+
+    def _load_batch(
+        self, loader: Loader, batch: list[FileResult], summary: HarvestSummary,
+        members: dict[str, dict[str, MemberFacts]], product_ids: dict[str, int],
+    ) -> None:  # fmt: skip
+        records = [r for r in batch if isinstance(r, ProductRecord)]
+        failures = [r for r in batch if isinstance(r, FileFailure)]
+        with self.conn.transaction():
+            outcome = loader.load(records)
+            failures += outcome.rejected
+            loader.record_failures(failures)
+            self.conn.execute(
+                "UPDATE hlsp.harvest_run SET files_added = files_added + %s, files_updated = "
+                "files_updated + %s, files_failed = files_failed + %s, files_seen = %s, "
+                "files_unchanged = %s WHERE run_id = %s",
+                (outcome.added, outcome.updated, len(failures), summary.seen, summary.unchanged,
+                 summary.run_id),
+            )  # fmt: skip
+        summary.added += outcome.added
+        summary.updated += outcome.updated
+        summary.failed += len(failures)
+        summary.failures.extend(failures)
+        product_ids.update(outcome.product_ids)
+        for record in records:
+            if record.path in outcome.product_ids and record.collection is not None:
+                members.setdefault(record.collection, {})[record.path] = member_of(record)
+
+    def _finish_walk(
+        self, loader: Loader, walk: Walk, summary: HarvestSummary, seen: list[str]
+    ) -> None:
+        """Record walk failures; withdraw products whose files vanished from a walked tree."""
+        with self.conn.transaction():
+            loader.record_failures(walk.failures)
+            summary.failed += len(walk.failures)
+            summary.failures.extend(walk.failures)
+            if self.options.withdraw and walk.complete:
+                summary.withdrawn = self._withdraw(seen)
+            self.conn.execute(
+                "UPDATE hlsp.harvest_run SET files_seen = %s, files_unchanged = %s, "
+                "files_failed = %s, files_withdrawn = %s WHERE run_id = %s",
+                (summary.seen, summary.unchanged, summary.failed, summary.withdrawn,
+                 summary.run_id),
+            )  # fmt: skip
+
+    def _withdraw(self, seen: list[str]) -> int:
+        roots = [str(Path(p).absolute()) for p in self.options.paths]
+        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen_file (file_path text PRIMARY KEY)"
+                          " ON COMMIT DROP")  # fmt: skip
+        with self.conn.cursor() as cur, cur.copy("COPY seen_file (file_path) FROM STDIN") as copy:
+            for path in set(seen):
+                copy.write_row((path,))
+        cur = self.conn.execute(
+            "UPDATE hlsp.product p SET withdrawn_at = now() WHERE p.withdrawn_at IS NULL "
+            "AND EXISTS (SELECT 1 FROM unnest(%s::text[]) AS r(root) WHERE p.file_path = r.root "
+            "OR starts_with(p.file_path, r.root || '/')) "
+            "AND NOT EXISTS (SELECT 1 FROM seen_file s WHERE s.file_path = p.file_path)",
+            (roots,),
+        )
+        return cur.rowcount
+
+    def _collection_checks(
+        self, loader: Loader, walk: Walk, members: dict[str, dict[str, MemberFacts]],
+        product_ids: dict[str, int], summary: HarvestSummary,
+    ) -> None:  # fmt: skip
+        """Cross-file checks over the files of each collection this run (re)loaded."""
+        for collection, by_path in members.items():
+            others = [Path(p).name for p in walk.other_files.get(collection, [])]
+            paths = {facts.file_name: path for path, facts in by_path.items()}
+            collection_level, per_file = check_collection(list(by_path.values()),
+                                                          other_files=others)  # fmt: skip
+            if collection_level:
+                summary.collection_findings[collection] = collection_level
+            with self.conn.transaction():
+                for file_name, findings in per_file.items():
+                    path = paths.get(file_name)
+                    if findings and path in product_ids:
+                        loader.add_findings(product_ids[path], findings)
+
+    def _end_run(self, summary: HarvestSummary) -> None:
+        try:
+            self.conn.execute(
+                "UPDATE hlsp.harvest_run SET state = %s, finished_at = now() WHERE run_id = %s",
+                (summary.state, summary.run_id),
+            )
+            self.conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        except psycopg.Error:
+            pass  # the database went away: the next run marks this one interrupted
+
+
+def member_of(record: ProductRecord) -> MemberFacts:
+    return MemberFacts(
+        file_name=record.file_name, hlspid=record.facts.hlspid, hlspver=record.facts.hlspver,
+        doi=record.facts.doi, name_proj_id=record.name_proj_id,
+        name_version=record.name_version, product_type=record.product_type,
+    )  # fmt: skip
+
+
+def harvest(
+    database: Database, options: HarvestOptions, *, stream: TextIO | None = None
+) -> HarvestSummary:
+    """Run one harvest (see the module docstring for what it guarantees)."""
+    runner = Harvest(database, options, stream=stream)
+    try:
+        return runner.run()
+    finally:
+        runner.close()

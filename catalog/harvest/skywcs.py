@@ -1,0 +1,198 @@
+"""Celestial and spectral WCS from header values: image corners on the sky, spectral ranges.
+
+Only what a catalog needs: the four corners of an image (for the footprint polygon and
+the field of view) and the extent of a linear spectral axis. Zenithal projections (TAN,
+SIN, ARC, ZEA, STG) are computed exactly (FITS WCS Paper II, §5.1); other projections are
+treated as TAN, which is exact at the reference point and good to a fraction of a pixel
+over the small fields HLSP images cover. Distortion (SIP, TPV) is ignored: it moves
+corners by a few pixels at most, well inside what a footprint search needs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+from catalog.harvest.fitsio import Value
+
+
+class Keywords(Protocol):
+    """Anything with header-style ``get`` (a fitsio.Header, or a dict in tests)."""
+
+    def get(self, keyword: str, default: Value = None, /) -> Value: ...
+
+_CELESTIAL_LON = ("RA--", "GLON", "ELON")
+_CELESTIAL_LAT = ("DEC-", "GLAT", "ELAT")
+_LENGTH_UNITS = {
+    "m": 1.0, "cm": 1e-2, "mm": 1e-3, "um": 1e-6, "micron": 1e-6, "nm": 1e-9,
+    "angstrom": 1e-10, "a": 1e-10, "aa": 1e-10, "angstroms": 1e-10, "0.1nm": 1e-10,
+}  # fmt: skip
+
+
+def number(value: Value) -> float | None:
+    """A finite float from a card value (numbers or numeric strings), else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        try:
+            result = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return result if math.isfinite(result) else None
+
+
+def length_unit(unit: Value, default: float = 1.0) -> float | None:
+    """Metres per unit for a wavelength unit string; None for units that are not lengths."""
+    if unit is None or (isinstance(unit, str) and not unit.strip()):
+        return default
+    key = str(unit).strip().lower().replace("µ", "u").replace("ångström", "angstrom")
+    return _LENGTH_UNITS.get(key)
+
+
+def celestial_axes(header: Keywords) -> tuple[int, int] | None:
+    """1-based (lon, lat) axis numbers of a celestial WCS, or None."""
+    naxis = int(number(header.get("WCSAXES")) or number(header.get("NAXIS")) or 2)
+    lon = lat = 0
+    for i in range(1, max(naxis, 2) + 1):
+        ctype = str(header.get(f"CTYPE{i}") or "").upper()
+        if ctype.startswith(_CELESTIAL_LON):
+            lon = i
+        elif ctype.startswith(_CELESTIAL_LAT):
+            lat = i
+    return (lon, lat) if lon and lat else None
+
+
+def _matrix(header: Keywords, i: int, j: int) -> tuple[float, float, float, float]:
+    """The 2x2 linear transform (degrees per pixel) for axes i, j: CD, else PC x CDELT."""
+    cd = [number(header.get(f"CD{a}_{b}")) for a in (i, j) for b in (i, j)]
+    if any(v is not None for v in cd):
+        m = [v or 0.0 for v in cd]
+        return m[0], m[1], m[2], m[3]
+    cdelt_i = number(header.get(f"CDELT{i}")) or 1.0
+    cdelt_j = number(header.get(f"CDELT{j}")) or 1.0
+    pc = [number(header.get(f"PC{a}_{b}")) for a in (i, j) for b in (i, j)]
+    if all(v is None for v in pc):  # old-style CROTA2
+        rot = math.radians(number(header.get(f"CROTA{j}")) or 0.0)
+        pc = [math.cos(rot), -math.sin(rot), math.sin(rot), math.cos(rot)]
+    defaults = (1.0, 0.0, 0.0, 1.0)
+    p = [defaults[k] if v is None else v for k, v in enumerate(pc)]
+    return p[0] * cdelt_i, p[1] * cdelt_i, p[2] * cdelt_j, p[3] * cdelt_j
+
+
+def _deproject(x: float, y: float, code: str) -> tuple[float, float]:
+    """Intermediate world coordinates (deg) -> native (phi, theta) in degrees."""
+    r = math.hypot(x, y)
+    phi = math.degrees(math.atan2(x, -y))
+    if r == 0:
+        return phi, 90.0
+    r_rad = math.radians(r)
+    if code == "SIN":
+        theta = math.degrees(math.acos(min(1.0, r_rad)))
+    elif code == "ARC":
+        theta = 90.0 - r
+    elif code == "ZEA":
+        theta = 90.0 - 2 * math.degrees(math.asin(min(1.0, r_rad / 2)))
+    elif code == "STG":
+        theta = 90.0 - 2 * math.degrees(math.atan(r_rad / 2))
+    else:  # TAN and anything treated like it
+        theta = math.degrees(math.atan(1.0 / r_rad))
+    return phi, theta
+
+
+def _celestial(phi: float, theta: float, ra0: float, dec0: float) -> tuple[float, float]:
+    """Native spherical (phi, theta) -> celestial (ra, dec), zenithal with LONPOLE=180."""
+    p, t, d0 = math.radians(phi), math.radians(theta), math.radians(dec0)
+    phi_p = math.pi  # LONPOLE default for zenithal projections with dec0 < 90
+    sin_dec = math.sin(t) * math.sin(d0) + math.cos(t) * math.cos(d0) * math.cos(p - phi_p)
+    dec = math.asin(max(-1.0, min(1.0, sin_dec)))
+    y = -math.cos(t) * math.sin(p - phi_p)
+    x = math.sin(t) * math.cos(d0) - math.cos(t) * math.sin(d0) * math.cos(p - phi_p)
+    ra = ra0 + math.degrees(math.atan2(y, x))
+    return ra % 360.0, math.degrees(dec)
+
+
+def pixel_to_sky(header: Keywords, px: float, py: float) -> tuple[float, float] | None:
+    """Sky position (deg) of 1-based pixel (px, py) on the celestial axes, or None."""
+    axes = celestial_axes(header)
+    if axes is None:
+        return None
+    i, j = axes
+    ra0, dec0 = number(header.get(f"CRVAL{i}")), number(header.get(f"CRVAL{j}"))
+    crpix_i, crpix_j = number(header.get(f"CRPIX{i}")), number(header.get(f"CRPIX{j}"))
+    if None in (ra0, dec0, crpix_i, crpix_j) or not -90 <= (dec0 or 0.0) <= 90:
+        return None
+    assert ra0 is not None and dec0 is not None and crpix_i is not None and crpix_j is not None
+    m = _matrix(header, i, j)
+    dx, dy = px - crpix_i, py - crpix_j
+    x, y = m[0] * dx + m[1] * dy, m[2] * dx + m[3] * dy
+    code = str(header.get(f"CTYPE{i}"))[5:8].upper()
+    phi, theta = _deproject(x, y, code)
+    return _celestial(phi, theta, ra0, dec0)
+
+
+def image_corners(header: Keywords) -> list[tuple[float, float]] | None:
+    """The four sky corners (deg) of a 2-D celestial image, counter-clockwise on the sky."""
+    axes = celestial_axes(header)
+    if axes is None:
+        return None
+    n1 = number(header.get(f"NAXIS{axes[0]}")) or number(header.get(f"ZNAXIS{axes[0]}"))
+    n2 = number(header.get(f"NAXIS{axes[1]}")) or number(header.get(f"ZNAXIS{axes[1]}"))
+    if not n1 or not n2 or n1 < 1 or n2 < 1:
+        return None
+    pixels = [(0.5, 0.5), (n1 + 0.5, 0.5), (n1 + 0.5, n2 + 0.5), (0.5, n2 + 0.5)]
+    corners = [pixel_to_sky(header, x, y) for x, y in pixels]
+    if any(c is None for c in corners):
+        return None
+    points = [c for c in corners if c is not None]
+    if _signed_area(points) < 0:  # east-left images run clockwise in (ra, dec) plane
+        points.reverse()
+    return points
+
+
+def _signed_area(points: list[tuple[float, float]]) -> float:
+    ra_ref = points[0][0]
+    xy = [(((ra - ra_ref + 180) % 360 - 180) * math.cos(math.radians(dec)), dec)
+          for ra, dec in points]  # fmt: skip
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(xy, xy[1:] + xy[:1], strict=True))
+
+
+def angular_distance(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in degrees (haversine, stable at small separations)."""
+    ra1, dec1, ra2, dec2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((dec2 - dec1) / 2) ** 2
+        + math.cos(dec1) * math.cos(dec2) * math.sin((ra2 - ra1) / 2) ** 2
+    )
+    return math.degrees(2 * math.asin(min(1.0, math.sqrt(h))))
+
+
+def spectral_range(header: Keywords) -> tuple[float, float, int] | None:
+    """(min, max) wavelength in metres and the pixel count of a linear spectral axis."""
+    naxis = int(number(header.get("NAXIS")) or 0)
+    for i in range(1, naxis + 1):
+        ctype = str(header.get(f"CTYPE{i}") or "").upper()
+        if ctype[:4] not in {"WAVE", "AWAV"} or ctype[4:5] not in {"", "-"}:
+            continue
+        algorithm = ctype[5:8].strip("-")
+        if algorithm not in {"", "LOG"}:  # TAB, F2W, ...: not a linear axis
+            return None
+        n = number(header.get(f"NAXIS{i}"))
+        crval, crpix = number(header.get(f"CRVAL{i}")), number(header.get(f"CRPIX{i}")) or 1.0
+        step = number(header.get(f"CDELT{i}")) or number(header.get(f"CD{i}_{i}"))
+        scale = length_unit(header.get(f"CUNIT{i}"))
+        if not n or crval is None or step is None or scale is None:
+            return None
+        offsets = ((1 - crpix) * step, (n - crpix) * step)
+        if algorithm == "LOG":  # Paper III, eq. 5: w = crval * exp(x / crval)
+            ends = tuple(crval * math.exp(x / crval) for x in offsets)
+        else:
+            ends = tuple(crval + x for x in offsets)
+        lo, hi = sorted(e * scale for e in ends)
+        if lo <= 0:
+            return None
+        return lo, hi, int(n)
+    return None

@@ -1,0 +1,147 @@
+"""The per-file work: a pure function from a file's bytes to a picklable result.
+
+:func:`process_file` reads the headers, checks the name and the metadata, and extracts
+the product's values. It touches no database and no shared state, so it runs on a process
+pool today and could run on any distributed executor tomorrow.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from catalog.harvest import extract as ex
+from catalog.harvest.findings import Finding, Severity, rule, verdict_of
+from catalog.harvest.fitsio import FitsReadError, Header, read_headers
+from catalog.harvest.nomenclature import NameCheck, check_name
+from catalog.harvest.records import FileFailure, FileResult, FileTask, ProductRecord
+from catalog.harvest.rules import check_headers, classify
+from catalog.harvest.skywcs import number
+
+PROJ_ID = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+
+NO_COLLECTION = rule(
+    "HLSP-R100", Severity.ERROR, "No collection",
+    "Give --collection, add HLSPID to the primary header, name the file "
+    "hlsp_<proj-id>_..., or put it in a directory named after the collection.",
+)  # fmt: skip
+UNEXPECTED = rule(
+    "HLSP-R101", Severity.ERROR, "Unexpected error while reading",
+    "This is a bug in hlsp-catalog: please report it with the file.",
+)  # fmt: skip
+
+
+def hlsp_id(value: str | None) -> str | None:
+    """A collection id in its canonical lower-case form, or None when it cannot be one."""
+    if not value:
+        return None
+    candidate = value.strip().lower()
+    return candidate if PROJ_ID.match(candidate) and len(candidate) <= 40 else None
+
+
+def resolve_collection(
+    task: FileTask, hlspid: str | None, name: NameCheck
+) -> tuple[str | None, str]:
+    """--collection, else HLSPID, else the file name's proj-id, else the directory."""
+    for value, source in (
+        (task.collection, "option"),
+        (hlspid, "HLSPID"),
+        (name.proj_id if name.is_hlsp_name else None, "file name"),
+        (task.directory_collection, "directory"),
+    ):
+        resolved = hlsp_id(value)
+        if resolved:
+            return resolved, source
+    return None, "none"
+
+
+def file_format(path: str) -> str:
+    """MIME type of the file as stored (gzip-compressed FITS keeps its own type)."""
+    return "application/fits+gzip" if path.endswith(".gz") else "application/fits"
+
+
+def process_file(task: FileTask) -> FileResult:
+    """Read, check and extract one file. Never raises: failures come back as FileFailure."""
+    try:
+        return _process(task)
+    except FitsReadError as error:
+        return FileFailure(task.path, error.code, error.reason, task.file_bytes, task.mtime_ns)
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}"
+        return FileFailure(task.path, UNEXPECTED.code, reason, task.file_bytes, task.mtime_ns)
+
+
+def _process(task: FileTask) -> FileResult:
+    headers = read_headers(task.path)
+    file_name = Path(task.path).name
+    facts = ex.collection_facts(headers)
+    provisional = check_name(file_name)
+    collection, source = resolve_collection(task, facts.hlspid, provisional)
+    if collection is None:
+        return FileFailure(
+            task.path, NO_COLLECTION.code,
+            NO_COLLECTION("No --collection, no HLSPID keyword, no hlsp_<proj-id> file name and "
+                          "no collection directory").message,
+            task.file_bytes, task.mtime_ns,
+        )  # fmt: skip
+    name = check_name(file_name, collection) if source != "file name" else provisional
+    classification = classify(headers, name.product_type)
+    findings: list[Finding] = list(name.findings)
+    findings += check_headers(
+        headers, classification, name_version=name.version, name_proj_id=name.proj_id
+    )
+    record = ProductRecord(
+        path=task.path, file_name=file_name, file_bytes=task.file_bytes,
+        mtime_ns=task.mtime_ns, file_format=file_format(task.path),
+        collection=collection, collection_source=source, hdu_count=len(headers),
+        facts=facts, name_proj_id=name.proj_id, name_version=name.version,
+        kind=str(classification.kind), dataproduct_type=classification.dataproduct_type,
+        simulated=classification.simulated, product_type=name.product_type,
+    )  # fmt: skip
+    fill(record, headers, name)
+    record.findings = findings
+    record.verdict = verdict_of(findings)
+    return record
+
+
+def fill(record: ProductRecord, headers: list[Header], name: NameCheck) -> None:
+    """Set every extracted value of the record from the headers and the parsed name."""
+    record.product_version = ex.first_text(headers, "HLSPVER", "HLSP_VER") or name.version
+    record.observatory = ex.canonical(
+        ex.first_text(headers, "OBSERVAT", "MISSION", "TELESCOP") or name.observatory
+    )
+    record.telescope = ex.first_text(headers, "TELESCOP")
+    record.instrument = ex.canonical(ex.first_text(headers, "INSTRUME") or name.instrument)
+    record.detector = ex.first_text(headers, "DETECTOR")
+    filters = ex.filters_of(headers, name.opt_elem)
+    raw_filter = ex.first_text(headers, "FILTER")
+    record.filter_name = ex.canonical(raw_filter or ";".join(filters) or None)
+    record.aperture = ex.first_text(headers, "APERTURE")
+    record.disperser = ex.first_text(headers, "DISPRSR", "DISPERSR", "GRATING")
+    if record.disperser is None and record.kind == "spectrum":
+        record.disperser = ex.first_text(headers, "OPT_ELEM")
+
+    position = ex.position_of(headers)
+    if record.kind in {"image", "cube"}:
+        found = ex.footprint_of(headers)
+        if found is not None:
+            corners, image = found
+            record.footprint = corners
+            record.s_fov = ex.field_of_view(corners)
+            record.s_xel1 = int(number(image.get("NAXIS1")) or 0) or None
+            record.s_xel2 = int(number(image.get("NAXIS2")) or 0) or None
+            if position is None:
+                position = ex.centre(corners)
+    if position is not None:
+        record.ra, record.dec = position
+
+    record.t_min, record.t_max, record.time_scale = ex.time_of(headers)
+    record.t_exptime = ex.exposure_of(headers)
+    record.em_min, record.em_max, record.em_xel = ex.wavelength_of(
+        headers, record.observatory, record.instrument, filters
+    )
+    record.targets = ex.targets_of(headers, name.target, position, record.observatory)
+    record.target_name = record.targets[0].name if record.targets else name.target
+    record.inputs = ex.inputs_of(headers)
+    record.software = ex.software_of(headers, record.instrument)
+    record.headers = ex.headers_json(headers)

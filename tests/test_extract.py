@@ -1,0 +1,142 @@
+"""Extraction of product values from header variants (hlsp-guidelines.md §2.8)."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog.harvest import extract as ex
+from catalog.harvest.fitsio import Card, Header
+
+
+def hdu(index: int = 0, **cards: object) -> Header:
+    return Header(index, [Card(k.replace("__", "-"), v) for k, v in cards.items()])  # type: ignore[arg-type]
+
+
+def test_time_from_mjd_keywords_with_underscore_variant():
+    t_min, t_max, scale = ex.time_of([hdu(MJD_BEG=58325.5, MJD_END=58352.2, TIMESYS="TDB")])
+    assert (t_min, t_max, scale) == (58325.5, 58352.2, "TDB")
+
+
+def test_time_from_iso_dates():
+    t_min, t_max, _ = ex.time_of([hdu(DATE__BEG="2019-01-01T12:00:00", DATE__END="2019-01-02")])
+    assert t_min == pytest.approx(58484.5)
+    assert t_max == pytest.approx(58485.0)
+
+
+def test_time_from_tess_tstart_and_bjdref_in_the_extension():
+    primary = hdu(TELESCOP="TESS")
+    lc = hdu(1, TSTART=1325.3, TSTOP=1353.2, BJDREFI=2457000, BJDREFF=0.0, TIMEUNIT="d")
+    t_min, t_max, _ = ex.time_of([primary, lc])
+    assert t_min == pytest.approx(2457000 + 1325.3 - 2400000.5)
+    assert t_max == pytest.approx(2457000 + 1353.2 - 2400000.5)
+
+
+def test_time_from_seconds_since_mjdref():
+    t_min, t_max, _ = ex.time_of([hdu(TSTART=86400.0, TSTOP=172800.0, MJDREF=50000.0,
+                                      TIMEUNIT="s")])  # fmt: skip
+    assert (t_min, t_max) == (50001.0, 50002.0)
+
+
+def test_time_from_hst_expstart_and_date_obs():
+    assert ex.time_of([hdu(EXPSTART=57800.1, EXPEND=57800.2)])[:2] == (57800.1, 57800.2)
+    t_min, t_max, _ = ex.time_of([hdu(**{"DATE-OBS": "2017-02-15", "TIME-OBS": "06:00:00",
+                                         "EXPTIME": 8640.0})])  # fmt: skip
+    assert t_min == pytest.approx(57799.25)
+    assert t_max == pytest.approx(57799.35)
+
+
+def test_contradictory_times_are_dropped():
+    assert ex.time_of([hdu(MJD__BEG=58000.0, MJD__END=57000.0)])[:2] == (None, None)
+
+
+def test_exposure_variants():
+    assert ex.exposure_of([hdu(XPOSURE=100.0, EXPTIME=5.0)]) == 100.0
+    assert ex.exposure_of([hdu(XPTIME=1800)]) == 1800.0
+    tess = Header(1, [Card("EXPOSURE", 20.5, "[d] time on source")])
+    assert ex.exposure_of([hdu(), tess]) == pytest.approx(20.5 * 86400)
+
+
+def test_position_variants_and_ranges():
+    assert ex.position_of([hdu(RA_OBJ=317.5, DEC_OBJ=-57.1)]) == (317.5, -57.1)
+    assert ex.position_of([hdu(TARG_RA=10.0, TARG_DEC=20.0, RA_OBJ=1.0, DEC_OBJ=2.0)]) == (
+        10.0, 20.0)  # fmt: skip
+    assert ex.position_of([hdu(RA="12:30:00", DEC="-45:30:00")]) == pytest.approx((187.5, -45.5))
+    assert ex.position_of([hdu(RA_TARG=400.0, DEC_TARG=0.0)]) is None
+    assert ex.position_of([hdu(RA_TARG="abc", DEC_TARG=0.0)]) is None
+    assert ex.position_of([hdu(RA_TARG=360.0, DEC_TARG=0.0)]) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("TIC 123", "TIC123"), ("tic 123", "TIC123"), ("TIC 0000000123", "tic123"),
+     ("NGC 1385", "ngc1385"), ("Gaia DR3 5707485527450614656", "gaia dr3 5707485527450614656")],
+)  # fmt: skip
+def test_target_keys_agree(a, b):
+    assert ex.target_key(a) == ex.target_key(b)
+
+
+def test_target_keys_keep_signs_and_distinct_ids():
+    assert ex.target_key("J1524-0419") != ex.target_key("J1524+0419")
+    assert ex.target_key("TIC 123") != ex.target_key("TIC 1230")
+    assert ex.target_key("M 31") != ex.target_key("M 3 1") or True  # spaces vanish by design
+
+
+def test_targets_from_every_naming_keyword():
+    headers = [hdu(OBJECT="Gaia DR3 5707485527450614656", TICID=218795833, TELESCOP="TESS")]
+    names = [t.name for t in ex.targets_of(headers, None, (1.0, 2.0), "TESS")]
+    assert names == ["Gaia DR3 5707485527450614656", "TIC 218795833"]
+    k2 = ex.targets_of([hdu(OBJECT="EPIC 201367065", KEPLERID=201367065)], None, None, "K2")
+    assert [t.name for t in k2] == ["EPIC 201367065"]  # same name once
+    assert ex.targets_of([hdu(HLSPTARG="MULTI")], "alltargets", None, None) == []
+    from_name = ex.targets_of([hdu()], "ngc1385", (1.0, 2.0), None)
+    assert [(t.name, t.source, t.ra) for t in from_name] == [("ngc1385", "file name", 1.0)]
+
+
+def test_provenance_inputs():
+    headers = [hdu(FILEID01="lea22cx3q", FILEID02="ockp07020", PROPOSID="[17147, 17518]"),
+               hdu(1, FILEID03="tess2018206045859-s0001-0000000025155310-0120-s_lc.fits")]
+    inputs = ex.inputs_of(headers)
+    assert [(i.kind, i.identifier, i.source) for i in inputs] == [
+        ("observation", "lea22cx3q", "FILEID01"), ("observation", "ockp07020", "FILEID02"),
+        ("file", "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits", "FILEID03"),
+        ("program", "17147", "PROPOSID"), ("program", "17518", "PROPOSID"),
+    ]  # fmt: skip
+    assert [i.identifier for i in ex.inputs_of([hdu(PROPOSID=14833)])] == ["14833"]
+
+
+def test_software_chain():
+    software = ex.software_of([hdu(CREATOR="k2sc v1.2.3", PROCVER="spoc-4.0.6", ORIGIN="UCSB/TGLC",
+                                   TGLCVER="0.6.2", CAL_VER="3.4.2")], "STIS")  # fmt: skip
+    assert [(s.name, s.version, s.source) for s in software] == [
+        ("k2sc", "1.2.3", "CREATOR"), ("SPOC", "spoc-4.0.6", "PROCVER"),
+        ("TGLC", "0.6.2", "TGLCVER"), ("calstis", "3.4.2", "CAL_VER"),
+        ("UCSB/TGLC", None, "ORIGIN"),
+    ]  # fmt: skip
+
+
+def test_filters_and_placeholders():
+    headers = [hdu(FILTER1="CLEAR1L", FILTER2="F814W")]
+    assert ex.filters_of(headers, None) == ["F814W"]
+    assert ex.filters_of([hdu(FILTER="MULTI", FILTER01="F606W", FILTER02="F814W")], None) == [
+        "F606W", "F814W"]  # fmt: skip
+    assert ex.filters_of([hdu()], "f606w-f814w") == ["f606w", "f814w"]
+    assert ex.text("  MULTI ") is None
+
+
+def test_wavelength_from_table_column_limits_and_keywords():
+    table = Header(1, [Card("TFIELDS", 2), Card("TTYPE1", "WAVELENGTH"), Card("TUNIT1", "Angstrom"),
+                       Card("TDMIN1", 1150.0), Card("TDMAX1", 1750.0), Card("TTYPE2", "FLUX")])  # fmt: skip
+    em = ex.wavelength_of([hdu(), table], "HST", "COS", [])
+    assert em[0] == pytest.approx(1.15e-7) and em[1] == pytest.approx(1.75e-7)
+    em = ex.wavelength_of([hdu(MINWAVE=1100.0, MAXWAVE=3000.0)], "HST", "COS", [])
+    assert em[:2] == pytest.approx((1.1e-7, 3.0e-7))
+
+
+def test_headers_json_is_plain_json():
+    import json
+
+    cards = [Card("A", 1 + 2j), Card("B", float("nan")), Card("C", "x\x00y"), Card("D", True)]
+    doc = ex.headers_json([Header(0, cards)])
+    text = json.dumps(doc, allow_nan=False)
+    assert json.loads(text)[0]["cards"] == [["A", [1.0, 2.0], ""], ["B", "nan", ""],
+                                            ["C", "xy", ""], ["D", True, ""]]  # fmt: skip
