@@ -12,6 +12,7 @@ from astropy.wcs import WCS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catalog.harvest.fitsio import Card, Header
 from catalog.harvest.skywcs import (
     angular_distance,
     image_corners,
@@ -20,6 +21,10 @@ from catalog.harvest.skywcs import (
     pixel_to_sky,
     spectral_range,
 )  # fmt: skip
+
+
+def kw(cards: dict[str, object]) -> Header:
+    return Header(0, [Card(k, v) for k, v in cards.items()])  # type: ignore[arg-type]
 
 
 def _astropy_sky(header: dict[str, object], px: float, py: float) -> tuple[float, float]:
@@ -51,16 +56,28 @@ def test_corners_match_astropy(ra0, dec0, scale, rot, n1, n2, code, use_cd, flip
         header |= {"CDELT1": sx, "CDELT2": scale, "PC1_1": c, "PC1_2": -s, "PC2_1": s,
                    "PC2_2": c}  # fmt: skip
     for px, py in [(0.5, 0.5), (n1 + 0.5, 0.5), (n1 / 3, n2 + 0.5)]:
-        ours = pixel_to_sky(header, px, py)
+        ours = pixel_to_sky(kw(header), px, py)
         assert ours is not None
         assert angular_distance(ours, _astropy_sky(header, px, py)) < 1e-7  # < 0.4 mas
 
 
 def test_corners_are_counter_clockwise_and_cover_the_image():
-    header = {"NAXIS": 2, "NAXIS1": 1000, "NAXIS2": 800, "CTYPE1": "RA---TAN",
-              "CTYPE2": "DEC--TAN", "CRVAL1": 53.16, "CRVAL2": -27.78, "CRPIX1": 500.5,
-              "CRPIX2": 400.5, "CD1_1": -1e-4, "CD1_2": 0.0, "CD2_1": 0.0, "CD2_2": 1e-4}  # fmt: skip
-    corners = image_corners(header)
+    header = {
+        "NAXIS": 2,
+        "NAXIS1": 1000,
+        "NAXIS2": 800,
+        "CTYPE1": "RA---TAN",
+        "CTYPE2": "DEC--TAN",
+        "CRVAL1": 53.16,
+        "CRVAL2": -27.78,
+        "CRPIX1": 500.5,
+        "CRPIX2": 400.5,
+        "CD1_1": -1e-4,
+        "CD1_2": 0.0,
+        "CD2_1": 0.0,
+        "CD2_2": 1e-4,
+    }
+    corners = image_corners(kw(header))
     assert corners is not None and len(corners) == 4
     # east is left (RA decreases to the right): counter-clockwise means RA then Dec rising
     diag = angular_distance(corners[0], corners[2])
@@ -73,11 +90,11 @@ def test_corners_are_counter_clockwise_and_cover_the_image():
 
 
 def test_no_celestial_wcs_gives_nothing():
-    assert image_corners({"NAXIS": 2, "NAXIS1": 10, "NAXIS2": 10}) is None
-    assert image_corners({"NAXIS": 2, "NAXIS1": 10, "NAXIS2": 10, "CTYPE1": "RA---TAN",
-                          "CTYPE2": "DEC--TAN"}) is None  # no CRVAL/CRPIX  # fmt: skip
-    assert pixel_to_sky({"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10,
-                         "CRVAL2": 95, "CRPIX1": 1, "CRPIX2": 1}, 1, 1) is None  # fmt: skip
+    assert image_corners(kw({"NAXIS": 2, "NAXIS1": 10, "NAXIS2": 10})) is None
+    assert image_corners(kw({"NAXIS": 2, "NAXIS1": 10, "NAXIS2": 10, "CTYPE1": "RA---TAN",
+                          "CTYPE2": "DEC--TAN"})) is None  # no CRVAL/CRPIX  # fmt: skip
+    assert pixel_to_sky(kw({"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10,
+                         "CRVAL2": 95, "CRPIX1": 1, "CRPIX2": 1}), 1, 1) is None  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -93,7 +110,7 @@ def test_spectral_range_matches_astropy(unit, algorithm, factor):
                                  "CRVAL1": crval, "CRPIX1": 10.0, "CDELT1": step}  # fmt: skip
     if unit:
         header["CUNIT1"] = unit
-    found = spectral_range(header)
+    found = spectral_range(kw(header))
     assert found is not None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -106,12 +123,12 @@ def test_spectral_range_matches_astropy(unit, algorithm, factor):
 
 
 def test_spectral_range_refuses_what_it_cannot_compute():
-    assert spectral_range({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "FREQ", "CRVAL1": 1e9,
-                           "CDELT1": 1e6}) is None  # fmt: skip
-    assert spectral_range({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "WAVE-TAB", "CRVAL1": 1.0,
-                           "CDELT1": 1.0}) is None  # fmt: skip
-    assert spectral_range({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "WAVE", "CRVAL1": 1.0,
-                           "CDELT1": 1.0, "CUNIT1": "Jy"}) is None  # fmt: skip
+    assert spectral_range(kw({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "FREQ", "CRVAL1": 1e9,
+                           "CDELT1": 1e6})) is None  # fmt: skip
+    assert spectral_range(kw({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "WAVE-TAB", "CRVAL1": 1.0,
+                           "CDELT1": 1.0})) is None  # fmt: skip
+    assert spectral_range(kw({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "WAVE", "CRVAL1": 1.0,
+                           "CDELT1": 1.0, "CUNIT1": "Jy"})) is None  # fmt: skip
 
 
 def test_numbers_and_units():
