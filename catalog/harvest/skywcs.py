@@ -21,6 +21,7 @@ class Keywords(Protocol):
 
     def get(self, keyword: str, default: Value = None, /) -> Value: ...
 
+
 _CELESTIAL_LON = ("RA--", "GLON", "ELON")
 _CELESTIAL_LAT = ("DEC-", "GLAT", "ELAT")
 _LENGTH_UNITS = {
