@@ -17,7 +17,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.orm import Session
 
 from catalog import __version__
 from catalog.config import Settings
@@ -195,17 +194,22 @@ def _serve(database: Database, host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--serve/--no-serve", default=True, show_default=True, help="Serve after loading.")
+@click.option("--regenerate", is_flag=True, help="Write the demo corpus anew before harvesting.")
 @click.pass_context
 @expected_errors
-def demo(ctx: click.Context, host: str, port: int, serve: bool) -> None:
-    """Start the database, load demonstration rows, and serve them."""
-    from catalog.demo import load_demo_rows
+def demo(ctx: click.Context, host: str, port: int, serve: bool, regenerate: bool) -> None:
+    """Generate a demo HLSP corpus, harvest it, and serve the catalog."""
+    from catalog.demo import run_demo
 
+    settings: Settings = ctx.obj["settings"]
     database = _database(ctx)
     database.ensure_ready()
-    with Session(database.engine) as session, session.begin():
-        n = load_demo_rows(session)
-    out.print(f"loaded {n} demonstration products into {database.url}")
+    root, summary = run_demo(database, settings.data_dir, stream=sys.stderr,
+                             regenerate=regenerate)  # fmt: skip
+    out.print(f"demo corpus: {root}")
+    _print_summary(summary)
+    if summary.state != "completed":
+        sys.exit(summary.exit_code)
     if serve:
         _serve(database, host, port)
 

@@ -3,17 +3,19 @@
     read_headers(path) -> list[Header]     raises FitsReadError
 
 Only header blocks are read: each data unit is skipped by the size its header announces
-(seek for plain files; decompress-and-discard in bounded chunks for gzip, recognised by its
-magic bytes whatever the file name), so memory stays bounded whatever the file size.
-Values are parsed exactly as astropy.io.fits reads the same cards (see fitscard).
+(a seek for plain files; decompress-and-discard in bounded chunks for gzip, recognised by
+its magic bytes whatever the file name), so memory stays bounded whatever the file size.
+Cards are parsed as astropy.io.fits parses them (see fitscard); parsed cards are kept in a
+small cache keyed by the 80-character image, since a collection repeats most of its cards.
 
 A file that cannot be read completely raises :class:`FitsReadError` with an HLSP-Rnnn code;
 there are never partial results. The reader is stricter than astropy, which warns and
 carries on, in these cases: bytes other than printable ASCII in a card before END
 (HLSP-R006), a value astropy cannot parse (HLSP-R007; astropy raises only when the value is
 used), extension headers that are truncated or missing END (astropy drops those HDUs), and
-bytes after the last HDU that are not zeros (HLSP-R011). A final data unit without its
-padding is accepted when the data itself is complete.
+bytes after the last HDU that are not zeros (HLSP-R011). Tolerated as astropy tolerates
+them: zeros after the last HDU, a last data unit without its padding, an END card with junk
+after it (astropy's classic parser; its fast path reads on to the next clean END instead).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class Header:
     commentary keywords (COMMENT, HISTORY, blank) are reached through :meth:`commentary`.
     """
 
-    __slots__ = ("_index", "cards", "data_bytes", "index", "offset")
+    __slots__ = ("_index", "cards", "data_bytes", "data_offset", "index", "offset")
 
     def __init__(
         self, index: int, cards: list[Card], *, offset: int = 0, data_bytes: int = 0
@@ -58,6 +60,7 @@ class Header:
         self.cards = cards
         self.offset = offset  # byte offset of the header in the (uncompressed) stream
         self.data_bytes = data_bytes  # size of the data unit, without padding
+        self.data_offset = offset  # byte offset of the data unit (set by the reader)
         index_map: dict[str, Value] = {}
         for card in cards:
             keyword = card.keyword
@@ -136,7 +139,7 @@ def _rule(code: str, title: str, fix: str) -> Rule:
 
 
 UNREADABLE = _rule("HLSP-R001", "File cannot be read",
-    "Check that the path is a regular file the harvester may read (permissions?).")  # fmt: skip
+    "Check that the path is a regular file that the harvester may read.")  # fmt: skip
 EMPTY = _rule("HLSP-R002", "Empty file", "Re-deliver the file; it contains no bytes.")
 NOT_FITS = _rule("HLSP-R003", "Not a FITS file",
     "Deliver FITS files only: a FITS file starts with the card SIMPLE = T.")  # fmt: skip
@@ -179,6 +182,9 @@ _OTHER_FORMATS = {
     b"BZh": "bzip2-compressed (only gzip compression is read)",
     b"\xfd7zXZ": "xz-compressed (only gzip compression is read)",
     b"#ASDF": "an ASDF file",
+    b"<!DOCTYP": "an HTML page (a failed download?)",
+    b"<html": "an HTML page (a failed download?)",
+    b"<?xml": "an XML document",
 }
 _BITPIX = frozenset({8, 16, 32, 64, -32, -64})
 
@@ -205,8 +211,9 @@ class _Stream:
         if have >= size:
             return size
         parts = [self.buf[self.pos :]]
-        while have < size:
-            more = self._produce(max(size - have, _READ))
+        goal = max(size, have + max(have, _READ))  # ahead geometrically: big headers stay linear
+        while have < goal:
+            more = self._produce(goal - have)
             if not more:
                 break
             parts.append(more)
@@ -263,7 +270,7 @@ class _GzipStream(_Stream):
         self.inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
 
     def _produce(self, size: int) -> bytes:
-        size = min(size, _GZIP_OUT)
+        size = min(max(size, 1), _GZIP_OUT)  # max_length 0 would mean unlimited
         try:
             while True:
                 inflate = self.inflate
@@ -311,7 +318,10 @@ class _GzipStream(_Stream):
 
 
 def read_headers(path: str | os.PathLike[str]) -> list[Header]:
-    """Every HDU header of the file at ``path`` (gzip detected by its magic bytes)."""
+    """Every HDU header of the file at ``path`` (gzip detected by its magic bytes).
+
+    Raises :class:`FitsReadError` (codes HLSP-R001 to HLSP-R011) and nothing else.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
     except (OSError, ValueError) as error:  # ValueError: NUL in the path
@@ -350,6 +360,7 @@ def _read_hdus(stream: _Stream) -> list[Header]:
             return headers
         header = Header(index, _cards(_header_text(stream, index), index), offset=offset)
         size = header.data_bytes = _data_size(header)
+        header.data_offset = stream.offset
         if size:
             data_start = stream.offset
             present = stream.skip(size)
@@ -448,9 +459,10 @@ def _cards(text: str, index: int) -> list[Card]:
             for i, card in zip(numbers, parsed, strict=True):
                 found[i] = card
             cards = cast("list[Card]", found)
-        if len(cache) + len(parsed) > _CACHE_SIZE:
-            cache.clear()
-        cache.update(zip(missing, parsed, strict=True))
+        if len(parsed) <= _CACHE_SIZE:
+            if len(cache) + len(parsed) > _CACHE_SIZE:
+                cache.clear()
+            cache.update(zip(missing, parsed, strict=True))
         return cards
     except CardError as error:
         bad = error.card or 1

@@ -16,7 +16,7 @@ import math
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,25 +36,25 @@ REJECTED = rule(
     "The values read from the headers break a catalog constraint; fix the header values.",
 )  # fmt: skip
 
-PRODUCT_COLUMNS = (
-    "collection_id", "file_name", "file_path", "file_format", "file_bytes", "file_mtime",
-    "hdu_count", "product_version", "product_type", "dataproduct_type", "calib_level",
-    "observatory", "telescope", "instrument", "detector", "filter_name", "aperture",
-    "disperser", "target_name", "pos", "footprint", "s_fov", "s_xel1", "s_xel2", "t_min",
-    "t_max", "time_scale", "t_exptime", "t_xel", "em_min", "em_max", "em_xel", "simulated",
-    "headers", "verdict", "harvest_run_id",
+# (column, staging type): geometry and JSON travel as text and are cast on insert.
+_STAGED = (
+    ("collection_id", "bigint"), ("file_name", "text"), ("file_path", "text"),
+    ("file_format", "text"), ("file_bytes", "bigint"), ("file_mtime", "timestamptz"),
+    ("hdu_count", "int"), ("product_version", "text"), ("product_type", "text"),
+    ("dataproduct_type", "text"), ("calib_level", "smallint"), ("observatory", "text"),
+    ("telescope", "text"), ("instrument", "text"), ("detector", "text"),
+    ("filter_name", "text"), ("aperture", "text"), ("disperser", "text"),
+    ("target_name", "text"), ("pos", "text"), ("footprint", "text"), ("s_fov", "float8"),
+    ("s_xel1", "int"), ("s_xel2", "int"), ("t_min", "float8"), ("t_max", "float8"),
+    ("time_scale", "text"), ("t_exptime", "float8"), ("t_xel", "bigint"), ("em_min", "float8"),
+    ("em_max", "float8"), ("em_xel", "int"), ("simulated", "boolean"), ("headers", "text"),
+    ("verdict", "text"), ("harvest_run_id", "bigint"),
 )  # fmt: skip
+PRODUCT_COLUMNS = tuple(column for column, _ in _STAGED)
 _CASTS = {"pos": "::spoint", "footprint": "::spoly", "headers": "::jsonb"}
-# Geometry and JSON travel as text and are cast on insert.
-_STAGE_TYPES = (
-    "bigint", "text", "text", "text", "bigint", "timestamptz", "int", "text", "text", "text",
-    "smallint", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text",
-    "float8", "int", "int", "float8", "float8", "text", "float8", "float8", "int", "float8",
-    "float8", "int", "boolean", "text", "text", "bigint",
-)  # fmt: skip
 _STAGE_SQL = (
     "CREATE TEMP TABLE IF NOT EXISTS stage_product (row_no int, "
-    + ", ".join(f"{c} {t}" for c, t in zip(PRODUCT_COLUMNS, _STAGE_TYPES, strict=True))
+    + ", ".join(f"{c} {t}" for c, t in _STAGED)
     + ") ON COMMIT DELETE ROWS"
 )
 _UPSERT_SQL = (
@@ -124,7 +124,9 @@ class BatchOutcome:
 
 
 def _mtime(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+    """The mtime to the microsecond, exactly (a float of ns/1e9 loses the last digits)."""
+    seconds, nanoseconds = divmod(ns, 10**9)
+    return datetime.fromtimestamp(seconds, tz=UTC) + timedelta(microseconds=nanoseconds // 1000)
 
 
 def _finite(value: float | None) -> float | None:
@@ -250,12 +252,14 @@ class Loader:
         if not records:
             return outcome
         by_key: dict[tuple[int, str], ProductRecord] = {}
+        collection_ids = [self.collection_id(record) for record in records]  # before COPY
         with self.conn.cursor() as cur:
             with cur.copy("COPY stage_product (row_no, " + ", ".join(PRODUCT_COLUMNS)
                           + ") FROM STDIN") as copy:  # fmt: skip
-                for no, record in enumerate(records):
+                for no, (record, collection_id) in enumerate(
+                    zip(records, collection_ids, strict=True)
+                ):
                     sanitize(record)
-                    collection_id = self.collection_id(record)
                     key = (collection_id, record.file_name)
                     if key in by_key:  # same name twice in one collection: keep the first
                         outcome.rejected.append(FileFailure(

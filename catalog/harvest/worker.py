@@ -13,10 +13,11 @@ from pathlib import Path
 from catalog.harvest import extract as ex
 from catalog.harvest.findings import Finding, Severity, rule, verdict_of
 from catalog.harvest.fitsio import FitsReadError, Header, read_headers
+from catalog.harvest.fitstable import TableValue, finite_range, read_columns
 from catalog.harvest.nomenclature import NameCheck, check_name
-from catalog.harvest.records import FileFailure, FileResult, FileTask, ProductRecord
+from catalog.harvest.records import FileFailure, FileResult, FileTask, InputRef, ProductRecord
 from catalog.harvest.rules import check_headers, classify
-from catalog.harvest.skywcs import number
+from catalog.harvest.skywcs import length_unit, number
 
 PROJ_ID = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 
@@ -140,8 +141,71 @@ def fill(record: ProductRecord, headers: list[Header], name: NameCheck) -> None:
     record.em_min, record.em_max, record.em_xel = ex.wavelength_of(
         headers, record.observatory, record.instrument, filters
     )
+    if record.em_min is None and record.kind == "spectrum":
+        record.em_min, record.em_max, record.em_xel = table_wavelengths(record.path, headers)
     record.targets = ex.targets_of(headers, name.target, position, record.observatory)
     record.target_name = record.targets[0].name if record.targets else name.target
-    record.inputs = ex.inputs_of(headers)
+    record.inputs = ex.inputs_of(headers) + provenance_rows(record.path, headers)
     record.software = ex.software_of(headers, record.instrument)
     record.headers = ex.headers_json(headers)
+
+
+_WAVE_COLUMNS = ("WAVELENGTH", "WAVE", "LAMBDA")
+
+
+def table_wavelengths(
+    path: str, headers: list[Header]
+) -> tuple[float | None, float | None, int | None]:
+    """Wavelength range (m) and sample count of a spectrum stored as a table."""
+    for header in headers:
+        if header.kind != "BINTABLE":
+            continue
+        names = {str(header.get(f"TTYPE{n}") or "").strip().upper(): n
+                 for n in range(1, int(number(header.get("TFIELDS")) or 0) + 1)}  # fmt: skip
+        column = next((c for c in _WAVE_COLUMNS if c in names), None)
+        if column is None:
+            continue
+        values = read_columns(path, header, [column]).get(column, [])
+        found = finite_range(values)
+        scale = length_unit(header.get(f"TUNIT{names[column]}"), default=1e-10)
+        if found is not None and scale is not None:
+            return found[0] * scale, found[1] * scale, len(values)
+    return None, None, None
+
+
+def provenance_rows(path: str, headers: list[Header]) -> list[InputRef]:
+    """The rows of a PROVENANCE extension: one input file per row."""
+    for header in headers:
+        if (header.extname or "").upper() != "PROVENANCE":
+            continue
+        columns = read_columns(path, header, ["FILENAME", "PROPOSID", "TELESCOPE",
+                                              "INSTRUMENT", "MJD_BEG", "MJD_END"])  # fmt: skip
+        names = columns.get("FILENAME", [])
+        inputs = []
+        for row, name in enumerate(names):
+            if not isinstance(name, str) or not name.strip():
+                continue
+            program = _cell(columns, "PROPOSID", row)
+            inputs.append(InputRef(
+                "file", name.strip(), f"PROVENANCE[{row + 1}].FILENAME",
+                program_id=str(program).strip() or None if program is not None else None,
+                telescope=_text_cell(_cell(columns, "TELESCOPE", row)),
+                instrument=_text_cell(_cell(columns, "INSTRUMENT", row)),
+                t_min=_float_cell(_cell(columns, "MJD_BEG", row)),
+                t_max=_float_cell(_cell(columns, "MJD_END", row)),
+            ))  # fmt: skip
+        return inputs
+    return []
+
+
+def _cell(columns: dict[str, list[TableValue]], column: str, row: int) -> TableValue:
+    values = columns.get(column, [])
+    return values[row] if row < len(values) else None
+
+
+def _text_cell(value: TableValue) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _float_cell(value: TableValue) -> float | None:
+    return number(value) if isinstance(value, int | float) else None

@@ -1,0 +1,397 @@
+"""Metadata rules per product kind: each rule with a header that breaks it and one that passes.
+
+Compliant headers follow MAST's HLSP metadata pages as summarised in the project's research
+notes (guidelines §2, §6.1); each test changes one thing and expects exactly that finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pytest
+
+from catalog.harvest.findings import Finding, Severity, Verdict, verdict_of
+from catalog.harvest.fitsio import Card, Header, Value
+from catalog.harvest.rules import (
+    Classification,
+    ProductKind,
+    check_headers,
+    classify,
+)
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+COMMON: dict[str, Value] = {
+    "HLSPID": "TGLC",
+    "HLSPNAME": "TESS-Gaia Light Curves",
+    "HLSPLEAD": "Te Han",
+    "HLSPVER": "v1",
+    "HLSPTARG": "Gaia DR3 6399196263939178880",
+    "DOI": "10.17909/610m-9474",
+    "LICENSE": "CC BY 4.0",
+    "LICENURL": "https://creativecommons.org/licenses/by/4.0/",
+    "TELESCOP": "TESS",
+    "INSTRUME": "Photometer",
+    "OBSERVAT": "TESS",
+    "PROPOSID": "G011",
+    "REFERENC": "2023AJ....165...71H",
+    "TIMESYS": "TDB",
+    "DATE-BEG": "2018-07-25T19:01:42",
+    "DATE-END": "2018-08-22T16:13:41",
+    "MJD-BEG": 58324.8,
+    "MJD-MID": 58338.7,
+    "MJD-END": 58352.6,
+    "XPOSURE": 1800.0,
+    "TELAPSE": 2404800.0,
+    "FILEID01": "tess2018206045859-s0001-0000000389023759",
+}
+PRIMARY_EMPTY: dict[str, Value] = {"SIMPLE": True, "BITPIX": 8, "NAXIS": 0, "EXTEND": True}
+TARGET: dict[str, Value] = {
+    "RA_TARG": 332.668,
+    "DEC_TARG": -65.518,
+    "RADESYS": "ICRS",
+    "FILTER": "TESS",
+    "APERTURE": "3x3",
+    "DETECTOR": "CCD1",
+}
+WCS: dict[str, Value] = {
+    "WCSAXES": 2,
+    "CTYPE1": "RA---TAN",
+    "CTYPE2": "DEC--TAN",
+    "CRVAL1": 150.1,
+    "CRVAL2": 2.2,
+    "CRPIX1": 50.5,
+    "CRPIX2": 50.5,
+    "CD1_1": -1e-5,
+    "CD1_2": 0.0,
+    "CD2_1": 0.0,
+    "CD2_2": 1e-5,
+    "CUNIT1": "deg",
+    "CUNIT2": "deg",
+}
+
+
+def hdu(index: int, *items: Mapping[str, Value], **extra: Value) -> Header:
+    """A header from dictionaries of cards (later ones override earlier ones)."""
+    merged: dict[str, Value] = {}
+    for part in (*items, extra):
+        merged.update(part)
+    return Header(index, [Card(k, v) for k, v in merged.items() if v is not DROP])
+
+
+DROP: Value = "\x00drop"  # marks a card to leave out
+
+
+def table(
+    index: int,
+    name: str,
+    cols: Iterable[tuple[str | None, str, str | None]],
+    extra: Mapping[str, Value] = {},
+    *,
+    rows: int = 100,
+) -> Header:
+    """A BINTABLE header: cols are (TTYPE, TFORM, TUNIT), None leaving the card out."""
+    cards: dict[str, Value] = {"XTENSION": "BINTABLE", "BITPIX": 8, "NAXIS": 2}
+    col_cards: dict[str, Value] = {}
+    n = 0
+    for n, (ttype, tform, tunit) in enumerate(cols, 1):
+        if ttype is not None:
+            col_cards[f"TTYPE{n}"] = ttype
+        col_cards[f"TFORM{n}"] = tform
+        if tunit is not None:
+            col_cards[f"TUNIT{n}"] = tunit
+    cards.update(NAXIS1=8 * n, NAXIS2=rows, PCOUNT=0, GCOUNT=1, TFIELDS=n, **col_cards)
+    cards["EXTNAME"] = name
+    return hdu(index, cards, extra)
+
+
+LC_COLUMNS = [("TIME", "D", "d"), ("FLUX", "E", "e-/s"), ("QUALITY", "J", None)]
+LC_EXT: dict[str, Value] = {**TARGET, "BUNIT": "e-/s"}
+
+
+def light_curve(primary: Mapping[str, Value] = {}, ext: Mapping[str, Value] = {}) -> list[Header]:
+    return [
+        hdu(0, PRIMARY_EMPTY, COMMON, primary),
+        table(1, "LIGHTCURVE", LC_COLUMNS, {**LC_EXT, **ext}),
+    ]
+
+
+def image(primary: Mapping[str, Value] = {}, sci: Mapping[str, Value] = {}) -> list[Header]:
+    image_hdu: dict[str, Value] = {"XTENSION": "IMAGE", "BITPIX": -32, "NAXIS": 2}
+    image_hdu.update(NAXIS1=100, NAXIS2=100, PCOUNT=0, GCOUNT=1, EXTNAME="SCI")
+    return [
+        hdu(0, PRIMARY_EMPTY, COMMON, {"PSFSIZE": 0.1}, primary),
+        hdu(1, image_hdu, WCS, TARGET, {"BUNIT": "MJy/sr"}, sci),
+    ]
+
+
+def kind(k: ProductKind, simulated: bool = False) -> Classification:
+    return Classification(k, simulated, None, "test")
+
+
+LC = kind(ProductKind.LIGHTCURVE)
+IMAGE = kind(ProductKind.IMAGE)
+
+
+def found(findings: list[Finding]) -> set[tuple[str, str | None]]:
+    return {(f.code, f.keyword) for f in findings}
+
+
+def only(findings: list[Finding], code: str, keyword: str | None) -> Finding:
+    """The single finding; fails showing all of them otherwise."""
+    assert found(findings) == {(code, keyword)}, [f.message for f in findings]
+    assert len(findings) == 1
+    return findings[0]
+
+
+# --- compliant products pass ------------------------------------------------------------------
+
+
+def test_compliant_light_curve_has_no_findings():
+    assert check_headers(light_curve(), LC, name_version="v1", name_proj_id="tglc") == []
+
+
+def test_compliant_image_has_no_findings():
+    assert check_headers(image(), IMAGE, name_version="v1.0", name_proj_id="TGLC") == []
+
+
+def test_compliant_spectrum_table_and_spectrum_image():
+    primary = hdu(0, PRIMARY_EMPTY, COMMON, DISPRSR="G130M", APERTURE="PSA", DETECTOR="FUVA")
+    cols = [("WAVELENGTH", "1024D", "Angstrom"), ("FLUX", "1024E", "erg/s/cm2/Angstrom")]
+    spectrum = kind(ProductKind.SPECTRUM)
+    assert check_headers([primary, table(1, "SCI", cols, rows=1)], spectrum) == []
+
+    array: dict[str, Value] = {
+        "NAXIS": 1,
+        "NAXIS1": 2048,
+        "BUNIT": "erg/s/cm2/Angstrom",
+        "RADESYS": "ICRS",
+    }
+    wcs_1d: dict[str, Value] = {
+        "WCSAXES": 1,
+        "CTYPE1": "WAVE",
+        "CUNIT1": "Angstrom",
+        "CRVAL1": 1100.0,
+    }
+    wcs_1d |= {"CRPIX1": 1.0, "CD1_1": 0.01}
+    single = hdu(0, PRIMARY_EMPTY, COMMON, array, wcs_1d, DISPRSR="G130M", APERTURE="PSA")
+    assert found(check_headers([single], spectrum)) == {("HLSP-K003", "DETECTOR")}
+
+
+def test_compliant_catalog_and_cube():
+    cols = [("SOURCE", "20A", None), ("RA", "D", "deg"), ("DEC", "D", "deg"), ("F160W", "E", "")]
+    cat = [hdu(0, PRIMARY_EMPTY, COMMON), table(1, "CATALOG", cols, {"RADESYS": "ICRS"})]
+    assert check_headers(cat, kind(ProductKind.CATALOG)) == []
+
+    cube: dict[str, Value] = {
+        "NAXIS": 3,
+        "NAXIS1": 40,
+        "NAXIS2": 40,
+        "NAXIS3": 2000,
+        "BUNIT": "erg/s/cm2/A",
+    }
+    wcs3: dict[str, Value] = {
+        **WCS,
+        "WCSAXES": 3,
+        "CTYPE3": "WAVE",
+        "CRVAL3": 4800.0,
+        "CRPIX3": 1.0,
+    }
+    wcs3 |= {"CD3_3": 1.25, "CUNIT3": "Angstrom"}
+    headers = [hdu(0, PRIMARY_EMPTY, COMMON, TARGET, cube, wcs3)]
+    assert check_headers(headers, kind(ProductKind.CUBE)) == []
+
+
+def test_compliant_simulation_needs_no_provenance():
+    headers = image({"SIMULATD": True, "FILEID01": DROP})
+    assert check_headers(headers, kind(ProductKind.IMAGE, simulated=True)) == []
+
+
+# --- presence: required, recommended, suggested -----------------------------------------------
+
+
+def test_missing_required_keyword_is_an_error_with_a_fix():
+    f = only(check_headers(light_curve({"DOI": DROP}), LC), "HLSP-K001", "DOI")
+    assert f.severity is ERROR and f.verdict is Verdict.FAIL
+    assert "DOI is not in any HDU" in f.message and "10.17909/" in f.message
+
+
+def test_alternatives_satisfy_a_requirement():
+    assert check_headers(light_curve({"DATE-BEG": DROP}), LC) == []  # MJD-BEG is enough
+    headers = light_curve({"DATE-BEG": DROP, "MJD-BEG": DROP})
+    f = only(check_headers(headers, LC), "HLSP-K001", "DATE-BEG")
+    assert f.message.startswith("Neither DATE-BEG nor MJD-BEG is in any HDU")
+
+
+def test_keywords_may_sit_in_the_extension_holding_the_data():
+    moved = dict.fromkeys(("HLSPID", "DOI", "XPOSURE"), DROP)
+    ext: dict[str, Value] = {"HLSPID": "TGLC", "DOI": "10.17909/610m-9474", "XPOSURE": 1800.0}
+    assert check_headers(light_curve(moved, ext), LC) == []
+
+
+def test_missing_recommended_keyword_is_a_warning_saying_mast_derives_it():
+    f = only(check_headers(light_curve({"HLSPLEAD": DROP}), LC), "HLSP-K002", "HLSPLEAD")
+    assert f.severity is WARNING and f.verdict is Verdict.NEEDS_REVIEW
+    assert "MAST derives" in f.message
+
+
+def test_missing_suggested_keyword_is_advice():
+    f = only(check_headers(light_curve({"REFERENC": DROP}), LC), "HLSP-K003", "REFERENC")
+    assert f.severity is INFO and verdict_of([f]) is Verdict.PASS
+
+
+# --- non-standard variants (guidelines §2.8) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("drop", "add", "variant"),
+    [
+        (("XPOSURE",), {"XPTIME": 1800}, "XPTIME"),
+        (("XPOSURE",), {"EXPTIME": 628.0}, "EXPTIME"),
+        (("XPOSURE",), {"EXPOSURE": 22.08}, "EXPOSURE"),
+        (("MJD-BEG", "DATE-BEG"), {"MJD_BEG": 58324.8}, "MJD_BEG"),
+        (("MJD-END", "DATE-END"), {"MJD_END": 58352.6}, "MJD_END"),
+        (("MJD-BEG", "DATE-BEG"), {"DATE-OBS": "2018-07-25T19:01:42"}, "DATE-OBS"),
+        (("MJD-BEG", "DATE-BEG"), {"EXPSTART": 57894.08}, "EXPSTART"),
+        (("MJD-BEG", "DATE-BEG"), {"TSTART": 1325.3, "BJDREFI": 2457000}, "TSTART"),
+        (("TELAPSE",), {"TELAPS": 27.8}, "TELAPS"),
+        (("HLSPVER",), {"HLSP_VER": "v1"}, "HLSP_VER"),
+        (("HLSPNAME",), {"HSLPNAME": "ULLYSES"}, "HSLPNAME"),
+        (("HLSPTARG",), {"OBJECT": "TIC 55652896"}, "OBJECT"),
+    ],
+)
+def test_non_standard_keyword_is_reported_instead_of_missing(drop, add, variant):
+    headers = light_curve({**dict.fromkeys(drop, DROP), **add})
+    f = only(check_headers(headers, LC), "HLSP-K004", variant)
+    assert f.severity is WARNING
+    assert f"Non-standard keyword {variant}" in f.message and drop[0] in f.message
+
+
+def test_variants_that_do_not_carry_the_information_do_not_count():
+    # TSTART without a time reference; a string EXPOSURE (JWST's exposure number)
+    headers = light_curve({"MJD-BEG": DROP, "DATE-BEG": DROP, "TSTART": 1325.3})
+    assert found(check_headers(headers, LC)) == {("HLSP-K001", "DATE-BEG")}
+    headers = light_curve({"XPOSURE": DROP, "EXPOSURE": "00001"})
+    assert found(check_headers(headers, LC)) == {("HLSP-K001", "XPOSURE")}
+
+
+def test_variant_of_a_suggested_keyword_is_advice():
+    primary = hdu(0, PRIMARY_EMPTY, COMMON, OPT_ELEM="E230M", APERTURE="0.2X0.2", DETECTOR="X")
+    cols = [("WAVELENGTH", "D", "Angstrom"), ("FLUX", "E", "erg/s/cm2/Angstrom")]
+    findings = check_headers([primary, table(1, "SCI", cols)], kind(ProductKind.SPECTRUM))
+    assert only(findings, "HLSP-K004", "OPT_ELEM").severity is INFO
+
+
+@pytest.mark.parametrize(
+    ("std", "variant"),
+    [("RA_TARG", "RA_OBJ"), ("DEC_TARG", "DEC_OBJ"), ("RA_TARG", "TARG_RA")],
+)
+def test_position_variants_in_the_light_curve_extension(std, variant):
+    headers = light_curve(ext={std: DROP, variant: 10.0})
+    f = only(check_headers(headers, LC), "HLSP-K004", variant)
+    assert f.hdu == 1
+
+
+# --- light curves: keywords in the extension ----------------------------------------------------
+
+
+def test_light_curve_keyword_only_in_the_primary_is_misplaced():
+    headers = light_curve({"RA_TARG": 332.668}, {"RA_TARG": DROP})
+    f = only(check_headers(headers, LC), "HLSP-K005", "RA_TARG")
+    assert f.hdu == 0 and f.severity is WARNING and "HDU 1 (LIGHTCURVE)" in f.message
+
+
+def test_light_curve_keyword_missing_everywhere_points_at_the_extension():
+    f = only(check_headers(light_curve(ext={"FILTER": DROP}), LC), "HLSP-K001", "FILTER")
+    assert f.hdu == 1 and "add it to HDU 1 (LIGHTCURVE)" in f.message
+
+
+def test_light_curve_table_prefers_the_lightcurve_extension():
+    headers = [
+        hdu(0, PRIMARY_EMPTY, COMMON),
+        table(1, "APERTURE_INFO", [("X", "E", "pix")]),
+        table(2, "LIGHTCURVE", LC_COLUMNS, LC_EXT),
+    ]
+    assert check_headers(headers, LC) == []
+
+
+# --- table columns ----------------------------------------------------------------------------
+
+
+def test_float_column_without_unit_is_an_error_integer_and_text_columns_are_not():
+    cols = [("TIME", "D", "d"), ("FLUX", "E", None), ("QUALITY", "J", None), ("ID", "8A", None)]
+    headers = [light_curve()[0], table(1, "LIGHTCURVE", cols, LC_EXT)]
+    f = only(check_headers(headers, LC), "HLSP-K022", "TUNIT2")
+    assert "FLUX (TUNIT2)" in f.message and "QUALITY" not in f.message
+
+
+def test_empty_unit_marks_a_dimensionless_column():
+    cols = [("TIME", "D", "d"), ("RATIO", "E", "")]
+    assert check_headers([light_curve()[0], table(1, "LIGHTCURVE", cols, LC_EXT)], LC) == []
+
+
+def test_unnamed_column():
+    cols = [("TIME", "D", "d"), (None, "E", "e-/s")]
+    headers = [light_curve()[0], table(1, "LIGHTCURVE", cols, LC_EXT)]
+    assert only(check_headers(headers, LC), "HLSP-K021", "TTYPE2").hdu == 1
+
+
+def test_tables_with_the_same_problem_are_reported_once():
+    cols = [("T", "D", None), ("FCOR", "D", None)]
+    headers = [light_curve()[0]] + [table(i, f"APER{i}", cols, LC_EXT) for i in range(1, 6)]
+    f = only(check_headers(headers, LC), "HLSP-K022", "TUNIT1")
+    assert f.hdu == 1 and "4 more tables" in f.message
+
+
+# --- images: WCS in the HDU it describes --------------------------------------------------------
+
+
+def test_image_without_wcs():
+    no_wcs = {k: DROP for k in WCS if not k.startswith(("CUNIT", "WCSAXES"))}
+    findings = check_headers(image(sci=no_wcs), IMAGE)
+    assert found(findings) == {("HLSP-K001", "CTYPE1"), ("HLSP-K001", "CD1_1")}
+    assert all(f.hdu == 1 for f in findings)
+
+
+def test_wcs_in_another_hdu_is_misplaced():
+    wcs_keys = ("CTYPE1", "CTYPE2", "CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2")
+    headers = image({k: WCS[k] for k in wcs_keys}, dict.fromkeys(wcs_keys, DROP))
+    f = only(check_headers(headers, IMAGE), "HLSP-K005", "CTYPE1")
+    assert f.hdu == 0 and "HDU 1 (SCI)" in f.message
+
+
+def test_cd_and_pc_together():
+    f = only(check_headers(image(sci={"PC1_1": 1.0}), IMAGE), "HLSP-K012", "CD1_1")
+    assert f.severity is ERROR
+
+
+def test_pc_matrix_needs_cdelt():
+    pc = {"CD1_1": DROP, "CD1_2": DROP, "CD2_1": DROP, "CD2_2": DROP, "PC1_1": 1.0, "PC2_2": 1.0}
+    only(check_headers(image(sci=pc), IMAGE), "HLSP-K001", "CDELT1")
+    with_cdelt = {**pc, "CDELT1": -1e-5, "CDELT2": 1e-5}
+    assert check_headers(image(sci=with_cdelt), IMAGE) == []
+
+
+def test_cdelt_alone_is_valid_fits_but_noted():
+    cdelt = {"CD1_1": DROP, "CD1_2": DROP, "CD2_1": DROP, "CD2_2": DROP}
+    cdelt |= {"CDELT1": -1e-5, "CDELT2": 1e-5}
+    assert only(check_headers(image(sci=cdelt), IMAGE), "HLSP-K013", "PC1_1").severity is INFO
+
+
+def test_wcsaxes_recommended_cunit_suggested():
+    findings = check_headers(image(sci={"WCSAXES": DROP, "CUNIT1": DROP}), IMAGE)
+    assert found(findings) == {("HLSP-K002", "WCSAXES"), ("HLSP-K003", "CUNIT1")}
+
+
+def test_image_filter_multi_needs_numbered_filters():
+    findings = check_headers(image(sci={"FILTER": "MULTI"}), IMAGE)
+    assert found(findings) == {("HLSP-P002", "FILTER")}
+    headers = image(sci={"FILTER": "MULTI", "FILTER01": "F606W", "FILTER02": "F814W"})
+    assert check_headers(headers, IMAGE) == []
+
+
+def test_classify_then_check_on_an_unknown_product_checks_common_keywords_only():
+    headers = [hdu(0, PRIMARY_EMPTY, COMMON)]
+    classification = classify(headers, "preview")
+    assert classification.kind is ProductKind.OTHER and classification.dataproduct_type is None
+    assert check_headers(headers, classification) == []
