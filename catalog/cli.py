@@ -274,6 +274,8 @@ def check(  # noqa: PLR0917 (click passes options positionally)
               help="Worker processes [default: number of CPUs].")  # fmt: skip
 @click.option("--force", is_flag=True, help="Re-read files even when size and mtime are "
               "unchanged.")  # fmt: skip
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Files per database transaction.")  # fmt: skip
 @click.option("--keep-missing", is_flag=True, help="Do not mark products whose files "
               "disappeared as withdrawn.")  # fmt: skip
 @click.option("--progress/--no-progress", default=True, show_default=True,
@@ -282,7 +284,7 @@ def check(  # noqa: PLR0917 (click passes options positionally)
 @expected_errors
 def harvest(  # noqa: PLR0917 (click passes options positionally)
     ctx: click.Context, paths: tuple[Path, ...], collection: str | None, jobs: int,
-    force: bool, keep_missing: bool, progress: bool,
+    force: bool, batch_size: int, keep_missing: bool, progress: bool,
 ) -> None:  # fmt: skip
     """Read FITS headers under PATHS into the catalog (incremental and resumable).
 
@@ -302,7 +304,8 @@ def harvest(  # noqa: PLR0917 (click passes options positionally)
     database = _database(ctx)
     database.ensure_ready()
     options = HarvestOptions(paths=list(paths), collection=collection, jobs=jobs, force=force,
-                             withdraw=not keep_missing, progress=progress)  # fmt: skip
+                             batch_size=batch_size, withdraw=not keep_missing,
+                             progress=progress)  # fmt: skip
     try:
         summary = run_harvest(database, options, stream=sys.stderr)
     except HarvestBusy as busy:

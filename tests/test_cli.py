@@ -95,18 +95,31 @@ def test_bad_settings_are_reported(env: dict[str, str], message: str) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_demo_rows_load_idempotently(database: Database) -> None:
-    env = {"HLSP_DATABASE_URL": database.url}
-    for _ in range(2):
-        result = hlsp("demo", "--no-serve", env=env)
-        assert result.returncode == 0, result.stderr
+def test_demo_generates_harvests_and_is_idempotent(database: Database, tmp_path: Path) -> None:
+    env = {"HLSP_DATABASE_URL": database.url, "HLSP_DATA_DIR": str(tmp_path)}
+    first = hlsp("demo", "--no-serve", env=env)
+    assert first.returncode == 0, first.stderr
+    files = sorted((tmp_path / "demo-corpus").rglob("*.fits*"))
+    assert len(files) >= 300
+    again = hlsp("demo", "--no-serve", env=env)
+    assert again.returncode == 0, again.stderr
+    assert f"{len(files)} unchanged" in again.stdout
     with database.engine.connect() as conn:
         counts = conn.execute(
             sa.text(
                 "SELECT (SELECT count(*) FROM ivoa.obscore), "
-                "(SELECT count(*) FROM hlsp.collection), (SELECT count(*) FROM hlsp.target), "
-                "(SELECT count(DISTINCT provenance_name) FROM ivoa.obscore "
-                "WHERE s_region IS NOT NULL)"
+                "(SELECT count(*) FROM hlsp.collection), "
+                "(SELECT count(DISTINCT dataproduct_type) FROM ivoa.obscore), "
+                "(SELECT count(DISTINCT obs_collection) FROM ivoa.obscore), "
+                "(SELECT count(*) FROM hlsp.product WHERE verdict = 'FAIL'), "
+                "(SELECT max(n) FROM (SELECT count(DISTINCT p.collection_id) AS n FROM "
+                " hlsp.product_target pt JOIN hlsp.product p USING (product_id) "
+                " GROUP BY pt.target_id) t)"
             )
         ).one()
-    assert tuple(counts) == (6, 3, 3, 1)
+    assert counts[0] == len(files)  # every demo file is served
+    assert counts[1] == 8
+    assert counts[2] == 5  # image, cube, spectrum, timeseries, measurements
+    assert counts[3] == 1  # obs_collection = 'HLSP'
+    assert counts[4] > 0  # the deliberately flawed files
+    assert counts[5] >= 3  # a galaxy observed by three collections

@@ -58,6 +58,22 @@ def first(headers: Sequence[Header], *keywords: str) -> tuple[Value, str, int] |
     return None
 
 
+def first_id(headers: Sequence[Header], *keywords: str) -> int | None:
+    """A positive catalogue number (int or digit string; floats lose digits of 64-bit ids)."""
+    for keyword in keywords:
+        for header in headers:
+            value = header.get(keyword)
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, int) and value > 0:
+                return value
+            if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
+                return int(value)
+            if isinstance(value, float) and value.is_integer() and 0 < value < 2**53:
+                return int(value)
+    return None
+
+
 def first_text(headers: Sequence[Header], *keywords: str) -> str | None:
     for keyword in keywords:
         for header in headers:
@@ -319,16 +335,16 @@ def targets_of(
 
     for keyword in ("TARGNAME", "OBJECT", "HLSPTARG", "TARGET", "TARG_ID"):
         add(first_text(headers, keyword), keyword)
-    tic = first_number(headers, "TICID", "TIC_ID")
-    if tic is not None and tic.is_integer() and tic > 0:
-        add(f"TIC {int(tic)}", "TICID")
-    kepler = first_number(headers, "KEPLERID", "EPIC", "EPICID")
-    if kepler is not None and kepler.is_integer() and kepler > 0:
+    tic = first_id(headers, "TICID", "TIC_ID")
+    if tic is not None:
+        add(f"TIC {tic}", "TICID")
+    kepler = first_id(headers, "KEPLERID", "EPIC", "EPICID")
+    if kepler is not None:
         is_k2 = (observatory or "").upper() == "K2" or first_text(headers, "MISSION") == "K2"
-        add(f"{'EPIC' if is_k2 or kepler >= 2e8 else 'KIC'} {int(kepler)}", "KEPLERID")
-    gaia = first_number(headers, "GAIADR3", "GAIA_ID", "GAIAID")
-    if gaia is not None and gaia.is_integer() and gaia > 0:
-        add(f"Gaia DR3 {int(gaia)}", "GAIADR3")
+        add(f"{'EPIC' if is_k2 or kepler >= 200_000_000 else 'KIC'} {kepler}", "KEPLERID")
+    gaia = first_id(headers, "GAIADR3", "GAIA_ID", "GAIAID")
+    if gaia is not None:
+        add(f"Gaia DR3 {gaia}", "GAIADR3")
     if (
         not names
         and name_target

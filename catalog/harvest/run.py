@@ -280,12 +280,15 @@ class Harvest:
                         loader.add_findings(product_ids[path], findings)
 
     def _end_run(self, summary: HarvestSummary) -> None:
+        """Record how the run ended, on a fresh connection: an interrupt may have left the
+        working one mid-statement. Closing the working one releases the harvest lock."""
+        self.conn.close()
         try:
-            self.conn.execute(
-                "UPDATE hlsp.harvest_run SET state = %s, finished_at = now() WHERE run_id = %s",
-                (summary.state, summary.run_id),
-            )
-            self.conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+            with psycopg.connect(self.database.url, autocommit=True) as conn:
+                conn.execute(
+                    "UPDATE hlsp.harvest_run SET state = %s, finished_at = now() "
+                    "WHERE run_id = %s", (summary.state, summary.run_id),
+                )  # fmt: skip
         except psycopg.Error:
             pass  # the database went away: the next run marks this one interrupted
 

@@ -1,0 +1,137 @@
+"""``hlsp harvest`` and ``hlsp check`` as a user runs them: exit codes, reports, interruptions."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.db import Database
+from catalog.harvest.corpus import Corpus, generate_corpus
+from tests.clirun import HLSP, hlsp
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Corpus]:
+    root = tmp_path_factory.mktemp("small") / "hlsp"
+    return root, generate_corpus(root, files=60, seed=3, damage=True)
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Corpus]:
+    root = tmp_path_factory.mktemp("large") / "hlsp"
+    return root, generate_corpus(root, files=3000, seed=5, flaws=False)
+
+
+def scalar(database: Database, sql: str) -> object:
+    with database.engine.connect() as conn:
+        return conn.execute(sa.text(sql)).scalar_one()
+
+
+def test_check_reports_in_three_formats_with_exit_status(small, tmp_path):
+    root, generated = small
+    text = hlsp("check", str(root))
+    assert text.returncode == 3, text.stderr  # damaged and flawed files FAIL
+    assert "HLSP-R" in text.stdout and "Verdict: FAIL" in text.stdout
+    result = hlsp("check", str(root), "--format", "json")
+    document = json.loads(result.stdout)
+    assert document["verdict"] == "FAIL"
+    fits_names = {f.path.name for f in generated.files}
+    reported = {f["file_name"] for f in document["files"]}
+    assert fits_names <= reported  # READMEs are reported too (name check)
+    assert any(f["file_name"].endswith("_readme.md") for f in document["files"])
+    page = tmp_path / "report.html"
+    html = hlsp("check", str(root), "--format", "html", "-o", str(page))
+    assert html.returncode == 3
+    content = page.read_text()
+    assert content.startswith("<!DOCTYPE html>") and "Codes used in this report" in content
+    clean = next(f for f in generated.intact if f.hlsp_id == "tess-ffilc")
+    single = hlsp("check", str(clean.path), "--format", "json")
+    verdict = json.loads(single.stdout)["verdict"]
+    assert single.returncode == {"PASS": 0, "NEEDS REVIEW": 1, "FAIL": 3}[verdict]
+
+
+def test_finding_codes_reference_is_generated_and_current():
+    result = hlsp("check", "--list-codes")
+    assert result.returncode == 0
+    docs = Path(__file__).resolve().parents[1] / "docs" / "findings.md"
+    assert docs.read_text() == result.stdout, (
+        "docs/findings.md is stale: run `hlsp check --list-codes > docs/findings.md`"
+    )
+    for letter in "NKPCR":
+        assert f"| HLSP-{letter}0" in result.stdout
+
+
+def test_harvest_exit_codes(database, small, tmp_path):
+    root, _ = small
+    env = {"HLSP_DATABASE_URL": database.url}
+    result = hlsp("harvest", str(root), "--no-progress", env=env)
+    assert result.returncode == 1  # damaged files failed and were recorded
+    assert "failed" in result.stderr and "HLSP-R" in result.stderr
+    good = tmp_path / "good"
+    good.mkdir()
+    clean = next(root.rglob("hlsp_tess-ffilc_*_lc.fits"))
+    (good / clean.name).write_bytes(clean.read_bytes())
+    assert hlsp("harvest", str(good), "--no-progress", env=env).returncode == 0
+    bad = hlsp("harvest", str(good), "--collection", "Not An Id", env=env)
+    assert bad.returncode == 2 and "collection id" in bad.stderr
+    missing = hlsp("harvest", str(tmp_path / "nowhere"), env=env)
+    assert missing.returncode == 2
+    down = hlsp("harvest", str(good), env={"HLSP_DATABASE_URL":
+                                           "postgresql://nobody@127.0.0.1:1/none"})  # fmt: skip
+    assert down.returncode == 2 and "Traceback" not in down.stderr
+
+
+def _wait_for_products(database: Database, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while scalar(database, "SELECT count(*) FROM hlsp.product") == 0:
+        assert proc.poll() is None, "harvest ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_interrupted_harvest_leaves_a_consistent_catalog_and_resumes(database, large, how):
+    root, generated = large
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HLSP_")}
+    env["HLSP_DATABASE_URL"] = database.url
+    proc = subprocess.Popen([HLSP, "harvest", str(root), "--no-progress", "--batch-size", "100",
+                             "--jobs", "2"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    _wait_for_products(database, proc)
+    proc.send_signal(how)
+    _, stderr = proc.communicate(timeout=60)
+    if how == signal.SIGINT:
+        assert proc.returncode == 130, stderr
+        assert "interrupted" in stderr
+        assert scalar(database, "SELECT state FROM hlsp.harvest_run") == "interrupted"
+    partial = scalar(database, "SELECT count(*) FROM hlsp.product")
+    assert isinstance(partial, int) and 0 < partial < len(generated.files)
+    # Whatever was committed is whole: every product has its findings and targets.
+    orphans = scalar(
+        database,
+        """
+        SELECT count(*) FROM hlsp.product p WHERE (p.verdict <> 'PASS' AND NOT EXISTS
+          (SELECT 1 FROM hlsp.product_finding f WHERE f.product_id = p.product_id))
+          OR (p.target_name IS NOT NULL AND NOT EXISTS
+          (SELECT 1 FROM hlsp.product_target t WHERE t.product_id = p.product_id))""",
+    )
+    assert orphans == 0
+    resumed = hlsp("harvest", str(root), "--no-progress", env={"HLSP_DATABASE_URL": database.url})
+    assert resumed.returncode == 0, resumed.stderr
+    assert scalar(database, "SELECT count(*) FROM hlsp.product") == len(generated.files)
+    assert scalar(database, "SELECT count(DISTINCT (collection_id, file_name)) FROM hlsp.product"
+                  ) == len(generated.files)  # fmt: skip
+    states = scalar(database, "SELECT string_agg(state, ',' ORDER BY run_id) FROM "
+                    "hlsp.harvest_run")  # fmt: skip
+    assert states == "interrupted,completed"
+    unchanged = scalar(database, "SELECT files_unchanged FROM hlsp.harvest_run ORDER BY run_id "
+                       "DESC LIMIT 1")  # fmt: skip
+    assert unchanged == partial  # the resumed run re-read only what was missing
