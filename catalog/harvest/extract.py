@@ -14,6 +14,7 @@ converted between scales.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -447,26 +448,40 @@ def collection_facts(headers: Sequence[Header]) -> CollectionFacts:
 
 
 def _json_value(value: Value) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")  # PostgreSQL text cannot hold NUL
     if isinstance(value, complex):
         return [value.real, value.imag]
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, str):
+        return value.replace("\x00", "")  # PostgreSQL text cannot hold NUL
     return value
 
 
-def headers_json(headers: Sequence[Header]) -> list[dict[str, Any]]:
-    """The raw headers as JSON: per HDU, its cards as [keyword, value, comment] lists."""
-    return [
-        {
-            "hdu": h.index,
-            "kind": h.kind,
-            "extname": h.extname,
-            "cards": [[c.keyword, _json_value(c.value), c.comment] for c in h.cards],
-        }
-        for h in headers
-    ]
+def headers_json(headers: Sequence[Header]) -> str:
+    """The raw headers as JSON text: per HDU, its cards as [keyword, value, comment].
+
+    The reader admits only printable ASCII, so no NUL reaches PostgreSQL's jsonb.
+    """
+
+    def document(convert: bool) -> list[dict[str, Any]]:
+        return [
+            {"hdu": h.index, "kind": h.kind, "extname": h.extname,
+             "cards": [[c.keyword, _json_value(c.value) if convert else c.value, c.comment]
+                       for c in h.cards]}
+            for h in headers
+        ]  # fmt: skip
+
+    try:  # the common case: plain values, serialised in one C call
+        return json.dumps(document(False), separators=(",", ":"), allow_nan=False,
+                          default=_complex)  # fmt: skip
+    except ValueError:  # NaN or infinity in a value
+        return json.dumps(document(True), separators=(",", ":"), allow_nan=False)
+
+
+def _complex(value: object) -> Any:
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    raise TypeError(f"cannot serialise {type(value).__name__} in a header")
 
 
 def iter_indexed(headers: Sequence[Header], prefix: str) -> Iterator[tuple[str, int, Value]]:

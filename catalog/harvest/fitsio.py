@@ -128,10 +128,18 @@ class FitsReadError(Exception):
         return (FitsReadError, (self.code, self.reason))
 
 
+_LOOKUP_KEYS: dict[str, str] = {}
+
+
 def _lookup_key(keyword: str) -> str:
     """A keyword as the header index holds it: upper case, without a 'HIERARCH ' prefix."""
-    key = keyword.strip().upper()
-    return key[9:].strip() if key.startswith("HIERARCH ") else key
+    key = _LOOKUP_KEYS.get(keyword)
+    if key is None:
+        key = keyword.strip().upper()
+        key = key[9:].strip() if key.startswith("HIERARCH ") else key
+        if len(_LOOKUP_KEYS) < 65536:  # lookups use a small, fixed set of keywords
+            _LOOKUP_KEYS[keyword] = key
+    return key
 
 
 def _rule(code: str, title: str, fix: str) -> Rule:

@@ -11,7 +11,6 @@ Every statement is fixed SQL; values travel as COPY data or bound parameters.
 
 from __future__ import annotations
 
-import json
 import math
 import tomllib
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ import psycopg
 from catalog.harvest.extract import target_key
 from catalog.harvest.findings import Finding, Severity, rule
 from catalog.harvest.records import FileFailure, ProductRecord, TargetRef
+from catalog.harvest.skywcs import angular_distance
 from catalog.model.base import DATAPRODUCT_TYPES
 from catalog.sphere import wrap_ra
 
@@ -179,8 +179,47 @@ def _product_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> 
         r.filter_name, r.aperture, r.disperser, r.target_name, _point(r.ra, r.dec),
         _polygon(r.footprint), r.s_fov, r.s_xel1, r.s_xel2, r.t_min, r.t_max, r.time_scale,
         r.t_exptime, r.t_xel, r.em_min, r.em_max, r.em_xel, r.simulated,
-        json.dumps(r.headers, separators=(",", ":"), allow_nan=False), str(r.verdict), run_id,
+        r.headers, str(r.verdict), run_id,
     )  # fmt: skip
+
+
+def _aliases(
+    refs: dict[int, list[TargetRef]], resolved: dict[int, int], known: dict[str, int]
+) -> dict[str, tuple[int, str]]:
+    """name key -> (target, name as first seen) for every name that designates its target."""
+    aliases: dict[str, tuple[int, str]] = {}
+    for product_id, targets in refs.items():
+        for t in targets:
+            key = target_key(t.name)
+            if known.get(key) == resolved[product_id]:
+                aliases.setdefault(key, (resolved[product_id], t.name))
+    return aliases
+
+
+class _Grid:
+    """New targets of a batch, bucketed by position, to find one within a radius."""
+
+    def __init__(self, radius_deg: float) -> None:
+        self.radius = radius_deg
+        self.cells: dict[tuple[int, int], list[tuple[float, float, int]]] = {}
+
+    def _cell(self, ra: float, dec: float) -> tuple[int, int]:
+        return int(dec // self.radius), int(ra * math.cos(math.radians(dec)) // self.radius)
+
+    def add(self, ra: float | None, dec: float | None, target_id: int) -> None:
+        if ra is not None and dec is not None:
+            self.cells.setdefault(self._cell(ra, dec), []).append((ra, dec, target_id))
+
+    def near(self, ra: float | None, dec: float | None) -> int | None:
+        if ra is None or dec is None:
+            return None
+        row, col = self._cell(ra, dec)
+        for dr in (-1, 0, 1):
+            for dc in (-2, -1, 0, 1, 2):
+                for ra2, dec2, target_id in self.cells.get((row + dr, col + dc), ()):
+                    if angular_distance((ra, dec), (ra2, dec2)) <= self.radius:
+                        return target_id
+        return None
 
 
 class Loader:
@@ -329,9 +368,10 @@ class Loader:
 
         A name whose normalised key is known links to that target. A product's unknown
         names join the target one of its other names resolves to, else the nearest target
-        within MATCH_RADIUS_ARCSEC of the product's position, else a new target.
+        within MATCH_RADIUS_ARCSEC of the product's position (in the catalog, or new in
+        this batch), else a new target. A constant number of statements per batch.
         """
-        refs: dict[int, list[TargetRef]] = {pid: r.targets for pid, r in ids.items() if r.targets}
+        refs = {pid: r.targets for pid, r in ids.items() if r.targets}
         keys = sorted({target_key(t.name) for ts in refs.values() for t in ts})
         if not keys:
             return set()
@@ -339,26 +379,65 @@ class Loader:
             cur.execute("SELECT name_key, target_id FROM hlsp.target_alias "
                         "WHERE name_key = ANY(%s)", (keys,))  # fmt: skip
             known: dict[str, int] = {k: int(t) for k, t in cur.fetchall()}
-        links: set[tuple[int, int]] = set()
-        pending: list[tuple[int, list[TargetRef]]] = []
+        resolved: dict[int, int] = {}
+        pending: list[int] = []
         for product_id, targets in refs.items():
-            resolved = next((known[target_key(t.name)] for t in targets
-                             if target_key(t.name) in known), None)  # fmt: skip
-            if resolved is None:
-                pending.append((product_id, targets))
-                continue
-            links.add((product_id, resolved))
-            self._add_aliases(targets, resolved, known)
+            found = next((known[k] for t in targets if (k := target_key(t.name)) in known), None)
+            if found is None:
+                pending.append(product_id)
+            else:
+                resolved[product_id] = found
+        new_targets: list[tuple[int, TargetRef]] = []
         if pending:
-            nearby = self._nearby([ts[0] for _, ts in pending])
-            for (product_id, targets), near in zip(pending, nearby, strict=True):
-                resolved = next((known[target_key(t.name)] for t in targets
-                                 if target_key(t.name) in known), None)  # fmt: skip
-                if resolved is None:
-                    resolved = near if near is not None else self._new_target(targets[0])
-                links.add((product_id, resolved))
-                self._add_aliases(targets, resolved, known)
-        return links
+            nearby = self._nearby([refs[pid][0] for pid in pending])
+            fresh = _Grid(MATCH_RADIUS_ARCSEC / 3600)
+            ids_needed = [pid for pid, near in zip(pending, nearby, strict=True) if near is None]
+            allocated = iter(self._allocate_target_ids(len(ids_needed)))
+            for product_id, near in zip(pending, nearby, strict=True):
+                first = refs[product_id][0]
+                found = near
+                if found is None:  # a name known since (earlier in this batch)?
+                    found = next((known[k] for t in refs[product_id]
+                                  if (k := target_key(t.name)) in known), None)  # fmt: skip
+                if found is None:
+                    found = fresh.near(first.ra, first.dec)
+                if found is None:
+                    found = next(allocated)
+                    new_targets.append((found, first))
+                    fresh.add(first.ra, first.dec, found)
+                resolved[product_id] = found
+                for t in refs[product_id]:
+                    known.setdefault(target_key(t.name), found)
+        self._write_targets(new_targets, _aliases(refs, resolved, known), set(keys))
+        return set(resolved.items())
+
+    def _allocate_target_ids(self, count: int) -> list[int]:
+        if count == 0:
+            return []
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT nextval(pg_get_serial_sequence('hlsp.target', 'target_id')) "
+                        "FROM generate_series(1, %s)", (count,))  # fmt: skip
+            return [int(row[0]) for row in cur.fetchall()]
+
+    def _write_targets(
+        self, new_targets: list[tuple[int, TargetRef]], aliases: dict[str, tuple[int, str]],
+        looked_up: set[str],
+    ) -> None:  # fmt: skip
+        """COPY the new targets, then the aliases the catalog did not know."""
+        with self.conn.cursor() as cur:
+            if new_targets:
+                with cur.copy("COPY hlsp.target (target_id, name, pos) FROM STDIN") as copy:
+                    for target_id, ref in new_targets:
+                        copy.write_row((target_id, ref.name, _point(ref.ra, ref.dec)))
+            cur.execute("SELECT name_key FROM hlsp.target_alias WHERE name_key = ANY(%s)",
+                        (sorted(looked_up),))  # fmt: skip
+            stored = {row[0] for row in cur.fetchall()}
+            missing = [(k, tid, name) for k, (tid, name) in aliases.items() if k not in stored]
+            if missing:
+                with cur.copy("COPY hlsp.target_alias (name_key, target_id, name) FROM STDIN"
+                              ) as copy:  # fmt: skip
+                    for row in missing:
+                        copy.write_row(row)
 
     def _nearby(self, refs: list[TargetRef]) -> list[int | None]:
         """Nearest existing target within the match radius of each reference's position."""
@@ -374,29 +453,6 @@ class Loader:
                 (MATCH_RADIUS_ARCSEC, ras, decs),
             )
             return [None if row[0] is None else int(row[0]) for row in cur.fetchall()]
-
-    def _new_target(self, ref: TargetRef) -> int:
-        with self.conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO hlsp.target (name, pos) VALUES (%s, %s::spoint) RETURNING target_id",
-                (ref.name, _point(ref.ra, ref.dec)),
-            )
-            row = cur.fetchone()
-        assert row is not None
-        return int(row[0])
-
-    def _add_aliases(self, targets: list[TargetRef], target_id: int, known: dict[str, int]) -> None:
-        new = [(target_key(t.name), t.name) for t in targets if target_key(t.name) not in known]
-        if not new:
-            return
-        with self.conn.cursor() as cur:
-            for key, name in new:
-                cur.execute(
-                    "INSERT INTO hlsp.target_alias (name_key, target_id, name) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (name_key) DO NOTHING",
-                    (key, target_id, name),
-                )
-                known[key] = target_id
 
     # -- audit --------------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ database, so a distributed executor can run the same function elsewhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from catalog.harvest.findings import Finding, Verdict
 
@@ -106,7 +105,7 @@ class ProductRecord:
     em_max: float | None = None
     em_xel: int | None = None
     simulated: bool = False
-    headers: list[dict[str, Any]] = field(default_factory=list)
+    headers: str = "[]"  # the raw headers as JSON text (extract.headers_json)
     verdict: Verdict = Verdict.PASS
     findings: list[Finding] = field(default_factory=list)
     targets: list[TargetRef] = field(default_factory=list)

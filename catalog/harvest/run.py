@@ -11,6 +11,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import signal
@@ -78,13 +79,19 @@ def _ignore_sigint() -> None:
 
 def _results(tasks: Iterable[FileTask], jobs: int) -> Iterator[FileResult]:
     """process_file over the tasks, on a pool of ``jobs`` processes (in-process for 1)."""
+    iterator = iter(tasks)
+    first = next(iterator, None)
+    if first is None:  # nothing to read (a no-change re-run): no pool at all
+        return
     if jobs <= 1:
-        yield from map(process_file, tasks)
+        yield from map(process_file, itertools.chain([first], iterator))
         return
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, initializer=_ignore_sigint) as pool:
         try:
-            yield from pool.imap_unordered(process_file, tasks, chunksize=32)
+            yield from pool.imap_unordered(
+                process_file, itertools.chain([first], iterator), chunksize=32
+            )
         finally:
             pool.terminate()
 

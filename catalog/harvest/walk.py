@@ -47,7 +47,6 @@ class Walk:
     manifests: dict[str, Manifest] = field(default_factory=dict)  # hlsp id -> manifest
     failures: list[FileFailure] = field(default_factory=list)
     complete: bool = False  # every root was listed to the end
-    _dir_manifest: dict[Path, Manifest | None] = field(default_factory=dict)
 
     def tasks(self) -> Iterator[FileTask]:
         """The FITS files under every root, in a stable order."""
@@ -63,75 +62,78 @@ class Walk:
             if stat.S_ISDIR(info.st_mode):
                 complete &= yield from self._directory(absolute)
             elif is_fits_name(absolute.name):
-                yield self._task(absolute, absolute.parent, info)
+                manifest = (self._manifest(absolute.parent)
+                            if (absolute.parent / MANIFEST_NAME).is_file() else None)  # fmt: skip
+                yield self._make_task(str(absolute), info, hlsp_id(absolute.parent.name),
+                                      manifest)  # fmt: skip
             else:
                 self.other_files.setdefault(absolute.parent.name, []).append(str(absolute))
         self.complete = complete
 
     def _directory(self, root: Path) -> Generator[FileTask, None, bool]:
+        """Top-down walk with scandir; each directory inherits its parent's manifest."""
         ok = True
-
-        def on_error(error: OSError) -> None:
-            nonlocal ok
-            ok = False
-            self._fail(Path(error.filename or root), UNREADABLE_DIRECTORY,
-                       f"cannot list {error.filename}: {error.strerror}")  # fmt: skip
-
-        for current, dirs, files in os.walk(root, onerror=on_error):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            here = Path(current)
-            manifest = self._manifest(here) if MANIFEST_NAME in files else None
-            for name in sorted(files):
+        base = str(root)
+        inherited: dict[str, Manifest | None] = {}
+        stack = [base]
+        while stack:
+            current = stack.pop()
+            try:
+                with os.scandir(current) as scan:
+                    entries = sorted(scan, key=lambda e: e.name)
+            except OSError as error:
+                ok = False
+                self._fail(Path(current), UNREADABLE_DIRECTORY,
+                           f"cannot list {current}: {error.strerror}")  # fmt: skip
+                continue
+            manifest = inherited.pop(current, None)
+            if any(e.name == MANIFEST_NAME for e in entries):
+                manifest = self._manifest(Path(current)) or manifest
+            relative = current[len(base) + 1 :] if current != base else ""
+            group = relative.split(os.sep, 1)[0] if relative else root.name
+            directory_id = hlsp_id(group)
+            subdirs = []
+            for entry in entries:
+                name = entry.name
                 if name.startswith(".") or name == MANIFEST_NAME:
                     continue
-                path = here / name
-                if not is_fits_name(name):
-                    self.other_files.setdefault(self._group(root, here), []).append(str(path))
-                    continue
                 try:
-                    info = path.stat()
+                    if entry.is_dir(follow_symlinks=False):
+                        subdirs.append(entry.path)
+                        continue
+                    if not is_fits_name(name):
+                        if entry.is_file():
+                            self.other_files.setdefault(group, []).append(entry.path)
+                        continue
+                    info = entry.stat()
                 except OSError as error:
-                    self._fail(path, UNREADABLE_DIRECTORY, f"cannot stat: {error.strerror}")
+                    self._fail(Path(entry.path), UNREADABLE_DIRECTORY,
+                               f"cannot stat: {error.strerror}")  # fmt: skip
                     continue
-                if not stat.S_ISREG(info.st_mode):
-                    continue
-                yield self._task(path, root, info, manifest)
+                if stat.S_ISREG(info.st_mode):
+                    yield self._make_task(entry.path, info, directory_id, manifest)
+            for subdir in reversed(subdirs):  # popped in sorted order
+                inherited[subdir] = manifest
+                stack.append(subdir)
         return ok
 
-    def _group(self, root: Path, directory: Path) -> str:
-        """The collection directory a file belongs to: first level below the root."""
-        relative = directory.relative_to(root).parts
-        return relative[0] if relative else root.name
-
     def _manifest(self, directory: Path) -> Manifest | None:
-        if directory not in self._dir_manifest:
-            try:
-                manifest: Manifest | None = Manifest.read(directory / "hlsp-collection.toml")
-            except ValueError as error:
-                self._fail(directory / MANIFEST_NAME, BAD_MANIFEST, str(error))
-                manifest = None
-            self._dir_manifest[directory] = manifest
-        return self._dir_manifest[directory]
+        try:
+            return Manifest.read(directory / MANIFEST_NAME)
+        except ValueError as error:
+            self._fail(directory / MANIFEST_NAME, BAD_MANIFEST, str(error))
+            return None
 
-    def _nearest_manifest(self, directory: Path, root: Path) -> Manifest | None:
-        for candidate in (directory, *directory.parents):
-            if candidate in self._dir_manifest:
-                return self._dir_manifest[candidate]
-            if candidate == root or root not in candidate.parents:
-                break
-        return None
-
-    def _task(
-        self, path: Path, root: Path, info: os.stat_result, manifest: Manifest | None = None
-    ) -> FileTask:
-        manifest = manifest or self._nearest_manifest(path.parent, root)
-        directory_id = hlsp_id(self._group(root, path.parent))
-        if manifest is not None and manifest.hlsp_id:
-            directory_id = hlsp_id(manifest.hlsp_id) or directory_id
-            self.manifests.setdefault(hlsp_id(manifest.hlsp_id) or manifest.hlsp_id, manifest)
-        elif manifest is not None and directory_id:
-            self.manifests.setdefault(directory_id, manifest)
-        return FileTask(str(path), info.st_size, info.st_mtime_ns, self.collection, directory_id)
+    def _make_task(
+        self, path: str, info: os.stat_result, directory_id: str | None,
+        manifest: Manifest | None,
+    ) -> FileTask:  # fmt: skip
+        if manifest is not None:
+            if manifest.hlsp_id:
+                directory_id = hlsp_id(manifest.hlsp_id) or directory_id
+            if directory_id and directory_id not in self.manifests:
+                self.manifests[directory_id] = manifest
+        return FileTask(path, info.st_size, info.st_mtime_ns, self.collection, directory_id)
 
     def _fail(self, path: Path, kind: object, reason: str) -> None:
         code = getattr(kind, "code", "HLSP-R111")
