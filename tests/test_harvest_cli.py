@@ -135,3 +135,33 @@ def test_interrupted_harvest_leaves_a_consistent_catalog_and_resumes(database, l
     unchanged = scalar(database, "SELECT files_unchanged FROM hlsp.harvest_run ORDER BY run_id "
                        "DESC LIMIT 1")  # fmt: skip
     assert unchanged == partial  # the resumed run re-read only what was missing
+
+
+def test_unreadable_file_gives_a_failure_not_a_crash(tmp_path):
+    """Mode 000. As root, the reading process runs without the capabilities that bypass file
+    permissions (the database socket is private to the cluster's owner, so the recording
+    side of a harvest is covered by the other damage kinds in test_harvest.py)."""
+    import shutil as sh
+    import sys
+
+    secret = tmp_path / "hlsp_x_tess_ffi_t1_tess_v1_lc.fits"
+    secret.write_bytes(b"SIMPLE  =                    T" + b" " * 2850)
+    secret.chmod(0)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = sh.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv (util-linux) to drop DAC capabilities")
+        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+    code = ("import json, sys\n"
+            "from catalog.harvest.worker import process_file\n"
+            "from catalog.harvest.records import FileTask\n"
+            "r = process_file(FileTask(sys.argv[1], 2880, 0))\n"
+            "print(json.dumps([type(r).__name__, r.code, r.reason]))")  # fmt: skip
+    result = subprocess.run([*prefix, sys.executable, "-c", code, str(secret)],
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    kind, failure_code, reason = json.loads(result.stdout)
+    assert (kind, failure_code) == ("FileFailure", "HLSP-R001")
+    assert "Permission denied" in reason
+    secret.chmod(0o644)

@@ -76,7 +76,11 @@ class Header:
         self._index = index_map
 
     def get(self, keyword: str, default: Value = None) -> Value:
-        return self._index.get(_lookup_key(keyword), default)
+        value = self._index.get(keyword, _MISSING)  # fast path: a canonical keyword
+        if value is _MISSING:
+            key = _lookup_key(keyword)
+            return default if key == keyword else self._index.get(key, default)
+        return value  # type: ignore[return-value]
 
     def __getitem__(self, keyword: str) -> Value:
         return self._index[_lookup_key(keyword)]
@@ -129,6 +133,7 @@ class FitsReadError(Exception):
 
 
 _LOOKUP_KEYS: dict[str, str] = {}
+_MISSING = object()
 
 
 def _lookup_key(keyword: str) -> str:

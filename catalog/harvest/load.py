@@ -286,57 +286,86 @@ class Loader:
     # -- products -----------------------------------------------------------------------------
 
     def load(self, records: Sequence[ProductRecord]) -> BatchOutcome:
-        """Upsert the records and everything linked to them (inside the caller's transaction)."""
+        """Upsert the records and everything linked to them (inside the caller's transaction).
+
+        New products are COPied straight into the table with pre-allocated ids; products
+        the catalog already holds go through a staging table and one upsert.
+        """
         outcome = BatchOutcome()
         if not records:
             return outcome
         by_key: dict[tuple[int, str], ProductRecord] = {}
-        collection_ids = [self.collection_id(record) for record in records]  # before COPY
-        with self.conn.cursor() as cur:
-            with cur.copy("COPY stage_product (row_no, " + ", ".join(PRODUCT_COLUMNS)
-                          + ") FROM STDIN") as copy:  # fmt: skip
-                for no, (record, collection_id) in enumerate(
-                    zip(records, collection_ids, strict=True)
-                ):
-                    sanitize(record)
-                    key = (collection_id, record.file_name)
-                    if key in by_key:  # same name twice in one collection: keep the first
-                        outcome.rejected.append(FileFailure(
-                            record.path, REJECTED.code,
-                            REJECTED(f"{by_key[key].path} has the same file name in collection "
-                                     f"{record.collection}; a name must be unique within a "
-                                     "collection").message,
-                            record.file_bytes, record.mtime_ns,
-                        ))  # fmt: skip
-                        continue
-                    by_key[key] = record
-                    copy.write_row(_product_row(no, record, collection_id, self.run_id))
-            cur.execute(_UPSERT_SQL)
-            returned = cur.fetchall()
-            cur.execute("TRUNCATE stage_product")
+        for record in records:
+            collection_id = self.collection_id(record)
+            key = (collection_id, record.file_name)
+            if key in by_key:  # same name twice in one collection: keep the first
+                outcome.rejected.append(FileFailure(
+                    record.path, REJECTED.code,
+                    REJECTED(f"{by_key[key].path} has the same file name in collection "
+                             f"{record.collection}; a name must be unique within a "
+                             "collection").message,
+                    record.file_bytes, record.mtime_ns,
+                ))  # fmt: skip
+                continue
+            sanitize(record)
+            by_key[key] = record
+        existing = self._existing(list(by_key))
+        new_keys = [k for k in by_key if k not in existing]
         ids: dict[int, ProductRecord] = {}
-        for product_id, collection_id, file_name, inserted in returned:
-            record = by_key[(collection_id, file_name)]
-            ids[int(product_id)] = record
-            outcome.product_ids[record.path] = int(product_id)
-            if inserted:
-                outcome.added += 1
-            else:
-                outcome.updated += 1
-        self._children(ids)
+        with self.conn.cursor() as cur:
+            if new_keys:
+                cur.execute("SELECT nextval(pg_get_serial_sequence('hlsp.product', 'product_id'))"
+                            " FROM generate_series(1, %s)", (len(new_keys),))  # fmt: skip
+                new_ids = [int(row[0]) for row in cur.fetchall()]
+                now = datetime.now(UTC)
+                with cur.copy("COPY hlsp.product (product_id, " + ", ".join(PRODUCT_COLUMNS)
+                              + ", last_harvested) FROM STDIN") as copy:  # fmt: skip
+                    for product_id, key in zip(new_ids, new_keys, strict=True):
+                        row = _product_row(product_id, by_key[key], key[0], self.run_id)
+                        copy.write_row((*row, now))
+                        ids[product_id] = by_key[key]
+                outcome.added = len(new_keys)
+            if existing:
+                with cur.copy("COPY stage_product (row_no, " + ", ".join(PRODUCT_COLUMNS)
+                              + ") FROM STDIN") as copy:  # fmt: skip
+                    for no, key in enumerate(existing):
+                        copy.write_row(_product_row(no, by_key[key], key[0], self.run_id))
+                cur.execute(_UPSERT_SQL)
+                for product_id, collection_id, file_name, inserted in cur.fetchall():
+                    ids[int(product_id)] = by_key[(collection_id, file_name)]
+                    outcome.added += bool(inserted)
+                    outcome.updated += not inserted
+                cur.execute("TRUNCATE stage_product")
+        for product_id, record in ids.items():
+            outcome.product_ids[record.path] = product_id
+        self._children(ids, replace=list(existing.values()))
         return outcome
 
-    def _children(self, ids: dict[int, ProductRecord]) -> None:
-        product_ids = list(ids)
+    def _existing(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        """(collection_id, file_name) -> product_id of the keys the catalog already holds."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT p.collection_id, p.file_name, p.product_id FROM hlsp.product p "
+                "JOIN unnest(%s::bigint[], %s::text[]) AS k(c, f) "
+                "ON p.collection_id = k.c AND p.file_name = k.f",
+                ([k[0] for k in keys], [k[1] for k in keys]),
+            )
+            return {(int(c), str(f)): int(p) for c, f, p in cur.fetchall()}
+
+    def _children(self, ids: dict[int, ProductRecord], replace: list[int]) -> None:
+        """Findings (errors and warnings: info-level advice is for ``hlsp check`` reports),
+        provenance and target links of the products; ``replace`` lists those that had some."""
         with self.conn.cursor() as cur:
             for table in ("product_finding", "provenance_input", "provenance_software",
                           "product_target"):  # fmt: skip
-                cur.execute(f"DELETE FROM hlsp.{table} WHERE product_id = ANY(%s)",  # noqa: S608
-                            (product_ids,))  # fmt: skip
+                if replace:
+                    cur.execute(f"DELETE FROM hlsp.{table} WHERE product_id = ANY(%s)",  # noqa: S608
+                                (replace,))  # fmt: skip
             with cur.copy("COPY hlsp.product_finding (product_id, finding_index, code, severity, "
                           "hdu, keyword, message) FROM STDIN") as copy:  # fmt: skip
                 for product_id, record in ids.items():
-                    for n, f in enumerate(record.findings, start=1):
+                    stored = (f for f in record.findings if f.severity != Severity.INFO)
+                    for n, f in enumerate(stored, start=1):
                         copy.write_row((product_id, n, f.code, str(f.severity), f.hdu,
                                         f.keyword or f.field, f.message))  # fmt: skip
             with cur.copy("COPY hlsp.provenance_input (product_id, input_index, kind, identifier,"
@@ -480,7 +509,8 @@ class Loader:
                 "INSERT INTO hlsp.product_finding (product_id, finding_index, code, severity, hdu,"
                 " keyword, message) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [(product_id, start + n, f.code, str(f.severity), f.hdu, f.keyword or f.field,
-                  f.message) for n, f in enumerate(findings, start=1)],
+                  f.message) for n, f in enumerate(
+                      (f for f in findings if f.severity != Severity.INFO), start=1)],
             )  # fmt: skip
             cur.execute(
                 "UPDATE hlsp.product SET verdict = CASE "

@@ -1,0 +1,141 @@
+"""Harvest throughput on generated corpora, beside an astropy header loop over the same files.
+
+For each size: generate a corpus (``catalog.harvest.corpus``, fixed seed, no damaged
+files), drop the page cache is NOT attempted (no root assumption): every phase reads the
+same warm files, so the comparison between phases is fair. Then, in one run:
+
+  astropy    ``astropy.io.fits.getheader`` over every file (primary header only): the
+             baseline, in-process, one core
+  read       our reader + checks + extraction over every file, in-process, one core
+  harvest    ``hlsp harvest`` end to end into a cold database (fresh, migrated, empty):
+             walk, read on a process pool, check, load (COPY, upsert, targets), commit
+  no-change  the same harvest again: every file unchanged (size and mtime), none opened
+
+Usage:
+
+    uv run python benchmarks/harvest.py [--sizes 10000 100000] [--jobs 2]
+
+Uses a throwaway embedded cluster (durable settings, as a real install), or the server
+HLSP_TEST_DATABASE_URL points at. Corpora are written under --workdir (default: a temp
+directory; 100,000 files take about 1.8 GB) and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import tempfile
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from catalog.config import Settings
+from catalog.db import Database, sqlalchemy_url
+from catalog.embedded import EmbeddedCluster
+from catalog.harvest.corpus import generate_corpus
+from catalog.harvest.records import FileTask
+from catalog.harvest.run import HarvestOptions, harvest
+from catalog.harvest.worker import process_file
+
+
+def astropy_loop(paths: list[str]) -> float:
+    from astropy.io import fits
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in paths:
+            fits.getheader(path)
+    return time.perf_counter() - start
+
+
+def read_loop(paths: list[str]) -> float:
+    stats = [Path(p).stat() for p in paths]
+    tasks = [FileTask(p, s.st_size, s.st_mtime_ns) for p, s in zip(paths, stats, strict=True)]
+    start = time.perf_counter()
+    for task in tasks:
+        process_file(task)
+    return time.perf_counter() - start
+
+
+def fresh_database(server_url: str) -> tuple[Database, str]:
+    name = f"hlsp_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = make_url(sqlalchemy_url(server_url)).set(database=name)
+    database = Database(url.render_as_string(hide_password=False), settings=Settings())
+    database.migrate()
+    return database, name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sample", type=int, default=5000,
+                        help="files timed in the single-core astropy/read loops")  # fmt: skip
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="hlsp-bench-", dir=args.workdir))
+    work.chmod(0o755)
+    external = os.environ.get("HLSP_TEST_DATABASE_URL")
+    cluster = None
+    if external:
+        server_url = external
+    else:
+        cluster = EmbeddedCluster(work / "cluster")
+        cluster.start()
+        server_url = cluster.url("postgres")
+    try:
+        with psycopg.connect(server_url) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+        print(f"# {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()},"
+              f" PostgreSQL {version[0] if version else '?'}, jobs={args.jobs}")  # fmt: skip
+        print("| files | phase | seconds | files/s | vs astropy |")
+        print("|---:|---|---:|---:|---:|")
+        for size in args.sizes:
+            root = work / f"corpus-{size}"
+            started = time.perf_counter()
+            corpus = generate_corpus(root, files=size, seed=size, flaws=True, damage=False)
+            generated = time.perf_counter() - started
+            paths = [str(f.path) for f in corpus.files]
+            sample = paths[:: max(1, len(paths) // args.sample)]
+            astropy_s = astropy_loop(sample)
+            read_s = read_loop(sample)
+            astropy_rate = len(sample) / astropy_s
+            database, name = fresh_database(server_url)
+            options = HarvestOptions(paths=[root], jobs=args.jobs, progress=False)
+            first = harvest(database, options)
+            second = harvest(database, options)
+            assert first.added == size and first.failed == 0, first
+            assert second.unchanged == size, second
+            rows = [
+                ("astropy getheader (1 core)", astropy_s, len(sample)),
+                ("our read + check + extract (1 core)", read_s, len(sample)),
+                (f"harvest end to end (cold database, {args.jobs} jobs)", first.elapsed, size),
+                ("re-run, nothing changed", second.elapsed, size),
+            ]
+            for phase, seconds, count in rows:
+                rate = count / seconds
+                print(f"| {size:,} | {phase} | {seconds:.2f} | {rate:,.0f} | "
+                      f"{rate / astropy_rate:.1f}× |")  # fmt: skip
+            print(f"<!-- corpus of {size:,} generated in {generated:.1f} s -->")
+            database.dispose()
+            with psycopg.connect(server_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+            shutil.rmtree(root)
+    finally:
+        if cluster is not None:
+            cluster.destroy()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
