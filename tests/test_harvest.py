@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -40,7 +41,7 @@ def run(database: Database, *paths: Path, **options: object) -> HarvestSummary:
                                             **options))  # type: ignore[arg-type]  # fmt: skip
 
 
-def rows(database: Database, sql: str, **params: object) -> list[sa.Row[tuple[object, ...]]]:
+def rows(database: Database, sql: str, **params: object) -> list[Any]:
     with database.engine.connect() as conn:
         return list(conn.execute(sa.text(sql), params).all())
 
@@ -55,7 +56,7 @@ def harvested(
 
 
 def test_every_file_is_a_product_or_a_recorded_failure(database, harvested):
-    root, generated, summary = harvested
+    _root, generated, summary = harvested
     readable_damage = {"unreadable"} if os.geteuid() == 0 else set()  # root reads mode 000
     damaged = [f for f in generated.damaged if f.damage not in readable_damage]
     assert summary.state == "completed"
@@ -75,8 +76,8 @@ def test_every_file_is_a_product_or_a_recorded_failure(database, harvested):
 
 
 def test_extracted_values_match_what_the_generator_wrote(database, corpus_source, harvested):
-    source, _ = corpus_source
-    root, generated, _ = harvested
+    _source, _ = corpus_source
+    _root, generated, _ = harvested
     stored = {r.file_name: r for r in rows(database, """
         SELECT p.file_name, c.hlsp_id, p.s_ra, p.s_dec, p.t_min, p.t_max, p.observatory,
                p.instrument, p.dataproduct_type, p.simulated, p.footprint IS NOT NULL AS fp
@@ -120,18 +121,27 @@ def test_targets_are_shared_across_collections(database, harvested):
         WHERE a.name_key = 'ngc1385'""")[0]  # fmt: skip
     assert galaxy[0] == 1
     assert {"nearby-hst", "nearby-jwst"} <= set(galaxy[1])
-    duplicates = rows(database, """
+    duplicates = rows(
+        database,
+        """
         SELECT a.target_id, b.target_id FROM hlsp.target a JOIN hlsp.target b
-        ON a.target_id < b.target_id AND a.pos <@ scircle(b.pos, radians(3.0 / 3600))""")
+        ON a.target_id < b.target_id AND a.pos <@ scircle(b.pos, radians(3.0 / 3600))""",
+    )
     assert duplicates == []  # positions within 3" always resolved to one target
 
 
 def test_findings_and_verdicts_are_stored(database, harvested):
     _, generated, _ = harvested
     flawed = {f.path.name: f.flaws for f in generated.flawed}
-    stored = {r.file_name: (r.verdict, set(r.codes or [])) for r in rows(database, """
+    stored = {
+        r.file_name: (r.verdict, set(r.codes or []))
+        for r in rows(
+            database,
+            """
         SELECT p.file_name, p.verdict, array_agg(f.code) AS codes FROM hlsp.product p
-        LEFT JOIN hlsp.product_finding f USING (product_id) GROUP BY p.product_id""")}
+        LEFT JOIN hlsp.product_finding f USING (product_id) GROUP BY p.product_id""",
+        )
+    }
     expected_code = {"missing-doi": "HLSP-K001", "license-cc-by": "HLSP-K006",
                      "equinox-with-icrs": "HLSP-K010", "cd-and-pc": "HLSP-K012",
                      "upper-case-name": "HLSP-N007", "bad-version": "HLSP-N012",
@@ -144,12 +154,15 @@ def test_findings_and_verdicts_are_stored(database, harvested):
         assert verdict in {"FAIL", "NEEDS REVIEW"}
     review = rows(database, "SELECT count(*) FROM hlsp.product WHERE verdict <> 'PASS'")[0][0]
     assert review >= len(flawed)
-    consistent = rows(database, """
+    consistent = rows(
+        database,
+        """
         SELECT count(*) FROM hlsp.product p WHERE p.verdict <> CASE
           WHEN EXISTS (SELECT 1 FROM hlsp.product_finding f WHERE f.product_id = p.product_id
                        AND f.severity = 'error') THEN 'FAIL'
           WHEN EXISTS (SELECT 1 FROM hlsp.product_finding f WHERE f.product_id = p.product_id
-                       AND f.severity = 'warning') THEN 'NEEDS REVIEW' ELSE 'PASS' END""")
+                       AND f.severity = 'warning') THEN 'NEEDS REVIEW' ELSE 'PASS' END""",
+    )
     assert consistent[0][0] == 0
 
 
@@ -166,12 +179,15 @@ def test_collection_metadata_from_manifest_and_headers(database, harvested):
 
 
 def test_provenance_and_software_are_linked(database, harvested):
-    counts = rows(database, """
+    counts = rows(
+        database,
+        """
         SELECT c.hlsp_id, count(DISTINCT i.product_id) AS with_inputs,
                count(DISTINCT s.product_id) AS with_software
         FROM hlsp.product p JOIN hlsp.collection c USING (collection_id)
         LEFT JOIN hlsp.provenance_input i USING (product_id)
-        LEFT JOIN hlsp.provenance_software s USING (product_id) GROUP BY c.hlsp_id""")
+        LEFT JOIN hlsp.provenance_software s USING (product_id) GROUP BY c.hlsp_id""",
+    )
     by_id = {r.hlsp_id: r for r in counts}
     assert by_id["uv-stars"].with_inputs > 0
     assert by_id["tess-ffilc"].with_software > 0
@@ -195,7 +211,7 @@ def test_rerun_skips_unchanged_files_without_opening_them(database, harvested, m
 
 
 def test_changed_vanished_and_returning_files(database, harvested):
-    root, generated, first = harvested
+    root, generated, _first = harvested
     intact = [f for f in generated.intact if not f.path.name.endswith(".gz")]
     changed = next(root.rglob(intact[0].path.name))
     os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
@@ -226,7 +242,7 @@ def test_harvesting_a_subtree_withdraws_nothing_outside_it(database, harvested):
 
 
 def test_collection_resolution_order(database, tmp_path, corpus_source):
-    source, generated = corpus_source
+    _source, generated = corpus_source
     current = next(f for f in generated.intact if f.hlsp_id == "tess-ffilc")
     legacy = next(f for f in generated.intact if f.hlsp_id == "ffi-gaia")
     plain = tmp_path / "_loose"  # not a valid collection id

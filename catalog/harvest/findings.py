@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Severity(StrEnum):
@@ -52,9 +53,8 @@ _VERDICT_OF = {
 _CODE = re.compile(r"^HLSP-[NKPCR][0-9]{3}$")
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One thing a check found in one file (picklable, comparable)."""
+class Finding(NamedTuple):
+    """One thing a check found in one file (immutable; a tuple, so cheap to pickle)."""
 
     code: str
     severity: Severity

@@ -8,6 +8,7 @@ database, so a distributed executor can run the same function elsewhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from catalog.harvest.findings import Finding, Verdict
 
@@ -23,8 +24,7 @@ class FileTask:
     directory_collection: str | None = None  # fallback from the directory layout
 
 
-@dataclass(frozen=True, slots=True)
-class TargetRef:
+class TargetRef(NamedTuple):
     """A name a file gives its target, with the position the file gives (degrees, ICRS)."""
 
     name: str
@@ -33,8 +33,7 @@ class TargetRef:
     dec: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class InputRef:
+class InputRef(NamedTuple):
     kind: str  # observation, file, dataset, program, product
     identifier: str
     source: str  # FILEID03, PROVENANCE[2].FILENAME, PROPOSID
@@ -45,15 +44,13 @@ class InputRef:
     t_max: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SoftwareRef:
+class SoftwareRef(NamedTuple):
     name: str
     version: str | None
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class CollectionFacts:
+class CollectionFacts(NamedTuple):
     """Collection metadata one file's headers state (None where they are silent)."""
 
     hlspid: str | None = None
