@@ -49,21 +49,43 @@ def text(value: Value) -> str | None:
     return None if result.upper() in PLACEHOLDERS else result
 
 
-def first(headers: Sequence[Header], *keywords: str) -> tuple[Value, str, int] | None:
-    """The first (value, keyword, hdu) among ``keywords`` in priority order, primary first."""
+_LAST_VIEW: list[Any] = [None, {}]
+
+
+def _view(headers: Sequence[Header]) -> dict[str, list[Value]]:
+    """keyword -> its non-empty values, primary HDU first. Every lookup of one file's
+    extraction reads this one dictionary (built once per headers list, kept for the last)."""
+    if _LAST_VIEW[0] is headers:
+        return _LAST_VIEW[1]  # type: ignore[no-any-return]
+    values: dict[str, list[Value]] = {}
+    for header in headers:
+        for keyword, value in header.items():
+            if value is None or (type(value) is str and not value.strip()):
+                continue
+            found = values.get(keyword)
+            if found is None:
+                values[keyword] = [value]
+            else:
+                found.append(value)
+    _LAST_VIEW[0], _LAST_VIEW[1] = headers, values
+    return values
+
+
+def first(headers: Sequence[Header], *keywords: str) -> tuple[Value, str] | None:
+    """The first (value, keyword) among ``keywords`` in priority order, primary HDU first."""
+    values = _view(headers)
     for keyword in keywords:
-        for header in headers:
-            value = header.get(keyword)
-            if value is not None and not (isinstance(value, str) and not value.strip()):
-                return value, keyword, header.index
+        found = values.get(keyword)
+        if found:
+            return found[0], keyword
     return None
 
 
 def first_id(headers: Sequence[Header], *keywords: str) -> int | None:
     """A positive catalogue number (int or digit string; floats lose digits of 64-bit ids)."""
+    values = _view(headers)
     for keyword in keywords:
-        for header in headers:
-            value = header.get(keyword)
+        for value in values.get(keyword, ()):
             if isinstance(value, bool):
                 continue
             if isinstance(value, int) and value > 0:
@@ -76,20 +98,22 @@ def first_id(headers: Sequence[Header], *keywords: str) -> int | None:
 
 
 def first_text(headers: Sequence[Header], *keywords: str) -> str | None:
+    values = _view(headers)
     for keyword in keywords:
-        for header in headers:
-            value = text(header.get(keyword))
-            if value is not None:
-                return value
+        for value in values.get(keyword, ()):
+            result = text(value)
+            if result is not None:
+                return result
     return None
 
 
 def first_number(headers: Sequence[Header], *keywords: str) -> float | None:
+    values = _view(headers)
     for keyword in keywords:
-        for header in headers:
-            value = number(header.get(keyword))
-            if value is not None:
-                return value
+        for value in values.get(keyword, ()):
+            result = number(value)
+            if result is not None:
+                return result
     return None
 
 
@@ -115,9 +139,10 @@ def filters_of(headers: Sequence[Header], name_filter: str | None) -> list[str]:
         joined = ";".join(dict.fromkeys(path))
         if joined and joined not in found:
             found.append(joined)
-        for keyword in header:
-            if keyword.startswith("FILTER") and keyword[6:].isdigit() and len(keyword) > 7:
-                value = text(header.get(keyword))
+    for keyword, values in _view(headers).items():
+        if keyword.startswith("FILTER") and keyword[6:].isdigit() and len(keyword) > 7:
+            for raw in values:
+                value = text(raw)
                 if value and value not in found:
                     found.append(value)
     if not found and name_filter and name_filter.lower() not in {"multi", "all", "none"}:
@@ -383,17 +408,18 @@ def inputs_of(headers: Sequence[Header]) -> list[InputRef]:
     """FILEIDnn records (MAST observation ids or file names) and PROPOSID programs."""
     inputs: list[InputRef] = []
     seen: set[tuple[str, str]] = set()
-    for header in headers:
-        for keyword in header:
-            if keyword.startswith("FILEID") and keyword[6:].isdigit():
-                for identifier in _values(header.get(keyword)):
+    view = _view(headers)
+    for keyword, values in view.items():
+        if keyword.startswith("FILEID") and keyword[6:].isdigit():
+            for value in values:
+                for identifier in _values(value):
                     kind = "file" if "." in identifier else "observation"
                     if (kind, identifier) not in seen:
                         seen.add((kind, identifier))
                         inputs.append(InputRef(kind, identifier, keyword))
-    for header in headers:
-        for keyword in ("PROPOSID", "PROGRAM", "PROPID"):
-            for identifier in _values(header.get(keyword)):
+    for keyword in ("PROPOSID", "PROGRAM", "PROPID"):
+        for value in view.get(keyword, ()):
+            for identifier in _values(value):
                 if ("program", identifier) not in seen:
                     seen.add(("program", identifier))
                     inputs.append(InputRef("program", identifier, keyword))

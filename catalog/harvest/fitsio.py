@@ -24,7 +24,7 @@ import math
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import ItemsView, Iterator
 from dataclasses import dataclass
 from typing import cast
 
@@ -96,6 +96,10 @@ class Header:
 
     def keys(self) -> list[str]:
         return list(self._index)
+
+    def items(self) -> ItemsView[str, Value]:
+        """(keyword, value of its first card) pairs, commentary keywords excluded."""
+        return self._index.items()
 
     def commentary(self, keyword: str = "COMMENT") -> list[str]:
         return [str(c.value) for c in self.cards if c.keyword == keyword and c.value is not None]
