@@ -165,3 +165,34 @@ def test_unreadable_file_gives_a_failure_not_a_crash(tmp_path):
     assert (kind, failure_code) == ("FileFailure", "HLSP-R001")
     assert "Permission denied" in reason
     secret.chmod(0o644)
+
+
+def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(database, small):
+    import pty
+    import re
+
+    root, generated = small
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HLSP_")}
+    env |= {"HLSP_DATABASE_URL": database.url, "COLUMNS": "120", "TERM": "xterm"}
+    piped = subprocess.run([HLSP, "harvest", str(root), "--force"], env=env,
+                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    total = len(generated.files)
+    assert re.search(rf"harvest: {total}/{total} files, \d+ failed, [\d,]+ files/s", piped.stderr)
+    assert "\x1b[" not in piped.stderr  # no terminal control codes in a log
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([HLSP, "harvest", str(root), "--force"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=follower)  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=120)
+    os.close(leader)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "ETA" in screen and f"/{total}" in screen and "/s" in screen

@@ -117,6 +117,7 @@ class Harvest:
         self.options = options
         self.stream = stream
         self.conn: psycopg.Connection[Any] = psycopg.connect(database.url, autocommit=True)
+        self.known: dict[str, tuple[int, int, bool]] = {}
 
     def close(self) -> None:
         self.conn.close()
@@ -166,10 +167,13 @@ class Harvest:
         members: dict[str, dict[str, MemberFacts]] = {}
         product_ids: dict[str, int] = {}
         try:
-            known = {} if self.options.force else self._known()
+            self.known = self._known()
+            known = {} if self.options.force else self.known
             seen_paths: list[str] = []
             with Reporter("harvest", stream=self.stream, enabled=self.options.progress) as bar:
-                changed = self._changed(walk.tasks(), known, seen_paths, summary, bar)
+                # The walk is quick (stat only): finish it first so the bar knows its total.
+                changed = list(self._changed(walk.tasks(), known, seen_paths, summary, bar))
+                bar.set_total(summary.seen)
                 results = _results(changed, self.options.jobs)
                 for batch in _batches(results, self.options.batch_size):
                     loader.manifests = walk.manifests
@@ -253,19 +257,19 @@ class Harvest:
             )  # fmt: skip
 
     def _withdraw(self, seen: list[str]) -> int:
+        """Mark withdrawn the products under a walked root whose files the walk did not see."""
         roots = [str(Path(p).absolute()) for p in self.options.paths]
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen_file (file_path text PRIMARY KEY)"
-                          " ON COMMIT DROP")  # fmt: skip
-        with self.conn.cursor() as cur, cur.copy("COPY seen_file (file_path) FROM STDIN") as copy:
-            for path in set(seen):
-                copy.write_row((path,))
+        prefixes = tuple(root.rstrip("/") + "/" for root in roots)
+        present = set(seen)
+        vanished = [path for path, (_, _, withdrawn) in self.known.items()
+                    if not withdrawn and path not in present
+                    and (path in roots or path.startswith(prefixes))]  # fmt: skip
+        if not vanished:
+            return 0
         cur = self.conn.execute(
-            "UPDATE hlsp.product p SET withdrawn_at = now() WHERE p.withdrawn_at IS NULL "
-            "AND EXISTS (SELECT 1 FROM unnest(%s::text[]) AS r(root) WHERE p.file_path = r.root "
-            "OR starts_with(p.file_path, r.root || '/')) "
-            "AND NOT EXISTS (SELECT 1 FROM seen_file s WHERE s.file_path = p.file_path)",
-            (roots,),
-        )
+            "UPDATE hlsp.product SET withdrawn_at = now() WHERE withdrawn_at IS NULL "
+            "AND file_path = ANY(%s)", (vanished,),
+        )  # fmt: skip
         return cur.rowcount
 
     def _collection_checks(

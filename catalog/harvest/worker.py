@@ -7,6 +7,7 @@ pool today and could run on any distributed executor tomorrow.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -32,6 +33,7 @@ UNEXPECTED = rule(
 )  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
 def hlsp_id(value: str | None) -> str | None:
     """A collection id in its canonical lower-case form, or None when it cannot be one."""
     if not value:
