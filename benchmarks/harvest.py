@@ -10,7 +10,10 @@ files, so the comparison between phases is fair. Then, in one run:
   read       our reader + checks + extraction over every file, in-process, one core
   harvest    ``hlsp harvest`` end to end into a cold database (fresh, migrated, empty):
              walk, read on a process pool, check, load (COPY, upsert, targets), commit
-  no-change  the same harvest again: every file unchanged (size and mtime), none opened
+  no-change  the same harvest again, twice: every file unchanged (size and mtime), none
+             opened. The first re-run follows the load at once and shares the machine with
+             PostgreSQL's hint-bit writes and autovacuum of the fresh rows; the second
+             is the steady state of a periodic re-harvest
 
 Usage:
 
@@ -128,15 +131,17 @@ def main() -> None:
             database, name = fresh_database(server_url)
             options = HarvestOptions(paths=[root], jobs=args.jobs, progress=False)
             first = harvest(database, options)
-            second = harvest(database, options)
+            second = harvest(database, options)  # right after the load: PostgreSQL is still
+            third = harvest(database, options)  # setting hint bits and autovacuuming
             assert first.added == size and first.failed == 0, first
-            assert second.unchanged == size, second
+            assert second.unchanged == third.unchanged == size, (second, third)
             rows = [
                 ("astropy getheader, primary header (1 core)", astropy_s, len(sample)),
                 ("astropy fits.open, every header (1 core)", astropy_all_s, len(sample)),
                 ("our read + check + extract (1 core)", read_s, len(sample)),
                 (f"harvest end to end (cold database, {args.jobs} jobs)", first.elapsed, size),
-                ("re-run, nothing changed", second.elapsed, size),
+                ("re-run right after, nothing changed", second.elapsed, size),
+                ("re-run again, nothing changed", third.elapsed, size),
             ]
             for phase, seconds, count in rows:
                 rate = count / seconds

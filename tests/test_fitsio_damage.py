@@ -262,21 +262,30 @@ def test_truncated_files_fail_or_agree_with_astropy(tmp_path: Path, cut: int) ->
 # --- bounded memory -------------------------------------------------------------------------
 
 
+def bytes_primary(size: int) -> bytes:
+    """A primary header announcing a data unit of ``size`` bytes."""
+    return header(PRIMARY[0], "BITPIX  =                    8",
+                  "NAXIS   =                    1", f"NAXIS1  = {size:20d}")  # fmt: skip
+
+
+def read_traced(path: Path) -> tuple[list[Header], int]:
+    """The headers of the file at ``path`` and the peak of memory allocated to read them."""
+    tracemalloc.start()
+    try:
+        return read_headers(path), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_a_gigabyte_data_unit_is_skipped_not_read(tmp_path: Path) -> None:
     size = 2**30
-    primary = header(PRIMARY[0], "BITPIX  =                    8",
-                     "NAXIS   =                    1", f"NAXIS1  = {size:20d}")  # fmt: skip
+    primary = bytes_primary(size)
     path = tmp_path / "sparse.fits"
     with path.open("wb") as out:
         out.write(primary)
         out.seek(len(primary) + size + (-size % BLOCK))
         out.write(header(*IMAGE) + IMAGE_DATA)
-    tracemalloc.start()
-    try:
-        headers = read_headers(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    headers, peak = read_traced(path)
     assert [h.data_bytes for h in headers] == [size, 4000]
     assert headers[1].offset == len(primary) + size + (-size % BLOCK)
     assert peak < 2**19, f"peak {peak:,} bytes"
@@ -284,8 +293,7 @@ def test_a_gigabyte_data_unit_is_skipped_not_read(tmp_path: Path) -> None:
 
 def test_a_large_gzip_stream_is_decompressed_in_bounded_chunks(tmp_path: Path) -> None:
     size = 200 * 2**20
-    primary = header(PRIMARY[0], "BITPIX  =                    8",
-                     "NAXIS   =                    1", f"NAXIS1  = {size:20d}")  # fmt: skip
+    primary = bytes_primary(size)
     path = tmp_path / "big.fits.gz"
     packer = zlib.compressobj(1, zlib.DEFLATED, 31)
     with path.open("wb") as out:
@@ -295,11 +303,6 @@ def test_a_large_gzip_stream_is_decompressed_in_bounded_chunks(tmp_path: Path) -
             out.write(packer.compress(zeros))
         padding = bytes(-size % BLOCK)
         out.write(packer.compress(padding + header(*IMAGE) + IMAGE_DATA) + packer.flush())
-    tracemalloc.start()
-    try:
-        headers = read_headers(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    headers, peak = read_traced(path)
     assert [h.data_bytes for h in headers] == [size, 4000]
     assert peak < 2 * 2**20, f"peak {peak:,} bytes"

@@ -301,19 +301,20 @@ class _Writer:
 def _record(
     family: Family, built: Built, path: Path, flaws: tuple[str, ...], damage: str | None
 ) -> GeneratedFile:
+    seen = built.observation
     return GeneratedFile(
         path=path,
         hlsp_id=family.collection.hlsp_id,
-        kind=built.kind,
-        simulated=built.simulated,
-        target_name=built.target_name,
-        ra=built.ra,
-        dec=built.dec,
-        t_min_mjd=built.t_min_mjd,
-        t_max_mjd=built.t_max_mjd,
-        observatory=built.observatory,
-        instrument=built.instrument,
-        filter=built.filter,
+        kind=family.kind,
+        simulated=family.simulated,
+        target_name=seen.target,
+        ra=seen.written_ra,
+        dec=seen.dec,
+        t_min_mjd=round(seen.start, 8),
+        t_max_mjd=round(seen.end, 8),
+        observatory=family.observatory,
+        instrument=seen.instrument,
+        filter=seen.filter,
         flaws=flaws,
         damage=damage,
     )

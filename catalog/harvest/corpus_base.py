@@ -90,9 +90,8 @@ class CollectionInfo:
 
 @dataclass(frozen=True, slots=True)
 class Name:
-    """The eight fields of an HLSP file name (the extension is added when writing)."""
+    """Seven of the eight fields of an HLSP file name: all but the collection's HLSP id."""
 
-    hlsp_id: str
     observatory: str
     instrument: str
     target: str
@@ -100,40 +99,74 @@ class Name:
     version: str
     product: str
 
-    def render(self, flaws: frozenset[str], odd_product: str) -> str:
+    def render(self, hlsp_id: str, flaws: frozenset[str], odd_product: str) -> str:
+        """The file name, ending in .fits, with the flaws that touch names applied."""
         target = self.target.upper() if "upper-case-name" in flaws else self.target
         version = BAD_VERSION if "bad-version" in flaws else self.version
         product = odd_product if "unknown-product-type" in flaws else self.product
         return (
-            f"hlsp_{self.hlsp_id}_{self.observatory}_{self.instrument}_{target}_"
+            f"hlsp_{hlsp_id}_{self.observatory}_{self.instrument}_{target}_"
             f"{self.opt_elem}_{version}_{product}.fits"
         )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one file says it observed (target, position, time span in MJD, instrument and
+    filter) and the flaws it is written with; :class:`GeneratedFile` records the same."""
+
+    target: str
+    ra: float  # as measured: the 'ra-out-of-range' flaw changes only what is written
+    dec: float
+    start: float
+    end: float
+    instrument: str
+    filter: str | None
+    flaws: frozenset[str] = frozenset()
+
+    @property
+    def written_ra(self) -> float:
+        """The RA the headers give, out of range with the 'ra-out-of-range' flaw."""
+        return self.ra + 360.0 if "ra-out-of-range" in self.flaws else self.ra
+
+    def position(self, *, hlsptarg: bool = True) -> list[CardSpec]:
+        """HLSPTARG (unless ``hlsptarg`` is false), RA_TARG and DEC_TARG."""
+        head: list[CardSpec] = [("HLSPTARG", self.target, "designation of the target")]
+        return [
+            *(head if hlsptarg else []),
+            ("RA_TARG", self.written_ra, "[deg] right ascension of the target"),
+            ("DEC_TARG", self.dec, "[deg] declination of the target"),
+        ]
+
+    def times(self, xposure: float, timesys: str = "UTC") -> list[CardSpec]:
+        """The time keywords of the span, see :func:`time_cards`."""
+        return time_cards(self.start, self.end, xposure, timesys)
+
+
+@dataclass(frozen=True, slots=True)
 class Built:
     """One file as a family builds it, before it is written."""
 
     directory: str  # relative to the corpus root, '/'-separated
     name: str  # ends in .fits (the writer may add .gz)
     hdus: list[HDU]
-    kind: Kind
-    target_name: str
-    ra: float | None
-    dec: float | None
-    t_min_mjd: float | None
-    t_max_mjd: float | None
-    observatory: str
-    instrument: str
-    filter: str | None
-    simulated: bool = False
+    observation: Observation
 
 
 class Family(ABC):
-    """A kind of product in one collection: plans its targets, builds each file."""
+    """A kind of product in one collection: plans its targets, builds each file.
+
+    Current-style families also set ``hlspver`` and ``software`` for their HLSP keywords,
+    whose TELESCOP and OBSERVAT are the ``observatory``.
+    """
 
     key: str  # unique, e.g. 'jwst-img'
     collection: CollectionInfo
+    kind: Kind
+    observatory: str  # as recorded, e.g. 'JWST'
+    simulated: bool = False
+    hlspver: str
+    software: Software
     eligible_flaws: frozenset[str] = frozenset()
     odd_product: str = "stamp"  # the product type of the 'unknown-product-type' flaw
 
@@ -144,6 +177,23 @@ class Family(ABC):
     @abstractmethod
     def build(self, index: int, flaws: frozenset[str], rng: Random) -> Built:
         """The ``index``-th file; deterministic for (seed, index, flaws)."""
+
+    def hlsp(self, seen: Observation) -> CardBlock:
+        """The collection keywords of a file (see :func:`hlsp_block`)."""
+        return hlsp_block(
+            self.collection,
+            hlspver=self.hlspver,
+            telescope=self.observatory,
+            instrument=seen.instrument,
+            software=self.software,
+            flaws=seen.flaws,
+        )
+
+    def built(self, seen: Observation, directory: str, name: Name, hdus: list[HDU]) -> Built:
+        """A file in ``directory`` of the collection's folder, ``name`` rendered with its flaws."""
+        hlsp_id = self.collection.hlsp_id
+        rendered = name.render(hlsp_id, seen.flaws, self.odd_product)
+        return Built(f"{hlsp_id}/{directory}", rendered, hdus, seen)
 
 
 # ---------------------------------------------------------------------------- sky
@@ -338,19 +388,6 @@ def time_cards(
     ]
 
 
-def target_cards(
-    name: str, ra: float, dec: float, flaws: frozenset[str], *, hlsptarg: bool = True
-) -> tuple[list[CardSpec], float]:
-    """HLSPTARG, RA_TARG, DEC_TARG; returns the cards and the RA as written."""
-    written = ra + 360.0 if "ra-out-of-range" in flaws else ra
-    cards: list[CardSpec] = [("HLSPTARG", name, "designation of the target")] if hlsptarg else []
-    cards += [
-        ("RA_TARG", written, "[deg] right ascension of the target"),
-        ("DEC_TARG", dec, "[deg] declination of the target"),
-    ]
-    return cards, written
-
-
 _ICRS = card_block([("RADESYS", "ICRS", "celestial coordinate reference system")])
 _ICRS_EQUINOX = card_block(
     [
@@ -365,21 +402,20 @@ def radesys(flaws: frozenset[str]) -> CardBlock:
 
 
 def tan_wcs(
-    ra: float,
-    dec: float,
+    seen: Observation,
     *,
     npix: int,
     scale: float,
     rotation: float,
     matrix: Literal["pc", "cd", "cdelt"],
-    flaws: frozenset[str],
     axes: int = 2,
 ) -> list[HeaderItem]:
-    """A celestial TAN WCS centred on (ra, dec): PC + CDELT, a CD matrix, or CDELT alone.
+    """A celestial TAN WCS centred on the target: PC + CDELT, a CD matrix, or CDELT alone.
 
     ``scale`` in deg/pixel, ``rotation`` in degrees; the 'cd-and-pc' flaw writes both
     matrices. ``axes`` > 2 leaves the cards of the other axes to the caller.
     """
+    ra, dec, flaws = seen.ra, seen.dec, seen.flaws
     centre = (npix + 1) / 2
     cos, sin = math.cos(math.radians(rotation)), math.sin(math.radians(rotation))
     cards: list[HeaderItem] = [

@@ -14,27 +14,24 @@ from catalog.harvest.corpus_base import (
     CollectionInfo,
     Family,
     Name,
+    Observation,
     Sky,
     Software,
     fileids,
-    hlsp_block,
     nudge,
     radesys,
     rootname,
     sexagesimal_name,
     stream,
     tan_wcs,
-    target_cards,
-    time_cards,
 )
-from catalog.harvest.corpus_imaging import NPIX, blob
+from catalog.harvest.corpus_imaging import NPIX, science_cards, square_image
 from catalog.harvest.fitswrite import (
     HDU,
     CardSpec,
     Column,
     HeaderItem,
     bintable_hdu,
-    image_hdu,
     primary_hdu,
 )
 
@@ -97,11 +94,20 @@ def _hst_target(sky: Sky, index: int) -> tuple[str, str, float, float, float]:
     return galaxy.name.replace(" ", ""), galaxy.slug, ra, dec, round(rng.uniform(58500, 59800), 5)
 
 
-class HstImaging(Family):
+class _NearbyHst(Family):
+    """The families of the nearby-hst collection."""
+
+    collection = NEARBY_HST
+    observatory = "HST"
+    hlspver = "v1"
+    software = _HST_SOFTWARE
+
+
+class HstImaging(_NearbyHst):
     """Drizzled mosaics: SCI and WHT extensions with a CD-matrix WCS."""
 
     key = "hst-img"
-    collection = NEARBY_HST
+    kind = "image"
     odd_product = "drzmap"
     eligible_flaws = frozenset(
         {"cd-and-pc", "upper-case-name", "equinox-with-icrs", "license-cc-by", "ra-out-of-range"}
@@ -114,86 +120,51 @@ class HstImaging(Family):
         start = epoch + band * 0.3 + rng.uniform(0, 0.1)
         end = start + rng.uniform(0.05, 0.2)
         exposures = rng.randint(2, 4)
-        position, written = target_cards(name, ra, dec, flaws)
+        seen = Observation(name, ra, dec, start, end, instrument, filt, flaws)
         primary: list[HeaderItem] = [
             ("NEXTEND", 2, "number of standard extensions"),
-            hlsp_block(
-                self.collection,
-                hlspver="v1",
-                telescope="HST",
-                instrument=instrument,
-                software=_HST_SOFTWARE,
-                flaws=flaws,
-            ),
+            self.hlsp(seen),
             ("DETECTOR", detector, "detector in use"),
             ("APERTURE", aperture, "aperture name"),
             ("FILTER", filt, "filter element"),
-            *position,
+            *seen.position(),
             ("PROPOSID", program, "HST proposal identifier"),
-            *time_cards(start, end, exposures * rng.uniform(350.0, 700.0)),
+            *seen.times(exposures * rng.uniform(350.0, 700.0)),
             *fileids([rootname(rng, prefix) for _ in range(exposures)]),
         ]
+        rotation = round(rng.uniform(0, 360), 3)
+        wcs = tan_wcs(seen, npix=NPIX, scale=0.0035, rotation=rotation, matrix="cd")
         sci: list[HeaderItem] = [
-            ("EXTNAME", "SCI", "extension name"),
-            ("BUNIT", "ELECTRONS/S", "brightness units"),
-            *tan_wcs(
-                ra,
-                dec,
-                npix=NPIX,
-                scale=0.0035,
-                rotation=round(rng.uniform(0, 360), 3),
-                matrix="cd",
-                flaws=flaws,
-            ),
-            radesys(flaws),
+            *science_cards("ELECTRONS/S", wcs, flaws, "brightness units"),
             ("PHOTFLAM", 3.0e-19 * (1 + band), "inverse sensitivity, ergs/cm2/A/e-"),
             ("PHOTPLAM", float(filt[1:4]) * 10.0, "[Angstrom] pivot wavelength"),
         ]
         wht: list[CardSpec] = [("EXTNAME", "WHT", "extension name")]
-        file_name = Name("nearby-hst", "hst", field, slug, filt.lower(), "v1", "drc")
-        return Built(
-            directory=f"{self.collection.hlsp_id}/{slug}",
-            name=file_name.render(flaws, self.odd_product),
-            hdus=[
-                primary_hdu(primary),
-                image_hdu(sci, shape=(NPIX, NPIX), data=blob(NPIX, 30 + index % 5)),
-                image_hdu(wht, shape=(NPIX, NPIX), data=blob(NPIX, 40 + index % 3)),
-            ],
-            kind="image",
-            target_name=name,
-            ra=written,
-            dec=dec,
-            t_min_mjd=round(start, 8),
-            t_max_mjd=round(end, 8),
-            observatory="HST",
-            instrument=instrument,
-            filter=filt,
-        )
+        file_name = Name("hst", field, slug, filt.lower(), "v1", "drc")
+        hdus = [
+            primary_hdu(primary),
+            square_image(sci, 30 + index % 5),
+            square_image(wht, 40 + index % 3),
+        ]
+        return self.built(seen, slug, file_name, hdus)
 
 
-class HstCatalogs(Family):
+class HstCatalogs(_NearbyHst):
     """One multi-band point-source catalog per galaxy (SOURCE, RA, DEC, <band>, _ERR, _FLAG)."""
 
     key = "hst-cat"
-    collection = NEARBY_HST
+    kind = "catalog"
     odd_product = "photcatalog"
     eligible_flaws = frozenset({"missing-doi", "equinox-with-icrs", "hlspver-mismatch"})
     rows = 20
 
     def build(self, index: int, flaws: frozenset[str], rng: Random) -> Built:
         name, slug, ra, dec, epoch = _hst_target(self.sky, index)
-        start, end = epoch, epoch + 0.3 * len(HST_BANDS)
-        position, written = target_cards(name, ra, dec, flaws)
+        end = epoch + 0.3 * len(HST_BANDS)
+        seen = Observation(name, ra, dec, epoch, end, "MULTI", "MULTI", flaws)
         primary: list[HeaderItem] = [
             ("NEXTEND", 1, "number of standard extensions"),
-            hlsp_block(
-                self.collection,
-                hlspver="v1",
-                telescope="HST",
-                instrument="MULTI",
-                software=_HST_SOFTWARE,
-                flaws=flaws,
-            ),
+            self.hlsp(seen),
             ("INSTRU01", "WFC3", "contributing instrument"),
             ("INSTRU02", "ACS", "contributing instrument"),
             ("FILTER", "MULTI", "filter elements: see FILTERnn"),
@@ -201,28 +172,16 @@ class HstCatalogs(Family):
                 (f"FILTER{n:02d}", band[3], "contributing filter")
                 for n, band in enumerate(HST_BANDS, 1)
             ],
-            *position,
+            *seen.position(),
             ("PROPOSID", "15654 13364", "HST proposal identifiers"),
-            *time_cards(start, end, 5 * 1800.0),
+            *seen.times(5 * 1800.0),
             *fileids([rootname(rng, band[5]) for band in HST_BANDS]),
         ]
         columns = self._columns(ra, dec, rng)
         table: list[HeaderItem] = [radesys(flaws), ("NSOURCES", self.rows, "rows in catalog")]
-        file_name = Name("nearby-hst", "hst", "acs-wfc3", slug, "multi", "v1", "cat")
-        return Built(
-            directory=f"{self.collection.hlsp_id}/{slug}/catalogs",
-            name=file_name.render(flaws, self.odd_product),
-            hdus=[primary_hdu(primary), bintable_hdu(columns, table, extname="CATALOG")],
-            kind="catalog",
-            target_name=name,
-            ra=written,
-            dec=dec,
-            t_min_mjd=round(start, 8),
-            t_max_mjd=round(end, 8),
-            observatory="HST",
-            instrument="MULTI",
-            filter="MULTI",
-        )
+        file_name = Name("hst", "acs-wfc3", slug, "multi", "v1", "cat")
+        hdus = [primary_hdu(primary), bintable_hdu(columns, table, extname="CATALOG")]
+        return self.built(seen, f"{slug}/catalogs", file_name, hdus)
 
     def _columns(self, ra: float, dec: float, rng: Random) -> list[Column]:
         spread = 1.5 / 60
@@ -317,6 +276,10 @@ class Spectra(Family):
 
     key = "spectra"
     collection = UV_STARS
+    kind = "spectrum"
+    observatory = "HST"
+    hlspver = "v1"
+    software = _SPEC_SOFTWARE
     odd_product = "fullspec"
     eligible_flaws = frozenset(
         {"unknown-product-type", "equinox-with-icrs", "missing-doi", "ra-out-of-range"}
@@ -346,18 +309,11 @@ class Spectra(Family):
         instrument = instruments[0] if len(instruments) == 1 else "MULTI"
         coadd = len(settings) > 1
         grating = "MULTI" if coadd else settings[0][0]
-        position, written = target_cards(designation, ra, dec, flaws)
+        seen = Observation(designation, ra, dec, start, end, instrument, grating, flaws)
         primary: list[HeaderItem] = [
             ("NEXTEND", 2 if coadd else 1, "number of standard extensions"),
-            hlsp_block(
-                self.collection,
-                hlspver="v1",
-                telescope="HST",
-                instrument=instrument,
-                software=_SPEC_SOFTWARE,
-                flaws=flaws,
-            ),
-            *position,
+            self.hlsp(seen),
+            *seen.position(),
             radesys(flaws),
             ("DISPERSR", grating, "dispersive element"),
         ]
@@ -380,7 +336,7 @@ class Spectra(Family):
                 ),
             ]
         primary.append(("PROPOSID", 15824, "HST proposal identifier"))
-        sci: list[HeaderItem] = [*time_cards(start, end, sum(exposures))]
+        sci: list[HeaderItem] = [*seen.times(sum(exposures))]
         hdus: list[HDU] = [
             primary_hdu(primary),
             bintable_hdu(_spectrum_columns(spectrum.gratings, index % 4), sci, extname="SCI"),
@@ -389,21 +345,8 @@ class Spectra(Family):
             hdus.append(self._provenance(settings, epochs, exposures, rng))
         instrument_field = "-".join(i.lower() for i in instruments)
         opt = "-".join(g.lower() for g in spectrum.gratings)
-        file_name = Name("uv-stars", "hst", instrument_field, slug, opt, "v1", "spec")
-        return Built(
-            directory=f"{self.collection.hlsp_id}/{slug}",
-            name=file_name.render(flaws, self.odd_product),
-            hdus=hdus,
-            kind="spectrum",
-            target_name=designation,
-            ra=written,
-            dec=dec,
-            t_min_mjd=round(start, 8),
-            t_max_mjd=round(end, 8),
-            observatory="HST",
-            instrument=instrument,
-            filter=grating,
-        )
+        file_name = Name("hst", instrument_field, slug, opt, "v1", "spec")
+        return self.built(seen, slug, file_name, hdus)
 
     @staticmethod
     def _provenance(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from functools import lru_cache
 from random import Random
 
@@ -17,17 +18,15 @@ from catalog.harvest.corpus_base import (
     CollectionInfo,
     Family,
     Name,
+    Observation,
     Software,
     fileids,
-    hlsp_block,
     nudge,
     radesys,
     stream,
     tan_wcs,
-    target_cards,
-    time_cards,
 )
-from catalog.harvest.fitswrite import CardSpec, HeaderItem, image_hdu, primary_hdu
+from catalog.harvest.fitswrite import HDU, CardSpec, HeaderItem, image_hdu, primary_hdu
 
 NPIX = 16
 
@@ -106,6 +105,23 @@ def blob(npix: int, variant: int, planes: int = 1) -> bytes:
     return struct.pack(f">{len(values)}f", *values)
 
 
+def square_image(cards: Sequence[HeaderItem], variant: int, *, simple: bool = False) -> HDU:
+    """An NPIX x NPIX image of blob ``variant``: an extension, or with ``simple`` the primary
+    HDU of a FITS file without extensions (no EXTEND card)."""
+    data = blob(NPIX, variant)
+    return image_hdu(cards, shape=(NPIX, NPIX), data=data, primary=simple, extend=not simple)
+
+
+def science_cards(
+    bunit: str,
+    wcs: list[HeaderItem],
+    flaws: frozenset[str],
+    units: str = "physical units of the array values",
+) -> list[HeaderItem]:
+    """EXTNAME = 'SCI', BUNIT (``units`` its comment), the WCS and RADESYS."""
+    return [("EXTNAME", "SCI", "extension name"), ("BUNIT", bunit, units), *wcs, radesys(flaws)]
+
+
 def _epoch(seed: int, key: str, target: int, start: float, end: float) -> float:
     """The MJD a target was observed by a programme (shared by its files)."""
     return round(stream(seed, key, target).uniform(start, end), 5)
@@ -116,11 +132,20 @@ def _observation(target: int) -> str:
     return f"jw{JWST_PROGRAM:05d}-o{target % 900 + 1:03d}"
 
 
-class JwstImaging(Family):
+class _NearbyJwst(Family):
+    """The families of the nearby-jwst collection."""
+
+    collection = NEARBY_JWST
+    observatory = "JWST"
+    hlspver = "v1.0"
+    software = _JWST_SOFTWARE
+
+
+class JwstImaging(_NearbyJwst):
     """NIRCam mosaics: SCI and ERR extensions, PC + CDELT WCS, FILEIDnn provenance."""
 
     key = "jwst-img"
-    collection = NEARBY_JWST
+    kind = "image"
     odd_product = "fullmosaic"
     eligible_flaws = frozenset(
         {"cd-and-pc", "bad-version", "hlspver-mismatch", "missing-doi", "equinox-with-icrs"}
@@ -133,23 +158,16 @@ class JwstImaging(Family):
         start = _epoch(self.sky.seed, self.key, target, 59790.0, 60480.0) + rng.uniform(0, 0.3)
         end = start + rng.uniform(0.05, 0.4)
         visits = rng.randint(2, 4)
-        position, ra = target_cards(galaxy.name, galaxy.ra, galaxy.dec, flaws)
+        seen = Observation(galaxy.name, galaxy.ra, galaxy.dec, start, end, "NIRCAM", filt, flaws)
         primary: list[HeaderItem] = [
             ("NEXTEND", 2, "number of standard extensions"),
-            hlsp_block(
-                self.collection,
-                hlspver="v1.0",
-                telescope="JWST",
-                instrument="NIRCAM",
-                software=_JWST_SOFTWARE,
-                flaws=flaws,
-            ),
-            *position,
+            self.hlsp(seen),
+            *seen.position(),
             ("FILTER", filt, "filter element used"),
             ("PUPIL", "CLEAR", "pupil element used"),
             ("DETECTOR", "MULTIPLE", "detectors combined in this mosaic"),
             ("PROPOSID", JWST_PROGRAM, "JWST programme number"),
-            *time_cards(start, end, visits * rng.uniform(500.0, 900.0)),
+            *seen.times(visits * rng.uniform(500.0, 900.0)),
             *fileids(
                 [
                     f"{_observation(target)}_t{v:03d}_nircam_clear-{filt.lower()}"
@@ -157,50 +175,28 @@ class JwstImaging(Family):
                 ]
             ),
         ]
-        wcs = tan_wcs(
-            galaxy.ra,
-            galaxy.dec,
-            npix=NPIX,
-            scale=0.0052,
-            rotation=round(rng.uniform(0, 360), 3),
-            matrix="pc",
-            flaws=flaws,
-        )
+        rotation = round(rng.uniform(0, 360), 3)
+        wcs = tan_wcs(seen, npix=NPIX, scale=0.0052, rotation=rotation, matrix="pc")
         sci: list[HeaderItem] = [
-            ("EXTNAME", "SCI", "extension name"),
-            ("BUNIT", "MJy/sr", "physical units of the array values"),
-            *wcs,
-            radesys(flaws),
+            *science_cards("MJy/sr", wcs, flaws),
             ("PIXAR_SR", 6.36e-07, "nominal pixel area in steradians"),
             ("PSFSIZE", 0.14 if band < 3 else 0.22, "[arcsec] typical PSF FWHM"),
         ]
         err: list[CardSpec] = [("EXTNAME", "ERR", "extension name"), ("BUNIT", "MJy/sr", "")]
-        name = Name("nearby-jwst", "jwst", "nircam", galaxy.slug, filt.lower(), "v1p0", "img")
-        return Built(
-            directory=f"{self.collection.hlsp_id}/{galaxy.slug}",
-            name=name.render(flaws, self.odd_product),
-            hdus=[
-                primary_hdu(primary),
-                image_hdu(sci, shape=(NPIX, NPIX), data=blob(NPIX, index % 7)),
-                image_hdu(err, shape=(NPIX, NPIX), data=blob(NPIX, 7 + index % 3)),
-            ],
-            kind="image",
-            target_name=galaxy.name,
-            ra=ra,
-            dec=galaxy.dec,
-            t_min_mjd=round(start, 8),
-            t_max_mjd=round(end, 8),
-            observatory="JWST",
-            instrument="NIRCAM",
-            filter=filt,
-        )
+        name = Name("jwst", "nircam", galaxy.slug, filt.lower(), "v1p0", "img")
+        hdus = [
+            primary_hdu(primary),
+            square_image(sci, index % 7),
+            square_image(err, 7 + index % 3),
+        ]
+        return self.built(seen, galaxy.slug, name, hdus)
 
 
-class JwstCubes(Family):
+class JwstCubes(_NearbyJwst):
     """NIRSpec IFU cubes of the galaxy centres: a 3-D SCI array with a WAVE axis."""
 
     key = "jwst-cube"
-    collection = NEARBY_JWST
+    kind = "cube"
     eligible_flaws = frozenset({"missing-doi", "equinox-with-icrs", "hlspver-mismatch"})
 
     def build(self, index: int, flaws: frozenset[str], rng: Random) -> Built:
@@ -209,71 +205,34 @@ class JwstCubes(Family):
         grating, filt, wave0 = NIRSPEC_SETTINGS[setting]
         start = _epoch(self.sky.seed, self.key, target, 59850.0, 60480.0) + rng.uniform(0, 0.2)
         end = start + rng.uniform(0.04, 0.12)
-        position, ra = target_cards(galaxy.name, galaxy.ra, galaxy.dec, flaws)
+        seen = Observation(galaxy.name, galaxy.ra, galaxy.dec, start, end, "NIRSPEC", filt, flaws)
         primary: list[HeaderItem] = [
             ("NEXTEND", 1, "number of standard extensions"),
-            hlsp_block(
-                self.collection,
-                hlspver="v1.0",
-                telescope="JWST",
-                instrument="NIRSPEC",
-                software=_JWST_SOFTWARE,
-                flaws=flaws,
-            ),
-            *position,
+            self.hlsp(seen),
+            *seen.position(),
             ("FILTER", filt, "filter element used"),
             ("GRATING", grating, "grating element used"),
             ("DISPERSR", grating, "dispersive element"),
             ("PROPOSID", JWST_PROGRAM, "JWST programme number"),
-            *time_cards(start, end, rng.uniform(1500.0, 3500.0)),
+            *seen.times(rng.uniform(1500.0, 3500.0)),
             *fileids([f"{_observation(target)}_t001_nirspec_{grating}-{filt}".lower()]),
         ]
-        sci: list[HeaderItem] = [
-            ("EXTNAME", "SCI", "extension name"),
-            ("BUNIT", "MJy/sr", "physical units of the array values"),
-            *tan_wcs(
-                galaxy.ra,
-                galaxy.dec,
-                npix=4,
-                scale=0.000208,
-                rotation=round(rng.uniform(0, 360), 3),
-                matrix="pc",
-                flaws=flaws,
-                axes=3,
-            ),
+        rotation = round(rng.uniform(0, 360), 3)
+        wcs: list[HeaderItem] = [
+            *tan_wcs(seen, npix=4, scale=0.000208, rotation=rotation, matrix="pc", axes=3),
             ("CRPIX3", 1.0, "axis 3 coordinate of the reference pixel"),
             ("CRVAL3", wave0, "[um] wavelength at the reference pixel"),
             ("CTYPE3", "WAVE", "wavelength"),
             ("CUNIT3", "um", "units of third axis"),
             ("CDELT3", 0.00064, "[um] wavelength increment per plane"),
-            radesys(flaws),
         ]
-        name = Name(
-            "nearby-jwst",
-            "jwst",
-            "nirspec",
-            galaxy.slug,
-            f"{grating}-{filt}".lower(),
-            "v1p0",
-            "s3d",
-        )
-        return Built(
-            directory=f"{self.collection.hlsp_id}/{galaxy.slug}/ifu",
-            name=name.render(flaws, self.odd_product),
-            hdus=[
-                primary_hdu(primary),
-                image_hdu(sci, shape=(8, 4, 4), data=blob(4, index % 5, planes=8)),
-            ],
-            kind="cube",
-            target_name=galaxy.name,
-            ra=ra,
-            dec=galaxy.dec,
-            t_min_mjd=round(start, 8),
-            t_max_mjd=round(end, 8),
-            observatory="JWST",
-            instrument="NIRSPEC",
-            filter=filt,
-        )
+        sci = science_cards("MJy/sr", wcs, flaws)
+        name = Name("jwst", "nirspec", galaxy.slug, f"{grating}-{filt}".lower(), "v1p0", "s3d")
+        hdus = [
+            primary_hdu(primary),
+            image_hdu(sci, shape=(8, 4, 4), data=blob(4, index % 5, planes=8)),
+        ]
+        return self.built(seen, f"{galaxy.slug}/ifu", name, hdus)
 
 
 class SimulatedImaging(Family):
@@ -281,6 +240,11 @@ class SimulatedImaging(Family):
 
     key = "sim-img"
     collection = MOCK_DEEP
+    kind = "image"
+    observatory = "JWST"
+    simulated = True
+    hlspver = "v1"
+    software = _SIM_SOFTWARE
     odd_product = "mockimage"
     eligible_flaws = frozenset({"hlspver-mismatch", "license-cc-by", "missing-doi"})
 
@@ -292,49 +256,21 @@ class SimulatedImaging(Family):
         ra = round(53.16 + where.uniform(-0.4, 0.4), 6)
         dec = round(-27.78 + where.uniform(-0.3, 0.3), 6)
         start = 60310.0 + field_index * 0.5
-        end = start + 0.42
-        position, written = target_cards(f"Z7-FIELD{field_index + 1:04d}", ra, dec, flaws)
+        seen = Observation(slug.upper(), ra, dec, start, start + 0.42, "NIRCAM", filt, flaws)
         primary: list[HeaderItem] = [
             ("SIMULATD", True, "simulated data"),
-            hlsp_block(
-                self.collection,
-                hlspver="v1",
-                telescope="JWST",
-                instrument="NIRCAM",
-                software=_SIM_SOFTWARE,
-                flaws=flaws,
-            ),
-            *position,
+            self.hlsp(seen),
+            *seen.position(),
             ("FILTER", filt, "filter simulated"),
-            *time_cards(start, end, 36000.0),
+            *seen.times(36000.0),
             ("SIMREDSH", 7.0, "redshift of the simulated light cone"),
             ("SIMBOX", "L400N2048", "simulation run"),
         ]
-        sci: list[HeaderItem] = [
-            ("EXTNAME", "SCI", "extension name"),
-            ("BUNIT", "nJy", "physical units of the array values"),
-            *tan_wcs(ra, dec, npix=NPIX, scale=0.0013, rotation=0.0, matrix="cd", flaws=flaws),
-            radesys(flaws),
-        ]
-        name = Name("mock-deep", "jwst", "nircam", slug, filt.lower(), "v1", "sim-img")
-        return Built(
-            directory=f"{self.collection.hlsp_id}/{filt.lower()}",
-            name=name.render(flaws, self.odd_product),
-            hdus=[
-                primary_hdu(primary),
-                image_hdu(sci, shape=(NPIX, NPIX), data=blob(NPIX, 10 + index % 4)),
-            ],
-            kind="image",
-            target_name=f"Z7-FIELD{field_index + 1:04d}",
-            ra=written,
-            dec=dec,
-            t_min_mjd=start,
-            t_max_mjd=end,
-            observatory="JWST",
-            instrument="NIRCAM",
-            filter=filt,
-            simulated=True,
-        )
+        wcs = tan_wcs(seen, npix=NPIX, scale=0.0013, rotation=0.0, matrix="cd")
+        sci = science_cards("nJy", wcs, flaws)
+        name = Name("jwst", "nircam", slug, filt.lower(), "v1", "sim-img")
+        hdus = [primary_hdu(primary), square_image(sci, 10 + index % 4)]
+        return self.built(seen, filt.lower(), name, hdus)
 
 
 class GalexImaging(Family):
@@ -345,6 +281,10 @@ class GalexImaging(Family):
 
     key = "galex-img"
     collection = UV_ATLAS
+    kind = "image"
+    observatory = "GALEX"
+    hlspver = "v2"
+    software = _GALEX_SOFTWARE
     odd_product = "intmap"
     eligible_flaws = frozenset(
         {"license-cc-by", "ra-out-of-range", "missing-doi", "upper-case-name"}
@@ -367,45 +307,19 @@ class GalexImaging(Family):
             directory = f"ais/{slug[:7]}"
         start = _epoch(self.sky.seed, self.key, target, 52760.0, 55700.0)
         end = start + rng.uniform(0.001, 0.02)
-        position, written = target_cards(name, ra, dec, flaws)
+        seen = Observation(name, ra, dec, start, end, "GALEX", filt, flaws)
         cards: list[HeaderItem] = [
             ("BUNIT", "counts/s", "physical units of the array values"),
-            hlsp_block(
-                self.collection,
-                hlspver="v2",
-                telescope="GALEX",
-                instrument="GALEX",
-                software=_GALEX_SOFTWARE,
-                flaws=flaws,
-            ),
-            *position,
+            self.hlsp(seen),
+            *seen.position(),
             ("FILTER", filt, "GALEX band"),
             ("DETECTOR", filt, "GALEX detector"),
-            *time_cards(start, end, rng.uniform(100.0, 1700.0)),
-            *tan_wcs(ra, dec, npix=NPIX, scale=0.075, rotation=0.0, matrix="cdelt", flaws=flaws),
+            *seen.times(rng.uniform(100.0, 1700.0)),
+            *tan_wcs(seen, npix=NPIX, scale=0.075, rotation=0.0, matrix="cdelt"),
             radesys(flaws),
             *fileids([f"{rng.randrange(10**18, 10**19)}"]),
         ]
-        file_name = Name("uv-atlas", "galex", "camera", slug, filt.lower(), "v2", "img")
-        return Built(
-            directory=f"{self.collection.hlsp_id}/{directory}",
-            name=file_name.render(flaws, self.odd_product),
-            hdus=[
-                image_hdu(
-                    cards,
-                    shape=(NPIX, NPIX),
-                    data=blob(NPIX, 20 + index % 5),
-                    primary=True,
-                    extend=False,
-                )
-            ],
-            kind="image",
-            target_name=name,
-            ra=written,
-            dec=dec,
-            t_min_mjd=round(start, 8),
-            t_max_mjd=round(end, 8),
-            observatory="GALEX",
-            instrument="GALEX",
-            filter=filt,
+        file_name = Name("galex", "camera", slug, filt.lower(), "v2", "img")
+        return self.built(
+            seen, directory, file_name, [square_image(cards, 20 + index % 5, simple=True)]
         )

@@ -16,17 +16,15 @@ from catalog.harvest.corpus_base import (
     CollectionInfo,
     Family,
     Name,
+    Observation,
     Sky,
     Software,
     Star,
     fileids,
-    hlsp_block,
     iso,
     nudge,
     radesys,
     stream,
-    target_cards,
-    time_cards,
 )
 from catalog.harvest.fitswrite import (
     CardSpec,
@@ -116,15 +114,55 @@ def _plan(sky: Sky, count: int, star_index: list[int]) -> list[_Visit]:
     return plan[:count]
 
 
-def _camera(seed: int, visit: _Visit) -> tuple[int, int]:
-    rng = stream(seed, "camera", visit.star, visit.sector)
-    return rng.randint(1, 4), rng.randint(1, 4)
+@dataclass(frozen=True, slots=True)
+class _Sector:
+    """A star seen in one sector: where on the focal plane and when (BTJD)."""
+
+    star_index: int  # Sky star index
+    star: Star
+    sector: int
+    camera: int
+    ccd: int
+    tstart: float
+    tstop: float
+
+    @property
+    def flux(self) -> float:
+        """[e-/s] the mean flux of the star."""
+        return 15000.0 * 10 ** (-0.4 * (self.star.tmag - 10.0))
+
+    def observation(self, name: str, ra: float, dec: float, flaws: frozenset[str]) -> Observation:
+        """A light curve of ``name`` at (ra, dec) over the sector, start and end in MJD."""
+        start, end = round(self.tstart + BTJD_MJD, 8), round(self.tstop + BTJD_MJD, 8)
+        return Observation(name, ra, dec, start, end, "TESS Photometer", "TESS", flaws)
 
 
-def tic_directory(tic: int) -> str:
-    """'0000/0000/2515/5310': the 16-digit TIC in 4-digit groups (gsfc-eleanor-lite)."""
-    digits = f"{tic:016d}"
+def digit_path(number: int) -> str:
+    """'0000/0000/2515/5310': a number as 16 digits in 4-digit groups (gsfc-eleanor-lite)."""
+    digits = f"{number:016d}"
     return "/".join(digits[i : i + 4] for i in range(0, 16, 4))
+
+
+class _SectorFamily(Family):
+    """Light curves of TESS stars, one file per star and sector."""
+
+    kind = "lightcurve"
+    observatory = "TESS"
+
+    def __init__(self, sky: Sky, count: int) -> None:
+        super().__init__(sky, count)
+        self._plan = _plan(sky, count, self.first_stars(count))
+
+    def first_stars(self, count: int) -> list[int]:
+        """Sky star indexes observed first; then the stars from the next index on."""
+        return []
+
+    def visit(self, index: int) -> _Sector:
+        """The star and sector of the ``index``-th file."""
+        star, sector = self._plan[index].star, self._plan[index].sector
+        rng = stream(self.sky.seed, "camera", star, sector)
+        camera, ccd = rng.randint(1, 4), rng.randint(1, 4)
+        return _Sector(star, self.sky.star(star), sector, camera, ccd, *sector_span(sector))
 
 
 _TESS_EXTENSION = card_block(
@@ -141,86 +179,57 @@ _TESS_EXTENSION = card_block(
 )
 
 
-class TessLightCurves(Family):
+class TessLightCurves(_SectorFamily):
     """Current style: HLSP keywords in the primary, all light-curve keywords in the
     LIGHTCURVE extension (TIME/FLUX/FLUX_ERR/QUALITY), FFI provenance in FILEID01."""
 
     key = "tess-lc"
     collection = TESS_FFILC
+    hlspver = "v1.0"
+    software = _TESS_SOFTWARE
     odd_product = "lcurve"
     eligible_flaws = frozenset(
         {"missing-doi", "ra-out-of-range", "license-cc-by", "hlspver-mismatch", "upper-case-name"}
     )
 
-    def __init__(self, sky: Sky, count: int) -> None:
-        super().__init__(sky, count)
-        self._plan = _plan(sky, count, [])
-
     def build(self, index: int, flaws: frozenset[str], rng: Random) -> Built:
-        visit = self._plan[index]
-        star = self.sky.star(visit.star)
-        camera, ccd = _camera(self.sky.seed, visit)
-        tstart, tstop = sector_span(visit.sector)
-        mjd_beg, mjd_end = round(tstart + BTJD_MJD, 8), round(tstop + BTJD_MJD, 8)
+        visit = self.visit(index)
+        star, sector, tstart, tstop = visit.star, visit.sector, visit.tstart, visit.tstop
         name = f"TIC {star.tic}"
-        position, ra = target_cards(name, star.ra, star.dec, flaws, hlsptarg=False)
+        seen = visit.observation(name, star.ra, star.dec, flaws)
         primary: list[HeaderItem] = [
             ("NEXTEND", 1, "number of standard extensions"),
-            hlsp_block(
-                self.collection,
-                hlspver="v1.0",
-                telescope="TESS",
-                instrument="TESS Photometer",
-                software=_TESS_SOFTWARE,
-                flaws=flaws,
-            ),
+            self.hlsp(seen),
             ("HLSPTARG", name, "designation of the target"),
             ("OBJECT", name, "string version of target id"),
             ("TICID", star.tic, "unique TESS target identifier"),
-            ("SECTOR", visit.sector, "observing sector"),
-            ("CAMERA", camera, "camera number"),
-            ("CCD", ccd, "CCD chip number"),
+            ("SECTOR", sector, "observing sector"),
+            ("CAMERA", visit.camera, "camera number"),
+            ("CCD", visit.ccd, "CCD chip number"),
             ("TESSMAG", star.tmag, "[mag] TESS magnitude"),
-            *fileids([f"tess-s{visit.sector:04d}-{camera}-{ccd}"]),
+            *fileids([f"tess-s{sector:04d}-{visit.camera}-{visit.ccd}"]),
         ]
         extension: list[HeaderItem] = [
             _TESS_EXTENSION,
             ("TSTART", tstart, "observation start time in BTJD"),
             ("TSTOP", tstop, "observation stop time in BTJD"),
-            *time_cards(mjd_beg, mjd_end, (tstop - tstart) * 86400.0 * 0.8, "TDB"),
-            *position,
-            ("RA_OBJ", ra, "[deg] right ascension"),
+            *seen.times((tstop - tstart) * 86400.0 * 0.8, "TDB"),
+            *seen.position(hlsptarg=False),
+            ("RA_OBJ", seen.written_ra, "[deg] right ascension"),
             ("DEC_OBJ", star.dec, "[deg] declination"),
             radesys(flaws),
             ("APERTURE", "3PX-CIRCULAR", "photometric aperture"),
         ]
-        flux = 15000.0 * 10 ** (-0.4 * (star.tmag - 10.0))
-        noise = _noise(index % 16)
+        flux, noise = visit.flux, _noise(index % 16)
         columns = [
             Column("TIME", "D", _times(tstart, tstop), "BJD - 2457000, days"),
             Column("FLUX", "E", [flux * n for n in noise], "e-/s"),
             Column("FLUX_ERR", "E", [flux * 0.002] * ROWS, "e-/s"),
             Column("QUALITY", "J", [0] * ROWS),
         ]
-        target = f"s{visit.sector:04d}-{star.tic:016d}"
-        file_name = Name("tess-ffilc", "tess", "ffi", target, "tess", "v1.0", "lc")
-        return Built(
-            directory=f"{self.collection.hlsp_id}/s{visit.sector:04d}/{tic_directory(star.tic)}",
-            name=file_name.render(flaws, self.odd_product),
-            hdus=[
-                primary_hdu(primary),
-                bintable_hdu(columns, extension, extname="LIGHTCURVE"),
-            ],
-            kind="lightcurve",
-            target_name=name,
-            ra=ra,
-            dec=star.dec,
-            t_min_mjd=mjd_beg,
-            t_max_mjd=mjd_end,
-            observatory="TESS",
-            instrument="TESS Photometer",
-            filter="TESS",
-        )
+        file_name = Name("tess", "ffi", f"s{sector:04d}-{star.tic:016d}", "tess", "v1.0", "lc")
+        hdus = [primary_hdu(primary), bintable_hdu(columns, extension, extname="LIGHTCURVE")]
+        return self.built(seen, f"s{sector:04d}/{digit_path(star.tic)}", file_name, hdus)
 
 
 _LEGACY_ONLY = 200_000  # Sky star indexes of stars only the legacy collection observed
@@ -263,34 +272,31 @@ _TGLC_COLUMNS = (
 )
 
 
-class LegacyTessLightCurves(Family):
+class LegacyTessLightCurves(_SectorFamily):
     """TGLC style: no HLSP keywords, RA_OBJ/DEC_OBJ, MJD_BEG/MJD_END, XPTIME, TELAPS,
     BJDREFR, a string TICID, lower-case column names, 'llc' products, Gaia-id file names."""
 
     key = "tess-legacy"
     collection = FFI_GAIA
 
-    def __init__(self, sky: Sky, count: int) -> None:
-        super().__init__(sky, count)
-        stars = [0] + [j // 3 if j % 3 == 0 else _LEGACY_ONLY + j for j in range(1, count + 1)]
-        self._plan = _plan(sky, count, stars)
+    def first_stars(self, count: int) -> list[int]:
+        """The shared star, a third of the current collection's stars, and stars of its own."""
+        return [0] + [j // 3 if j % 3 == 0 else _LEGACY_ONLY + j for j in range(1, count + 1)]
 
     def build(self, index: int, flaws: frozenset[str], rng: Random) -> Built:
-        visit = self._plan[index]
-        star: Star = self.sky.star(visit.star)
-        seed = self.sky.seed
-        ra, dec = nudge(star.ra, star.dec, stream(seed, "gaia-pos", visit.star), 0.4)
-        gaia = 4 * 10**18 + (visit.star + 1 + seed * 7_919) * _GOLDEN % (2 * 10**18)
-        camera, ccd = _camera(seed, visit)
-        tstart, tstop = sector_span(visit.sector)
-        mjd_beg, mjd_end = round(tstart + BTJD_MJD, 8), round(tstop + BTJD_MJD, 8)
+        visit = self.visit(index)
+        star, sector, tstart, tstop = visit.star, visit.sector, visit.tstart, visit.tstop
+        camera, ccd, seed = visit.camera, visit.ccd, self.sky.seed
+        ra, dec = nudge(star.ra, star.dec, stream(seed, "gaia-pos", visit.star_index), 0.4)
+        gaia = 4 * 10**18 + (visit.star_index + 1 + seed * 7_919) * _GOLDEN % (2 * 10**18)
         name = f"TIC{star.tic}"
+        seen = visit.observation(name, ra, dec, flaws)
         primary: list[HeaderItem] = [
             _TGLC_PRIMARY,
             ("OBJECT", name, "string version of the TIC ID"),
             ("GAIADR3", gaia, "integer version of Gaia DR3 ID"),
             ("TICID", str(star.tic), "TESS Input Catalog ID"),
-            ("SECTOR", visit.sector, "observation sector"),
+            ("SECTOR", sector, "observation sector"),
             ("CAMERA", camera, "camera No."),
             ("CCD", ccd, "CCD No."),
             ("RADESYS", "ICRS", "reference frame of celestial coordinates"),
@@ -307,14 +313,13 @@ class LegacyTessLightCurves(Family):
             ("TELAPS", round(tstop - tstart, 6), "[d] TSTOP-TSTART"),
             ("TSTART", tstart, "[d] observation start time in TBJD"),
             ("TSTOP", tstop, "[d] observation end time in TBJD"),
-            ("MJD_BEG", mjd_beg, "[d] start time in barycentric MJD"),
-            ("MJD_END", mjd_end, "[d] end time in barycentric MJD"),
+            ("MJD_BEG", seen.start, "[d] start time in barycentric MJD"),
+            ("MJD_END", seen.end, "[d] end time in barycentric MJD"),
             ("TIMEDEL", 0.02083333, "[d] time resolution of data"),
             ("XPTIME", 1800, "[s] exposure time"),
             ("COMMENT", "TRUE_BG = hdul[1].data['background'] + LOC_BG"),
         ]
-        flux = 15000.0 * 10 ** (-0.4 * (star.tmag - 10.0))
-        noise = _noise(index % 16)
+        flux, noise = visit.flux, _noise(index % 16)
         columns = [
             Column("time", "D", _times(tstart, tstop)),
             Column("psf_flux", "E", [flux * n for n in noise]),
@@ -323,23 +328,13 @@ class LegacyTessLightCurves(Family):
             Column("cadence_num", "J", list(range(ROWS))),
             Column("TESS_flags", "I", [0] * ROWS),
         ]
-        target = f"gaiaid-{gaia}-s{visit.sector:04d}-cam{camera}-ccd{ccd}"
-        levels = f"{gaia // 100_000:016d}"
-        directory = "/".join(levels[i : i + 4] for i in range(0, 16, 4))
-        return Built(
-            directory=f"{self.collection.hlsp_id}/s{visit.sector:04d}/cam{camera}-ccd{ccd}/{directory}",
-            name=f"hlsp_ffi-gaia_tess_ffi_{target}_tess_v1_llc.fits",
-            hdus=[primary_hdu(primary), bintable_hdu(columns, extension, extname="LIGHTCURVE")],
-            kind="lightcurve",
-            target_name=name,
-            ra=ra,
-            dec=dec,
-            t_min_mjd=mjd_beg,
-            t_max_mjd=mjd_end,
-            observatory="TESS",
-            instrument="TESS Photometer",
-            filter="TESS",
+        detector = f"cam{camera}-ccd{ccd}"
+        file_name = Name(
+            "tess", "ffi", f"gaiaid-{gaia}-s{sector:04d}-{detector}", "tess", "v1", "llc"
         )
+        hdus = [primary_hdu(primary), bintable_hdu(columns, extension, extname="LIGHTCURVE")]
+        directory = f"s{sector:04d}/{detector}/{digit_path(gaia // 100_000)}"
+        return self.built(seen, directory, file_name, hdus)
 
 
 # campaign: (field centre RA, Dec, start MJD, length in days, EPIC base)
@@ -397,6 +392,8 @@ class K2LightCurves(Family):
 
     key = "k2-lc"
     collection = K2PHOT
+    kind = "lightcurve"
+    observatory = "K2"
 
     def build(self, index: int, flaws: frozenset[str], rng: Random) -> Built:
         slot, turn = divmod(index, len(_CAMPAIGN_ORDER))
@@ -449,20 +446,8 @@ class K2LightCurves(Family):
             Column("MOVING", "I", [0] * ROWS),
             Column("CADENCENO", "J", list(range(91434, 91434 + ROWS))),
         ]
-        return Built(
-            directory=(
-                f"{self.collection.hlsp_id}/c{campaign:02d}/{epic // 100_000 * 100_000}/"
-                f"{epic % 100_000:05d}"
-            ),
-            name=f"hlsp_k2phot_k2_lightcurve_{epic}-c{campaign:02d}_kepler_v1_llc.fits",
-            hdus=[primary_hdu(primary), bintable_hdu(columns, extension, extname="BESTAPER")],
-            kind="lightcurve",
-            target_name=f"EPIC {epic}",
-            ra=ra,
-            dec=dec,
-            t_min_mjd=mjd_beg,
-            t_max_mjd=mjd_end,
-            observatory="K2",
-            instrument="Kepler Photometer",
-            filter=None,
-        )
+        seen = Observation(f"EPIC {epic}", ra, dec, mjd_beg, mjd_end, "Kepler Photometer", None)
+        file_name = Name("k2", "lightcurve", f"{epic}-c{campaign:02d}", "kepler", "v1", "llc")
+        hdus = [primary_hdu(primary), bintable_hdu(columns, extension, extname="BESTAPER")]
+        directory = f"c{campaign:02d}/{epic // 100_000 * 100_000}/{epic % 100_000:05d}"
+        return self.built(seen, directory, file_name, hdus)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +35,6 @@ from catalog.harvest.skywcs import (
 PLACEHOLDERS = frozenset({"", "MULTI", "MULTIPLE", "ALL", "NONE", "N/A", "NA", "UNKNOWN", "ANY",
                           "VARIOUS", "NULL", "-"})  # fmt: skip
 _MJD_EPOCH = datetime(1858, 11, 17, tzinfo=UTC)
-_NN = re.compile(r"^([A-Z_-]{1,6})(\d{2,3})$")
 _SEXAGESIMAL = re.compile(
     r"^\s*([+-]?)(\d{1,3})[:\sh]\s*(\d{1,2})[:\sm]\s*(\d{1,2}(?:\.\d*)?)s?\s*$"
 )
@@ -508,12 +507,3 @@ def _complex(value: object) -> Any:
     if isinstance(value, complex):
         return [value.real, value.imag]
     raise TypeError(f"cannot serialise {type(value).__name__} in a header")
-
-
-def iter_indexed(headers: Sequence[Header], prefix: str) -> Iterator[tuple[str, int, Value]]:
-    """(keyword, nn, value) of every <prefix>nn keyword (e.g. FILEID01, DISPER02)."""
-    for header in headers:
-        for keyword in header:
-            match = _NN.match(keyword)
-            if match and match.group(1) == prefix:
-                yield keyword, int(match.group(2)), header.get(keyword)
