@@ -114,6 +114,17 @@ def session(database: Database) -> Iterator[Session]:
         yield s
 
 
+def head_revision() -> str:
+    """The newest migration revision (what a migrated database reports)."""
+    from alembic.script import ScriptDirectory
+
+    from catalog.db import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
 def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():

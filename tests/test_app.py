@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from catalog.db import Database
 from tests import factories as f
 from tests.clirun import serving
+from tests.conftest import head_revision
 
 
 def test_health_and_landing_page(database: Database, admin_engine: sa.Engine) -> None:
@@ -23,7 +24,7 @@ def test_health_and_landing_page(database: Database, admin_engine: sa.Engine) ->
         body = health.json()
         assert body["status"] == "ok"
         assert body["database"] == "ok"
-        assert body["schema_revision"] == body["schema_head"] == "0001"
+        assert body["schema_revision"] == body["schema_head"] == head_revision()
 
         page = httpx.get(base + "/", timeout=10)
         assert page.status_code == 200

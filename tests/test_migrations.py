@@ -134,3 +134,17 @@ def test_migrate_is_idempotent(database: Database) -> None:
     database.migrate()
     database.migrate()
     assert database.schema_status() == before
+
+
+def test_raw_headers_are_compressed_with_lz4_where_the_server_has_it(database):
+    import sqlalchemy as sa
+
+    with database.engine.connect() as conn:
+        try:
+            conn.execute(sa.text("SET default_toast_compression = lz4"))
+        except sa.exc.DBAPIError:
+            pytest.skip("this PostgreSQL server was built without lz4")
+        method = conn.execute(sa.text(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'hlsp.product'::regclass "
+            "AND attname = 'headers'")).scalar_one()  # fmt: skip
+    assert method == "l"
