@@ -140,3 +140,28 @@ def test_numbers_and_units():
     assert length_unit("Angstrom") == 1e-10
     assert length_unit("µm") == 1e-6
     assert length_unit("erg/s") is None
+
+
+@pytest.mark.parametrize(
+    ("frame", "astropy_frame"), [("G", "galactic"), ("E", "barycentricmeanecliptic")]
+)
+def test_galactic_and_ecliptic_images_land_where_astropy_puts_them(frame, astropy_frame):
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+
+    header = {"NAXIS": 2, "NAXIS1": 100, "NAXIS2": 100, "CTYPE1": f"{frame}LON-TAN",
+              "CTYPE2": f"{frame}LAT-TAN", "CRVAL1": 0.3, "CRVAL2": -0.2, "CRPIX1": 50.5,
+              "CRPIX2": 50.5, "CDELT1": -1e-3, "CDELT2": 1e-3}  # fmt: skip
+    lon, lat = _astropy_sky(header, 1.0, 100.0)  # astropy: native frame coordinates
+    expected = SkyCoord(lon * u.deg, lat * u.deg, frame=astropy_frame).icrs
+    ours = pixel_to_sky(kw(header), 1.0, 100.0)
+    assert ours is not None
+    # the ecliptic of date vs J2000 mean ecliptic differ by < 0.1"; galactic is exact
+    assert angular_distance(ours, (expected.ra.deg, expected.dec.deg)) < 0.5 / 3600
+
+
+def test_all_sky_projections_get_no_footprint():
+    header = {"NAXIS": 2, "NAXIS1": 360, "NAXIS2": 180, "CTYPE1": "RA---CAR",
+              "CTYPE2": "DEC--CAR", "CRVAL1": 180.0, "CRVAL2": 0.0, "CRPIX1": 180.5,
+              "CRPIX2": 90.5, "CDELT1": -1.0, "CDELT2": 1.0}  # fmt: skip
+    assert image_corners(kw(header)) is None

@@ -384,8 +384,11 @@ _PREFIXED_NUMBER = re.compile(r"^([a-z]+)0*(\d+)$")
 
 
 def target_key(name: str) -> str:
-    """Normalised name for matching: 'TIC 123', 'TIC123', 'tic 0123' -> 'tic123'."""
+    """Normalised name for matching: 'TIC 123', 'TIC123', 'tic 0123' -> 'tic123'; 'WASP-18'
+    = 'WASP 18'; a sign after a digit stays ('J1524-0419' and 'J1524+0419' differ)."""
     key = re.sub(r"[\s_]+", "", name.lower())
+    key = re.sub(r"(?<=[a-z])-(?=\d)", "", key)  # 'TOI-700' = 'TOI 700'; 'J1524-0419' keeps
+
     match = _PREFIXED_NUMBER.match(key)
     return f"{match.group(1)}{match.group(2)}" if match else key
 

@@ -81,7 +81,7 @@ def read_columns(path: str, header: Header, names: Sequence[str]) -> dict[str, l
             start = row * width + offset
             if code == "A":
                 values.append(data[start:start + repeat].decode("ascii", "replace")
-                              .rstrip("\x00 "))  # fmt: skip
+                              .split("\x00", 1)[0].rstrip())  # fmt: skip
             elif code == "L":
                 values += [b == 0x54 for b in data[start : start + repeat]]
             elif code in _CODES:

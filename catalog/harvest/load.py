@@ -12,6 +12,7 @@ Every statement is fixed SQL; values travel as COPY data or bound parameters.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from catalog.sphere import wrap_ra
 
 MATCH_RADIUS_ARCSEC = 3.0
 """Names that differ but sit within this distance resolve to one target."""
+NAME_MATCH_LIMIT_ARCSEC = 60.0
+"""A name match farther than this is a different object sharing a generic name ('Field 1')."""
 
 REJECTED = rule(
     "HLSP-R102", Severity.ERROR, "Database rejected the product",
@@ -123,6 +126,18 @@ class BatchOutcome:
     rejected: list[FileFailure] = field(default_factory=list)
 
 
+_DOI = re.compile(r"^10\.[0-9]{4,9}/\S+$")
+_DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
+
+
+def clean_doi(value: str | None) -> str | None:
+    """A bare DOI (10.x/y) from 'doi:…' or 'https://doi.org/…' forms; None if not a DOI."""
+    if not value:
+        return None
+    bare = _DOI_PREFIX.sub("", value.strip())
+    return bare if _DOI.match(bare) else None
+
+
 def _mtime(ns: int) -> datetime:
     """The mtime to the microsecond, exactly (a float of ns/1e9 loses the last digits)."""
     seconds, nanoseconds = divmod(ns, 10**9)
@@ -186,7 +201,11 @@ def _product_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> 
 def _aliases(
     refs: dict[int, list[TargetRef]], resolved: dict[int, int], known: dict[str, int]
 ) -> dict[str, tuple[int, str]]:
-    """name key -> (target, name as first seen) for every name that designates its target."""
+    """name key -> (target, name as first seen) for every name that designates its target:
+    each name a product gives becomes an alias of its target, unless it names another."""
+    for product_id, targets in refs.items():
+        for t in targets:
+            known.setdefault(target_key(t.name), resolved[product_id])
     aliases: dict[str, tuple[int, str]] = {}
     for product_id, targets in refs.items():
         for t in targets:
@@ -197,14 +216,18 @@ def _aliases(
 
 
 class _Grid:
-    """New targets of a batch, bucketed by position, to find one within a radius."""
+    """Positions bucketed on the unit sphere (3-D cells of the radius' size): finds one
+    within the radius with no trouble at RA 0/360 or at the poles."""
 
     def __init__(self, radius_deg: float) -> None:
         self.radius = radius_deg
-        self.cells: dict[tuple[int, int], list[tuple[float, float, int]]] = {}
+        self.size = math.radians(radius_deg)
+        self.cells: dict[tuple[int, int, int], list[tuple[float, float, int]]] = {}
 
-    def _cell(self, ra: float, dec: float) -> tuple[int, int]:
-        return int(dec // self.radius), int(ra * math.cos(math.radians(dec)) // self.radius)
+    def _cell(self, ra: float, dec: float) -> tuple[int, int, int]:
+        r, d = math.radians(ra), math.radians(dec)
+        v = (math.cos(d) * math.cos(r), math.cos(d) * math.sin(r), math.sin(d))
+        return int(v[0] // self.size), int(v[1] // self.size), int(v[2] // self.size)
 
     def add(self, ra: float | None, dec: float | None, target_id: int) -> None:
         if ra is not None and dec is not None:
@@ -213,12 +236,13 @@ class _Grid:
     def near(self, ra: float | None, dec: float | None) -> int | None:
         if ra is None or dec is None:
             return None
-        row, col = self._cell(ra, dec)
-        for dr in (-1, 0, 1):
-            for dc in (-2, -1, 0, 1, 2):
-                for ra2, dec2, target_id in self.cells.get((row + dr, col + dc), ()):
-                    if angular_distance((ra, dec), (ra2, dec2)) <= self.radius:
-                        return target_id
+        x, y, z = self._cell(ra, dec)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for dz in (-1, 0, 1):
+                    for ra2, dec2, target_id in self.cells.get((x + dx, y + dy, z + dz), ()):
+                        if angular_distance((ra, dec), (ra2, dec2)) <= self.radius:
+                            return target_id
         return None
 
 
@@ -248,7 +272,7 @@ class Loader:
             "title": manifest.title or facts.title,
             "project_lead": manifest.lead or facts.lead,
             "description": manifest.description,
-            "doi": manifest.doi or facts.doi,
+            "doi": clean_doi(manifest.doi) or clean_doi(facts.doi),
             "license": manifest.license or facts.license,
             "license_url": facts.license_url,
             "reference_paper": manifest.reference or facts.reference,
@@ -285,6 +309,35 @@ class Loader:
 
     # -- products -----------------------------------------------------------------------------
 
+    def load_safely(self, records: Sequence[ProductRecord]) -> BatchOutcome:
+        """:meth:`load` under a savepoint; if PostgreSQL rejects something, load the records
+        one by one and record each one it rejects as a failure, so one bad file never costs
+        the others."""
+        try:
+            with self.conn.transaction():
+                return self.load(records)
+        except psycopg.Error:
+            self.collections.clear()  # ids made inside the rolled-back savepoint are gone
+        outcome = BatchOutcome()
+        for record in records:
+            try:
+                with self.conn.transaction():
+                    one = self.load([record])
+            except psycopg.Error as error:
+                self.collections.clear()
+                reason = getattr(error.diag, "message_primary", None) or str(error)
+                outcome.rejected.append(FileFailure(
+                    record.path, REJECTED.code,
+                    REJECTED(f"PostgreSQL refused the product: {reason}").message,
+                    record.file_bytes, record.mtime_ns,
+                ))  # fmt: skip
+                continue
+            outcome.added += one.added
+            outcome.updated += one.updated
+            outcome.product_ids.update(one.product_ids)
+            outcome.rejected += one.rejected
+        return outcome
+
     def load(self, records: Sequence[ProductRecord]) -> BatchOutcome:
         """Upsert the records and everything linked to them (inside the caller's transaction).
 
@@ -310,6 +363,17 @@ class Loader:
             sanitize(record)
             by_key[key] = record
         existing = self._existing(list(by_key))
+        for key, (_, stored_path) in list(existing.items()):
+            record = by_key[key]
+            if stored_path != record.path and Path(stored_path).exists():
+                outcome.rejected.append(FileFailure(
+                    record.path, REJECTED.code,
+                    REJECTED(f"{stored_path} has the same file name in collection "
+                             f"{record.collection}; a name must be unique within a "
+                             "collection").message,
+                    record.file_bytes, record.mtime_ns,
+                ))  # fmt: skip
+                del by_key[key], existing[key]
         new_keys = [k for k in by_key if k not in existing]
         ids: dict[int, ProductRecord] = {}
         with self.conn.cursor() as cur:
@@ -338,19 +402,20 @@ class Loader:
                 cur.execute("TRUNCATE stage_product")
         for product_id, record in ids.items():
             outcome.product_ids[record.path] = product_id
-        self._children(ids, replace=list(existing.values()))
+        self._children(ids, replace=[product_id for product_id, _ in existing.values()])
         return outcome
 
-    def _existing(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
-        """(collection_id, file_name) -> product_id of the keys the catalog already holds."""
+    def _existing(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, str]]:
+        """(collection_id, file_name) -> (product_id, file_path) of the keys already held."""
         with self.conn.cursor() as cur:
             cur.execute(
-                "SELECT p.collection_id, p.file_name, p.product_id FROM hlsp.product p "
+                "SELECT p.collection_id, p.file_name, p.product_id, p.file_path "
+                "FROM hlsp.product p "
                 "JOIN unnest(%s::bigint[], %s::text[]) AS k(c, f) "
                 "ON p.collection_id = k.c AND p.file_name = k.f",
                 ([k[0] for k in keys], [k[1] for k in keys]),
             )
-            return {(int(c), str(f)): int(p) for c, f, p in cur.fetchall()}
+            return {(int(c), str(f)): (int(p), str(path)) for c, f, p, path in cur.fetchall()}
 
     def _children(self, ids: dict[int, ProductRecord], replace: list[int]) -> None:
         """Findings (errors and warnings: info-level advice is for ``hlsp check`` reports),
@@ -405,13 +470,32 @@ class Loader:
         if not keys:
             return set()
         with self.conn.cursor() as cur:
-            cur.execute("SELECT name_key, target_id FROM hlsp.target_alias "
-                        "WHERE name_key = ANY(%s)", (keys,))  # fmt: skip
-            known: dict[str, int] = {k: int(t) for k, t in cur.fetchall()}
+            cur.execute(
+                "SELECT a.name_key, a.target_id, degrees(long(t.pos)), degrees(lat(t.pos)) "
+                "FROM hlsp.target_alias a JOIN hlsp.target t USING (target_id) "
+                "WHERE a.name_key = ANY(%s)", (keys,),
+            )  # fmt: skip
+            rows = cur.fetchall()
+        known: dict[str, int] = {k: int(t) for k, t, _, _ in rows}
+        where: dict[int, tuple[float, float]] = {int(t): (ra, dec) for _, t, ra, dec in rows
+                                                 if ra is not None}  # fmt: skip
+
+        def by_name(targets: list[TargetRef]) -> int | None:
+            """The target one of the names designates, unless it lies far from this one."""
+            for t in targets:
+                found = known.get(target_key(t.name))
+                if found is None:
+                    continue
+                there = where.get(found)
+                if there is None or t.ra is None or t.dec is None or angular_distance(
+                    there, (t.ra, t.dec)) <= NAME_MATCH_LIMIT_ARCSEC / 3600:  # fmt: skip
+                    return found
+            return None
+
         resolved: dict[int, int] = {}
         pending: list[int] = []
         for product_id, targets in refs.items():
-            found = next((known[k] for t in targets if (k := target_key(t.name)) in known), None)
+            found = by_name(targets)
             if found is None:
                 pending.append(product_id)
             else:
@@ -426,14 +510,15 @@ class Loader:
                 first = refs[product_id][0]
                 found = near
                 if found is None:  # a name known since (earlier in this batch)?
-                    found = next((known[k] for t in refs[product_id]
-                                  if (k := target_key(t.name)) in known), None)  # fmt: skip
+                    found = by_name(refs[product_id])
                 if found is None:
                     found = fresh.near(first.ra, first.dec)
                 if found is None:
                     found = next(allocated)
                     new_targets.append((found, first))
                     fresh.add(first.ra, first.dec, found)
+                    if first.ra is not None and first.dec is not None:
+                        where[found] = (first.ra, first.dec)
                 resolved[product_id] = found
                 for t in refs[product_id]:
                     known.setdefault(target_key(t.name), found)
@@ -497,6 +582,15 @@ class Loader:
                   _mtime(f.mtime_ns) if f.mtime_ns is not None else None)
                  for f in failures],
             )  # fmt: skip
+
+    def withdraw(self, product_ids: Sequence[int]) -> int:
+        """Mark products withdrawn (their file now belongs to another collection)."""
+        if not product_ids:
+            return 0
+        with self.conn.cursor() as cur:
+            cur.execute("UPDATE hlsp.product SET withdrawn_at = now() WHERE withdrawn_at IS "
+                        "NULL AND product_id = ANY(%s)", (list(product_ids),))  # fmt: skip
+            return cur.rowcount
 
     def add_findings(self, product_id: int, findings: Sequence[Finding]) -> None:
         """Append cross-file findings to a stored product and worsen its verdict if needed."""

@@ -118,6 +118,7 @@ class Harvest:
         self.stream = stream
         self.conn: psycopg.Connection[Any] = psycopg.connect(database.url, autocommit=True)
         self.known: dict[str, tuple[int, int, bool]] = {}
+        self.owners: dict[str, tuple[int, str]] = {}
 
     def close(self) -> None:
         self.conn.close()
@@ -147,12 +148,17 @@ class Harvest:
         return int(row[0])
 
     def _known(self) -> dict[str, tuple[int, int, bool]]:
-        """path -> (bytes, mtime in µs, withdrawn) of every product in the catalog."""
+        """path -> (bytes, mtime in µs, withdrawn) of every product in the catalog; also
+        fills ``self.owners``: path -> (product_id, hlsp_id) of its live product."""
         rows = self.conn.execute(
-            "SELECT file_path, file_bytes, (extract(epoch FROM file_mtime) * 1000000)::bigint, "
-            "withdrawn_at IS NOT NULL FROM hlsp.product"
+            "SELECT p.file_path, p.file_bytes, "
+            "(extract(epoch FROM p.file_mtime) * 1000000)::bigint, p.withdrawn_at IS NOT NULL, "
+            "p.product_id, c.hlsp_id FROM hlsp.product p JOIN hlsp.collection c "
+            "USING (collection_id)"
         ).fetchall()
-        return {path: (size, mtime, withdrawn) for path, size, mtime, withdrawn in rows}
+        self.owners = {path: (pid, hlsp) for path, _, _, withdrawn, pid, hlsp in rows
+                       if not withdrawn}  # fmt: skip
+        return {path: (size, mtime, withdrawn) for path, size, mtime, withdrawn, _, _ in rows}
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -202,7 +208,10 @@ class Harvest:
             summary.seen += 1
             seen.append(task.path)
             stored = known.get(task.path)
-            if (stored is not None and not stored[2] and stored[0] == task.file_bytes
+            moved = (task.collection is not None and task.path in self.owners
+                     and self.owners[task.path][1] != task.collection)  # fmt: skip
+            if (stored is not None and not stored[2] and not moved
+                    and stored[0] == task.file_bytes
                     and stored[1] == task.mtime_ns // 1000):  # fmt: skip
                 summary.unchanged += 1
                 unchanged_since_update += 1
@@ -220,8 +229,13 @@ class Harvest:
         records = [r for r in batch if isinstance(r, ProductRecord)]
         failures = [r for r in batch if isinstance(r, FileFailure)]
         with self.conn.transaction():
-            outcome = loader.load(records)
+            outcome = loader.load_safely(records)
             failures += outcome.rejected
+            # A file now read into another collection (edited HLSPID, --collection): its
+            # product in the old collection is withdrawn, so one path is one live product.
+            summary.withdrawn += loader.withdraw([self.owners[r.path][0] for r in records
+                             if r.path in outcome.product_ids and r.path in self.owners
+                             and self.owners[r.path][1] != r.collection])  # fmt: skip
             loader.record_failures(failures)
             self.conn.execute(
                 "UPDATE hlsp.harvest_run SET files_added = files_added + %s, files_updated = "
@@ -248,7 +262,7 @@ class Harvest:
             summary.failed += len(walk.failures)
             summary.failures.extend(walk.failures)
             if self.options.withdraw and walk.complete:
-                summary.withdrawn = self._withdraw(seen)
+                summary.withdrawn += self._withdraw(seen)
             self.conn.execute(
                 "UPDATE hlsp.harvest_run SET files_seen = %s, files_unchanged = %s, "
                 "files_failed = %s, files_withdrawn = %s WHERE run_id = %s",

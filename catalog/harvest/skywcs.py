@@ -54,6 +54,33 @@ def length_unit(unit: Value, default: float = 1.0) -> float | None:
     return _LENGTH_UNITS.get(key)
 
 
+ZENITHAL = frozenset({"TAN", "SIN", "ARC", "ZEA", "STG"})
+"""Projections computed exactly; footprints are only derived for these."""
+
+# ICRS -> Galactic rotation (Hipparcos, ESA SP-1200 Vol. 1 §1.5.3); its transpose goes back.
+_GALACTIC = (
+    (-0.0548755604162154, -0.8734370902348850, -0.4838350155487132),
+    (+0.4941094278755837, -0.4448296299600112, +0.7469822444972189),
+    (-0.8676661490190047, -0.1980763734312015, +0.4559837761750669),
+)
+_OBLIQUITY = math.radians(23.4392911)  # J2000 mean obliquity (IAU 1980), for ELON/ELAT
+
+
+def to_icrs(lon: float, lat: float, frame: str) -> tuple[float, float]:
+    """(RA, Dec) in degrees from Galactic ('GLON') or ecliptic ('ELON') coordinates."""
+    if frame not in {"GLON", "ELON"}:
+        return lon, lat
+    lo, la = math.radians(lon), math.radians(lat)
+    v = (math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la))
+    if frame == "GLON":
+        x, y, z = (sum(_GALACTIC[r][c] * v[r] for r in range(3)) for c in range(3))
+    else:
+        ce, se = math.cos(_OBLIQUITY), math.sin(_OBLIQUITY)
+        x, y, z = v[0], ce * v[1] - se * v[2], se * v[1] + ce * v[2]
+    ra = math.degrees(math.atan2(y, x)) % 360.0
+    return (0.0 if ra >= 360.0 else ra), math.degrees(math.asin(max(-1.0, min(1.0, z))))
+
+
 def celestial_axes(header: Keywords) -> tuple[int, int] | None:
     """1-based (lon, lat) axis numbers of a celestial WCS, or None."""
     naxis = int(number(header.get("WCSAXES")) or number(header.get("NAXIS")) or 2)
@@ -130,16 +157,17 @@ def pixel_to_sky(header: Keywords, px: float, py: float) -> tuple[float, float] 
     m = _matrix(header, i, j)
     dx, dy = px - crpix_i, py - crpix_j
     x, y = m[0] * dx + m[1] * dy, m[2] * dx + m[3] * dy
-    code = str(header.get(f"CTYPE{i}"))[5:8].upper()
-    phi, theta = _deproject(x, y, code)
-    return _celestial(phi, theta, ra0, dec0)
+    ctype = str(header.get(f"CTYPE{i}")).upper()
+    phi, theta = _deproject(x, y, ctype[5:8])
+    lon, lat = _celestial(phi, theta, ra0, dec0)
+    return to_icrs(lon, lat, ctype[:4])
 
 
 def image_corners(header: Keywords) -> list[tuple[float, float]] | None:
     """The four sky corners (deg) of a 2-D celestial image, counter-clockwise on the sky."""
     axes = celestial_axes(header)
-    if axes is None:
-        return None
+    if axes is None or str(header.get(f"CTYPE{axes[0]}"))[5:8].upper() not in ZENITHAL:
+        return None  # all-sky projections (CAR, AIT, MOL, ...) have no 4-corner footprint
     n1 = number(header.get(f"NAXIS{axes[0]}")) or number(header.get(f"ZNAXIS{axes[0]}"))
     n2 = number(header.get(f"NAXIS{axes[1]}")) or number(header.get(f"ZNAXIS{axes[1]}"))
     if not n1 or not n2 or n1 < 1 or n2 < 1:

@@ -33,6 +33,17 @@ UNREADABLE_DIRECTORY = rule(
 )  # fmt: skip
 
 
+BAD_NAME = rule(
+    "HLSP-R112", Severity.ERROR, "File name the catalog cannot hold",
+    "Rename the file: names must be UTF-8 and must not start with '.'.",
+)  # fmt: skip
+
+
+def printable(path: str) -> str:
+    """A path as text that any output can hold (undecodable bytes shown as \\xNN)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def is_fits_name(name: str) -> bool:
     return name.lower().endswith(FITS_SUFFIXES)
 
@@ -49,10 +60,17 @@ class Walk:
     complete: bool = False  # every root was listed to the end
 
     def tasks(self) -> Iterator[FileTask]:
-        """The FITS files under every root, in a stable order."""
+        """The FITS files under every root, in a stable order, each once (roots may overlap)."""
+        seen: set[str] = set()
+        for task in self._tasks():
+            if task.path not in seen:
+                seen.add(task.path)
+                yield task
+
+    def _tasks(self) -> Iterator[FileTask]:
         complete = True
         for root in self.roots:
-            absolute = Path(root).absolute()
+            absolute = Path(os.path.abspath(root))  # noqa: PTH100 - normalises '..' too
             try:
                 info = absolute.stat()
             except OSError as error:
@@ -64,8 +82,10 @@ class Walk:
             elif is_fits_name(absolute.name):
                 manifest = (self._manifest(absolute.parent)
                             if (absolute.parent / MANIFEST_NAME).is_file() else None)  # fmt: skip
-                yield self._make_task(str(absolute), info, hlsp_id(absolute.parent.name),
-                                      manifest)  # fmt: skip
+                task = self._make_task(str(absolute), info, hlsp_id(absolute.parent.name),
+                                       manifest)  # fmt: skip
+                if task is not None:
+                    yield task
             else:
                 self.other_files.setdefault(absolute.parent.name, []).append(str(absolute))
         self.complete = complete
@@ -111,7 +131,9 @@ class Walk:
                                f"cannot stat: {error.strerror}")  # fmt: skip
                     continue
                 if stat.S_ISREG(info.st_mode):
-                    yield self._make_task(entry.path, info, directory_id, manifest)
+                    task = self._make_task(entry.path, info, directory_id, manifest)
+                    if task is not None:
+                        yield task
             for subdir in reversed(subdirs):  # popped in sorted order
                 inherited[subdir] = manifest
                 stack.append(subdir)
@@ -127,7 +149,17 @@ class Walk:
     def _make_task(
         self, path: str, info: os.stat_result, directory_id: str | None,
         manifest: Manifest | None,
-    ) -> FileTask:  # fmt: skip
+    ) -> FileTask | None:  # fmt: skip
+        name = path.rsplit("/", 1)[-1]
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            self._fail(Path(path), BAD_NAME, "the file name is not valid UTF-8")
+            return None
+        if name.startswith("."):
+            self._fail(Path(path), BAD_NAME, "hidden files (names starting with '.') are not "
+                       "products")  # fmt: skip
+            return None
         if manifest is not None:
             if manifest.hlsp_id:
                 directory_id = hlsp_id(manifest.hlsp_id) or directory_id
@@ -138,4 +170,4 @@ class Walk:
     def _fail(self, path: Path, kind: object, reason: str) -> None:
         code = getattr(kind, "code", "HLSP-R111")
         fix = getattr(kind, "fix", "")
-        self.failures.append(FileFailure(str(path), code, f"{reason}. {fix}".strip()))
+        self.failures.append(FileFailure(printable(str(path)), code, f"{reason}. {fix}".strip()))

@@ -129,8 +129,12 @@ def fill(record: ProductRecord, headers: list[Header], name: NameCheck) -> None:
         found = ex.footprint_of(headers)
         if found is not None:
             corners, image = found
-            record.footprint = corners
             record.s_fov = ex.field_of_view(corners)
+            # A footprint is a small convex quadrilateral; a field that wraps a pole or spans
+            # a hemisphere keeps its position and field of view but no polygon.
+            if (record.s_fov is not None and record.s_fov < 90
+                    and all(abs(dec) < 89.9999 for _, dec in corners)):  # fmt: skip
+                record.footprint = corners
             record.s_xel1 = int(number(image.get("NAXIS1")) or 0) or None
             record.s_xel2 = int(number(image.get("NAXIS2")) or 0) or None
             if position is None:

@@ -1,0 +1,155 @@
+"""Edge cases of loading and walking: refused rows, overlapping roots, moved and duplicated
+names, collection changes, target resolution at RA 0/360, odd file names."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from catalog.db import Database
+from catalog.harvest.corpus import generate_corpus
+from catalog.harvest.load import Loader, clean_doi
+from catalog.harvest.records import ProductRecord, TargetRef
+from catalog.harvest.run import HarvestOptions, harvest
+from catalog.harvest.walk import Walk
+
+
+def record(name: str, *targets: TargetRef, ra: float | None = None,
+           dec: float | None = None, collection: str = "edge") -> ProductRecord:  # fmt: skip
+    return ProductRecord(path=f"/virtual/{name}", file_name=name, file_bytes=2880, mtime_ns=0,
+                         file_format="application/fits", collection=collection,
+                         collection_source="option", hdu_count=1, ra=ra, dec=dec,
+                         targets=list(targets))  # fmt: skip
+
+
+def load(database: Database, *batches: list[ProductRecord]) -> list[Any]:
+    outcomes = []
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        run = conn.execute("INSERT INTO hlsp.harvest_run DEFAULT VALUES RETURNING run_id")
+        row = run.fetchone()
+        assert row is not None
+        loader = Loader(conn, int(row[0]))
+        for batch in batches:
+            with conn.transaction():
+                outcomes.append(loader.load_safely(batch))
+    return outcomes
+
+
+def scalar(database: Database, sql: str) -> Any:
+    with database.engine.connect() as conn:
+        return conn.execute(sa.text(sql)).scalar_one()
+
+
+def test_a_refused_row_costs_only_itself(database):
+    good = [record(f"hlsp_edge_x_y_t{i}_f_v1_img.fits") for i in range(5)]
+    bad = record("bad/name.fits")  # breaks the file_name_bare constraint
+    (outcome,) = load(database, [*good[:2], bad, *good[2:]])
+    assert outcome.added == 5
+    assert [(f.path, f.code) for f in outcome.rejected] == [("/virtual/bad/name.fits",
+                                                            "HLSP-R102")]  # fmt: skip
+    assert "file_name_bare" in outcome.rejected[0].reason
+    assert scalar(database, "SELECT count(*) FROM hlsp.product") == 5
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("10.17909/abc-def", "10.17909/abc-def"), ("doi:10.17909/abc", "10.17909/abc"),
+    ("https://doi.org/10.17909/t9-x", "10.17909/t9-x"), ("not a doi", None), (None, None),
+])  # fmt: skip
+def test_doi_forms(raw, clean):
+    assert clean_doi(raw) == clean
+
+
+def test_every_name_of_a_product_becomes_an_alias(database):
+    tic = TargetRef("TIC 100", "TICID", 10.0, 20.0)
+    load(database, [record("a.fits", tic, ra=10.0, dec=20.0)],
+         [record("b.fits", TargetRef("WASP-18", "OBJECT", 10.0, 20.0), tic, ra=10.0, dec=20.0)],
+         [record("c.fits", TargetRef("WASP 18", "OBJECT", None, None))])  # fmt: skip
+    assert scalar(database, "SELECT count(*) FROM hlsp.target") == 1
+    assert scalar(database, "SELECT count(DISTINCT target_id) FROM hlsp.product_target") == 1
+
+
+def test_new_targets_meet_across_ra_zero_within_one_batch(database):
+    east = TargetRef("Star A", "OBJECT", 359.99995, 10.0)
+    west = TargetRef("Star B", "OBJECT", 0.00005, 10.0)  # 0.35" away, across RA 0
+    load(database, [record("e.fits", east, ra=east.ra, dec=east.dec),
+                    record("w.fits", west, ra=west.ra, dec=west.dec)])  # fmt: skip
+    assert scalar(database, "SELECT count(*) FROM hlsp.target") == 1
+
+
+def test_a_generic_name_far_away_is_another_object(database):
+    load(
+        database,
+        [record("f1.fits", TargetRef("Field 1", "HLSPTARG", 10.0, -30.0), ra=10.0, dec=-30.0)],
+        [record("f2.fits", TargetRef("FIELD1", "HLSPTARG", 200.0, 45.0), ra=200.0, dec=45.0)],
+    )
+    assert scalar(database, "SELECT count(*) FROM hlsp.target") == 2
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tiny") / "hlsp"
+    generate_corpus(root, files=30, seed=21, flaws=False)
+    return root
+
+
+def run(database: Database, *paths: Path, **options: Any):
+    return harvest(database, HarvestOptions(paths=list(paths), jobs=1, progress=False,
+                                            **options))  # fmt: skip
+
+
+def test_overlapping_roots_read_each_file_once(database, tiny):
+    some = next(tiny.rglob("*.fits"))
+    summary = run(database, tiny, tiny / ".", some.parent, some)
+    assert summary.failed == 0
+    assert summary.seen == summary.added == len(list(tiny.rglob("*.fits*")))
+
+
+def test_one_name_in_two_directories_of_a_collection(database, tiny, tmp_path):
+    source = next(tiny.rglob("hlsp_tess-ffilc_*_lc.fits"))
+    first, second = tmp_path / "a", tmp_path / "b"
+    for d in (first, second):
+        d.mkdir()
+        shutil.copy2(source, d / source.name)
+    assert run(database, first).added == 1
+    clash = run(database, second)
+    assert clash.failed == 1 and clash.failures[0].code == "HLSP-R102"
+    assert str(first / source.name) in clash.failures[0].reason
+    again = run(database, second)  # no flip-flopping: refused again, row untouched
+    assert again.failed == 1 and again.updated == 0
+    assert scalar(database, "SELECT file_path FROM hlsp.product") == str(first / source.name)
+    shutil.rmtree(first)  # the first copy is gone: the name moved
+    moved = run(database, second)
+    assert (moved.updated, moved.failed) == (1, 0)
+
+
+def test_a_file_read_into_another_collection_leaves_one_live_product(database, tiny):
+    source = next(tiny.rglob("hlsp_tess-ffilc_*_lc.fits"))
+    run(database, source, collection="first-coll")
+    switched = run(database, source, collection="second-coll")  # unchanged file, new owner
+    assert switched.updated + switched.added == 1
+    live = scalar(
+        database,
+        "SELECT string_agg(c.hlsp_id, ',') FROM hlsp.product p JOIN "
+        "hlsp.collection c USING (collection_id) WHERE p.withdrawn_at IS NULL",
+    )
+    assert live == "second-coll"
+
+
+def test_names_the_catalog_cannot_hold_are_recorded_failures(tmp_path):
+    root = tmp_path / "odd"
+    root.mkdir()
+    raw = os.fsencode(root) + b"/hlsp_x_y_z_\xff_f_v1_img.fits"
+    with open(raw, "wb") as handle:  # noqa: PTH123 - a bytes path
+        handle.write(b"SIMPLE  =                    T" + b" " * 2850)
+    hidden = root / ".hidden.fits"
+    hidden.write_bytes(b"")
+    walk = Walk([root, hidden])
+    assert list(walk.tasks()) == []
+    assert sorted(f.code for f in walk.failures) == ["HLSP-R112", "HLSP-R112"]
+    assert any("\\xff" in f.path for f in walk.failures)  # printable, never an encode error
