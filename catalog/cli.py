@@ -204,8 +204,14 @@ def demo(ctx: click.Context, host: str, port: int, serve: bool, regenerate: bool
     settings: Settings = ctx.obj["settings"]
     database = _database(ctx)
     database.ensure_ready()
-    root, summary = run_demo(database, settings.data_dir, stream=sys.stderr,
-                             regenerate=regenerate)  # fmt: skip
+    from catalog.harvest.run import HarvestBusy
+
+    try:
+        root, summary = run_demo(database, settings.data_dir, stream=sys.stderr,
+                                 regenerate=regenerate)  # fmt: skip
+    except HarvestBusy as busy:
+        err.print(Text.assemble(("error ", "bold red"), str(busy)))
+        sys.exit(2)
     out.print(f"demo corpus: {root}")
     _print_summary(summary)
     if summary.state != "completed":

@@ -153,3 +153,23 @@ def test_names_the_catalog_cannot_hold_are_recorded_failures(tmp_path):
     assert list(walk.tasks()) == []
     assert sorted(f.code for f in walk.failures) == ["HLSP-R112", "HLSP-R112"]
     assert any("\\xff" in f.path for f in walk.failures)  # printable, never an encode error
+
+
+def test_an_edited_manifest_takes_effect_without_any_file_changing(database, tiny, tmp_path):
+    collection = tmp_path / "tess-ffilc"
+    shutil.copytree(tiny / "tess-ffilc", collection, copy_function=shutil.copy2)
+    manifest = collection / "hlsp-collection.toml"
+    assert manifest.exists()
+    run(database, collection)
+    text = manifest.read_text()
+    manifest.write_text("\n".join(
+        'title = "A New Title"' if line.startswith("title") else line
+        for line in text.splitlines()) + "\n")  # fmt: skip
+    again = run(database, collection)
+    assert again.added == again.updated == 0
+    assert scalar(database, "SELECT title FROM hlsp.collection WHERE hlsp_id = 'tess-ffilc'"
+                  ) == "A New Title"  # fmt: skip
+    manifest.write_text(text.replace('doi = "', 'doi = "nonsense-'))
+    broken = run(database, collection)
+    assert [f.code for f in broken.failures] == ["HLSP-R110"]
+    assert "is not a DOI" in broken.failures[0].reason

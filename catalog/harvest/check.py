@@ -7,6 +7,7 @@ nomenclature check. Collection-level rules run over each collection's files.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,8 +88,18 @@ def run_check(
             members.setdefault(result.collection, []).append(member_of(result))
     for failure in walk.failures:
         report.files.append(_failure_report(failure, collection))
+    owners: dict[str | None, Counter[str]] = {}
+    for report_file in report.files:
+        task = tasks.get(report_file.path)
+        if task is not None and report_file.collection:
+            owners.setdefault(task.directory_collection, Counter())[report_file.collection] += 1
+    found = {c for counts in owners.values() for c in counts}
+    only = next(iter(found)) if len(found) == 1 else None
     for group, names in walk.other_files.items():
-        expected = hlsp_id(collection) or hlsp_id(group)
+        # README, previews, CSV: expected to belong to the collection the FITS files of
+        # their directory tree belong to (not to a sub-directory's name).
+        majority = owners.get(hlsp_id(group), Counter()).most_common(1)
+        expected = hlsp_id(collection) or (majority[0][0] if majority else only)
         for path in names:
             report.files.append(_other_file_report(path, expected))
     by_name = {(r.collection, r.file_name): r for r in report.files}

@@ -101,6 +101,10 @@ class Manifest:
             values[key] = _release_date(path, raw) if key == "release_date" else raw
             if key != "release_date" and not isinstance(raw, str):
                 raise ValueError(f"{path.name}: {key} must be a string")
+        if "doi" in values:
+            values["doi"] = clean_doi(values["doi"])
+            if values["doi"] is None:
+                raise ValueError(f"{path.name}: doi {data['doi']!r} is not a DOI (10.xxxx/...)")
         return cls(**values)
 
 
@@ -582,6 +586,25 @@ class Loader:
                   _mtime(f.mtime_ns) if f.mtime_ns is not None else None)
                  for f in failures],
             )  # fmt: skip
+
+    def apply_manifests(self, manifests: dict[str, Manifest]) -> None:
+        """Write every manifest's values over its collection (run at the end of a walk, so an
+        edited manifest takes effect even when no FITS file of the collection changed)."""
+        with self.conn.cursor() as cur:
+            for hlsp_id, m in manifests.items():
+                released = (datetime.combine(m.release_date, datetime.min.time(), UTC)
+                            if m.release_date else None)  # fmt: skip
+                cur.execute(
+                    "UPDATE hlsp.collection SET title = coalesce(%s, title), "
+                    "project_lead = coalesce(%s, project_lead), "
+                    "description = coalesce(%s, description), doi = coalesce(%s, doi), "
+                    "license = coalesce(%s, license), "
+                    "reference_paper = coalesce(%s, reference_paper), "
+                    "landing_url = coalesce(%s, landing_url), "
+                    "release_date = coalesce(%s, release_date) WHERE hlsp_id = %s",
+                    (m.title, m.lead, m.description, m.doi, m.license, m.reference,
+                     m.landing_url, released, hlsp_id),
+                )  # fmt: skip
 
     def withdraw(self, product_ids: Sequence[int]) -> int:
         """Mark products withdrawn (their file now belongs to another collection)."""

@@ -263,6 +263,7 @@ class Harvest:
             summary.failures.extend(walk.failures)
             if self.options.withdraw and walk.complete:
                 summary.withdrawn += self._withdraw(seen)
+            loader.apply_manifests(walk.manifests)
             self.conn.execute(
                 "UPDATE hlsp.harvest_run SET files_seen = %s, files_unchanged = %s, "
                 "files_failed = %s, files_withdrawn = %s WHERE run_id = %s",
