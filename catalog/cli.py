@@ -360,14 +360,22 @@ def runs(ctx: click.Context, failures_of: int | None, limit: int) -> None:
                 "SELECT file_path, code, reason FROM hlsp.harvest_failure WHERE run_id = :r "
                 "ORDER BY file_path LIMIT :n"), {"r": failures_of, "n": limit}).all()  # fmt: skip
             for path, code, reason in rows:
-                out.print(f"{path}\t{code}\t{reason}")
+                click.echo(f"{path}\t{code}\t{reason}")
             return
         rows = conn.execute(sa.text(
             "SELECT run_id, state, started_at, finished_at, files_seen, files_added, "
             "files_updated, files_unchanged, files_failed, files_withdrawn FROM "
             "hlsp.harvest_run ORDER BY run_id DESC LIMIT :n"), {"n": limit}).all()  # fmt: skip
-    table = Table("run", "state", "started (UTC)", "seen", "added", "updated", "unchanged",
-                  "failed", "withdrawn")  # fmt: skip
-    for r in rows:
-        table.add_row(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M:%S}", *(str(v) for v in r[4:]))
+    columns = ("run", "state", "started (UTC)", "seen", "added", "updated", "unchanged",
+               "failed", "withdrawn")  # fmt: skip
+    cells = [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M:%S}", *(str(v) for v in r[4:]))
+             for r in rows]  # fmt: skip
+    if not sys.stdout.isatty():  # tab-separated for scripts and logs
+        click.echo("\t".join(columns))
+        for row in cells:
+            click.echo("\t".join(row))
+        return
+    table = Table(*columns)
+    for row in cells:
+        table.add_row(*row)
     out.print(table)

@@ -78,7 +78,8 @@ def test_harvest_exit_codes(database, small, tmp_path):
     good.mkdir()
     clean = next(root.rglob("hlsp_tess-ffilc_*_lc.fits"))
     (good / clean.name).write_bytes(clean.read_bytes())
-    assert hlsp("harvest", str(good), "--no-progress", env=env).returncode == 0
+    clean = hlsp("harvest", str(good), "--collection", "good-coll", "--no-progress", env=env)
+    assert clean.returncode == 0, clean.stderr  # (same name as in root: another collection)
     bad = hlsp("harvest", str(good), "--collection", "Not An Id", env=env)
     assert bad.returncode == 2 and "collection id" in bad.stderr
     missing = hlsp("harvest", str(tmp_path / "nowhere"), env=env)
@@ -196,3 +197,17 @@ def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(database, small
     os.close(leader)
     screen = b"".join(chunks).decode("utf-8", "replace")
     assert "ETA" in screen and f"/{total}" in screen and "/s" in screen
+
+
+def test_runs_lists_runs_and_failures(database, small):
+    root, generated = small
+    env = {"HLSP_DATABASE_URL": database.url}
+    hlsp("harvest", str(root), "--no-progress", env=env)
+    listing = hlsp("runs", env=env)
+    assert listing.returncode == 0, listing.stderr
+    assert "completed" in listing.stdout and str(len(generated.files)) in listing.stdout
+    failures = hlsp("runs", "--failures", "1", "--limit", "100", env=env)
+    lines = [line.split("\t") for line in failures.stdout.splitlines() if "\t" in line]
+    readable = 1 if os.geteuid() == 0 else 0  # root reads the mode-000 file
+    assert len(lines) == len(generated.damaged) - readable
+    assert all(code.startswith("HLSP-R") and reason for _, code, reason in lines)
