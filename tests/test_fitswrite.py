@@ -173,7 +173,10 @@ def test_values_round_trip_through_astropy(
         ("ESO OBS NAME", text[:30]),
     )
     assert header["TEXT"] == text
-    assert header.comments["TEXT"] == comment.strip()
+    with warnings.catch_warnings():  # astropy truncates a comment that does not fit, and says so
+        warnings.simplefilter("ignore")
+        by_astropy = fits.Header.fromstring(fits.Card("TEXT", text, comment.strip()).image)
+    assert header.comments["TEXT"] == by_astropy.comments["TEXT"]
     assert header["REAL"] == real
     assert isinstance(header["REAL"], float)
     assert header["INTEGER"] == integer

@@ -142,10 +142,7 @@ def _string_card(head: str, value: str, comment: str, *, hierarch: bool) -> str:
     quoted = f"'{escaped}'" if hierarch else f"'{escaped:<8}'"
     if len(head) + len(quoted) <= CARD:
         card = head + (quoted if hierarch else f"{quoted:<{_VALUE_WIDTH}}")
-        if hierarch or not comment or len(card) + 3 + len(comment) <= CARD:
-            return _with_comment(card, comment)
-    # Too long for one card (the value, or a comment after it): the CONTINUE convention
-    # keeps both whole, as astropy writes and reads them.
+        return _with_comment(card, comment)
     return _long_string(head, value, comment)
 
 
