@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from catalog.harvest.fitswrite import (
@@ -165,6 +165,9 @@ def test_card_blocks_are_reused_verbatim() -> None:
 def test_values_round_trip_through_astropy(
     text: str, real: float, integer: int, flag: bool, comment: str
 ) -> None:
+    # astropy's card parser ends a string at a quote followed by a slash, even an escaped
+    # quote: the value "'/" reads back as "'", from astropy's own cards too.
+    assume("'/" not in text)
     header = primary_header(
         ("TEXT", text, comment.strip()),
         ("REAL", real),
@@ -173,10 +176,13 @@ def test_values_round_trip_through_astropy(
         ("ESO OBS NAME", text[:30]),
     )
     assert header["TEXT"] == text
-    with warnings.catch_warnings():  # astropy truncates a comment that does not fit, and says so
-        warnings.simplefilter("ignore")
-        by_astropy = fits.Header.fromstring(fits.Card("TEXT", text, comment.strip()).image)
-    assert header.comments["TEXT"] == by_astropy.comments["TEXT"]
+    # A comment that does not fit after a one-card string is cut at column 80, as astropy
+    # cuts it (CONTINUE is for long values); what is read back is the given comment or,
+    # when the card is full, its beginning.
+    given, read = comment.strip(), header.comments["TEXT"]
+    images = card_images("TEXT", text, given)
+    full = len(images) == 1 and len(images[0].rstrip()) == 80
+    assert read == given or (full and given.startswith(read.rstrip()))
     assert header["REAL"] == real
     assert isinstance(header["REAL"], float)
     assert header["INTEGER"] == integer
