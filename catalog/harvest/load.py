@@ -202,6 +202,12 @@ def _product_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> 
     )  # fmt: skip
 
 
+def _same_name(record: ProductRecord, other_path: str) -> FileFailure:
+    reason = REJECTED(f"{other_path} has the same file name in collection {record.collection};"
+                      " a name must be unique within a collection").message  # fmt: skip
+    return FileFailure(record.path, REJECTED.code, reason, record.file_bytes, record.mtime_ns)
+
+
 def _aliases(
     refs: dict[int, list[TargetRef]], resolved: dict[int, int], known: dict[str, int]
 ) -> dict[str, tuple[int, str]]:
@@ -356,13 +362,7 @@ class Loader:
             collection_id = self.collection_id(record)
             key = (collection_id, record.file_name)
             if key in by_key:  # same name twice in one collection: keep the first
-                outcome.rejected.append(FileFailure(
-                    record.path, REJECTED.code,
-                    REJECTED(f"{by_key[key].path} has the same file name in collection "
-                             f"{record.collection}; a name must be unique within a "
-                             "collection").message,
-                    record.file_bytes, record.mtime_ns,
-                ))  # fmt: skip
+                outcome.rejected.append(_same_name(record, by_key[key].path))
                 continue
             sanitize(record)
             by_key[key] = record
@@ -370,13 +370,7 @@ class Loader:
         for key, (_, stored_path) in list(existing.items()):
             record = by_key[key]
             if stored_path != record.path and Path(stored_path).exists():
-                outcome.rejected.append(FileFailure(
-                    record.path, REJECTED.code,
-                    REJECTED(f"{stored_path} has the same file name in collection "
-                             f"{record.collection}; a name must be unique within a "
-                             "collection").message,
-                    record.file_bytes, record.mtime_ns,
-                ))  # fmt: skip
+                outcome.rejected.append(_same_name(record, stored_path))
                 del by_key[key], existing[key]
         new_keys = [k for k in by_key if k not in existing]
         ids: dict[int, ProductRecord] = {}
