@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from catalog.db import Database
 from catalog.harvest.corpus import generate_corpus
-from catalog.harvest.load import Loader, clean_doi
+from catalog.harvest.load import Loader
+from catalog.harvest.manifest import clean_doi
 from catalog.harvest.records import ProductRecord, TargetRef
 from catalog.harvest.run import HarvestOptions, harvest
 from catalog.harvest.walk import Walk

@@ -38,7 +38,7 @@ from catalog.harvest.corpus_base import (
     stream,
 )
 from catalog.harvest.corpus_damage import DAMAGE_FAMILY, DAMAGES, damaged_bytes
-from catalog.harvest.corpus_docs import MANIFEST_NAME, write_documents
+from catalog.harvest.corpus_docs import write_documents
 from catalog.harvest.corpus_hst import HstCatalogs, HstImaging, Spectra
 from catalog.harvest.corpus_imaging import GalexImaging, JwstCubes, JwstImaging, SimulatedImaging
 from catalog.harvest.corpus_timeseries import (
@@ -47,6 +47,7 @@ from catalog.harvest.corpus_timeseries import (
     TessLightCurves,
 )
 from catalog.harvest.fitswrite import write_atomic, write_fits
+from catalog.harvest.manifest import MANIFEST_NAME
 
 __all__ = [
     "DAMAGES",

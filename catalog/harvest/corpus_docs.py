@@ -9,8 +9,7 @@ from pathlib import Path
 
 from catalog.harvest.corpus_base import CollectionInfo, GeneratedFile
 from catalog.harvest.fitswrite import write_atomic
-
-MANIFEST_NAME = "hlsp-collection.toml"
+from catalog.harvest.manifest import MANIFEST_NAME  # the name the harvester reads
 
 
 def _toml_string(text: str) -> str:

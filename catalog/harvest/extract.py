@@ -310,7 +310,8 @@ def exposure_of(headers: Sequence[Header]) -> float | None:
 
 # -- wavelength ------------------------------------------------------------------------------
 
-_WAVE_COLUMNS = ("WAVELENGTH", "WAVE", "LAMBDA")
+WAVE_COLUMNS = ("WAVELENGTH", "WAVE", "LAMBDA")
+"""Table columns that hold a spectrum's wavelengths."""
 
 
 def wavelength_of(
@@ -325,7 +326,7 @@ def wavelength_of(
     for header in headers:
         fields = int(number(header.get("TFIELDS")) or 0)
         for n in range(1, fields + 1):
-            if str(header.get(f"TTYPE{n}") or "").strip().upper() not in _WAVE_COLUMNS:
+            if str(header.get(f"TTYPE{n}") or "").strip().upper() not in WAVE_COLUMNS:
                 continue
             lo, hi = number(header.get(f"TDMIN{n}")), number(header.get(f"TDMAX{n}"))
             scale = length_unit(header.get(f"TUNIT{n}"), default=1e-10)

@@ -12,27 +12,20 @@ Every statement is fixed SQL; values travel as COPY data or bound parameters.
 from __future__ import annotations
 
 import math
-import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from catalog.harvest.extract import target_key
 from catalog.harvest.findings import Finding, Severity, rule
-from catalog.harvest.records import FileFailure, ProductRecord, TargetRef
-from catalog.harvest.skywcs import angular_distance
+from catalog.harvest.manifest import Manifest, clean_doi
+from catalog.harvest.records import FileFailure, ProductRecord
+from catalog.harvest.targets import TargetResolver, point_literal
 from catalog.model.base import DATAPRODUCT_TYPES
 from catalog.sphere import wrap_ra
-
-MATCH_RADIUS_ARCSEC = 3.0
-"""Names that differ but sit within this distance resolve to one target."""
-NAME_MATCH_LIMIT_ARCSEC = 60.0
-"""A name match farther than this is a different object sharing a generic name ('Field 1')."""
 
 REJECTED = rule(
     "HLSP-R102", Severity.ERROR, "Database rejected the product",
@@ -71,56 +64,6 @@ _UPSERT_SQL = (
 )
 
 
-@dataclass(frozen=True)
-class Manifest:
-    """Collection metadata from an optional ``hlsp-collection.toml`` (overrides headers)."""
-
-    hlsp_id: str | None = None
-    title: str | None = None
-    lead: str | None = None
-    doi: str | None = None
-    description: str | None = None
-    release_date: date | None = None
-    reference: str | None = None
-    landing_url: str | None = None
-    license: str | None = None
-
-    @classmethod
-    def read(cls, path: Path) -> Manifest:
-        """Parse a manifest; ValueError says what is wrong with it."""
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise ValueError(f"cannot read {path.name}: {error}") from error
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{path.name}: unknown keys {unknown}; allowed: {sorted(known)}")
-        values: dict[str, Any] = {}
-        for key, raw in data.items():
-            values[key] = _release_date(path, raw) if key == "release_date" else raw
-            if key != "release_date" and not isinstance(raw, str):
-                raise ValueError(f"{path.name}: {key} must be a string")
-        if "doi" in values:
-            values["doi"] = clean_doi(values["doi"])
-            if values["doi"] is None:
-                raise ValueError(f"{path.name}: doi {data['doi']!r} is not a DOI (10.xxxx/...)")
-        return cls(**values)
-
-
-def _release_date(path: Path, value: object) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{path.name}: release_date {value!r} is not a date (YYYY-MM-DD)")
-
-
 @dataclass
 class BatchOutcome:
     added: int = 0
@@ -128,18 +71,6 @@ class BatchOutcome:
     failed: int = 0
     product_ids: dict[str, int] = field(default_factory=dict)  # path -> product_id
     rejected: list[FileFailure] = field(default_factory=list)
-
-
-_DOI = re.compile(r"^10\.[0-9]{4,9}/\S+$")
-_DOI_PREFIX = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)", re.IGNORECASE)
-
-
-def clean_doi(value: str | None) -> str | None:
-    """A bare DOI (10.x/y) from 'doi:…' or 'https://doi.org/…' forms; None if not a DOI."""
-    if not value:
-        return None
-    bare = _DOI_PREFIX.sub("", value.strip())
-    return bare if _DOI.match(bare) else None
 
 
 def _mtime(ns: int) -> datetime:
@@ -180,10 +111,6 @@ def sanitize(record: ProductRecord) -> None:
             record.ra = wrap_ra(record.ra)
 
 
-def _point(ra: float | None, dec: float | None) -> str | None:
-    return None if ra is None or dec is None else f"({ra!r}d, {dec!r}d)"
-
-
 def _polygon(vertices: list[tuple[float, float]] | None) -> str | None:
     if not vertices:
         return None
@@ -195,7 +122,7 @@ def _product_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> 
         no, collection_id, r.file_name, r.path, r.file_format, r.file_bytes,
         _mtime(r.mtime_ns), r.hdu_count, r.product_version, r.product_type,
         r.dataproduct_type, 4, r.observatory, r.telescope, r.instrument, r.detector,
-        r.filter_name, r.aperture, r.disperser, r.target_name, _point(r.ra, r.dec),
+        r.filter_name, r.aperture, r.disperser, r.target_name, point_literal(r.ra, r.dec),
         _polygon(r.footprint), r.s_fov, r.s_xel1, r.s_xel2, r.t_min, r.t_max, r.time_scale,
         r.t_exptime, r.t_xel, r.em_min, r.em_max, r.em_xel, r.simulated,
         r.headers, str(r.verdict), run_id,
@@ -206,54 +133,6 @@ def _same_name(record: ProductRecord, other_path: str) -> FileFailure:
     reason = REJECTED(f"{other_path} has the same file name in collection {record.collection};"
                       " a name must be unique within a collection").message  # fmt: skip
     return FileFailure(record.path, REJECTED.code, reason, record.file_bytes, record.mtime_ns)
-
-
-def _aliases(
-    refs: dict[int, list[TargetRef]], resolved: dict[int, int], known: dict[str, int]
-) -> dict[str, tuple[int, str]]:
-    """name key -> (target, name as first seen) for every name that designates its target:
-    each name a product gives becomes an alias of its target, unless it names another."""
-    for product_id, targets in refs.items():
-        for t in targets:
-            known.setdefault(target_key(t.name), resolved[product_id])
-    aliases: dict[str, tuple[int, str]] = {}
-    for product_id, targets in refs.items():
-        for t in targets:
-            key = target_key(t.name)
-            if known.get(key) == resolved[product_id]:
-                aliases.setdefault(key, (resolved[product_id], t.name))
-    return aliases
-
-
-class _Grid:
-    """Positions bucketed on the unit sphere (3-D cells of the radius' size): finds one
-    within the radius with no trouble at RA 0/360 or at the poles."""
-
-    def __init__(self, radius_deg: float) -> None:
-        self.radius = radius_deg
-        self.size = math.radians(radius_deg)
-        self.cells: dict[tuple[int, int, int], list[tuple[float, float, int]]] = {}
-
-    def _cell(self, ra: float, dec: float) -> tuple[int, int, int]:
-        r, d = math.radians(ra), math.radians(dec)
-        v = (math.cos(d) * math.cos(r), math.cos(d) * math.sin(r), math.sin(d))
-        return int(v[0] // self.size), int(v[1] // self.size), int(v[2] // self.size)
-
-    def add(self, ra: float | None, dec: float | None, target_id: int) -> None:
-        if ra is not None and dec is not None:
-            self.cells.setdefault(self._cell(ra, dec), []).append((ra, dec, target_id))
-
-    def near(self, ra: float | None, dec: float | None) -> int | None:
-        if ra is None or dec is None:
-            return None
-        x, y, z = self._cell(ra, dec)
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for dz in (-1, 0, 1):
-                    for ra2, dec2, target_id in self.cells.get((x + dx, y + dy, z + dz), ()):
-                        if angular_distance((ra, dec), (ra2, dec2)) <= self.radius:
-                            return target_id
-        return None
 
 
 class Loader:
@@ -444,7 +323,7 @@ class Loader:
                 for product_id, record in ids.items():
                     for n, s in enumerate(record.software, start=1):
                         copy.write_row((product_id, n, s.name, s.version, s.source))
-        links = self._resolve_targets(ids)
+        links = TargetResolver(self.conn).resolve(ids)
         if links:
             with (
                 self.conn.cursor() as cur,
@@ -452,119 +331,6 @@ class Loader:
             ):
                 for link in sorted(links):
                     copy.write_row(link)
-
-    # -- targets ------------------------------------------------------------------------------
-
-    def _resolve_targets(self, ids: dict[int, ProductRecord]) -> set[tuple[int, int]]:
-        """Link each product to its target, creating targets and aliases as needed.
-
-        A name whose normalised key is known links to that target. A product's unknown
-        names join the target one of its other names resolves to, else the nearest target
-        within MATCH_RADIUS_ARCSEC of the product's position (in the catalog, or new in
-        this batch), else a new target. A constant number of statements per batch.
-        """
-        refs = {pid: r.targets for pid, r in ids.items() if r.targets}
-        keys = sorted({target_key(t.name) for ts in refs.values() for t in ts})
-        if not keys:
-            return set()
-        with self.conn.cursor() as cur:
-            cur.execute(
-                "SELECT a.name_key, a.target_id, degrees(long(t.pos)), degrees(lat(t.pos)) "
-                "FROM hlsp.target_alias a JOIN hlsp.target t USING (target_id) "
-                "WHERE a.name_key = ANY(%s)", (keys,),
-            )  # fmt: skip
-            rows = cur.fetchall()
-        known: dict[str, int] = {k: int(t) for k, t, _, _ in rows}
-        where: dict[int, tuple[float, float]] = {int(t): (ra, dec) for _, t, ra, dec in rows
-                                                 if ra is not None}  # fmt: skip
-
-        def by_name(targets: list[TargetRef]) -> int | None:
-            """The target one of the names designates, unless it lies far from this one."""
-            for t in targets:
-                found = known.get(target_key(t.name))
-                if found is None:
-                    continue
-                there = where.get(found)
-                if there is None or t.ra is None or t.dec is None or angular_distance(
-                    there, (t.ra, t.dec)) <= NAME_MATCH_LIMIT_ARCSEC / 3600:  # fmt: skip
-                    return found
-            return None
-
-        resolved: dict[int, int] = {}
-        pending: list[int] = []
-        for product_id, targets in refs.items():
-            found = by_name(targets)
-            if found is None:
-                pending.append(product_id)
-            else:
-                resolved[product_id] = found
-        new_targets: list[tuple[int, TargetRef]] = []
-        if pending:
-            nearby = self._nearby([refs[pid][0] for pid in pending])
-            fresh = _Grid(MATCH_RADIUS_ARCSEC / 3600)
-            ids_needed = [pid for pid, near in zip(pending, nearby, strict=True) if near is None]
-            allocated = iter(self._allocate_target_ids(len(ids_needed)))
-            for product_id, near in zip(pending, nearby, strict=True):
-                first = refs[product_id][0]
-                found = near
-                if found is None:  # a name known since (earlier in this batch)?
-                    found = by_name(refs[product_id])
-                if found is None:
-                    found = fresh.near(first.ra, first.dec)
-                if found is None:
-                    found = next(allocated)
-                    new_targets.append((found, first))
-                    fresh.add(first.ra, first.dec, found)
-                    if first.ra is not None and first.dec is not None:
-                        where[found] = (first.ra, first.dec)
-                resolved[product_id] = found
-                for t in refs[product_id]:
-                    known.setdefault(target_key(t.name), found)
-        self._write_targets(new_targets, _aliases(refs, resolved, known), set(keys))
-        return set(resolved.items())
-
-    def _allocate_target_ids(self, count: int) -> list[int]:
-        if count == 0:
-            return []
-        with self.conn.cursor() as cur:
-            cur.execute("SELECT nextval(pg_get_serial_sequence('hlsp.target', 'target_id')) "
-                        "FROM generate_series(1, %s)", (count,))  # fmt: skip
-            return [int(row[0]) for row in cur.fetchall()]
-
-    def _write_targets(
-        self, new_targets: list[tuple[int, TargetRef]], aliases: dict[str, tuple[int, str]],
-        looked_up: set[str],
-    ) -> None:  # fmt: skip
-        """COPY the new targets, then the aliases the catalog did not know."""
-        with self.conn.cursor() as cur:
-            if new_targets:
-                with cur.copy("COPY hlsp.target (target_id, name, pos) FROM STDIN") as copy:
-                    for target_id, ref in new_targets:
-                        copy.write_row((target_id, ref.name, _point(ref.ra, ref.dec)))
-            cur.execute("SELECT name_key FROM hlsp.target_alias WHERE name_key = ANY(%s)",
-                        (sorted(looked_up),))  # fmt: skip
-            stored = {row[0] for row in cur.fetchall()}
-            missing = [(k, tid, name) for k, (tid, name) in aliases.items() if k not in stored]
-            if missing:
-                with cur.copy("COPY hlsp.target_alias (name_key, target_id, name) FROM STDIN"
-                              ) as copy:  # fmt: skip
-                    for row in missing:
-                        copy.write_row(row)
-
-    def _nearby(self, refs: list[TargetRef]) -> list[int | None]:
-        """Nearest existing target within the match radius of each reference's position."""
-        ras = [t.ra for t in refs]
-        decs = [t.dec for t in refs]
-        with self.conn.cursor() as cur:
-            cur.execute(
-                "SELECT (SELECT t.target_id FROM hlsp.target t WHERE u.ra IS NOT NULL AND "
-                "t.pos <@ scircle(spoint(radians(u.ra), radians(u.dec)), radians(%s / 3600.0)) "
-                "ORDER BY t.pos <-> spoint(radians(u.ra), radians(u.dec)), t.target_id LIMIT 1) "
-                "FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS u(ra, dec, n) "
-                "ORDER BY u.n",
-                (MATCH_RADIUS_ARCSEC, ras, decs),
-            )
-            return [None if row[0] is None else int(row[0]) for row in cur.fetchall()]
 
     # -- audit --------------------------------------------------------------------------------
 

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.harvest.findings import Severity, rule
-from catalog.harvest.load import Manifest
+from catalog.harvest.manifest import MANIFEST_NAME, Manifest
 from catalog.harvest.records import FileFailure, FileTask
 from catalog.harvest.worker import hlsp_id
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
-MANIFEST_NAME = "hlsp-collection.toml"
 
 BAD_MANIFEST = rule(
     "HLSP-R110", Severity.ERROR, "Unreadable collection manifest",

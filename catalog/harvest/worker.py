@@ -8,19 +8,16 @@ pool today and could run on any distributed executor tomorrow.
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
 from catalog.harvest import extract as ex
 from catalog.harvest.findings import Finding, Severity, rule, verdict_of
 from catalog.harvest.fitsio import FitsReadError, Header, read_headers
 from catalog.harvest.fitstable import TableValue, finite_range, read_columns
-from catalog.harvest.nomenclature import NameCheck, check_name
+from catalog.harvest.nomenclature import PROJ_ID_PATTERN, NameCheck, check_name
 from catalog.harvest.records import FileFailure, FileResult, FileTask, InputRef, ProductRecord
 from catalog.harvest.rules import check_headers, classify
 from catalog.harvest.skywcs import length_unit, number
-
-PROJ_ID = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 
 NO_COLLECTION = rule(
     "HLSP-R100", Severity.ERROR, "No collection",
@@ -39,7 +36,7 @@ def hlsp_id(value: str | None) -> str | None:
     if not value:
         return None
     candidate = value.strip().lower()
-    return candidate if PROJ_ID.match(candidate) and len(candidate) <= 40 else None
+    return candidate if PROJ_ID_PATTERN.fullmatch(candidate) and len(candidate) <= 40 else None
 
 
 def resolve_collection(
@@ -156,9 +153,6 @@ def fill(record: ProductRecord, headers: list[Header], name: NameCheck) -> None:
     record.headers = ex.headers_json(headers)
 
 
-_WAVE_COLUMNS = ("WAVELENGTH", "WAVE", "LAMBDA")
-
-
 def table_wavelengths(
     path: str, headers: list[Header]
 ) -> tuple[float | None, float | None, int | None]:
@@ -168,7 +162,7 @@ def table_wavelengths(
             continue
         names = {str(header.get(f"TTYPE{n}") or "").strip().upper(): n
                  for n in range(1, int(number(header.get("TFIELDS")) or 0) + 1)}  # fmt: skip
-        column = next((c for c in _WAVE_COLUMNS if c in names), None)
+        column = next((c for c in ex.WAVE_COLUMNS if c in names), None)
         if column is None:
             continue
         values = read_columns(path, header, [column]).get(column, [])

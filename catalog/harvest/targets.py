@@ -1,0 +1,194 @@
+"""Targets shared across collections: one row per object, whatever name each file gives it.
+
+A name whose normalised key (``extract.target_key``) is known links to that target unless
+it lies far away (a generic name such as 'Field 1'); otherwise the nearest target within
+MATCH_RADIUS_ARCSEC of the product's position, in the catalog or new in the same batch;
+otherwise a new target. Every name a product gives becomes an alias of its target.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import psycopg
+
+from catalog.harvest.extract import target_key
+from catalog.harvest.records import ProductRecord, TargetRef
+from catalog.harvest.skywcs import angular_distance
+
+MATCH_RADIUS_ARCSEC = 3.0
+"""Names that differ but sit within this distance resolve to one target."""
+NAME_MATCH_LIMIT_ARCSEC = 60.0
+"""A name match farther than this is a different object sharing a generic name ('Field 1')."""
+
+
+def point_literal(ra: float | None, dec: float | None) -> str | None:
+    """A pg_sphere spoint literal in degrees, or None."""
+    return None if ra is None or dec is None else f"({ra!r}d, {dec!r}d)"
+
+
+def _aliases(
+    refs: dict[int, list[TargetRef]], resolved: dict[int, int], known: dict[str, int]
+) -> dict[str, tuple[int, str]]:
+    """name key -> (target, name as first seen) for every name that designates its target:
+    each name a product gives becomes an alias of its target, unless it names another."""
+    for product_id, targets in refs.items():
+        for t in targets:
+            known.setdefault(target_key(t.name), resolved[product_id])
+    aliases: dict[str, tuple[int, str]] = {}
+    for product_id, targets in refs.items():
+        for t in targets:
+            key = target_key(t.name)
+            if known.get(key) == resolved[product_id]:
+                aliases.setdefault(key, (resolved[product_id], t.name))
+    return aliases
+
+
+class _Grid:
+    """Positions bucketed on the unit sphere (3-D cells of the radius' size): finds one
+    within the radius with no trouble at RA 0/360 or at the poles."""
+
+    def __init__(self, radius_deg: float) -> None:
+        self.radius = radius_deg
+        self.size = math.radians(radius_deg)
+        self.cells: dict[tuple[int, int, int], list[tuple[float, float, int]]] = {}
+
+    def _cell(self, ra: float, dec: float) -> tuple[int, int, int]:
+        r, d = math.radians(ra), math.radians(dec)
+        v = (math.cos(d) * math.cos(r), math.cos(d) * math.sin(r), math.sin(d))
+        return int(v[0] // self.size), int(v[1] // self.size), int(v[2] // self.size)
+
+    def add(self, ra: float | None, dec: float | None, target_id: int) -> None:
+        if ra is not None and dec is not None:
+            self.cells.setdefault(self._cell(ra, dec), []).append((ra, dec, target_id))
+
+    def near(self, ra: float | None, dec: float | None) -> int | None:
+        if ra is None or dec is None:
+            return None
+        x, y, z = self._cell(ra, dec)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for dz in (-1, 0, 1):
+                    for ra2, dec2, target_id in self.cells.get((x + dx, y + dy, z + dz), ()):
+                        if angular_distance((ra, dec), (ra2, dec2)) <= self.radius:
+                            return target_id
+        return None
+
+
+class TargetResolver:
+    """Resolves the targets of a batch in a constant number of statements."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def resolve(self, ids: dict[int, ProductRecord]) -> set[tuple[int, int]]:
+        """Link each product to its target, creating targets and aliases as needed.
+
+        A name whose normalised key is known links to that target. A product's unknown
+        names join the target one of its other names resolves to, else the nearest target
+        within MATCH_RADIUS_ARCSEC of the product's position (in the catalog, or new in
+        this batch), else a new target. A constant number of statements per batch.
+        """
+        refs = {pid: r.targets for pid, r in ids.items() if r.targets}
+        keys = sorted({target_key(t.name) for ts in refs.values() for t in ts})
+        if not keys:
+            return set()
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT a.name_key, a.target_id, degrees(long(t.pos)), degrees(lat(t.pos)) "
+                "FROM hlsp.target_alias a JOIN hlsp.target t USING (target_id) "
+                "WHERE a.name_key = ANY(%s)", (keys,),
+            )  # fmt: skip
+            rows = cur.fetchall()
+        known: dict[str, int] = {k: int(t) for k, t, _, _ in rows}
+        where: dict[int, tuple[float, float]] = {int(t): (ra, dec) for _, t, ra, dec in rows
+                                                 if ra is not None}  # fmt: skip
+
+        def by_name(targets: list[TargetRef]) -> int | None:
+            """The target one of the names designates, unless it lies far from this one."""
+            for t in targets:
+                found = known.get(target_key(t.name))
+                if found is None:
+                    continue
+                there = where.get(found)
+                if there is None or t.ra is None or t.dec is None or angular_distance(
+                    there, (t.ra, t.dec)) <= NAME_MATCH_LIMIT_ARCSEC / 3600:  # fmt: skip
+                    return found
+            return None
+
+        resolved: dict[int, int] = {}
+        pending: list[int] = []
+        for product_id, targets in refs.items():
+            found = by_name(targets)
+            if found is None:
+                pending.append(product_id)
+            else:
+                resolved[product_id] = found
+        new_targets: list[tuple[int, TargetRef]] = []
+        if pending:
+            nearby = self._nearby([refs[pid][0] for pid in pending])
+            fresh = _Grid(MATCH_RADIUS_ARCSEC / 3600)
+            ids_needed = [pid for pid, near in zip(pending, nearby, strict=True) if near is None]
+            allocated = iter(self._allocate_target_ids(len(ids_needed)))
+            for product_id, near in zip(pending, nearby, strict=True):
+                first = refs[product_id][0]
+                found = near
+                if found is None:  # a name known since (earlier in this batch)?
+                    found = by_name(refs[product_id])
+                if found is None:
+                    found = fresh.near(first.ra, first.dec)
+                if found is None:
+                    found = next(allocated)
+                    new_targets.append((found, first))
+                    fresh.add(first.ra, first.dec, found)
+                    if first.ra is not None and first.dec is not None:
+                        where[found] = (first.ra, first.dec)
+                resolved[product_id] = found
+                for t in refs[product_id]:
+                    known.setdefault(target_key(t.name), found)
+        self._write_targets(new_targets, _aliases(refs, resolved, known), set(keys))
+        return set(resolved.items())
+
+    def _allocate_target_ids(self, count: int) -> list[int]:
+        if count == 0:
+            return []
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT nextval(pg_get_serial_sequence('hlsp.target', 'target_id')) "
+                        "FROM generate_series(1, %s)", (count,))  # fmt: skip
+            return [int(row[0]) for row in cur.fetchall()]
+
+    def _write_targets(
+        self, new_targets: list[tuple[int, TargetRef]], aliases: dict[str, tuple[int, str]],
+        looked_up: set[str],
+    ) -> None:  # fmt: skip
+        """COPY the new targets, then the aliases the catalog did not know."""
+        with self.conn.cursor() as cur:
+            if new_targets:
+                with cur.copy("COPY hlsp.target (target_id, name, pos) FROM STDIN") as copy:
+                    for target_id, ref in new_targets:
+                        copy.write_row((target_id, ref.name, point_literal(ref.ra, ref.dec)))
+            cur.execute("SELECT name_key FROM hlsp.target_alias WHERE name_key = ANY(%s)",
+                        (sorted(looked_up),))  # fmt: skip
+            stored = {row[0] for row in cur.fetchall()}
+            missing = [(k, tid, name) for k, (tid, name) in aliases.items() if k not in stored]
+            if missing:
+                with cur.copy("COPY hlsp.target_alias (name_key, target_id, name) FROM STDIN"
+                              ) as copy:  # fmt: skip
+                    for row in missing:
+                        copy.write_row(row)
+
+    def _nearby(self, refs: list[TargetRef]) -> list[int | None]:
+        """Nearest existing target within the match radius of each reference's position."""
+        ras = [t.ra for t in refs]
+        decs = [t.dec for t in refs]
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT (SELECT t.target_id FROM hlsp.target t WHERE u.ra IS NOT NULL AND "
+                "t.pos <@ scircle(spoint(radians(u.ra), radians(u.dec)), radians(%s / 3600.0)) "
+                "ORDER BY t.pos <-> spoint(radians(u.ra), radians(u.dec)), t.target_id LIMIT 1) "
+                "FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS u(ra, dec, n) "
+                "ORDER BY u.n",
+                (MATCH_RADIUS_ARCSEC, ras, decs),
+            )
+            return [None if row[0] is None else int(row[0]) for row in cur.fetchall()]
