@@ -16,7 +16,7 @@ from catalog.harvest.findings import RULES, Finding, Severity, Verdict, verdict_
 from catalog.harvest.nomenclature import FieldCheck, check_name
 from catalog.harvest.records import FileFailure, FileTask, ProductRecord
 from catalog.harvest.rules import MemberFacts, check_collection
-from catalog.harvest.run import _results, member_of
+from catalog.harvest.run import member_of, read_files
 from catalog.harvest.walk import Walk
 from catalog.harvest.worker import hlsp_id
 
@@ -77,7 +77,7 @@ def run_check(
             tasks[task.path] = task
             yield task
 
-    for result in _results(remember(walk.tasks()), jobs):
+    for result in read_files(remember(walk.tasks()), jobs):
         if isinstance(result, FileFailure):
             task = tasks.get(result.path)
             fallback = task.collection or task.directory_collection if task else None

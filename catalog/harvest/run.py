@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,7 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _results(tasks: Iterable[FileTask], jobs: int) -> Iterator[FileResult]:
+def read_files(tasks: Iterable[FileTask], jobs: int) -> Iterator[FileResult]:
     """process_file over the tasks, on a pool of ``jobs`` processes (in-process for 1)."""
     iterator = iter(tasks)
     first = next(iterator, None)
@@ -163,8 +164,6 @@ class Harvest:
     # -- the run ----------------------------------------------------------------------------------
 
     def run(self) -> HarvestSummary:
-        import time
-
         started = time.monotonic()
         self._lock()
         summary = HarvestSummary(run_id=self._start_run())
@@ -175,18 +174,17 @@ class Harvest:
         try:
             self.known = self._known()
             known = {} if self.options.force else self.known
-            seen_paths: list[str] = []
             with Reporter("harvest", stream=self.stream, enabled=self.options.progress) as bar:
                 # The walk is quick (stat only): finish it first so the bar knows its total.
-                changed = list(self._changed(walk.tasks(), known, seen_paths, summary, bar))
+                changed = list(self._changed(walk.tasks(), known, summary, bar))
                 bar.set_total(summary.seen)
-                results = _results(changed, self.options.jobs)
+                results = read_files(changed, self.options.jobs)
                 for batch in _batches(results, self.options.batch_size):
                     loader.manifests = walk.manifests
                     self._load_batch(loader, batch, summary, members, product_ids)
                     bar.advance(len(batch), failed=sum(isinstance(r, FileFailure)
                                                        for r in batch))  # fmt: skip
-            self._finish_walk(loader, walk, summary, seen_paths)
+            self._finish_walk(loader, walk, summary)
             self._collection_checks(loader, walk, members, product_ids, summary)
             summary.state = "completed"
         except KeyboardInterrupt:
@@ -201,12 +199,11 @@ class Harvest:
 
     def _changed(
         self, tasks: Iterable[FileTask], known: dict[str, tuple[int, int, bool]],
-        seen: list[str], summary: HarvestSummary, bar: Reporter,
+        summary: HarvestSummary, bar: Reporter,
     ) -> Iterator[FileTask]:  # fmt: skip
         unchanged_since_update = 0
         for task in tasks:
             summary.seen += 1
-            seen.append(task.path)
             stored = known.get(task.path)
             moved = (task.collection is not None and task.path in self.owners
                      and self.owners[task.path][1] != task.collection)  # fmt: skip
@@ -253,16 +250,14 @@ class Harvest:
             if record.path in outcome.product_ids and record.collection is not None:
                 members.setdefault(record.collection, {})[record.path] = member_of(record)
 
-    def _finish_walk(
-        self, loader: Loader, walk: Walk, summary: HarvestSummary, seen: list[str]
-    ) -> None:
+    def _finish_walk(self, loader: Loader, walk: Walk, summary: HarvestSummary) -> None:
         """Record walk failures; withdraw products whose files vanished from a walked tree."""
         with self.conn.transaction():
             loader.record_failures(walk.failures)
             summary.failed += len(walk.failures)
             summary.failures.extend(walk.failures)
             if self.options.withdraw and walk.complete:
-                summary.withdrawn += self._withdraw(seen)
+                summary.withdrawn += self._withdraw(walk.seen)
             loader.apply_manifests(walk.manifests)
             self.conn.execute(
                 "UPDATE hlsp.harvest_run SET files_seen = %s, files_unchanged = %s, "
@@ -271,11 +266,10 @@ class Harvest:
                  summary.run_id),
             )  # fmt: skip
 
-    def _withdraw(self, seen: list[str]) -> int:
+    def _withdraw(self, present: set[str]) -> int:
         """Mark withdrawn the products under a walked root whose files the walk did not see."""
         roots = [str(Path(p).absolute()) for p in self.options.paths]
         prefixes = tuple(root.rstrip("/") + "/" for root in roots)
-        present = set(seen)
         vanished = [path for path, (_, _, withdrawn) in self.known.items()
                     if not withdrawn and path not in present
                     and (path in roots or path.startswith(prefixes))]  # fmt: skip

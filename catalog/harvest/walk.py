@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalog.harvest.findings import Severity, rule
+from catalog.harvest.findings import Rule, Severity, rule
 from catalog.harvest.manifest import MANIFEST_NAME, Manifest
 from catalog.harvest.records import FileFailure, FileTask
 from catalog.harvest.worker import hlsp_id
@@ -57,13 +57,14 @@ class Walk:
     manifests: dict[str, Manifest] = field(default_factory=dict)  # hlsp id -> manifest
     failures: list[FileFailure] = field(default_factory=list)
     complete: bool = False  # every root was listed to the end
+    seen: set[str] = field(default_factory=set)  # paths of the FITS files found
 
     def tasks(self) -> Iterator[FileTask]:
-        """The FITS files under every root, in a stable order, each once (roots may overlap)."""
-        seen: set[str] = set()
+        """The FITS files under every root, in a stable order, each once (roots may overlap);
+        their paths accumulate in :attr:`seen`."""
         for task in self._tasks():
-            if task.path not in seen:
-                seen.add(task.path)
+            if task.path not in self.seen:
+                self.seen.add(task.path)
                 yield task
 
     def _tasks(self) -> Iterator[FileTask]:
@@ -166,7 +167,5 @@ class Walk:
                 self.manifests[directory_id] = manifest
         return FileTask(path, info.st_size, info.st_mtime_ns, self.collection, directory_id)
 
-    def _fail(self, path: Path, kind: object, reason: str) -> None:
-        code = getattr(kind, "code", "HLSP-R111")
-        fix = getattr(kind, "fix", "")
-        self.failures.append(FileFailure(printable(str(path)), code, f"{reason}. {fix}".strip()))
+    def _fail(self, path: Path, kind: Rule, reason: str) -> None:
+        self.failures.append(FileFailure(printable(str(path)), kind.code, kind(reason).message))
