@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
+from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,14 +12,16 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from catalog import __version__
 from catalog.db import Database
+from catalog.tap_service import build_tap
 
 ENDPOINTS = [
     ("/", "This page"),
     ("/health", "Health check: is the database reachable and its schema current (JSON)"),
+    ("/tap", "IVOA TAP 1.1 service (ADQL 2.1, ObsCore): TOPCAT, pyvo, STILTS"),
 ]
 
 
@@ -87,6 +91,17 @@ def create_app(db: Database) -> Starlette:
         base = str(request.base_url).rstrip("/")
         return HTMLResponse(_landing(counts, base))
 
-    app = Starlette(routes=[Route("/", landing), Route("/health", health)])
+    tap = build_tap(db)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(tap.install)
+        yield
+
+    app = Starlette(
+        routes=[Route("/", landing), Route("/health", health), Mount("/tap", app=tap.app())],
+        lifespan=lifespan,
+    )
     app.state.db = db
+    app.state.tap = tap
     return app

@@ -187,7 +187,10 @@ def _serve(database: Database, host: str, port: int) -> None:
     from catalog.app import create_app
 
     out.print(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
-    uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(database), host=host, port=port, log_level="info",
+        server_header=False,  # the app names itself (VO clients look for a software token)
+    )  # fmt: skip
 
 
 @main.command()

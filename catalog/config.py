@@ -26,12 +26,16 @@ class Settings:
     ``read_database_url``: where query traffic (TAP, GraphQL) goes; defaults to the writer.
     ``data_dir``: the project data directory (embedded cluster, job results, demo corpus).
     ``ivoa_authority``: prefix of ``obs_publisher_did`` (``ivo://authority/path``).
+    ``public_url``: the server's URL as clients see it (``https://archive.example/hlsp``), for
+    the links and capabilities the server writes when a proxy stands in front of it; None
+    means "as each request arrives".
     """
 
     database_url: str | None = None
     read_database_url: str | None = None
     data_dir: Path = field(default_factory=lambda: Path.cwd() / ".hlsp")
     ivoa_authority: str = DEFAULT_AUTHORITY
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,6 +45,7 @@ class Settings:
             read_database_url=_env("HLSP_READ_DATABASE_URL"),
             data_dir=Path(data_dir).expanduser().absolute() if data_dir else Path.cwd() / ".hlsp",
             ivoa_authority=_env("HLSP_IVOA_AUTHORITY") or DEFAULT_AUTHORITY,
+            public_url=_env("HLSP_PUBLIC_URL"),
         )
         settings.validate()
         return settings
@@ -62,6 +67,8 @@ class Settings:
                     f"HLSP_{name.upper()} must be a PostgreSQL URL (postgresql://user@host/db), "
                     f"got {url!r}"
                 )
+        if self.public_url is not None and not re.match(r"^https?://[^/\s]+", self.public_url):
+            raise ConfigError(f"HLSP_PUBLIC_URL must be an http(s) URL, got {self.public_url!r}")
         if not _AUTHORITY_RE.match(self.ivoa_authority):
             raise ConfigError(
                 f"HLSP_IVOA_AUTHORITY must look like ivo://authority[/path], got "

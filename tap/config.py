@@ -1,0 +1,40 @@
+"""Service settings: public URL, limits, identity. Declared in the capabilities document.
+
+Limits (TAPRegExt): ``maxrec_default``/``maxrec_hard`` rows; ``upload_bytes``/``upload_rows``
+per request; ``retention_default``/``retention_hard`` seconds that an async job lives;
+``duration_default``/``duration_hard`` seconds of execution (async); ``sync_timeout`` seconds
+for a synchronous query (the statement timeout of sync requests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TapConfig:
+    """What a TAP service needs to know besides its tables and database.
+
+    ``base_url``: the public URL of the service root (``https://host/tap``), used in the
+    capabilities, job URLs and examples; None means "derive from each request", which is
+    right unless a proxy rewrites the host or path.
+    ``reader_role``: the restricted database role ADQL runs as (SET ROLE inside each
+    read-only transaction), or None to run as the connection's own role.
+    """
+
+    title: str = "TAP service"
+    description: str = "An IVOA TAP 1.1 service"
+    base_url: str | None = None
+    reader_role: str | None = None
+    server_software: str = "tap/0.1"
+    maxrec_default: int = 10_000
+    maxrec_hard: int = 10_000_000
+    upload_bytes: int = 20_000_000
+    upload_rows: int = 1_000_000
+    retention_default: int = 2 * 86_400
+    retention_hard: int = 30 * 86_400
+    duration_default: int = 600
+    duration_hard: int = 3_600
+    sync_timeout: int = 60
+    data_models: tuple[tuple[str, str], ...] = ()  # (ivo-id, label)
+    cors_origins: tuple[str, ...] = ("*",)
