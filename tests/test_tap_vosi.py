@@ -45,7 +45,7 @@ def test_published_columns_are_exactly_what_the_reader_role_may_select(
         view_helpers = {("ivoa.obscore", "pos"), ("ivoa.obscore", "footprint")}
         assert declared == granted - view_helpers
         # and every declared SQL type is the live one
-        live = dict(conn.execute(sa.text(
+        live: dict[str, str] = dict(conn.execute(sa.text(
             "SELECT c.table_schema || '.' || c.table_name || '.' || c.column_name, "
             "format_type(a.atttypid, a.atttypmod) FROM information_schema.columns c "
             "JOIN pg_attribute a ON a.attrelid = (c.table_schema || '.' || c.table_name)::regclass "
