@@ -108,6 +108,19 @@ def database(admin_engine: sa.Engine, server_url: str, template_name: str) -> It
     _drop_database(admin_engine, name)
 
 
+@pytest.fixture(scope="module")
+def module_database(
+    admin_engine: sa.Engine, server_url: str, template_name: str
+) -> Iterator[Database]:
+    """A migrated database shared by one test module (for slow set-ups: corpora, servers)."""
+    name = f"hlsp_module_{uuid.uuid4().hex[:10]}"
+    _create_database(admin_engine, name, template=template_name)
+    db = Database(database_url(server_url, name), settings=Settings(ivoa_authority=TEST_AUTHORITY))
+    yield db
+    db.dispose()
+    _drop_database(admin_engine, name)
+
+
 @pytest.fixture
 def session(database: Database) -> Iterator[Session]:
     with Session(database.engine) as s:
