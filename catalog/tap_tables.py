@@ -55,6 +55,10 @@ def _indexed(table: sa.Table) -> set[str]:
 _OBSCORE_INDEXED = frozenset({"obs_id", "t_min", "em_min", "product_id"})
 
 
+# Regions served as STC-S text whose pg_sphere form (GiST-indexed) sits in a hidden column.
+_GEOMETRY_SQL = {("obscore", "s_region"): "footprint"}
+
+
 def _columns(table: sa.Table, indexed: set[str] | frozenset[str]) -> tuple[Column, ...]:
     columns = []
     for column in table.columns:
@@ -74,6 +78,7 @@ def _columns(table: sa.Table, indexed: set[str] | frozenset[str]) -> tuple[Colum
             xtype=xtype, description=meta.description, unit=meta.unit, ucd=meta.ucd,
             utype=meta.utype, principal=meta.principal, std=meta.std,
             indexed=column.name in indexed, nullable=bool(column.nullable),
+            geometry_sql=_GEOMETRY_SQL.get((table.name, column.name)),
         ))  # fmt: skip
     return tuple(columns)
 

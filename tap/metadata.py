@@ -53,6 +53,9 @@ class Column:
     ``indexed``: an index helps constraints on this column (TAP_SCHEMA.columns.indexed).
     ``principal``: shown by default; ``std``: defined by a standard (ObsCore, TAP_SCHEMA).
     ``nullable``: whether NULL may occur (taplint checks ObsCore NOT NULL columns).
+    ``geometry_sql``: for a region served as text (ObsCore ``s_region``, STC-S), the
+    unpublished column of the same relation that holds it as a pg_sphere value; ADQL
+    geometry functions (CONTAINS, INTERSECTS, AREA…) work on that one, with its index.
     """
 
     name: str
@@ -68,6 +71,7 @@ class Column:
     std: bool = False
     indexed: bool = False
     nullable: bool = True
+    geometry_sql: str | None = None
 
     def __post_init__(self) -> None:
         if self.datatype not in VOTABLE_DATATYPES:
