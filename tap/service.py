@@ -19,19 +19,26 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tap import examples as examples_mod
 from tap import tap_schema, vosi
 from tap.config import TapConfig
+from tap.errors import TapError
 from tap.examples import Example
+from tap.features import adql_features
+from tap.form import read_params
 from tap.metadata import TapMetadata
+from tap.query import QueryRunner
+from tap.votable.document import error_document
+from tap.votable.formats import DESCRIPTIONS
 
 log = logging.getLogger(__name__)
 
 XML = "text/xml; charset=utf-8"
+VOTABLE = "application/x-votable+xml"
 
 
 class ServerHeader:
@@ -75,8 +82,8 @@ class TapService:
         admin_engine: sa.Engine,
         config: TapConfig,
         examples: Sequence[Example] = (),
-        features: Sequence[vosi.Feature] = (),
-        output_formats: Sequence[vosi.OutputFormat] = (),
+        features: Sequence[vosi.Feature] | None = None,
+        output_formats: Sequence[vosi.OutputFormat] | None = None,
     ) -> None:
         self.published = metadata
         self.metadata = tap_schema.with_tap_schema(metadata)
@@ -85,9 +92,13 @@ class TapService:
         self.config = config
         examples_mod.check(examples, self.metadata)
         self.examples = tuple(examples)
-        self.features = tuple(features)
-        self.output_formats = tuple(output_formats)
+        self.features = tuple(adql_features() if features is None else features)
+        self.output_formats = tuple(
+            [vosi.OutputFormat(d.mime, d.aliases, d.ivo_id) for d in DESCRIPTIONS]
+            if output_formats is None else output_formats
+        )  # fmt: skip
         self.started = datetime.now(UTC)
+        self.runner = QueryRunner(self.metadata, query_engine, config)
 
     # -- installation -------------------------------------------------------------------
 
@@ -182,6 +193,23 @@ class TapService:
         body = examples_mod.document(self.examples, title=self.config.title)
         return Response(body, media_type="application/xhtml+xml; charset=utf-8")
 
+    async def sync(self, request: Request) -> Response:
+        """``/sync``: run the query now and stream the result (TAP 1.1 §2.1)."""
+        try:
+            params, parts = await read_params(request, upload_limit=self.config.upload_bytes)
+            output = await run_in_threadpool(
+                self.runner.run, params, parts, timeout=self.config.sync_timeout
+            )
+        except TapError as exc:
+            return error_response(exc.message, 400)
+        except sa.exc.OperationalError as exc:
+            log.warning("TAP sync: database unavailable: %s", exc)
+            return error_response("the database is not available; try again later", 503)
+        except Exception:
+            log.exception("TAP sync query failed")
+            return error_response("the service failed while running the query (logged)", 500)
+        return StreamingResponse(output.chunks, media_type=output.media_type)
+
     # -- assembly -------------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
@@ -193,6 +221,7 @@ class TapService:
             Route("/tables", self.tables, methods=get_only),
             Route("/tables/{name:path}", self.table, methods=get_only),
             Route("/examples", self.examples_page, methods=get_only),
+            Route("/sync", self.sync, methods=["GET", "POST"]),
         ]
 
     def app(self, extra_routes: Sequence[BaseRoute] = ()) -> ASGIApp:
@@ -205,6 +234,11 @@ class TapService:
             )],
         )  # fmt: skip
         return ServerHeader(app, self.config.server_software)
+
+
+def error_response(message: str, status: int) -> Response:
+    """A VOTable error document (DALI §4.4), with an HTTP status clients read it under."""
+    return Response(error_document(message), status_code=status, media_type=VOTABLE)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
