@@ -68,6 +68,9 @@ class Column:
     std: bool = False
     indexed: bool = False
     nullable: bool = True
+    # An unpublished column of the same relation holding this (REGION, STC-S text) column as a
+    # pg_sphere geometry: ADQL geometry functions use it, and its GiST index, instead.
+    sql_geometry: str | None = None
 
     def __post_init__(self) -> None:
         if self.datatype not in VOTABLE_DATATYPES:
@@ -112,6 +115,9 @@ class Table:
     utype: str | None = None
     tap_name: str | None = None
     sql_name: str | None = None
+    # (longitude column, latitude column, unpublished spoint column): ADQL POINT(lon, lat) of
+    # these two columns is translated to the spoint column, so its GiST index serves cones.
+    point_columns: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.table_type not in ("table", "view"):
