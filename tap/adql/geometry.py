@@ -137,7 +137,10 @@ def contains(inner: Value, outer: Value) -> str:
     a, b = geometry_sql(inner, "CONTAINS"), geometry_sql(outer, "CONTAINS")
     if geometry_kind(outer) == "point":
         if geometry_kind(inner) != "point":
-            raise AdqlError("CONTAINS(region, point) is never true: only a point lies in a point")
+            raise AdqlError(
+                "CONTAINS(region, point) is never true (only a point lies in a point): "
+                "the contained geometry comes first, as in CONTAINS(point, region)"
+            )
         return f"({a}) = ({b})"
     return f"({a}) <@ ({b})"
 
