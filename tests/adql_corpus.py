@@ -34,7 +34,9 @@ def load_corpus(directory: Path) -> list[CorpusQuery]:
             adql = element.find("adql")
             assert adql is not None and adql.text is not None
             queries.append(
-                CorpusQuery(path.name, element.get("uuid", ""), adql.text, adql.get("valid") == "true")
+                CorpusQuery(
+                    path.name, element.get("uuid", ""), adql.text, adql.get("valid") == "true"
+                )
             )
     return queries
 

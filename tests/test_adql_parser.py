@@ -31,7 +31,7 @@ def error(text: str) -> AdqlSyntaxError:
         ("SELECT 'abc FROM t", 1, 8, "unterminated string"),
         ('SELECT "abc FROM t', 1, 8, "unterminated delimited identifier"),
         ("SELECT _x FROM t", 1, 8, "must start with a letter"),
-        ("SELECT size FROM t", 1, 8, 'reserved word'),
+        ("SELECT size FROM t", 1, 8, "reserved word"),
         ("SELECT distance FROM t", 1, 8, "is a function"),
         ("SELECT a FROM t; SELECT b FROM t", 1, 18, "only one statement"),
         ("SELECT a FROM t /* x */", 1, 17, "expected the end of the query"),

@@ -206,12 +206,20 @@ def _numbers(text: str, what: str) -> list[float]:
     return numbers
 
 
+_REGION_HELP = (
+    "REGION({!r}) is not supported: use 'Position x y', 'Circle x y r', 'Box x y w h' or "
+    "'Polygon x1 y1 x2 y2 x3 y3 …' in ICRS (no Union, Intersection or Not)"
+)
+
+
 def region(stcs: str) -> Value:
     """REGION('Position|Circle|Box|Polygon [frame] numbers…') in ICRS."""
     words = stcs.split()
     if not words:
         raise AdqlError("REGION needs an STC-S string such as 'Circle ICRS 10 20 1'")
     shape = words[0].lower()
+    if shape not in ("position", "circle", "box", "polygon"):
+        raise AdqlError(_REGION_HELP.format(stcs))
     rest = words[1:]
     if rest and not re.fullmatch(_NUMBER, rest[0]):
         check_coord_sys(rest[0])
@@ -232,10 +240,7 @@ def region(stcs: str) -> Value:
         )
     if shape == "polygon" and len(numbers) >= 6 and len(numbers) % 2 == 0:
         return polygon([], numbers)
-    raise AdqlError(
-        f"REGION({stcs!r}) is not supported: use 'Position x y', 'Circle x y r', "
-        "'Box x y w h' or 'Polygon x1 y1 x2 y2 x3 y3 …' in ICRS (no Union, Intersection or Not)"
-    )
+    raise AdqlError(_REGION_HELP.format(stcs))
 
 
 def cast_literal(text: str, target: str) -> Value:
