@@ -122,14 +122,28 @@ class AdqlDatabase:
         return "\n".join(r[0] for r in plan)
 
 
+# Test modules import the fixture, so pytest registers it once per module: the database is
+# shared through this module and dropped when the last user finishes.
+_shared: dict[str, AdqlDatabase] = {}
+_names: dict[str, str] = {}
+_users: list[int] = [0]
+
+
 @pytest.fixture(scope="session", name="adql_db")
 def adql_db_fixture(admin_engine: sa.Engine, server_url: str) -> Iterator[AdqlDatabase]:
-    name = f"hlsp_adql_{uuid.uuid4().hex[:8]}"
-    _create_database(admin_engine, name)
-    url = database_url(server_url, name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(SCHEMA_SQL.replace("{reader}", READER))
-    yield AdqlDatabase(url)
-    _drop_database(admin_engine, name)
-    with admin_engine.connect() as conn:
-        conn.execute(sa.text(f"DROP ROLE IF EXISTS {READER}"))
+    if "db" not in _shared:
+        name = f"hlsp_adql_{uuid.uuid4().hex[:8]}"
+        _create_database(admin_engine, name)
+        url = database_url(server_url, name)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(SCHEMA_SQL.replace("{reader}", READER))
+        _shared["db"] = AdqlDatabase(url)
+        _names["db"] = name
+    _users[0] += 1
+    yield _shared["db"]
+    _users[0] -= 1
+    if _users[0] == 0:
+        _drop_database(admin_engine, _names.pop("db"))
+        _shared.clear()
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f"DROP ROLE IF EXISTS {READER}"))

@@ -48,6 +48,17 @@ def test_cone_uses_the_gist_index(adql_db: AdqlDatabase) -> None:
     assert "src_footprint_idx" in adql_db.explain(region)
 
 
+def test_distance_radius_outside_pg_sphere_circles(adql_db: AdqlDatabase) -> None:
+    assert adql_db.ids("SELECT id FROM cat.src WHERE DISTANCE(pos, POINT(10, 20)) < 120") == [
+        1, 2, 3, 5,
+    ]  # fmt: skip
+    assert adql_db.ids("SELECT id FROM cat.src WHERE DISTANCE(pos, POINT(10, 20)) < -1") == []
+    adql = "SELECT id FROM cat.src WHERE DISTANCE(pos, POINT(10, 20)) < mag / 20"
+    assert adql_db.ids(adql) == [1, 2]  # radius from a column: 0.625, 0.65, 0.725 degrees
+    with pytest.raises(AdqlError, match="between 0 and 90"):
+        adql_db.translate("SELECT CIRCLE(1, 2, 100) FROM cat.src")
+
+
 def test_outside_the_cone(adql_db: AdqlDatabase) -> None:
     adql = "SELECT id FROM cat.src WHERE CONTAINS(pos, CIRCLE(10, 20, 0.6)) = 0"
     assert adql_db.ids(adql) == [3, 4, 5]

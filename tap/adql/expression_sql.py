@@ -280,9 +280,9 @@ class ExpressionTranslator:
                 return self.predicate_comparison(a, _FLIP[op] if flipped else op, b, scope)
         # DISTANCE(p, q) < r  ->  p <@ scircle(q, radians(r))
         if isinstance(left, Func) and left.name == "DISTANCE" and op in ("<", "<="):
-            return self.within(left, right, scope)
+            return self.within(left, right, op, scope)
         if isinstance(right, Func) and right.name == "DISTANCE" and op in (">", ">="):
-            return self.within(right, left, scope)
+            return self.within(right, left, _FLIP[op], scope)
         lv, rv = self.value(left, scope), self.value(right, scope)
         mixed = (_is_number(lv) and rv.kind == "string") or (_is_number(rv) and lv.kind == "string")
         if mixed and "null" not in (lv.kind, rv.kind):
@@ -304,9 +304,11 @@ class ExpressionTranslator:
         truth = (other.value == 1) == (op == "=")
         return f"({sql})" if truth else f"(NOT ({sql}))"
 
-    def within(self, func: Func, radius: Expr, scope: Scope) -> str:
+    def within(self, func: Func, radius: Expr, op: str, scope: Scope) -> str:
         p, q = self.distance_points(func, scope)
-        return f"({geometry.within(p, q, self.value(radius, scope))})"
+        constant = _constants([radius])
+        value = self.value(radius, scope)
+        return f"({geometry.within(p, q, value, op, constant[0] if constant else None)})"
 
     def distance_points(self, func: Func, scope: Scope) -> tuple[Value, Value]:
         if len(func.args) == 4:
@@ -359,7 +361,8 @@ def _point(t: ExpressionTranslator, node: Func, scope: Scope) -> Value:
 
 def _circle(t: ExpressionTranslator, node: Func, scope: Scope) -> Value:
     centre, (radius,), _ = t._centred(node, scope, 1)
-    return geometry.circle(centre, radius)
+    constant = _constants(node.args[-1:])
+    return geometry.circle(centre, radius, constant[0] if constant else None)
 
 
 def _box(t: ExpressionTranslator, node: Func, scope: Scope) -> Value:

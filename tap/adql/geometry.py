@@ -51,8 +51,10 @@ def require_point(value: Value, what: str) -> str:
     return value.sql
 
 
-def circle(centre: Value, radius: Value) -> Value:
+def circle(centre: Value, radius: Value, constant: float | None = None) -> Value:
     centre_sql = require_point(centre, "the centre of CIRCLE")
+    if constant is not None and not 0 <= constant <= 90:
+        raise AdqlError(f"a CIRCLE radius must be between 0 and 90 degrees, not {constant!r}")
     return Value(f"scircle({centre_sql}, radians({_number(radius, 'a radius')}))", "circle")
 
 
@@ -160,13 +162,22 @@ def distance(p: Value, q: Value) -> Value:
     return Value(f"degrees(({a}) <-> ({b}))", "double", "deg")
 
 
-def within(p: Value, q: Value, radius: Value) -> str:
-    """SQL boolean ``DISTANCE(p, q) <= radius`` in a form the GiST index serves."""
+def within(p: Value, q: Value, radius: Value, op: str, constant: float | None) -> str:
+    """SQL boolean ``DISTANCE(p, q) op radius`` in a form the GiST index serves.
+
+    pg_sphere circles have radii in [0, 90] degrees: a constant radius outside that range
+    keeps the plain distance comparison; an expression is clamped into it.
+    """
     a = require_point(p, "an argument of DISTANCE")
     b = require_point(q, "an argument of DISTANCE")
+    r = _number(radius, "a distance")
+    if constant is not None and not 0 < constant <= 90:
+        return f"degrees(({a}) <-> ({b})) {op} {r}"
     if q.column is not None and p.column is None:
         a, b = b, a  # keep the indexed column on the left of <@
-    return f"({a}) <@ scircle({b}, radians({_number(radius, 'a distance')}))"
+    if constant is None:
+        r = f"LEAST(GREATEST({r}, 0), 90)"
+    return f"({a}) <@ scircle({b}, radians({r}))"
 
 
 def centroid(value: Value) -> Value:
