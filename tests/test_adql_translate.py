@@ -75,6 +75,14 @@ def test_region_column_uses_its_geometric_twin(adql_db: AdqlDatabase) -> None:
     adql = ("SELECT q.id FROM (SELECT * FROM cat.src WHERE mag < 14) AS q "
             "WHERE INTERSECTS(q.s_region, CIRCLE(10, 20, 0.1)) = 1")  # fmt: skip
     assert adql_db.ids(adql) == [1]
+    with pytest.raises(AdqlError, match="no geometric form"):  # DISTINCT drops the twin
+        adql_db.translate(
+            "SELECT q.id FROM (SELECT DISTINCT id, s_region FROM cat.src) AS q "
+            "WHERE INTERSECTS(q.s_region, CIRCLE(10, 20, 0.1)) = 1"
+        )
+    adql = ("WITH w AS (SELECT id, s_region FROM cat.src) SELECT id FROM w "
+            "WHERE INTERSECTS(s_region, CIRCLE(10, 20, 0.1)) = 1")  # fmt: skip
+    assert adql_db.ids(adql) == [1]
     [(text,)] = adql_db.rows("SELECT s_region FROM cat.src WHERE id = 4")
     assert text.startswith("Polygon ICRS 199.8 -45.2")  # REGION text passes through
 

@@ -197,7 +197,7 @@ class QueryTranslator(ExpressionTranslator):
         return f"({sql})"
 
     # -- SELECT ----------------------------------------------------------------------------
-    def select(
+    def select(  # noqa: PLR0912
         self, node: Select, scope: Scope, *, main: bool, order_by: Query, twins: bool
     ) -> tuple[str, Outputs]:
         from_parts = [self.from_item(item, scope) for item in node.from_]
@@ -230,6 +230,8 @@ class QueryTranslator(ExpressionTranslator):
                 for n, v in outputs
                 if v.kind == "region" and v.geometry is not None
             )
+        elif not main:
+            outputs = [(n, Value(v.sql, v.kind, v.unit, v.column)) for n, v in outputs]
         parts = [
             "SELECT",
             "DISTINCT" if node.distinct else "",
