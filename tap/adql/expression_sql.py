@@ -72,15 +72,10 @@ def _is_number(value: Value) -> bool:
 
 
 class ExpressionTranslator:
-    """Values and conditions in one scope; subqueries go back to ``query_hook``."""
+    """Values and conditions in one scope; subqueries go to :meth:`subquery`."""
 
-    def __init__(
-        self,
-        udfs: Mapping[str, Udf],
-        query_hook: Callable[[Query, Scope], list[tuple[str, Value]]],
-    ) -> None:
+    def __init__(self, udfs: Mapping[str, Udf]) -> None:
         self.udfs = udfs
-        self.query_hook = query_hook
 
     # -- values ----------------------------------------------------------------------------
     def value(self, node: Expr, scope: Scope) -> Value:  # noqa: PLR0911
@@ -270,7 +265,7 @@ class ExpressionTranslator:
         raise AdqlError(f"unsupported condition {type(node).__name__}")  # pragma: no cover
 
     def subquery(self, query: Query, scope: Scope, *, single_column: bool) -> str:
-        """Rendered by the query translator (set through ``subquery_sql``)."""
+        """The parenthesised SQL of a subquery: the query translator provides it."""
         raise NotImplementedError  # pragma: no cover
 
     def compare(self, node: Compare, scope: Scope) -> str:

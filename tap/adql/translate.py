@@ -86,7 +86,7 @@ def _default_name(expr: Expr) -> str:
 
 class QueryTranslator(ExpressionTranslator):
     def __init__(self, metadata: TapMetadata, udfs: Mapping[str, Udf]) -> None:
-        super().__init__(udfs, self._subquery_outputs)
+        super().__init__(udfs)
         self.metadata = metadata
         self.aliases = 0
         self.tables: list[Table] = []
@@ -186,9 +186,6 @@ class QueryTranslator(ExpressionTranslator):
             if len(matches) == 1:
                 return quote(matches[0])
         return None
-
-    def _subquery_outputs(self, query: Query, scope: Scope) -> Outputs:
-        return self.query(query, scope, scope.ctes)[1]
 
     def subquery(self, query: Query, scope: Scope, *, single_column: bool) -> str:
         sql, outputs = self.query(query, scope, scope.ctes)
