@@ -106,7 +106,9 @@ def _column(spec: str) -> Column:
         return Column(name, "text", "char", "footprint (STC-S)", arraysize="*",
                       xtype="adql:REGION", sql_geometry="footprint")  # fmt: skip
     datatype, arraysize, xtype = votable_type(_TYPES[code])
-    unit = "deg" if name in ("ra", "dec", "s_ra", "s_dec") else None
+    units = {"ra": "deg", "dec": "deg", "s_ra": "deg", "s_dec": "deg", "pm_ra": "mas/yr",
+             "pm_dec": "mas/yr"}  # fmt: skip
+    unit = units.get(name)
     return Column(name, _TYPES[code], datatype, name, arraysize=arraysize, xtype=xtype, unit=unit)
 
 

@@ -240,6 +240,9 @@ def test_in_unit(adql_db: AdqlDatabase) -> None:
     [row] = adql_db.execute(tr.sql)
     assert row == pytest.approx((36000, 550, 1 / 3600))
     assert [c.unit for c in tr.columns] == ["arcsec", "nm", "deg"]
+    [(hypot,)] = adql_db.rows("SELECT IN_UNIT(SQRT(POWER(ra, 2) + POWER(dec, 2)), 'arcmin') "
+                              "FROM cat.src WHERE id = 1")  # fmt: skip
+    assert hypot == pytest.approx(math.hypot(10, 20) * 60)
     with pytest.raises(AdqlError, match="dimensions differ"):
         adql_db.translate("SELECT IN_UNIT(ra, 'm') FROM cat.src")
     with pytest.raises(AdqlError, match="unknown unit"):

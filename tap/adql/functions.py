@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from tap.adql.units import power_of, root_of
 from tap.adql.values import NUMERIC_RANK, Value, wider
 from tap.errors import AdqlError
 
@@ -47,6 +48,9 @@ def translate_builtin(  # noqa: PLR0911, PLR0912
     name: str, args: list[Value], literal_ints: list[int | None]
 ) -> Value:
     """Math and string functions (not aggregates, geometry or IN_UNIT)."""
+    if name == "SQRT":
+        _numeric(name, args[0])
+        return Value(f"sqrt({args[0].sql})", "double", root_of(args[0].unit))
     if name in _DOUBLE_FUNCTIONS:
         _numeric(name, args[0])
         return Value(f"{_DOUBLE_FUNCTIONS[name]}({args[0].sql})", "double")
@@ -56,7 +60,10 @@ def translate_builtin(  # noqa: PLR0911, PLR0912
     if name in ("ATAN2", "POWER"):
         for arg in args:
             _numeric(name, arg)
-        return Value(f"{name.lower()}({args[0].sql}, {args[1].sql})", "double")
+        unit = None
+        if name == "POWER" and literal_ints[1] is not None:
+            unit = power_of(args[0].unit, literal_ints[1])
+        return Value(f"{name.lower()}({args[0].sql}, {args[1].sql})", "double", unit)
     if name == "MOD":
         for arg in args:
             _numeric(name, arg)

@@ -149,11 +149,36 @@ def _base(name: str) -> tuple[float, tuple[int, ...]]:
     )
 
 
+_POWERED = re.compile(r"^\((?P<inner>[^()]+)\)\*\*(?P<power>[+-]?\d+)$")
+
+
+def power_of(unit: str | None, power: int) -> str | None:
+    """The unit of a value raised to an integer power (``(mas/yr)**2``)."""
+    if unit is None:
+        return None
+    if power == 1:
+        return unit
+    return f"({unit})**{power}"
+
+
+def root_of(unit: str | None) -> str | None:
+    """The unit of a square root, when the unit is a square written by :func:`power_of`."""
+    match = _POWERED.match(unit or "")
+    if match and match.group("power") == "2":
+        return match.group("inner")
+    return None
+
+
 def parse_unit(text: str) -> tuple[float, tuple[int, ...]]:
     """(factor to the reference units, dimension vector) of a VOUnit string."""
     unit = text.strip()
     if not unit:
         raise UnitError("an empty unit string cannot be converted")
+    powered = _POWERED.match(unit)
+    if powered:
+        inner_factor, inner_dims = parse_unit(powered.group("inner"))
+        power = int(powered.group("power"))
+        return inner_factor**power, tuple(d * power for d in inner_dims)
     factor, dims = 1.0, [0, 0, 0, 0, 0]
     sign = 1
     for piece in re.split(r"([./])", unit):
