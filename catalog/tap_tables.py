@@ -78,7 +78,7 @@ def _columns(table: sa.Table, indexed: set[str] | frozenset[str]) -> tuple[Colum
             xtype=xtype, description=meta.description, unit=meta.unit, ucd=meta.ucd,
             utype=meta.utype, principal=meta.principal, std=meta.std,
             indexed=column.name in indexed, nullable=bool(column.nullable),
-            geometry_sql=_GEOMETRY_SQL.get((table.name, column.name)),
+            sql_geometry=_GEOMETRY_SQL.get((table.name, column.name)),
         ))  # fmt: skip
     return tuple(columns)
 

@@ -53,7 +53,7 @@ class Column:
     ``indexed``: an index helps constraints on this column (TAP_SCHEMA.columns.indexed).
     ``principal``: shown by default; ``std``: defined by a standard (ObsCore, TAP_SCHEMA).
     ``nullable``: whether NULL may occur (taplint checks ObsCore NOT NULL columns).
-    ``geometry_sql``: for a region served as text (ObsCore ``s_region``, STC-S), the
+    ``sql_geometry``: for a region served as text (ObsCore ``s_region``, STC-S), the
     unpublished column of the same relation that holds it as a pg_sphere value; ADQL
     geometry functions (CONTAINS, INTERSECTS, AREA…) work on that one, with its index.
     """
@@ -71,7 +71,9 @@ class Column:
     std: bool = False
     indexed: bool = False
     nullable: bool = True
-    geometry_sql: str | None = None
+    # An unpublished column of the same relation holding this (REGION, STC-S text) column as a
+    # pg_sphere geometry: ADQL geometry functions use it, and its GiST index, instead.
+    sql_geometry: str | None = None
 
     def __post_init__(self) -> None:
         if self.datatype not in VOTABLE_DATATYPES:
@@ -116,6 +118,9 @@ class Table:
     utype: str | None = None
     tap_name: str | None = None
     sql_name: str | None = None
+    # (longitude column, latitude column, unpublished spoint column): ADQL POINT(lon, lat) of
+    # these two columns is translated to the spoint column, so its GiST index serves cones.
+    point_columns: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.table_type not in ("table", "view"):
