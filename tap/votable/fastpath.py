@@ -95,7 +95,7 @@ def cell_sql(  # noqa: PLR0911, PLR0912 - one answer per (datatype, PostgreSQL t
         if datatype == "float" and pg_type in ("float4", "int2"):
             return f"float4send({c}::float4)"
         if datatype == "boolean" and pg_type == "bool":
-            return rf"CASE WHEN {c} THEN '\x54'::bytea ELSE '\x46'::bytea END"
+            return rf"CASE WHEN {c} THEN '\x54'::bytea WHEN NOT {c} THEN '\x46'::bytea END"
         return None
     if codec.is_string:
         if not codec.variable:
@@ -112,9 +112,10 @@ def cell_sql(  # noqa: PLR0911, PLR0912 - one answer per (datatype, PostgreSQL t
         return TEXT  # UTF-16 is encoded in Python (PostgreSQL has no UTF-16 conversion)
     if datatype == "double" and pg_type == "_float8":
         if codec.count is not None:
-            return " || ".join(
+            elements = " || ".join(
                 f"COALESCE(float8send({c}[{i}]), {_NAN8})" for i in range(1, codec.count + 1)
             )
+            return f"CASE WHEN {c} IS NOT NULL THEN {elements} END"
         return (
             f"int4send(cardinality({c})) || COALESCE((SELECT string_agg(COALESCE("  # noqa: S608
             f"float8send(e.v), {_NAN8}), ''::bytea ORDER BY e.n) FROM unnest({c})"
