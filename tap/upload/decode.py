@@ -53,6 +53,10 @@ def parse_bool(text: str) -> bool | None:
     raise ValueError(f"{text!r} is not a boolean (T, F, true, false, 1, 0 or ?)")
 
 
+def parse_bit(text: str) -> bool:
+    return parse_int(text) != 0
+
+
 def parse_timestamp(text: str) -> datetime:
     """ISO 8601 as DALI writes it (``T``; a ``Z`` or offset is converted to UTC)."""
     text = text.strip()
@@ -96,6 +100,8 @@ class Decoder:
             self._element = float
         elif field.datatype == "boolean":
             self._element = parse_bool
+        elif field.datatype == "bit":
+            self._element = parse_bit
         elif field.datatype in ("char", "unicodeChar"):
             self._element = str
         else:
@@ -117,6 +123,8 @@ class Decoder:
         if kind == "timestamp":
             return parse_timestamp(cell) if cell.strip() else None
         if field.scalar:
+            if kind == "number" and cell.strip() == "NaN":
+                return None  # astropy's TABLEDATA for a masked integer without VALUES null
             value = self._element(cell)
             return None if isinstance(value, float) and math.isnan(value) else value
         parts = cell.split()
@@ -134,8 +142,13 @@ class Decoder:
 
     # -- BINARY / BINARY2 --------------------------------------------------------------
 
-    def binary(self, data: bytes, offset: int) -> tuple[Any, int]:  # noqa: PLR0911, PLR0912
-        """(value, offset after it); ``struct.error`` or IndexError when the data ends."""
+    def binary(  # noqa: PLR0911, PLR0912
+        self, data: bytes, offset: int, *, skip: bool = False
+    ) -> tuple[Any, int]:
+        """(value, offset after it); ``struct.error`` or IndexError when the data ends.
+
+        ``skip``: the cell is NULL (BINARY2 flag): step over it, whatever it holds.
+        """
         field = self.field
         count = field.count
         if count is None:
@@ -143,6 +156,15 @@ class Decoder:
             offset += 4
             if count < 0:
                 raise ValueError(f"a negative element count ({count})")
+        if skip:
+            width = (
+                count * (2 if self.wide else 1)
+                if self.kind in ("string", "timestamp")
+                else ((1 if field.scalar else count) * self._size)
+            )
+            if offset + width > len(data):
+                raise struct.error("truncated")
+            return None, offset + width
         if self.kind in ("string", "timestamp"):
             width = count * (2 if self.wide else 1)
             raw = data[offset : offset + width]

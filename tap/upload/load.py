@@ -90,7 +90,7 @@ def create_upload_table(
                         writer.write_row(values)
                     else:
                         writer.write_row(row)
-        except psycopg.DataError as exc:
+        except (psycopg.DataError, psycopg.errors.InternalError_) as exc:
             message = exc.diag.message_primary or str(exc)
             raise UploadError(
                 f"Table {name}: the database refused a value ({message}); "

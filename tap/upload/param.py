@@ -3,7 +3,8 @@
 ``UPLOAD=name,URI`` pairs, several per value separated by ``;`` (pyvo and STIL send
 ``t1,param:t1;t2,param:t2``) and/or several UPLOAD parameters. ``param:xxx`` names a
 part of the multipart request; ``http://`` and ``https://`` URIs are fetched with a
-size limit and a timeout (redirects are followed to http(s) only). Table names are ADQL
+size limit and a timeout (redirects are followed to http(s) only: the opener has no
+handler for other schemes, and urllib refuses redirects to file:). Table names are ADQL
 regular identifiers, unique ignoring case, used as ``TAP_UPLOAD.name``.
 
 Syntax errors are :class:`~tap.errors.UsageError`; a missing part or a failed fetch is
@@ -74,21 +75,12 @@ def parse_upload_param(values: Iterable[str]) -> list[UploadSpec]:
     return specs
 
 
-class _NoOtherSchemes(urllib.request.HTTPRedirectHandler):
-    def redirect_request(  # type: ignore[no-untyped-def]  # noqa: PLR0917 - urllib's signature
-        self, req, fp, code, msg, headers, newurl
-    ):
-        if urlsplit(newurl).scheme.lower() not in ("http", "https"):
-            raise UploadError(f"the upload URL redirects to {newurl!r}, which is not http(s).")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
 def _opener() -> urllib.request.OpenerDirector:
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.HTTPHandler(),
         urllib.request.HTTPSHandler(),
-        _NoOtherSchemes(),
+        urllib.request.HTTPRedirectHandler(),  # refuses redirects to other schemes
         urllib.request.HTTPErrorProcessor(),
         urllib.request.HTTPDefaultErrorHandler(),
     ):

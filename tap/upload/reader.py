@@ -56,21 +56,20 @@ def _local(tag: str) -> str:
 def _read_all(data: bytes | IO[bytes], max_bytes: int) -> bytes:
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
+        over = len(raw) > max_bytes
     else:
         pieces = []
         total = 0
-        while True:
+        over = False
+        while not over:
             piece = data.read(_READ)
             if not piece:
                 break
             total += len(piece)
-            if total > max_bytes:
-                break
+            over = total > max_bytes
             pieces.append(piece)
         raw = b"".join(pieces)
-        if total > max_bytes:
-            raw += b"?"  # over the limit: reported below
-    if len(raw) > max_bytes:
+    if over:
         raise UploadError(
             f"The uploaded table is larger than the limit of {max_bytes:,} bytes; "
             "upload fewer rows or columns."
@@ -168,7 +167,10 @@ class _Parser:
                 description = " ".join((child.text or "").split())
             elif tag == "VALUES":
                 null = child.get("null")
-        return make_field(position, dict(elem.attrib), description, null)
+        try:
+            return make_field(position, dict(elem.attrib), description, null)
+        except UploadError as exc:
+            raise self.fail(exc.message) from None
 
     def data(
         self, events: Iterator[tuple[str, ET.Element]], fields: list[UploadField]
@@ -268,16 +270,15 @@ class _Parser:
             mask = data[offset : offset + mask_len]
             offset += mask_len
             for i, decoder in enumerate(decoders):
+                masked = bool(mask_len and mask[i // 8] & (0x80 >> (i % 8)))
                 try:
-                    value, offset = decoder.binary(data, offset)
+                    value, offset = decoder.binary(data, offset, skip=masked)
                 except (struct.error, IndexError):
                     raise self.truncated(kind, len(rows)) from None
                 except (ValueError, UnicodeDecodeError) as exc:
                     raise self.fail(
                         f"row {len(rows) + 1}, column {decoder.field.name}: {exc}."
                     ) from None
-                if mask_len and mask[i // 8] & (0x80 >> (i % 8)):
-                    value = None
                 row.append(value)
             if offset > end:
                 raise self.truncated(kind, len(rows))
