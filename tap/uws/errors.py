@@ -8,6 +8,10 @@
     └── JobStoreUnavailable(TAP-E505)  the job database cannot be reached         -> 503
 
 Messages say what was wrong and what to do; the HTTP layer sends them as text/plain.
+
+Codes that appear only in a job's error summary: the executor's :class:`TapError` code;
+``TAP-E401`` (QueryTimeout) when the execution duration ran out; ``TAP-E506`` when the
+server process running the job died (restart, crash); ``TAP-E000`` for an internal error.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ CHANNEL = "tap_uws"
 LOCK_CLASS = 0x55575331  # "UWS1": first key of the two-key advisory locks of running jobs
 RESULT = "result"
 INPUT = "input"
+STALE_CODE = "TAP-E506"
 STALE_MESSAGE = (
     "The server process running this job stopped (restart or crash) before the job "
     "finished. Run the job again."
@@ -56,7 +57,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.job (
     phase text NOT NULL CHECK (phase IN ({_PHASE_LIST})),
     parameters jsonb NOT NULL DEFAULT '{{}}',
     inputs text[] NOT NULL DEFAULT '{{}}',
-    creation_time timestamptz NOT NULL DEFAULT now(),
+    creation_time timestamptz NOT NULL DEFAULT date_trunc('milliseconds', clock_timestamp()),
     start_time timestamptz,
     end_time timestamptz,
     quote timestamptz,
@@ -424,38 +425,44 @@ class JobStore:
         ) is not None  # fmt: skip
 
     def recover_stale(self) -> list[str]:
-        """EXECUTING jobs whose worker is gone (their advisory lock is free) -> ERROR."""
+        """EXECUTING jobs whose worker is gone (their advisory lock is free) -> ERROR.
+
+        A statement the dead worker left running is cancelled too.
+        """
         recovered: list[str] = []
         with self.engine.connect() as conn:
             rows = conn.execute(sa.text(f"SELECT job_id, lock_key FROM {SCHEMA}.job "
                                         "WHERE phase = 'EXECUTING'")).all()  # fmt: skip
             conn.commit()
             for job_id, key in rows:
-                got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:c, :k)"),
-                                   {"c": LOCK_CLASS, "k": key or 0}).scalar()  # fmt: skip
-                if not got:
+                lock = {"c": LOCK_CLASS, "k": key or 0}
+                if not conn.execute(sa.text("SELECT pg_try_advisory_lock(:c, :k)"), lock).scalar():
                     conn.commit()
                     continue
                 try:
-                    n = conn.execute(
+                    row = conn.execute(
                         sa.text(
-                            f"UPDATE {SCHEMA}.job SET phase = 'ERROR', end_time = "
+                            f"WITH old AS (SELECT job_id, query_pid, query_backend_start "
+                            f"FROM {SCHEMA}.job WHERE job_id = :id AND phase = 'EXECUTING' "
+                            "AND lock_key IS NOT DISTINCT FROM :k FOR UPDATE) "
+                            f"UPDATE {SCHEMA}.job j SET phase = 'ERROR', end_time = "
                             "clock_timestamp(), query_pid = NULL, error_message = :m, "
-                            "error_code = :c, error_fatal = false "
-                            "WHERE job_id = :id AND phase = 'EXECUTING' "
-                            "AND lock_key IS NOT DISTINCT FROM :k"
+                            "error_code = :c, error_fatal = false FROM old "
+                            "WHERE j.job_id = old.job_id "
+                            "RETURNING old.query_pid, old.query_backend_start"
                         ),
-                        {"id": job_id, "k": key, "m": STALE_MESSAGE, "c": "TAP-E506"},
-                    ).rowcount
+                        {"id": job_id, "k": key, "m": STALE_MESSAGE, "c": STALE_CODE},
+                    ).first()
                     conn.execute(sa.text(f"DELETE FROM {SCHEMA}.blob WHERE job_id = :id "
                                          f"AND kind = '{RESULT}'"), {"id": job_id})  # fmt: skip
                     conn.commit()
-                    if n:
-                        recovered.append(job_id)
                 finally:
-                    conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :k)"),
-                                 {"c": LOCK_CLASS, "k": key or 0})  # fmt: skip
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :k)"), lock)
                     conn.commit()
+                if row is not None:
+                    recovered.append(job_id)
+                    if row[0] is not None:
+                        self.cancel_query(row[0], row[1])
         return recovered
 
     def reap(self, now: dt.datetime | None = None) -> list[str]:
