@@ -110,3 +110,22 @@ def test_stilts_tapquery_async(database: Database) -> None:
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == ["n", *[str(i) for i in range(1, 8)]]
         assert list(valid_uws(httpx.get(f"{base}/async").content)) == []
+
+
+@pytest.mark.skipif(shutil.which("stilts") is None, reason="needs STILTS (apt-get install stilts)")
+def test_stilts_taplint_uws_stage_reports_no_errors_or_warnings(database: Database) -> None:
+    """taplint's UWS stage (JobStage): create/abort/delete, create/DELETE, create/run; job
+    documents against the UWS schema, text resources, phases, parameters, 303s and 404s.
+    Its query (SELECT TOP 100 * FROM demo.numbers) is not one the test executor knows: the
+    job is accepted and ends in ERROR, which taplint allows for a started job."""
+    with live_server(make_app(make_service(database.engine))) as base:
+        out = subprocess.run(
+            ["stilts", "taplint", f"tapurl={base}", "stages=TME UWS", "interface=tap1.1",
+             "report=EWIF", "maxrepeat=50"],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+    lines = out.stdout.splitlines()
+    uws = [line for line in lines if line[2:5] == "UWS"]
+    assert any(line.startswith("I-UWS-CJOB") for line in uws), out.stdout
+    problems = [line for line in uws if line[:1] in "EWF"]
+    assert problems == [], out.stdout

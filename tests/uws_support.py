@@ -107,15 +107,33 @@ CAPABILITIES = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+# One table, so that taplint's UWS stage has something to put in its queries.
+TABLES = """<?xml version="1.0" encoding="UTF-8"?>
+<vosi:tableset xmlns:vosi="http://www.ivoa.net/xml/VOSITables/v1.0"
+    xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <schema><name>demo</name><description>test</description>
+    <table type="table"><name>demo.numbers</name><description>test</description>
+      <column><name>n</name><description>a number</description>
+        <dataType xsi:type="vs:VOTableType">long</dataType></column>
+    </table>
+  </schema>
+</vosi:tableset>
+"""
+
+
 def make_app(svc: UwsService, *, with_lifespan: bool = True) -> Starlette:
-    """``svc`` mounted at /tap, with a minimal capabilities document for clients."""
+    """``svc`` mounted at /tap, with minimal capabilities and tables documents for clients."""
 
     async def capabilities(request: Request) -> Response:
         base = f"{request.url.scheme}://{request.url.netloc}/tap"
         body = CAPABILITIES.format(base=base, limits=svc.limits.tapregext())
         return Response(body, media_type="text/xml")
 
-    routes = [Route("/capabilities", capabilities), *svc.routes()]
+    async def tables(request: Request) -> Response:
+        return Response(TABLES, media_type="text/xml")
+
+    routes = [Route("/capabilities", capabilities), Route("/tables", tables), *svc.routes()]
     return Starlette(
         routes=[Mount("/tap", routes=routes)], lifespan=svc.lifespan if with_lifespan else None
     )

@@ -106,9 +106,9 @@ class UwsLimits:
         return float(self.max_wait if requested < 0 else min(requested, self.max_wait))
 
     def tapregext(self) -> str:
-        """``retentionPeriod``, ``executionDuration`` and ``uploadLimit`` elements of a
-        TAPRegExt ``tr:TableAccess`` capability (in the schema's order; the caller puts
-        ``outputLimit`` between ``executionDuration`` and ``uploadLimit``)."""
+        """The ``retentionPeriod`` and ``executionDuration`` elements of a TAPRegExt
+        ``tr:TableAccess`` capability, in the schema's order; ``outputLimit`` follows them,
+        then :meth:`tapregext_upload`."""
         default_s = int(self.default_destruction.total_seconds())
         hard_s = int(self.max_destruction.total_seconds())
         return (
@@ -119,6 +119,7 @@ class UwsLimits:
         )
 
     def tapregext_upload(self) -> str:
+        """The ``uploadLimit`` element (bytes of inline uploads per request)."""
         return (
             f'<uploadLimit><default unit="byte">{self.upload_limit}</default>'
             f'<hard unit="byte">{self.upload_limit}</hard></uploadLimit>'

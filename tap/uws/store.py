@@ -372,14 +372,15 @@ class JobStore:
                         f"RETURNING lock_key, {_COLUMNS}"
                     )
                 ).first()
-                if row is None:
-                    conn.close()
-                    return None
-                conn.execute(sa.text("SELECT pg_advisory_lock(:c, :k)"),
-                             {"c": LOCK_CLASS, "k": row[0]})  # fmt: skip
+                if row is not None:
+                    conn.execute(sa.text("SELECT pg_advisory_lock(:c, :k)"),
+                                 {"c": LOCK_CLASS, "k": row[0]})  # fmt: skip
         except BaseException:
             conn.close()
             raise
+        if row is None:
+            conn.close()
+            return None
         return Claim(_job(row), int(row[0]), conn)
 
     @staticmethod
