@@ -275,9 +275,14 @@ def test_callers_see_their_own_and_anonymous_jobs_only(database: Database) -> No
         anon_id = create(client, QUERY="rows:1")
         assert client.get(f"/tap/async/{mine_id}/owner", headers=alice).text == "alice"
         assert job_doc(client, anon_id)[1]["ownerId"] == ""
-        assert client.get(f"/tap/async/{mine_id}").status_code == 404
-        assert client.get(f"/tap/async/{mine_id}", headers={"x-user": "bob"}).status_code == 404
-        assert client.delete(f"/tap/async/{mine_id}", headers={"x-user": "bob"}).status_code == 404
+        assert client.get(f"/tap/async/{mine_id}").status_code == 403
+        bob = {"x-user": "bob"}
+        refused = client.get(f"/tap/async/{mine_id}/results", headers=bob)
+        assert refused.status_code == 403 and "another user" in refused.text
+        assert client.delete(f"/tap/async/{mine_id}", headers=bob).status_code == 403
+        assert client.post(f"/tap/async/{mine_id}/phase", data={"PHASE": "RUN"},
+                           headers=bob).status_code == 403  # fmt: skip
+        assert client.get(f"/tap/async/{mine_id}/phase", headers=alice).text == "PENDING"
         assert client.get(f"/tap/async/{anon_id}", headers=alice).status_code == 200
         root = valid_uws(client.get("/tap/async", headers=alice).content)
         assert {r.get("id") for r in root} == {mine_id, anon_id}

@@ -145,3 +145,21 @@ def test_a_worker_runs_a_job_in_its_own_thread(database: Database) -> None:
     job = store.get_any(job_id)
     assert job is not None and job.result is not None
     assert job.result.rows == 5 and job.result.content_type == "text/csv"
+
+
+def test_stopping_the_workers_stops_their_running_jobs(database: Database) -> None:
+    store = store_for(database)
+    job_id = new_job(store, "sleep:300")
+    pool = WorkerPool(store, execute, workers=1, poll_interval=0.05)
+    pool.start()
+    try:
+        deadline = time.monotonic() + 30
+        while store.phase_of(job_id) != "EXECUTING" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.phase_of(job_id) == "EXECUTING"
+    finally:
+        pool.stop(timeout=0.5)
+    job = store.get_any(job_id)
+    assert job is not None and job.phase == "ERROR" and job.error is not None
+    assert "shut down" in job.error.message and not job.error.fatal
+    assert pool._threads == []  # the worker thread ended: its statement was cancelled

@@ -2,7 +2,7 @@
 
 Successful changes answer 303 to the job (or, after a delete, to the job list). Errors
 are text/plain with the status of vo-tap.md §1.6: 400 bad value, 403 not allowed in this
-phase, 404 unknown job (or someone else's), 413 uploads too large, 503 database down.
+phase or someone else's job, 404 unknown job, 413 uploads too large, 503 database down.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from tap.uws import documents
 from tap.uws.errors import (
     HttpJobError,
+    JobForbidden,
     JobNotFound,
     JobPhaseError,
     JobRequestError,
@@ -94,12 +95,17 @@ class _Endpoints:
         return RedirectResponse(self.job_url(request, job_id), status_code=303)
 
     async def job(self, request: Request) -> Job:
+        """The job of the URL; 404 if there is none, 403 if it is someone else's (UWS §3)."""
         job_id = request.path_params["job_id"]
-        job = await run_in_threadpool(self.store.get, job_id, self.svc.owner_of(request))
+        job = await run_in_threadpool(self.store.get_any, job_id)
         if job is None:
             raise JobNotFound(
                 f"There is no job {job_id!r} (it may have been deleted or destroyed); "
                 f"list your jobs at {self.base(request)}/async."
+            )
+        if job.owner_id is not None and job.owner_id != self.svc.owner_of(request):
+            raise JobForbidden(
+                f"Job {job_id} belongs to another user; sign in as its owner to see or change it."
             )
         return job
 
@@ -241,8 +247,7 @@ class _Endpoints:
             current: Job | None = job
             while True:
                 changed.clear()
-                current = await run_in_threadpool(self.store.get, job.job_id,
-                                                  self.svc.owner_of(request))  # fmt: skip
+                current = await run_in_threadpool(self.store.get_any, job.job_id)
                 if current is None:
                     raise JobNotFound(f"Job {job.job_id!r} was deleted while you waited.")
                 remaining = deadline - loop.time()

@@ -41,6 +41,9 @@ LOCK_CLASS = 0x55575331  # "UWS1": first key of the two-key advisory locks of ru
 RESULT = "result"
 INPUT = "input"
 STALE_CODE = "TAP-E506"
+SHUTDOWN_MESSAGE = (
+    "The server was shut down while this job was executing; it was stopped. Run the job again."
+)
 STALE_MESSAGE = (
     "The server process running this job stopped (restart or crash) before the job "
     "finished. Run the job again."
@@ -424,6 +427,25 @@ class JobStore:
             "error_message = :m, error_code = :c, error_fatal = :f", "phase = :from",
             m=error.message, c=error.code, f=error.fatal, **{"from": from_phase},
         ) is not None  # fmt: skip
+
+    def interrupt(self, job_id: str, message: str, code: str = STALE_CODE) -> bool:
+        """EXECUTING -> ERROR (transient) with ``message``, cancelling its statement: for a
+        server shutting down with jobs still running. False if the job was not EXECUTING."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.text(
+                    f"WITH old AS (SELECT job_id, query_pid, query_backend_start "
+                    f"FROM {SCHEMA}.job WHERE job_id = :id AND phase = 'EXECUTING' FOR UPDATE) "
+                    f"UPDATE {SCHEMA}.job j SET phase = 'ERROR', end_time = clock_timestamp(), "
+                    "query_pid = NULL, error_message = :m, error_code = :c, error_fatal = false "
+                    "FROM old WHERE j.job_id = old.job_id "
+                    "RETURNING old.query_pid, old.query_backend_start"
+                ),
+                {"id": job_id, "m": message, "c": code},
+            ).first()
+        if row is not None and row[0] is not None:
+            self.cancel_query(row[0], row[1])
+        return row is not None
 
     def recover_stale(self) -> list[str]:
         """EXECUTING jobs whose worker is gone (their advisory lock is free) -> ERROR.

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from tap.errors import QueryTimeout, TapError
 from tap.uws.jobs import EXECUTING, ErrorSummary, Executor, Job, ResultMeta
-from tap.uws.store import INPUT, RESULT, Claim, JobStore
+from tap.uws.store import INPUT, RESULT, SHUTDOWN_MESSAGE, Claim, JobStore
 
 log = logging.getLogger("tap.uws")
 
@@ -172,6 +172,8 @@ class WorkerPool:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._running: dict[str, Claim] = {}
+        self._running_lock = threading.Lock()
 
     def start(self) -> None:
         self._stop.clear()
@@ -181,13 +183,23 @@ class WorkerPool:
             self._threads.append(thread)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking jobs and wait up to ``timeout`` s for the running ones. A job still
-        running is recovered as ERROR by the next process that checks (its lock dies)."""
+        """Stop taking jobs and wait up to ``timeout`` s for the running ones; jobs still
+        running then end in ERROR (transient: "run it again") and their statements are
+        cancelled. (If the process dies instead, another process recovers them.)"""
         self._stop.set()
         self._wake.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        with self._running_lock:
+            running = list(self._running)
+        for job_id in running:
+            try:
+                self.store.interrupt(job_id, SHUTDOWN_MESSAGE)
+            except sa.exc.SQLAlchemyError:
+                log.exception("UWS: cannot stop job %s at shutdown", job_id)
+        for thread in self._threads:
+            thread.join(max(1.0, deadline - time.monotonic()))
         self._threads = [t for t in self._threads if t.is_alive()]
 
     def wake(self) -> None:
@@ -210,9 +222,13 @@ class WorkerPool:
         claim = self.store.claim()
         if claim is None:
             return False
+        with self._running_lock:
+            self._running[claim.job.job_id] = claim
         try:
             self._execute(claim)
         finally:
+            with self._running_lock:
+                self._running.pop(claim.job.job_id, None)
             self.store.release(claim)
         return True
 
