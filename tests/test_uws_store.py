@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from catalog.db import Database
 from tap.uws import JobStore, ensure_schema
 from tap.uws.jobs import utc_now
+from tap.uws.notify import Listener
 from tap.uws.store import STALE_CODE
 from tap.uws.worker import WorkerPool
 from tests.conftest import REPO as REPO_ROOT
@@ -163,3 +165,21 @@ def test_stopping_the_workers_stops_their_running_jobs(database: Database) -> No
     assert job is not None and job.phase == "ERROR" and job.error is not None
     assert "shut down" in job.error.message and not job.error.fatal
     assert pool._threads == []  # the worker thread ended: its statement was cancelled
+
+
+def test_phase_changes_reach_listeners_of_any_process(database: Database) -> None:
+    store = store_for(database)
+    listener = Listener(database.engine)
+    heard: queue.Queue[tuple[str, str]] = queue.Queue()
+    listener.subscribe(lambda job_id, phase: heard.put((job_id, phase)))
+    listener.start()
+    try:
+        assert listener.ready.wait(30)
+        job_id = new_job(store, "rows:1")
+        store.abort(job_id)
+        store.delete(job_id)
+        events = [heard.get(timeout=30) for _ in range(4)]
+    finally:
+        listener.stop()
+    assert events == [(job_id, "PENDING"), (job_id, "QUEUED"), (job_id, "ABORTED"),
+                      (job_id, "DELETED")]  # fmt: skip
