@@ -183,3 +183,35 @@ def test_phase_changes_reach_listeners_of_any_process(database: Database) -> Non
         listener.stop()
     assert events == [(job_id, "PENDING"), (job_id, "QUEUED"), (job_id, "ABORTED"),
                       (job_id, "DELETED")]  # fmt: skip
+
+
+def active_sleeps(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            "AND query LIKE 'SELECT pg_sleep%' AND datname = current_database()"
+        )).scalar_one())  # fmt: skip
+
+
+def test_the_watchdog_cancels_a_statement_whose_abort_was_lost(database: Database) -> None:
+    """The phase changes to ABORTED without any cancel request (as when pg_cancel_backend
+    reached the backend before its statement started): the worker's watchdog cancels it."""
+    store = store_for(database)
+    job_id = new_job(store, "sleep:300")
+    pool = WorkerPool(store, execute, workers=1, poll_interval=0.05, abort_check_interval=0.2)
+    pool.start()
+    try:
+        deadline = time.monotonic() + 30
+        while active_sleeps(database.engine) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert active_sleeps(database.engine) == 1
+        with database.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE tap_uws.job SET phase = 'ABORTED' WHERE job_id = :id"),
+                         {"id": job_id})  # fmt: skip
+        deadline = time.monotonic() + 30
+        while active_sleeps(database.engine) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert active_sleeps(database.engine) == 0
+        assert store.phase_of(job_id) == "ABORTED"
+    finally:
+        pool.stop(timeout=5)

@@ -407,6 +407,14 @@ class JobStore:
             ).rowcount  # fmt: skip
         return bool(n)
 
+    def executing(self, job_ids: Sequence[str]) -> set[str]:
+        """Which of these jobs are (still) EXECUTING."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.text(f"SELECT job_id FROM {SCHEMA}.job WHERE job_id = "
+                                        "ANY(:ids) AND phase = 'EXECUTING'"),
+                                {"ids": list(job_ids)}).scalars().all()  # fmt: skip
+        return set(rows)
+
     def phase_of(self, job_id: str) -> str | None:
         with self.engine.connect() as conn:
             value = conn.execute(sa.text(f"SELECT phase FROM {SCHEMA}.job WHERE job_id = :id"),

@@ -12,6 +12,7 @@ the running statement; the worker then discards what it wrote.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 
 from tap.errors import QueryTimeout, TapError
 from tap.uws.jobs import EXECUTING, ErrorSummary, Executor, Job, ResultMeta
-from tap.uws.store import INPUT, RESULT, SHUTDOWN_MESSAGE, Claim, JobStore
+from tap.uws.store import INPUT, RESULT, SHUTDOWN_MESSAGE, Claim, JobStore, cancel_backend
 
 log = logging.getLogger("tap.uws")
 
@@ -52,6 +53,7 @@ class _Run:
         self._job = job
         duration = job.execution_duration
         self.deadline = time.monotonic() + duration if duration > 0 else None
+        self.backend: tuple[int, dt.datetime] | None = None
 
     @property
     def job(self) -> Job:
@@ -79,10 +81,18 @@ class _Run:
                              {"ms": str(max(1, int(remaining * 1000)))})  # fmt: skip
             if not self._store.set_query_backend(self._job.job_id, pid, started):
                 raise _Stopped
+            self.backend = (pid, started)
             try:
                 yield conn
             finally:
+                self.backend = None
                 self._store.set_query_backend(self._job.job_id, None, None)
+
+    def cancel(self) -> None:
+        """Cancel the statement this job runs now, if any (the watchdog's last resort)."""
+        backend = self.backend
+        if backend is not None:
+            cancel_backend(self._query_engine, *backend)
 
     def upload(self, name: str) -> Iterator[bytes]:
         return self._store.read_blob(self._job.job_id, INPUT, name)
@@ -172,7 +182,7 @@ class WorkerPool:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._running: dict[str, Claim] = {}
+        self._running: dict[str, _Run] = {}
         self._running_lock = threading.Lock()
 
     def start(self) -> None:
@@ -181,6 +191,27 @@ class WorkerPool:
             thread = threading.Thread(target=self._loop, name=f"uws-worker-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.workers:
+            watchdog = threading.Thread(target=self._watch, name="uws-watchdog", daemon=True)
+            watchdog.start()
+            self._threads.append(watchdog)
+
+    def _watch(self) -> None:
+        """Every ``abort_check_interval``: cancel the statements of running jobs that are no
+        longer EXECUTING (aborted or deleted from any process). ABORT cancels at once; this
+        catches a cancel that arrived before the statement started, and was lost."""
+        while not self._stop.wait(self.abort_check_interval):
+            with self._running_lock:
+                runs = dict(self._running)
+            if not runs:
+                continue
+            try:
+                executing = self.store.executing(list(runs))
+                for job_id, run in runs.items():
+                    if job_id not in executing:
+                        run.cancel()
+            except sa.exc.SQLAlchemyError:
+                log.exception("UWS watchdog: cannot check the running jobs")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking jobs and wait up to ``timeout`` s for the running ones; jobs still
@@ -222,8 +253,6 @@ class WorkerPool:
         claim = self.store.claim()
         if claim is None:
             return False
-        with self._running_lock:
-            self._running[claim.job.job_id] = claim
         try:
             self._execute(claim)
         finally:
@@ -235,6 +264,8 @@ class WorkerPool:
     def _execute(self, claim: Claim) -> None:
         job = claim.job
         run = _Run(self.store, self.query_engine, job)
+        with self._running_lock:
+            self._running[job.job_id] = run
         sink = _Sink(self.store, claim, run, self.abort_check_interval)
         try:
             info = self.executor(run, sink)
