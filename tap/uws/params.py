@@ -1,0 +1,126 @@
+"""Reading UWS request parameters (DALI: names case-insensitive, values as sent) and limits.
+
+Values of the UWS control parameters are checked here; a bad one raises
+:class:`~tap.uws.errors.JobRequestError` whose message says what is expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from tap.uws.errors import JobRequestError
+from tap.uws.jobs import PHASES, format_time, utc_now
+
+Params = dict[str, list[str]]
+
+
+def collect(*sources: Iterable[tuple[str, str]]) -> Params:
+    """Merge ``(name, value)`` pairs into lower-cased name -> values, in order."""
+    params: Params = {}
+    for source in sources:
+        for name, value in source:
+            params.setdefault(name.lower(), []).append(value)
+    return params
+
+
+def last(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = params.get(name)
+    return values[-1] if values else None
+
+
+def parse_time(name: str, text: str) -> dt.datetime:
+    """An ISO 8601 date or date-time; without a zone it is UTC."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise JobRequestError(
+            f"{name}={text!r} is not an ISO 8601 date-time; write it like "
+            f"{format_time(utc_now())} (UTC)."
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def parse_int(name: str, text: str, *, minimum: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise JobRequestError(f"{name}={text!r} is not an integer.") from None
+    if value < minimum:
+        raise JobRequestError(f"{name}={value} is too small: it must be at least {minimum}.")
+    return value
+
+
+def parse_phases(values: Sequence[str]) -> list[str]:
+    """The PHASE filter of the job list (repeatable)."""
+    phases = []
+    for value in values:
+        phase = value.strip().upper()
+        if phase not in PHASES:
+            raise JobRequestError(
+                f"PHASE={value!r} is not a UWS phase; use one of {', '.join(PHASES)}."
+            )
+        phases.append(phase)
+    return phases
+
+
+@dataclass(frozen=True)
+class UwsLimits:
+    """The service's limits; declare them in capabilities (:meth:`tapregext`).
+
+    Execution durations are seconds, 0 meaning unlimited. A requested duration above
+    ``max_execution_duration`` (or 0, when the maximum is not 0) is capped to it.
+    Destruction: jobs and results are destroyed ``default_destruction`` after creation,
+    and never kept longer than ``max_destruction`` from the request that sets it.
+    ``max_wait``: how long a ``WAIT`` (also ``WAIT=-1``) blocks at most, in seconds.
+    ``upload_limit``: bytes of inline uploads per request.
+    """
+
+    default_execution_duration: int = 600
+    max_execution_duration: int = 3600
+    default_destruction: dt.timedelta = dt.timedelta(days=7)
+    max_destruction: dt.timedelta = dt.timedelta(days=30)
+    max_wait: int = 60
+    job_list_limit: int = 1000
+    upload_limit: int = 100 * 1024 * 1024
+
+    def execution_duration(self, requested: int | None) -> int:
+        if requested is None:
+            return self.default_execution_duration
+        if self.max_execution_duration and (
+            requested == 0 or requested > self.max_execution_duration
+        ):
+            return self.max_execution_duration  # fmt: skip
+        return requested
+
+    def destruction(
+        self, requested: dt.datetime | None, now: dt.datetime | None = None
+    ) -> dt.datetime:
+        now = now or utc_now()
+        if requested is None:
+            return now + self.default_destruction
+        return min(requested, now + self.max_destruction)
+
+    def wait_seconds(self, requested: int) -> float:
+        return float(self.max_wait if requested < 0 else min(requested, self.max_wait))
+
+    def tapregext(self) -> str:
+        """The ``retentionPeriod`` and ``executionDuration`` elements of a TAPRegExt
+        ``tr:TableAccess`` capability, in the schema's order; ``outputLimit`` follows them,
+        then :meth:`tapregext_upload`."""
+        default_s = int(self.default_destruction.total_seconds())
+        hard_s = int(self.max_destruction.total_seconds())
+        return (
+            f"<retentionPeriod><default>{default_s}</default><hard>{hard_s}</hard>"
+            "</retentionPeriod>"
+            f"<executionDuration><default>{self.default_execution_duration}</default>"
+            f"<hard>{self.max_execution_duration}</hard></executionDuration>"
+        )
+
+    def tapregext_upload(self) -> str:
+        """The ``uploadLimit`` element (bytes of inline uploads per request)."""
+        return (
+            f'<uploadLimit><default unit="byte">{self.upload_limit}</default>'
+            f'<hard unit="byte">{self.upload_limit}</hard></uploadLimit>'
+        )

@@ -1,0 +1,401 @@
+"""HTTP endpoints of ``/async`` (UWS 1.1 §2.2), relative to the TAP base path.
+
+Successful changes answer 303 to the job (or, after a delete, to the job list). Errors
+are text/plain with the status of vo-tap.md §1.6: 400 bad value, 403 not allowed in this
+phase or someone else's job, 404 unknown job, 413 uploads too large, 503 database down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from tap.uws import documents
+from tap.uws.errors import (
+    HttpJobError,
+    JobForbidden,
+    JobNotFound,
+    JobPhaseError,
+    JobRequestError,
+    JobStoreUnavailable,
+    JobTooLarge,
+)
+from tap.uws.jobs import (
+    CONTROL_PARAMETERS,
+    ERROR,
+    EXECUTING,
+    PENDING,
+    RESULT_ID,
+    WAITABLE,
+    Job,
+    format_time,
+)
+from tap.uws.params import Params, collect, last, parse_int, parse_phases, parse_time
+from tap.uws.store import INPUT, RESULT
+
+if TYPE_CHECKING:
+    from tap.uws.service import UwsService
+
+log = logging.getLogger("tap.uws")
+Handler = Callable[[Request], Awaitable[Response]]
+TEXT = "text/plain; charset=utf-8"
+FORM_LIMITS = {"max_files": 100, "max_fields": 1000, "max_part_size": 4 * 1024 * 1024}
+
+
+def _guarded(handler: Handler) -> Handler:
+    """Turn job errors into their status, database outages into 503, anything else into
+    a logged 500 with a short message (UWS: machinery failure)."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except HttpJobError as exc:
+            return PlainTextResponse(exc.message + "\n", status_code=exc.status, media_type=TEXT)
+        except sa.exc.OperationalError:
+            log.exception("UWS: the job database is unavailable")
+            exc2 = JobStoreUnavailable("The job database is unavailable; try again later.")
+            return PlainTextResponse(exc2.message + "\n", status_code=exc2.status)
+        except Exception:
+            log.exception("UWS: %s %s failed", request.method, request.url.path)
+            return PlainTextResponse("Internal error of the job service; it was logged.\n",
+                                     status_code=500)  # fmt: skip
+
+    return wrapper
+
+
+class _Endpoints:
+    def __init__(self, svc: UwsService) -> None:
+        self.svc = svc
+        self.store = svc.store
+        self.limits = svc.limits
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def base(self, request: Request) -> str:
+        if self.svc.base_url:
+            return self.svc.base_url
+        url = request.url
+        return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+
+    def job_url(self, request: Request, job_id: str) -> str:
+        return f"{self.base(request)}/async/{job_id}"
+
+    def see_job(self, request: Request, job_id: str) -> Response:
+        return RedirectResponse(self.job_url(request, job_id), status_code=303)
+
+    async def job(self, request: Request) -> Job:
+        """The job of the URL; 404 if there is none, 403 if it is someone else's (UWS §3)."""
+        job_id = request.path_params["job_id"]
+        job = await run_in_threadpool(self.store.get_any, job_id)
+        if job is None:
+            raise JobNotFound(
+                f"There is no job {job_id!r} (it may have been deleted or destroyed); "
+                f"list your jobs at {self.base(request)}/async."
+            )
+        if job.owner_id is not None and job.owner_id != self.svc.owner_of(request):
+            raise JobForbidden(
+                f"Job {job_id} belongs to another user; sign in as its owner to see or change it."
+            )
+        return job
+
+    async def params(self, request: Request) -> tuple[Params, list[tuple[str, UploadFile]]]:
+        """Query-string and body parameters (form or multipart), and uploaded files."""
+        pairs = list(request.query_params.multi_items())
+        files: list[tuple[str, UploadFile]] = []
+        if request.method == "POST":
+            ctype = request.headers.get("content-type", "")
+            if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+                form = await request.form(**FORM_LIMITS)
+                for name, value in form.multi_items():
+                    if isinstance(value, str):
+                        pairs.append((name, value))
+                    else:
+                        files.append((name, value))
+            elif ctype and (await request.body()).strip():
+                raise JobRequestError(
+                    f"Cannot read a {ctype.split(';')[0]} body: send the parameters as "
+                    "application/x-www-form-urlencoded or multipart/form-data."
+                )
+        return collect(pairs), files
+
+    async def store_files(self, job_id: str, files: list[tuple[str, UploadFile]]) -> list[str]:
+        """Copy uploaded files into the store (chunk by chunk); the upload limit applies."""
+        total = 0
+        names = []
+        for name, upload in files:
+            await run_in_threadpool(self.store.delete_input, job_id, name)
+            seq = 0
+            while chunk := await upload.read(self.store.chunk_size):
+                total += len(chunk)
+                if total > self.limits.upload_limit:
+                    raise JobTooLarge(
+                        f"The uploaded files exceed the upload limit of "
+                        f"{self.limits.upload_limit} bytes; upload smaller tables."
+                    )
+                await run_in_threadpool(self.store.write_input, job_id, name, seq, chunk)
+                seq += 1
+            if seq == 0:
+                await run_in_threadpool(self.store.write_input, job_id, name, 0, b"")
+            names.append(name)
+        return names
+
+    @staticmethod
+    def job_parameters(params: Params) -> Params:
+        return {k: v for k, v in params.items() if k not in CONTROL_PARAMETERS}
+
+    def duration(self, params: Params) -> int | None:
+        text = last(params, "executionduration")
+        if text is None:
+            return None
+        return self.limits.execution_duration(parse_int("EXECUTIONDURATION", text, minimum=0))
+
+    # -- the job list ---------------------------------------------------------------------------
+
+    async def jobs(self, request: Request) -> Response:
+        if request.method == "POST":
+            return await self.create(request)
+        params = collect(request.query_params.multi_items())
+        phases = parse_phases(params.get("phase", []))
+        after_text = last(params, "after")
+        after = parse_time("AFTER", after_text) if after_text is not None else None
+        last_text = last(params, "last")
+        last_n = parse_int("LAST", last_text, minimum=1) if last_text is not None else None
+        refs = await run_in_threadpool(
+            functools.partial(self.store.list_jobs, self.svc.owner_of(request), phases=phases,
+                              after=after, last=last_n, limit=self.limits.job_list_limit)
+        )  # fmt: skip
+        return Response(documents.job_list(refs, self.base(request)),
+                        media_type=documents.XML_TYPE)  # fmt: skip
+
+    async def create(self, request: Request) -> Response:
+        params, files = await self.params(request)
+        phase = last(params, "phase")
+        if phase is not None and phase.upper() != "RUN":
+            raise JobRequestError(
+                f"PHASE={phase!r} cannot create a job; send PHASE=RUN to start it at once, "
+                "or no PHASE to create it PENDING."
+            )
+        duration = self.duration(params)
+        destruction_text = last(params, "destruction")
+        requested = parse_time("DESTRUCTION", destruction_text) if destruction_text else None
+        job = await run_in_threadpool(
+            functools.partial(
+                self.store.create, owner_id=self.svc.owner_of(request),
+                run_id=last(params, "runid"), parameters=self.job_parameters(params),
+                execution_duration=duration if duration is not None
+                else self.limits.execution_duration(None),
+                destruction=self.limits.destruction(requested),
+                inputs=[name for name, _ in files],
+            )
+        )  # fmt: skip
+        try:
+            await self.store_files(job.job_id, files)
+        except BaseException:
+            await run_in_threadpool(self.store.delete, job.job_id)
+            raise
+        if phase is not None:
+            await run_in_threadpool(self.store.run, job.job_id)
+        return self.see_job(request, job.job_id)
+
+    # -- one job --------------------------------------------------------------------------------
+
+    async def job_resource(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            return await self.delete(request)
+        if request.method == "POST":
+            params, _ = await self.params(request)
+            action = last(params, "action")
+            if action is not None and action.upper() == "DELETE":
+                return await self.delete(request)
+            raise JobRequestError(
+                "A POST to a job URL only takes ACTION=DELETE. Send parameters to "
+                "…/parameters, PHASE to …/phase, EXECUTIONDURATION to …/executionduration "
+                "and DESTRUCTION to …/destruction."
+            )
+        params = collect(request.query_params.multi_items())
+        job = await self.job(request)
+        wait_text = last(params, "wait")
+        if wait_text is not None:
+            wait = parse_int("WAIT", wait_text, minimum=-1)
+            wanted = last(params, "phase")
+            if wanted is not None:
+                parse_phases([wanted])
+            if wait != 0:
+                job = await self.wait(request, job, self.limits.wait_seconds(wait), wanted)
+        return Response(documents.job_document(job, self.job_url(request, job.job_id)),
+                        media_type=documents.XML_TYPE)  # fmt: skip
+
+    async def wait(self, request: Request, job: Job, timeout: float, wanted: str | None) -> Job:
+        """Block (without a thread) while the job stays in its phase (UWS 1.1 §2.2.1.1)."""
+        if job.phase not in WAITABLE or (wanted is not None and wanted.upper() != job.phase):
+            return job
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        start_phase = job.phase
+        with self.svc.waiters.watch(job.job_id) as changed:
+            current: Job | None = job
+            while True:
+                changed.clear()
+                current = await run_in_threadpool(self.store.get_any, job.job_id)
+                if current is None:
+                    raise JobNotFound(f"Job {job.job_id!r} was deleted while you waited.")
+                remaining = deadline - loop.time()
+                if current.phase != start_phase or remaining <= 0:
+                    return current
+                try:
+                    await asyncio.wait_for(changed.wait(),
+                                           min(remaining, self.svc.recheck_interval))  # fmt: skip
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return current
+
+    async def delete(self, request: Request) -> Response:
+        job = await self.job(request)
+        await run_in_threadpool(self.store.delete, job.job_id)
+        return RedirectResponse(f"{self.base(request)}/async", status_code=303)
+
+    async def phase(self, request: Request) -> Response:
+        job = await self.job(request)
+        if request.method == "GET":
+            return PlainTextResponse(job.phase, media_type=TEXT)
+        params, _ = await self.params(request)
+        value = (last(params, "phase") or "").strip().upper()
+        if value == "RUN":
+            await run_in_threadpool(self.store.run, job.job_id)
+        elif value == "ABORT":
+            await run_in_threadpool(self.store.abort, job.job_id)
+        else:
+            raise JobRequestError(
+                f"PHASE={last(params, 'phase') or ''!r} is not allowed here; "
+                "send PHASE=RUN to start the job or PHASE=ABORT to stop it."
+            )
+        return self.see_job(request, job.job_id)
+
+    async def execution_duration(self, request: Request) -> Response:
+        job = await self.job(request)
+        if request.method == "GET":
+            return PlainTextResponse(str(job.execution_duration), media_type=TEXT)
+        params, _ = await self.params(request)
+        seconds = self.duration(params)
+        if seconds is None:
+            raise JobRequestError("Send EXECUTIONDURATION=<seconds> (0 asks for the maximum, "
+                                  f"{self.limits.max_execution_duration} s).")  # fmt: skip
+        if await run_in_threadpool(self.store.set_execution_duration, job.job_id, seconds) is None:
+            raise JobPhaseError(
+                f"The job is {job.phase}: its execution duration can only be changed "
+                "before it runs (PENDING). Create a new job with the duration you need."
+            )
+        return self.see_job(request, job.job_id)
+
+    async def destruction(self, request: Request) -> Response:
+        job = await self.job(request)
+        if request.method == "GET":
+            text = format_time(job.destruction) if job.destruction else ""
+            return PlainTextResponse(text, media_type=TEXT)
+        params, _ = await self.params(request)
+        value = last(params, "destruction")
+        if not value:
+            raise JobRequestError("Send DESTRUCTION=<ISO 8601 UTC date-time>, e.g. "
+                                  f"{format_time(job.creation_time)}.")  # fmt: skip
+        when = self.limits.destruction(parse_time("DESTRUCTION", value))
+        await run_in_threadpool(self.store.set_destruction, job.job_id, when)
+        return self.see_job(request, job.job_id)
+
+    async def quote(self, request: Request) -> Response:
+        job = await self.job(request)
+        return PlainTextResponse(format_time(job.quote) if job.quote else "", media_type=TEXT)
+
+    async def owner(self, request: Request) -> Response:
+        job = await self.job(request)
+        return PlainTextResponse(job.owner_id or "", media_type=TEXT)
+
+    async def parameters(self, request: Request) -> Response:
+        job = await self.job(request)
+        url = self.job_url(request, job.job_id)
+        if request.method == "GET":
+            return Response(documents.parameters_document(job, url),
+                            media_type=documents.XML_TYPE)  # fmt: skip
+        params, files = await self.params(request)
+        values = self.job_parameters(params)
+        updated = await run_in_threadpool(
+            functools.partial(self.store.set_parameters, job.job_id, values,
+                              accumulate=self.svc.multi_valued,
+                              inputs=[name for name, _ in files])
+        )  # fmt: skip
+        if updated is None:
+            raise JobPhaseError(
+                f"The job is {job.phase}: parameters can only be changed while it is "
+                f"{PENDING}. Create a new job instead."
+            )
+        await self.store_files(job.job_id, files)
+        return self.see_job(request, job.job_id)
+
+    async def parameter(self, request: Request) -> Response:
+        job = await self.job(request)
+        name = request.path_params["name"]
+        if name in job.inputs:
+            chunks = self.store.read_blob(job.job_id, INPUT, name)
+            return StreamingResponse(chunks, media_type="application/octet-stream")
+        value = job.parameter(name)
+        if value is None:
+            raise JobNotFound(f"Job {job.job_id} has no parameter {name!r}.")
+        return PlainTextResponse(";".join(job.parameters[name.lower()]), media_type=TEXT)
+
+    async def results(self, request: Request) -> Response:
+        job = await self.job(request)
+        return Response(documents.results_document(job, self.job_url(request, job.job_id)),
+                        media_type=documents.XML_TYPE)  # fmt: skip
+
+    async def result(self, request: Request) -> Response:
+        job = await self.job(request)
+        if request.path_params["result_id"] != RESULT_ID or job.result is None:
+            state = "is still running" if job.phase == EXECUTING else f"is {job.phase}"
+            raise JobNotFound(
+                f"Job {job.job_id} has no result {request.path_params['result_id']!r}: it "
+                f"{state}. The result of a COMPLETED job is …/results/{RESULT_ID}."
+            )
+        chunks = self.store.read_blob(job.job_id, RESULT, RESULT)
+        return StreamingResponse(chunks, media_type=job.result.content_type,
+                                 headers={"Content-Length": str(job.result.size)})  # fmt: skip
+
+    async def error(self, request: Request) -> Response:
+        job = await self.job(request)
+        if job.phase != ERROR or job.error is None:
+            raise JobNotFound(f"Job {job.job_id} is {job.phase}, not ERROR: it has no error "
+                              "document.")  # fmt: skip
+        body, media_type = self.svc.render_error(job.error.message)
+        return Response(body, media_type=media_type)
+
+
+def build_routes(svc: UwsService) -> list[BaseRoute]:
+    e = _Endpoints(svc)
+    job = "/async/{job_id}"
+
+    def route(path: str, handler: Handler, methods: list[str]) -> Route:
+        return Route(path, _guarded(handler), methods=methods)
+
+    return [
+        route("/async", e.jobs, ["GET", "POST"]),
+        route(job, e.job_resource, ["GET", "POST", "DELETE"]),
+        route(f"{job}/phase", e.phase, ["GET", "POST"]),
+        route(f"{job}/executionduration", e.execution_duration, ["GET", "POST"]),
+        route(f"{job}/destruction", e.destruction, ["GET", "POST"]),
+        route(f"{job}/quote", e.quote, ["GET"]),
+        route(f"{job}/owner", e.owner, ["GET"]),
+        route(f"{job}/parameters", e.parameters, ["GET", "POST"]),
+        route(f"{job}/parameters/{{name}}", e.parameter, ["GET"]),
+        route(f"{job}/results", e.results, ["GET"]),
+        route(f"{job}/results/{{result_id}}", e.result, ["GET"]),
+        route(f"{job}/error", e.error, ["GET"]),
+    ]

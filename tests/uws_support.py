@@ -1,0 +1,200 @@
+"""What the UWS tests share: a real executor, the app, a live server, the UWS 1.1 schema.
+
+The executor runs real statements on the test database. Its QUERY is a tiny command
+language, so each test can ask for the behaviour it checks:
+
+    sleep:<s>         SELECT pg_sleep(s), then one CSV line
+    rows:<n>          n rows of generate_series streamed as CSV (server-side cursor)
+    votable:<n>       n rows as a VOTable (what pyvo and STILTS read)
+    fail:<message>    a user error (UsageError) with that message
+    crash             an unexpected exception (a bug in the executor)
+    sql:<statement>   run a statement; database errors become QueryError
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import uvicorn
+from lxml import etree
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from tap.errors import QueryError, QueryTimeout, UsageError
+from tap.uws import ResultInfo, ResultSink, RunningJob, UwsLimits, UwsService
+from tests.clirun import free_port
+
+XSD_DIR = Path(__file__).parent / "data" / "uws"
+UWS_NS = "http://www.ivoa.net/xml/UWS/v1.0"
+NS = {"uws": UWS_NS, "xlink": "http://www.w3.org/1999/xlink"}
+
+
+def execute(run: RunningJob, sink: ResultSink) -> ResultInfo:
+    query = (run.job.parameter("query") or "").strip()
+    command, _, arg = query.partition(":")
+    if command == "sleep":
+        with run.connect() as conn:
+            conn.execute(sa.text("SELECT pg_sleep(:s)"), {"s": float(arg)})
+        sink.write(b"slept\n")
+        return ResultInfo("text/csv", 1)
+    if command in ("rows", "votable"):
+        return _rows(run, sink, int(arg), votable=command == "votable")
+    if command == "fail":
+        raise UsageError(arg)
+    if command == "crash":
+        raise RuntimeError("a bug: this text must not reach the client")
+    if command == "sql":
+        try:
+            with run.connect() as conn:
+                value = conn.execute(sa.text(arg)).scalar()
+        except sa.exc.DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "57014":
+                raise QueryTimeout("statement timeout") from exc
+            raise QueryError(f"The database refused the query: {str(exc.orig).strip()}") from exc
+        sink.write(f"{value}\n".encode())
+        return ResultInfo("text/csv", 1)
+    raise UsageError(f"unknown test query {query!r}")
+
+
+def _rows(run: RunningJob, sink: ResultSink, n: int, *, votable: bool) -> ResultInfo:
+    if votable:
+        sink.write(
+            b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
+            b'<RESOURCE type="results"><INFO name="QUERY_STATUS" value="OK"/>\n'
+            b'<TABLE><FIELD name="n" datatype="long"/><DATA><TABLEDATA>\n'
+        )
+    else:
+        sink.write(b"n,label\n")
+    with run.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+            sa.text("SELECT g, 'row ' || g FROM generate_series(1, :n) g"), {"n": n}
+        )
+        for part in result.partitions():
+            if votable:
+                sink.write("".join(f"<TR><TD>{g}</TD></TR>\n" for g, _ in part).encode())
+            else:
+                sink.write("".join(f"{g},{label}\n" for g, label in part).encode())
+    if votable:
+        sink.write(b"</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>\n")
+        return ResultInfo("application/x-votable+xml", n)
+    return ResultInfo("text/csv", n)
+
+
+CAPABILITIES = """<?xml version="1.0" encoding="UTF-8"?>
+<vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1"
+    xmlns:tr="http://www.ivoa.net/xml/TAPRegExt/v1.0">
+  <capability standardID="ivo://ivoa.net/std/TAP" xsi:type="tr:TableAccess">
+    <interface xsi:type="vs:ParamHTTP" role="std" version="1.1">
+      <accessURL use="base">{base}</accessURL>
+    </interface>
+    <language><name>ADQL</name><version ivo-id="ivo://ivoa.net/std/ADQL#v2.0">2.0</version>
+    </language>
+    <outputFormat><mime>application/x-votable+xml</mime></outputFormat>
+    {limits}
+  </capability>
+</vosi:capabilities>
+"""
+
+
+# One table, so that taplint's UWS stage has something to put in its queries.
+TABLES = """<?xml version="1.0" encoding="UTF-8"?>
+<vosi:tableset xmlns:vosi="http://www.ivoa.net/xml/VOSITables/v1.0"
+    xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <schema><name>demo</name><description>test</description>
+    <table type="table"><name>demo.numbers</name><description>test</description>
+      <column><name>n</name><description>a number</description>
+        <dataType xsi:type="vs:VOTableType">long</dataType></column>
+    </table>
+  </schema>
+</vosi:tableset>
+"""
+
+
+def make_app(svc: UwsService, *, with_lifespan: bool = True) -> Starlette:
+    """``svc`` mounted at /tap, with minimal capabilities and tables documents for clients."""
+
+    async def capabilities(request: Request) -> Response:
+        base = f"{request.url.scheme}://{request.url.netloc}/tap"
+        body = CAPABILITIES.format(base=base, limits=svc.limits.tapregext())
+        return Response(body, media_type="text/xml")
+
+    async def tables(request: Request) -> Response:
+        return Response(TABLES, media_type="text/xml")
+
+    routes = [Route("/capabilities", capabilities), Route("/tables", tables), *svc.routes()]
+    return Starlette(
+        routes=[Mount("/tap", routes=routes)], lifespan=svc.lifespan if with_lifespan else None
+    )
+
+
+def make_service(engine: sa.Engine, **kwargs: Any) -> UwsService:
+    kwargs.setdefault("limits", UwsLimits(default_execution_duration=60,
+                                          max_execution_duration=120, max_wait=30))  # fmt: skip
+    kwargs.setdefault("workers", 2)
+    kwargs.setdefault("recheck_interval", 1.0)
+    return UwsService(engine, execute, **kwargs)
+
+
+@contextmanager
+def live_server(app: Starlette) -> Iterator[str]:
+    """uvicorn serving ``app`` in a thread; yields the TAP base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            threading.Event().wait(0.05)
+        yield f"http://127.0.0.1:{port}/tap"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+_LOCATIONS = {
+    "http://www.ivoa.net/xml/Xlink/xlink.xsd": "xlink.xsd",
+    "http://www.w3.org/2001/xml.xsd": "xmlnamespace.xsd",
+}
+
+
+class _LocalSchemas(etree.Resolver):
+    def resolve(self, system_url: str, public_id: str, context: Any) -> Any:  # type: ignore[override]
+        name = _LOCATIONS.get(system_url)
+        if name is None:
+            return None
+        return self.resolve_filename(str(XSD_DIR / name), context)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def uws_schema() -> etree.XMLSchema:
+    """The UWS 1.1 REC schema (as bundled with STILTS taplint), imports resolved locally."""
+    parser = etree.XMLParser(no_network=True)
+    parser.resolvers.add(_LocalSchemas())
+    return etree.XMLSchema(etree.parse(str(XSD_DIR / "UWS-v1.1.xsd"), parser))
+
+
+def valid_uws(body: bytes) -> Any:
+    """Parse and validate a UWS document; fails the test with the schema's complaint.
+
+    Returns the root element, typed ``Any``: tests navigate it freely."""
+    root = etree.fromstring(body)
+    schema = uws_schema()
+    if not schema.validate(root):
+        raise AssertionError(f"not valid UWS 1.1: {schema.error_log}\n{body.decode()}")
+    return root
