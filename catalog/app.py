@@ -95,8 +95,11 @@ def create_app(db: Database) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(tap.install)
-        yield
+        await run_in_threadpool(tap.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(tap.stop)
 
     app = Starlette(
         routes=[Route("/", landing), Route("/health", health), Mount("/tap", app=tap.app())],

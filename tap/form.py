@@ -22,8 +22,7 @@ async def _read_limited(part: UploadFile, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise UploadError(
-                f"upload {part.filename or part.size!r} is larger than the limit of "
-                f"{limit:,} bytes"
+                f"upload {part.filename or part.size!r} is larger than the limit of {limit:,} bytes"
             )
         chunks.append(chunk)
     return b"".join(chunks)

@@ -9,15 +9,14 @@ wrong in terms a user can act on.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tap.config import TapConfig
 from tap.errors import UsageError
+from tap.upload import UploadSpec, parse_upload_param
 
 LANGUAGES = ("ADQL", "ADQL-2.0", "ADQL-2.1")
-_UPLOAD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 class Params:
@@ -55,14 +54,6 @@ class Params:
 
 
 @dataclass(frozen=True)
-class UploadSpec:
-    """One ``UPLOAD`` pair: the table name (for ``TAP_UPLOAD.name``) and its source URI."""
-
-    name: str
-    uri: str
-
-
-@dataclass(frozen=True)
 class QueryRequest:
     query: str
     lang: str
@@ -70,34 +61,6 @@ class QueryRequest:
     response_format: str | None
     uploads: tuple[UploadSpec, ...]
     run_id: str | None
-
-
-def parse_uploads(values: Iterable[str]) -> tuple[UploadSpec, ...]:
-    """``UPLOAD`` values: ``name,uri`` pairs, ``;``-separated lists, repeated parameters."""
-    specs: list[UploadSpec] = []
-    seen: set[str] = set()
-    for value in values:
-        for pair in value.split(";"):
-            if not pair.strip():
-                continue
-            name, sep, uri = pair.partition(",")
-            name, uri = name.strip(), uri.strip()
-            if not sep or not uri:
-                raise UsageError(f"UPLOAD {pair!r} is not of the form 'name,URI'")
-            if not _UPLOAD_NAME.match(name):
-                raise UsageError(
-                    f"UPLOAD table name {name!r} is not a regular ADQL identifier "
-                    "(a letter, then letters, digits or underscores)"
-                )
-            if name.lower() in seen:
-                raise UsageError(f"UPLOAD table name {name!r} is used twice")
-            seen.add(name.lower())
-            if not uri.startswith(("param:", "http://", "https://")):
-                raise UsageError(
-                    f"UPLOAD URI {uri!r} is not supported: use param:<part> (inline) or http(s)"
-                )
-            specs.append(UploadSpec(name, uri))
-    return tuple(specs)
 
 
 def _maxrec(value: str | None, config: TapConfig) -> int:
@@ -135,7 +98,7 @@ def query_request(params: Params, config: TapConfig) -> QueryRequest:
         lang=lang.strip().upper(),
         maxrec=_maxrec(params.get("MAXREC"), config),
         response_format=formats[0].strip() if formats else None,
-        uploads=parse_uploads(params.all("UPLOAD")),
+        uploads=tuple(parse_upload_param(params.all("UPLOAD"))),
         run_id=run_id,
     )
 

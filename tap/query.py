@@ -1,12 +1,11 @@
 """Running one TAP query: parameters → ADQL translation → uploads → PostgreSQL → output bytes.
 
-Shared by ``/sync`` and the async workers. The query runs in one transaction on a pooled
-connection of the query engine:
+Shared by ``/sync`` and the async workers. The query runs in one transaction:
 
 1. uploaded tables are created as ``TEMPORARY … ON COMMIT DROP`` tables, loaded with COPY
    and granted to the reader role (temporary tables are the one thing written);
-2. ``SET TRANSACTION READ ONLY``, ``SET LOCAL ROLE <reader>``, ``SET LOCAL
-   statement_timeout``: from here on, the translated statement (one SELECT over published
+2. ``SET TRANSACTION READ ONLY``, ``SET LOCAL ROLE <reader>`` and (sync) ``SET LOCAL
+   statement_timeout``: from here on the translated statement (one SELECT over published
    tables and allowed functions only, see :mod:`tap.adql`) can read and nothing more;
 3. the result streams from a server-side cursor into the output format; the transaction is
    rolled back at the end, which also drops the uploads.
@@ -27,19 +26,32 @@ import psycopg
 import sqlalchemy as sa
 from psycopg import sql as psql
 
-from tap.adql import translate
+from tap.adql import Translation, translate
 from tap.config import TapConfig
-from tap.errors import QueryError, QueryTimeout, TapError
+from tap.errors import QueryError, QueryTimeout
 from tap.metadata import Schema, Table, TapMetadata
 from tap.params import Params, query_request
-from tap.upload import create_upload_table, read_upload, upload_bytes
+from tap.upload import UploadedTable, create_upload_table, read_upload, upload_bytes
+from tap.upload.load import upload_sql_name
+from tap.uws import ResultInfo, ResultSink, RunningJob
 from tap.votable.document import Info
-from tap.votable.formats import resolve_format
+from tap.votable.formats import OutputFormat, resolve_format
 from tap.votable.stream import query_result
 
 log = logging.getLogger(__name__)
 
 UPLOAD_SCHEMA = Schema("TAP_UPLOAD", "Tables uploaded with the query (TAP 1.1 §2.7.6)")
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A validated, translated query with its uploads read: ready to run."""
+
+    translation: Translation
+    output: OutputFormat
+    uploads: tuple[tuple[str, UploadedTable], ...]
+    infos: tuple[Info, ...]
+    maxrec: int
 
 
 @dataclass(frozen=True)
@@ -50,11 +62,19 @@ class QueryOutput:
     chunks: Iterator[bytes]
 
 
-def _database_message(exc: psycopg.Error) -> str:
+def _database_error(exc: psycopg.Error, timeout: float | None) -> QueryError:
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        limit = f" after {timeout:.0f} s, the execution time limit" if timeout else ""
+        return QueryTimeout(
+            f"the query was stopped{limit}; add constraints (a smaller region, TOP) or run it "
+            "asynchronously with a longer EXECUTIONDURATION"
+        )
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None) or str(exc).strip().splitlines()[0]
     hint = getattr(diag, "message_hint", None)
-    return f"the database could not run the query: {primary}" + (f" ({hint})" if hint else "")
+    return QueryError(
+        f"the database could not run the query: {primary}" + (f" ({hint})" if hint else "")
+    )
 
 
 class QueryRunner:
@@ -65,82 +85,95 @@ class QueryRunner:
         self.engine = engine
         self.config = config
 
-    def run(self, params: Params, parts: Mapping[str, bytes], *, timeout: int) -> QueryOutput:
-        """Validate, translate and start the query; raise :class:`TapError` for user errors."""
+    def prepare(self, params: Params, parts: Mapping[str, bytes]) -> PreparedQuery:
+        """Validate the parameters, read the uploads, translate: TapError on user errors."""
         request = query_request(params, self.config)
         output = resolve_format(request.response_format)
-        uploads = [
-            (spec.name, read_upload(
-                upload_bytes(spec, parts, max_bytes=self.config.upload_bytes),
-                max_bytes=self.config.upload_bytes, max_rows=self.config.upload_rows,
-            ))
+        limit = self.config.upload_bytes
+        uploads = tuple(
+            (spec.name, read_upload(upload_bytes(spec, parts, max_bytes=limit),
+                                    max_bytes=limit, max_rows=self.config.upload_rows))
             for spec in request.uploads
-        ]  # fmt: skip
-        upload_tables = [
-            Table("TAP_UPLOAD", name, "Uploaded table", table.columns,
-                  sql_name=f"pg_temp.{_temp_name(name)}")
-            for name, table in uploads
-        ]  # fmt: skip
-        metadata = (
-            self.metadata.with_tables((UPLOAD_SCHEMA,), upload_tables) if uploads
-            else self.metadata
         )  # fmt: skip
+        metadata = self.metadata
+        if uploads:
+            tables = [
+                Table("TAP_UPLOAD", name, "Table uploaded with the query", table.columns,
+                      sql_name=f"pg_temp.{upload_sql_name(name)}")
+                for name, table in uploads
+            ]  # fmt: skip
+            metadata = metadata.with_tables((UPLOAD_SCHEMA,), tables)
         translation = translate(request.query, metadata, row_limit=request.maxrec + 1)
-        infos = [
+        infos = (
             Info("standardID", "ivo://ivoa.net/std/TAP"),
             Info("request_date", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
             Info("QUERY", "ADQL", request.query),
             Info("SQL", "PostgreSQL", translation.sql),
-            Info("MAXREC", str(request.maxrec)),
-        ]
-        if request.maxrec == 0:  # metadata only: nothing to execute (DALI §3.4.4)
-            chunks = query_result(None, translation.sql, translation.columns,  # type: ignore[arg-type]
-                                  output, infos=infos, maxrec=0)  # fmt: skip
-            return QueryOutput(output.mime, chunks)
-        raw = self.engine.raw_connection()
-        try:
-            conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
-            self._begin(conn, uploads, timeout)
-            chunks = query_result(conn, translation.sql, translation.columns, output,
-                                  infos=infos, maxrec=request.maxrec)  # fmt: skip
-        except psycopg.errors.QueryCanceled:
-            raw.close()
-            raise QueryTimeout(
-                f"the query was stopped after {timeout} s, the execution time limit; add "
-                "constraints (a smaller region, TOP) or run it asynchronously"
-            ) from None
-        except psycopg.Error as exc:
-            raw.close()
-            raise QueryError(_database_message(exc)) from None
-        except BaseException:
-            raw.close()
-            raise
-        return QueryOutput(output.mime, _closing(chunks, raw, timeout))
+        )
+        return PreparedQuery(translation, output, uploads, infos, request.maxrec)
 
-    def _begin(self, conn: psycopg.Connection[Any], uploads: list[tuple[str, Any]],
-               timeout: int) -> None:  # fmt: skip
-        conn.rollback()
+    def start(self, prepared: PreparedQuery, conn: psycopg.Connection[Any], *,
+              timeout: float | None) -> Iterator[bytes]:  # fmt: skip
+        """Set up the transaction ``conn`` is in (nothing may have written in it yet) and
+        start the query; ``timeout`` None leaves the statement timeout as it is."""
         role = self.config.reader_role
         with conn.cursor() as cur:
-            if uploads:
-                cur.execute("SET TRANSACTION READ WRITE")
-                for name, table in uploads:
-                    created = create_upload_table(conn, _temp_name(name), table)
-                    if role:
-                        cur.execute(psql.SQL("GRANT SELECT ON {} TO {}").format(
-                            psql.Identifier("pg_temp", created), psql.Identifier(role)))  # fmt: skip
+            for name, table in prepared.uploads:
+                created = create_upload_table(conn, name, table)
+                if role:
+                    cur.execute(psql.SQL("GRANT SELECT ON {} TO {}").format(
+                        psql.Identifier("pg_temp", created), psql.Identifier(role)))  # fmt: skip
             cur.execute("SET TRANSACTION READ ONLY")
             if role:
                 cur.execute(psql.SQL("SET LOCAL ROLE {}").format(psql.Identifier(role)))
-            cur.execute(psql.SQL("SET LOCAL statement_timeout = {}").format(
-                psql.Literal(f"{max(1, int(timeout))}s")))  # fmt: skip
+            if timeout is not None:
+                ms = max(1, int(timeout * 1000))
+                cur.execute(psql.SQL("SET LOCAL statement_timeout = {}").format(
+                    psql.Literal(str(ms))))  # fmt: skip
+        t = prepared.translation
+        return query_result(conn, t.sql, t.columns, prepared.output,
+                            infos=prepared.infos, maxrec=prepared.maxrec)  # fmt: skip
+
+    def run_sync(self, params: Params, parts: Mapping[str, bytes], *,
+                 timeout: float) -> QueryOutput:  # fmt: skip
+        prepared = self.prepare(params, parts)
+        media_type = prepared.output.mime
+        if prepared.maxrec == 0:  # metadata only: nothing to execute (DALI §3.4.4)
+            t = prepared.translation
+            chunks = query_result(None, t.sql, t.columns, prepared.output,  # type: ignore[arg-type]
+                                  infos=prepared.infos, maxrec=0)  # fmt: skip
+            return QueryOutput(media_type, chunks)
+        raw = self.engine.raw_connection()
+        try:
+            conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
+            conn.rollback()
+            if prepared.uploads:
+                conn.execute("SET TRANSACTION READ WRITE")
+            chunks = self.start(prepared, conn, timeout=timeout)
+        except psycopg.Error as exc:
+            raw.close()
+            raise _database_error(exc, timeout) from None
+        except BaseException:
+            raw.close()
+            raise
+        return QueryOutput(media_type, _closing(chunks, raw))
+
+    def execute_job(self, job: RunningJob, sink: ResultSink) -> ResultInfo:
+        """The UWS executor: run an async job's query and write the document to ``sink``."""
+        params = Params((k, v) for k, values in job.job.parameters.items() for v in values)
+        parts = {name: b"".join(job.upload(name)) for name in job.job.inputs}
+        prepared = self.prepare(params, parts)
+        with job.connect(read_write=bool(prepared.uploads)) as connection:
+            conn: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
+            try:
+                for chunk in self.start(prepared, conn, timeout=None):
+                    sink.write(chunk)
+            except psycopg.Error as exc:
+                raise _database_error(exc, job.remaining_seconds) from None
+        return ResultInfo(prepared.output.mime)
 
 
-def _temp_name(upload_name: str) -> str:
-    return f"tap_upload_{upload_name.lower()}"
-
-
-def _closing(chunks: Iterator[bytes], raw: Any, timeout: int) -> Iterator[bytes]:
+def _closing(chunks: Iterator[bytes], raw: Any) -> Iterator[bytes]:
     """Yield the document, then end the transaction and give the connection back."""
     try:
         yield from chunks
@@ -150,6 +183,3 @@ def _closing(chunks: Iterator[bytes], raw: Any, timeout: int) -> Iterator[bytes]
         except psycopg.Error:
             log.warning("rolling back a finished TAP query failed", exc_info=True)
         raw.close()
-
-
-__all__ = ["QueryOutput", "QueryRunner", "TapError"]

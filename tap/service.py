@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import escape
 from urllib.parse import unquote
 
@@ -32,6 +32,7 @@ from tap.features import adql_features
 from tap.form import read_params
 from tap.metadata import TapMetadata
 from tap.query import QueryRunner
+from tap.uws import UwsLimits, UwsService
 from tap.votable.document import error_document
 from tap.votable.formats import DESCRIPTIONS
 
@@ -99,6 +100,17 @@ class TapService:
         )  # fmt: skip
         self.started = datetime.now(UTC)
         self.runner = QueryRunner(self.metadata, query_engine, config)
+        self.uws = UwsService(
+            admin_engine, self.runner.execute_job, query_engine=query_engine,
+            limits=UwsLimits(
+                default_execution_duration=config.duration_default,
+                max_execution_duration=config.duration_hard,
+                default_destruction=timedelta(seconds=config.retention_default),
+                max_destruction=timedelta(seconds=config.retention_hard),
+                upload_limit=config.upload_bytes,
+            ),
+            base_url=config.base_url, render_error=_error_document,
+        )  # fmt: skip
 
     # -- installation -------------------------------------------------------------------
 
@@ -107,6 +119,14 @@ class TapService:
         with self.admin_engine.begin() as conn:
             if tap_schema.install(conn, self.published, reader_role=self.config.reader_role):
                 log.info("TAP_SCHEMA rewritten")
+
+    def start(self) -> None:
+        """Install, then start the async job workers and the reaper of expired jobs."""
+        self.install()
+        self.uws.start()
+
+    def stop(self) -> None:
+        self.uws.stop()
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -198,7 +218,7 @@ class TapService:
         try:
             params, parts = await read_params(request, upload_limit=self.config.upload_bytes)
             output = await run_in_threadpool(
-                self.runner.run, params, parts, timeout=self.config.sync_timeout
+                self.runner.run_sync, params, parts, timeout=self.config.sync_timeout
             )
         except TapError as exc:
             return error_response(exc.message, 400)
@@ -226,7 +246,7 @@ class TapService:
 
     def app(self, extra_routes: Sequence[BaseRoute] = ()) -> ASGIApp:
         app = Starlette(
-            routes=[*self.routes(), *extra_routes],
+            routes=[*self.routes(), *self.uws.routes(), *extra_routes],
             middleware=[Middleware(
                 CORSMiddleware, allow_origins=list(self.config.cors_origins),
                 allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],
@@ -234,6 +254,10 @@ class TapService:
             )],
         )  # fmt: skip
         return ServerHeader(app, self.config.server_software)
+
+
+def _error_document(message: str) -> tuple[bytes, str]:
+    return error_document(message), VOTABLE
 
 
 def error_response(message: str, status: int) -> Response:

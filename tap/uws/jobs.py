@@ -112,7 +112,9 @@ class RunningJob(Protocol):
     ``connect()`` opens a connection to the query database inside a transaction whose
     ``statement_timeout`` is what remains of the job's execution duration, and records its
     backend so that an ABORT (from any server process) cancels the running statement.
-    ``upload(name)`` streams an inline upload (a multipart file of the create request).
+    ``read_write=True`` starts that transaction READ WRITE (before anything else runs in
+    it), for executors that create temporary tables on a login that is read-only by
+    default. ``upload(name)`` streams an inline upload (a multipart file of the create request).
     """
 
     @property
@@ -121,7 +123,7 @@ class RunningJob(Protocol):
     @property
     def remaining_seconds(self) -> float | None: ...
 
-    def connect(self) -> AbstractContextManager[sa.Connection]: ...
+    def connect(self, *, read_write: bool = False) -> AbstractContextManager[sa.Connection]: ...
 
     def upload(self, name: str) -> Iterator[bytes]: ...
 

@@ -67,8 +67,10 @@ class _Run:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
     @contextmanager
-    def connect(self) -> Iterator[sa.Connection]:
+    def connect(self, *, read_write: bool = False) -> Iterator[sa.Connection]:
         with self._query_engine.connect() as conn, conn.begin():
+            if read_write:
+                conn.execute(sa.text("SET TRANSACTION READ WRITE"))
             pid, started = conn.execute(
                 sa.text("SELECT pid, backend_start FROM pg_stat_activity "
                         "WHERE pid = pg_backend_pid()")

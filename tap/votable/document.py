@@ -59,7 +59,8 @@ def field_xml(column: Column, field_id: str, *, null_literal: str | None = None)
         ("name", xmltext.unquote(column.name)),
         ("ID", field_id),
         ("datatype", column.datatype),
-        ("arraysize", column.arraysize),
+        # arraysize="1" means a scalar and is deprecated (VOTable 1.3 Erratum 3)
+        ("arraysize", None if column.arraysize == "1" else column.arraysize),
         ("xtype", column.xtype),
         ("unit", column.unit),
         ("ucd", column.ucd),
