@@ -16,8 +16,8 @@ from tests.uws_support import live_server, make_app, make_service, valid_uws
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import pyvo  # type: ignore[import-untyped]
-    from pyvo.dal import DALQueryError  # type: ignore[import-untyped]
+    import pyvo
+    from pyvo.dal import DALQueryError
 
 
 def test_pyvo_run_async_waits_fetches_and_deletes(database: Database) -> None:
