@@ -259,6 +259,16 @@ def test_truncated_files_fail_or_agree_with_astropy(tmp_path: Path, cut: int) ->
             assert len(hdus) == len(headers)
 
 
+def test_a_cut_inside_the_next_xtension_keyword_is_a_truncated_header(tmp_path: Path) -> None:
+    """Found by the test above: 1-7 bytes of 'XTENSION' after an HDU are a cut header, not
+    foreign trailing bytes."""
+    end_of_primary = VALID.index(b"XTENSION")
+    for extra in range(1, 8):
+        with pytest.raises(FitsReadError) as failure:
+            read(tmp_path, VALID[: end_of_primary + extra])
+        assert failure.value.code == "HLSP-R004"
+
+
 # --- bounded memory -------------------------------------------------------------------------
 
 

@@ -373,6 +373,8 @@ def _read_hdus(stream: _Stream) -> list[Header]:
         if index == 0 and start[:6] != b"SIMPLE":
             raise _error(NOT_FITS, _not_fits(start))
         if index > 0 and start != b"XTENSION":
+            if len(start) < 8 and b"XTENSION".startswith(start):  # cut inside the keyword
+                raise _error(TRUNCATED_HEADER, f"The file ends inside the header of HDU {index}")
             _check_tail(stream, index)
             return headers
         header = Header(index, _cards(_header_text(stream, index), index), offset=offset)
