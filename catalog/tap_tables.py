@@ -52,7 +52,11 @@ def _indexed(table: sa.Table) -> set[str]:
 
 
 # Columns of the ObsCore view that answer from indexes of hlsp.product.
-_OBSCORE_INDEXED = frozenset({"obs_id", "t_min", "em_min", "product_id"})
+# (s_ra, s_dec and s_region through the hidden pos/footprint columns the translator uses)
+_OBSCORE_INDEXED = frozenset({"obs_id", "t_min", "em_min", "product_id", "s_ra", "s_dec",
+                              "s_region"})  # fmt: skip
+# POINT(s_ra, s_dec) is the stored spoint ``pos`` (GiST-indexed) in these relations.
+_POINTS = (("s_ra", "s_dec", "pos"),)
 
 
 # Regions served as STC-S text whose pg_sphere form (GiST-indexed) sits in a hidden column.
@@ -99,6 +103,7 @@ def published_metadata() -> TapMetadata:
         tables.append(Table(
             schema="hlsp", name=table.name, description=meta.description,
             columns=_columns(table, _indexed(table)), utype=meta.utype,
+            point_columns=_POINTS if "pos" in table.columns and "s_ra" in table.columns else (),
         ))  # fmt: skip
         for fk in sorted(table.foreign_key_constraints, key=lambda c: tuple(c.column_keys)):
             target = fk.referred_table.name
@@ -115,7 +120,7 @@ def published_metadata() -> TapMetadata:
     tables.append(Table(
         schema="ivoa", name="obscore", tap_name=OBSCORE_TAP_NAME, table_type="view",
         description=view_meta.description, utype=view_meta.utype,
-        columns=_columns(obscore, _OBSCORE_INDEXED),
+        columns=_columns(obscore, _OBSCORE_INDEXED), point_columns=_POINTS,
     ))  # fmt: skip
     keys.append(ForeignKey(
         key_id="ivoa.obscore.product_id", from_table=OBSCORE_TAP_NAME,
