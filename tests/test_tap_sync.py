@@ -81,7 +81,8 @@ def test_geometry_constraints_on_obscore_use_the_gist_indexes(filled: Database) 
     cone = translate("SELECT obs_id FROM ivoa.ObsCore WHERE DISTANCE(POINT('ICRS', s_ra, s_dec), "
                      "POINT('ICRS', 100.2, 10.2)) < 0.05", metadata)  # fmt: skip
     region = translate(
-        "SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', 100.5, 10.005), s_region) = 1",
+        "SELECT obs_id FROM ivoa.ObsCore WHERE "
+        "CONTAINS(POINT('ICRS', 100.5, 10.005), s_region) = 1",
         metadata,
     )
     with filled.engine.begin() as conn:
