@@ -18,6 +18,7 @@ from catalog.db import Database
 ENDPOINTS = [
     ("/", "This page"),
     ("/health", "Health check: is the database reachable and its schema current (JSON)"),
+    ("/graphql", "GraphQL API for portals (GraphiQL in a browser)"),
 ]
 
 
@@ -89,4 +90,12 @@ def create_app(db: Database) -> Starlette:
 
     app = Starlette(routes=[Route("/", landing), Route("/health", health)])
     app.state.db = db
+    _mount_graphql(app, db)
     return app
+
+
+def _mount_graphql(app: Starlette, db: Database) -> None:
+    """GraphQL at /graphql (settings from HLSP_GRAPHQL_*; see catalog.graphql.limits)."""
+    from catalog.graphql.view import graphql_app
+
+    app.router.routes.append(Route("/graphql", graphql_app(db), methods=["GET", "POST"]))
