@@ -96,9 +96,12 @@ class RequestContext:
                     timeoutMs=self.settings.statement_timeout_ms,
                 ) from None
             raise
-        except sa.exc.DataError as exc:  # e.g. pg_sphere refusing a self-crossing polygon
-            self._discard()
+        except (sa.exc.DataError, sa.exc.InternalError) as exc:
+            # pg_sphere refuses some values (a self-crossing polygon) with an internal error.
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
+            if isinstance(exc, sa.exc.InternalError) and "spherepoly" not in reason:
+                raise
+            self._discard()
             raise InvalidFilter(
                 f"The database refused a filter value: {reason}. Check the values given "
                 "(polygon vertices in order, without crossing edges)."

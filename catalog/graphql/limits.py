@@ -117,7 +117,7 @@ def limit_extensions(settings: GraphQLSettings) -> list[Callable[[], SchemaExten
 
 
 _LIMIT_MESSAGES = (
-    re.compile(r"^Document contains more than \d+ tokens"),
+    re.compile(r"Document contains more than \d+ tokens"),
     re.compile(r"exceeds maximum operation depth of \d+"),
     re.compile(r"^\d+ aliases found\. Allowed: \d+"),
 )

@@ -46,7 +46,7 @@ def _loader(
 def _grouped(rows: Sequence[Any]) -> dict[int, list[Any]]:
     groups: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
-        groups[row._parent].append(row)
+        groups[row._mapping[q.PARENT]].append(row)
     return groups
 
 

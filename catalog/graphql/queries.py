@@ -27,6 +27,9 @@ from catalog.model import (
     product_target,
 )  # fmt: skip
 
+PARENT = "parent_ref"
+"""Label of the parent key in batched statements (not ``_parent``: Row has one of its own)."""
+
 
 @dataclass(frozen=True)
 class Entity:
@@ -99,7 +102,7 @@ def nested_pages(
         .limit(window.limit + 1)
         .lateral("page")
     )
-    return sa.select(parents.c.parent_id.label("_parent"), *inner.c).select_from(
+    return sa.select(parents.c.parent_id.label(PARENT), *inner.c).select_from(
         parents.join(inner, sa.true())
     )
 
@@ -109,7 +112,7 @@ def nested_counts(
 ) -> sa.Select[*tuple[Any, ...]]:
     parent_key, source = _link(entity, via)
     return (
-        sa.select(parent_key.label("_parent"), sa.func.count())
+        sa.select(parent_key.label(PARENT), sa.func.count())
         .select_from(source)
         .where(parent_key.in_(list(parent_ids)), where)
         .group_by(parent_key)
@@ -122,7 +125,7 @@ def by_ids(entity: Entity, ids: Sequence[int], where: Any) -> sa.Select[*tuple[A
 
 def targets_of_products(product_ids: Sequence[int]) -> sa.Select[*tuple[Any, ...]]:
     return (
-        sa.select(product_target.c.product_id.label("_parent"), *TARGET.columns)
+        sa.select(product_target.c.product_id.label(PARENT), *TARGET.columns)
         .join(Target, Target.target_id == product_target.c.target_id)
         .where(product_target.c.product_id.in_(list(product_ids)))
         .order_by(product_target.c.product_id, Target.name, Target.target_id)
@@ -131,7 +134,7 @@ def targets_of_products(product_ids: Sequence[int]) -> sa.Select[*tuple[Any, ...
 
 def aliases_of_targets(target_ids: Sequence[int]) -> sa.Select[*tuple[Any, ...]]:
     return (
-        sa.select(TargetAlias.target_id.label("_parent"), TargetAlias.name)
+        sa.select(TargetAlias.target_id.label(PARENT), TargetAlias.name)
         .where(TargetAlias.target_id.in_(list(target_ids)))
         .order_by(TargetAlias.target_id, TargetAlias.name)
     )
@@ -141,7 +144,7 @@ def children(model: Any, order: Any, product_ids: Sequence[int]) -> sa.Select[*t
     """Provenance inputs, software or findings of some products, in their declared order."""
     columns = published_columns(model.__table__)
     return (
-        sa.select(model.product_id.label("_parent"), *columns)
+        sa.select(model.product_id.label(PARENT), *columns)
         .where(model.product_id.in_(list(product_ids)))
         .order_by(model.product_id, order)
     )
