@@ -91,8 +91,8 @@ def test_collection_page(client: GraphQLClient, corpus_db: Database) -> None:
             h=hlsp_id,
         )
     ]
-    # setup, collection, product page, its count, grouping sets, wavebands
-    assert statements == 6
+    # setup, collection, product page, its count, facets
+    assert statements == 5
 
     facets = data["facets"]
     assert facets["total"] == count
@@ -303,4 +303,4 @@ def test_portal_search_and_facet_panel(client: GraphQLClient, corpus_db: Databas
         assert {v["value"]: v["count"] for v in panel[facet]} == dict(rows), facet  # fmt: skip
     everything = client.run(op("facet_panel"))["facets"]
     assert everything["total"] == sql(corpus_db, "SELECT count(*) FROM hlsp.product")[0][0]
-    assert client.statements == 3
+    assert client.statements == 2

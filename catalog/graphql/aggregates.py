@@ -1,10 +1,10 @@
 """Facet counts over any product filter, for a portal's facet panel in one request.
 
 ``facets(filter)`` returns a :class:`ProductFacets`; each of its fields is a facet. The facets
-a query asks for are computed together: one ``GROUP BY GROUPING SETS`` statement (one scan of
-the matching products) for collection, observatory, instrument, data product type, verdict
-and the total, plus one statement for wavebands (a product counts in every band its range
-overlaps). Values are sorted by count, then value; a null value means "not stated".
+a query asks for are computed together, in one statement and one scan of the matching
+products: a count per combination of the asked dimensions (the waveband as a bit mask of the
+bands a product's range overlaps), summed into each facet here. A product counts in every
+band its range overlaps. Values are sorted by count, then value; null means "not stated".
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from catalog.graphql.enums import Waveband, waveband_edges
 from catalog.model import Collection, Product
 
 DIMENSIONS: dict[str, Any] = {
-    "collection": Collection.hlsp_id,
+    "collection": Product.collection_id,
     "observatory": Product.observatory,
     "instrument": Product.instrument,
     "dataproduct_type": Product.dataproduct_type,
@@ -35,54 +35,58 @@ class FacetValue:
     count: int = strawberry.field(description="Number of matching products with this value.")
 
 
-def _sorted(values: list[FacetValue]) -> list[FacetValue]:
-    return sorted(values, key=lambda v: (-v.count, v.value is None, v.value or ""))
+def _sorted(values: dict[Any, int]) -> list[FacetValue]:
+    ordered = sorted(values.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
+    return [FacetValue(value=value, count=count) for value, count in ordered]
 
 
-def _grouping_sets(where: Any, names: list[str]) -> sa.Select[*tuple[Any, ...]]:
-    exprs = [DIMENSIONS[n] for n in names]
-    sets = [sa.tuple_(e) for e in exprs] + [sa.tuple_()]
-    return (
-        sa.select(*exprs, sa.func.grouping(*exprs).label("_set"), sa.func.count())
-        .select_from(Product.__table__.join(Collection.__table__,
-                                            Collection.collection_id == Product.collection_id))
-        .where(where)
-        .group_by(sa.func.grouping_sets(*sets))
-    )  # fmt: skip
-
-
-def _wavebands(where: Any) -> sa.Select[*tuple[Any, ...]]:
-    counts = []
-    for band in Waveband:
+def _band_mask() -> Any:
+    """An integer with bit i set when the product's range overlaps Waveband number i."""
+    bits = []
+    for i, band in enumerate(Waveband):
         low, high = waveband_edges(band)
         below = Product.em_min < high if math.isfinite(high) else Product.em_min.is_not(None)
-        test = sa.and_(below, sa.or_(Product.em_max > low, Product.em_min >= low))
-        counts.append(sa.func.count().filter(test))
-    return sa.select(*counts).where(where)
+        overlap = sa.and_(below, sa.or_(Product.em_max > low, Product.em_min >= low))
+        bits.append(sa.case((overlap, 1 << i), else_=0))
+    return sum(bits[1:], bits[0])
+
+
+def _combinations(where: Any, names: list[str]) -> sa.Select[*tuple[Any, ...]]:
+    """One scan: matching products counted per combination of the asked dimensions (a few
+    hundred rows at most in practice), summed into each facet in Python."""
+    keys = [DIMENSIONS[n].label(n) for n in names if n in DIMENSIONS]
+    if "waveband" in names:
+        keys.append(_band_mask().label("waveband"))
+    counted = (
+        sa.select(*keys, sa.func.count().label("n")).where(where)
+        .group_by(*(sa.literal_column(str(i + 1)) for i in range(len(keys))))
+        .subquery("counted")
+    )  # fmt: skip
+    columns = [c for c in counted.c if c.name != "collection"]
+    if "collection" not in names:
+        return sa.select(*columns)
+    return sa.select(Collection.hlsp_id.label("collection"), *columns).join_from(
+        counted, Collection, Collection.collection_id == counted.c.collection
+    )
 
 
 def compute(conn: sa.Connection, where: Any, names: list[str]) -> dict[str, Any]:
-    """The asked facets (and ``total``) for the products matching ``where``."""
-    result: dict[str, Any] = {}
-    grouped = [n for n in names if n in DIMENSIONS]
-    if grouped:
-        width = len(grouped)
-        full = (1 << width) - 1
-        for row in conn.execute(_grouping_sets(where, grouped)):
-            if row._set == full:
-                result["total"] = int(row[-1])
-                continue
-            i = width - (full & ~row._set).bit_length()
-            result.setdefault(grouped[i], []).append(FacetValue(value=row[i], count=int(row[-1])))
-        result.setdefault("total", 0)
-    elif "total" in names:
-        total = sa.select(sa.func.count()).select_from(Product.__table__).where(where)
-        result["total"] = int(conn.execute(total).scalar_one())
-    if "waveband" in names:
-        row = conn.execute(_wavebands(where)).one()
-        result["waveband"] = [FacetValue(value=band.name, count=int(n))
-                              for band, n in zip(Waveband, row, strict=True) if n]  # fmt: skip
-    return {n: _sorted(result.get(n, [])) if n != "total" else result["total"] for n in names}
+    """The asked facets (and ``total``) for the products matching ``where``: one statement."""
+    facets: dict[str, dict[Any, int]] = {n: {} for n in names if n != "total"}
+    total = 0
+    for row in conn.execute(_combinations(where, names)).mappings():
+        count = int(row["n"])
+        total += count
+        for name, values in facets.items():
+            if name == "waveband":
+                for i, band in enumerate(Waveband):
+                    if row["waveband"] & (1 << i):
+                        values[band.name] = values.get(band.name, 0) + count
+            else:
+                values[row[name]] = values.get(row[name], 0) + count
+    result: dict[str, Any] = {name: _sorted(values) for name, values in facets.items()}
+    result["total"] = total
+    return result
 
 
 @strawberry.type(

@@ -34,13 +34,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
-    QueryDepthLimiter,
+    ParserCache,
     SchemaExtension,
+    ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from catalog.errors import ConfigError
 
@@ -105,15 +108,24 @@ class GraphQLSettings:
 
 
 def limit_extensions(settings: GraphQLSettings) -> list[Callable[[], SchemaExtension]]:
-    """Factories of the strawberry extensions that enforce the document limits."""
-    extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+    """Factories of the extensions that enforce the document limits, with parse and
+    validation caches (a portal sends the same few documents over and over).
+
+    The validation rules are built once, so the validation cache (keyed by schema, document
+    and rules) hits across requests; the token limit applies when a document is first parsed.
+    """
+    rules: list[type[ASTValidationRule]] = [
+        depth_validator(settings.max_depth, None),
+        alias_validator(settings.max_aliases),
     ]
     if not settings.introspection:
-        extensions.append(DisableIntrospection)
-    return extensions
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=256),
+    ]
 
 
 _LIMIT_MESSAGES = (
