@@ -200,3 +200,28 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HLSP_GRAPHQL_INTROSPECTION", "maybe")
     with pytest.raises(ConfigError, match="on or off"):
         GraphQLSettings.from_env()
+
+
+def test_a_login_that_cannot_become_the_reader_gets_a_clear_error(
+    api_db: Database, admin_engine: sa.Engine
+) -> None:
+    import uuid
+
+    from catalog.config import Settings
+
+    name = f"outsider_{uuid.uuid4().hex[:8]}"
+    with admin_engine.connect() as conn:
+        conn.execute(sa.text(f"CREATE ROLE {name} LOGIN"))
+    url = sa.engine.make_url(api_db.engine.url).set(username=name)
+    outsider = Database(api_db.url, read_url=url.render_as_string(hide_password=False),
+                        settings=Settings())  # fmt: skip
+    try:
+        with live_server(outsider, _app(outsider, GraphQLSettings())) as base:
+            body = httpx.post(base + "/graphql", json={"query": "{ products { totalCount } }"},
+                              timeout=30).json()  # fmt: skip
+        assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert "permission" not in json.dumps(body)
+    finally:
+        outsider.dispose()
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f"DROP ROLE {name}"))

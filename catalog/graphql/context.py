@@ -5,9 +5,10 @@ transaction opened with ``SET TRANSACTION READ ONLY``, ``SET LOCAL statement_tim
 ``SET LOCAL ROLE hlsp_reader`` (one round trip), so a request sees one snapshot, can change
 nothing, reads only published columns and cannot run longer than the timeout per statement.
 
-Resolvers are async; SQLAlchemy is synchronous. :meth:`RequestContext.run` hands a function
-of the connection to the thread pool, one at a time per request (a lock), so the event loop
-never blocks on the database and the connection is never shared between threads at once.
+Resolvers are async; SQLAlchemy is synchronous. :meth:`RequestContext.run` hands functions
+of the connection to the thread pool, in batches run one after the other by one task per
+request, so the event loop never blocks on the database, the connection is never used by
+two threads at once, and the loaders of one turn of the loop share one trip to the pool.
 
 :class:`Caller` carries who is asking. Today every caller is anonymous and sees every
 product that is not withdrawn; :func:`catalog.graphql.access.visible_products` is the one
@@ -60,12 +61,43 @@ class RequestContext:
     request: Any = None
     loaders: dict[Any, Any] = field(default_factory=dict)
     _conn: sa.Connection | None = None
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _pending: list[tuple[Callable[[sa.Connection], Any], asyncio.Future[Any]]] = field(
+        default_factory=list
+    )
+    _drain: asyncio.Task[None] | None = None
 
     async def run(self, work: Callable[[sa.Connection], T]) -> T:
-        """Run ``work(connection)`` in the thread pool, inside the request's transaction."""
-        async with self._lock:
-            return await run_in_threadpool(self._run, work)
+        """Run ``work(connection)`` in the thread pool, inside the request's transaction.
+
+        Work asked for in the same turn of the event loop (the batches of several
+        DataLoaders) goes to the thread pool together, one trip for all of it."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((work, future))
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.create_task(self._drain_pending())
+        return await future
+
+    async def _drain_pending(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0)  # let the other loaders of this turn add their work
+            batch, self._pending = self._pending, []
+            outcomes = await run_in_threadpool(self._run_batch, [w for w, _ in batch])
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.cancelled():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+    def _run_batch(self, works: list[Callable[[sa.Connection], Any]]) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        for work in works:
+            try:
+                outcomes.append((True, self._run(work)))
+            except Exception as exc:  # handed to the resolver that awaits this work
+                outcomes.append((False, exc))
+        return outcomes
 
     def _open(self) -> sa.Connection:
         try:
@@ -76,10 +108,18 @@ class RequestContext:
                 "The catalog database cannot be reached; try again later."
             ) from None
         timeout = int(self.settings.statement_timeout_ms)
-        conn.exec_driver_sql(
-            f"SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {timeout}; "
-            f"SET LOCAL ROLE {READER_ROLE}"
-        )
+        try:
+            conn.exec_driver_sql(
+                f"SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {timeout}; "
+                f"SET LOCAL ROLE {READER_ROLE}"
+            )
+        except sa.exc.DBAPIError as exc:
+            conn.close()
+            log.error("GraphQL: cannot start a read-only transaction as %s: %s", READER_ROLE, exc)
+            raise ServiceUnavailable(
+                "The catalog cannot answer queries: its query login is not set up (see the "
+                "server log); try again later."
+            ) from None
         return conn
 
     def _run(self, work: Callable[[sa.Connection], T]) -> T:
@@ -117,6 +157,7 @@ class RequestContext:
 
     async def close(self) -> None:
         """End the transaction (read-only: rolling back loses nothing) and free the connection."""
+        if self._drain is not None:
+            await self._drain
         if self._conn is not None:
-            async with self._lock:
-                await run_in_threadpool(self._discard)
+            await run_in_threadpool(self._discard)

@@ -213,7 +213,9 @@ class Query:
         ctx = _ctx(info)
         compiler = _compiler(ctx)
         combined = ProductFilter(and_=[filter] if filter else [], text=text)
-        return SearchResult(text=text, where=compiler.product(combined), compiler=compiler)
+        # depth -1: the wrapper adds a level the caller did not write
+        where = compiler.product(combined, depth=-1)
+        return SearchResult(text=text, where=where, compiler=compiler)
 
     @strawberry.field(description="Facet counts over the products matching the filter.")
     def facets(
