@@ -176,14 +176,14 @@ def test_facets_over_any_filter(api: GraphQLClient) -> None:
                                          {"value": None, "count": 2}]  # fmt: skip
     assert everything["instrument"][0] == {"value": "TESS", "count": 4}
     assert {v["value"]: v["count"] for v in everything["dataproductType"]} == {
-        "timeseries": 4,
-        "image": 3,
-        "spectrum": 2,
+        "TIMESERIES": 4,
+        "IMAGE": 3,
+        "SPECTRUM": 2,
         None: 2,
     }
     assert everything["verdict"] == [{"value": "PASS", "count": 5},
                                      {"value": None, "count": 3},
-                                     {"value": "NEEDS REVIEW", "count": 2},
+                                     {"value": "NEEDS_REVIEW", "count": 2},
                                      {"value": "FAIL", "count": 1}]  # fmt: skip
     assert everything["waveband"] == [{"value": "OPTICAL", "count": 6},
                                       {"value": "UV", "count": 2},

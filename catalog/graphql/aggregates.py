@@ -10,6 +10,7 @@ band its range overlaps. Values are sorted by count, then value; null means "not
 from __future__ import annotations
 
 import math
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from catalog.graphql.context import RequestContext
-from catalog.graphql.enums import Waveband, waveband_edges
+from catalog.graphql.enums import DataproductType, Verdict, Waveband, waveband_edges
 from catalog.model import Collection, Product
 
 DIMENSIONS: dict[str, Any] = {
@@ -31,13 +32,25 @@ DIMENSIONS: dict[str, Any] = {
 
 @strawberry.type(description="One value of a facet and how many matching products have it.")
 class FacetValue:
-    value: str | None = strawberry.field(description="The value; null: not stated.")
+    value: str | None = strawberry.field(
+        description="The value; null: not stated. For enumerated facets (dataproductType, "
+        "verdict, waveband) the enum name, to pass back as is in a filter (e.g. IMAGE, "
+        "NEEDS_REVIEW, OPTICAL)."
+    )
     count: int = strawberry.field(description="Number of matching products with this value.")
 
 
 def _sorted(values: dict[Any, int]) -> list[FacetValue]:
     ordered = sorted(values.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
     return [FacetValue(value=value, count=count) for value, count in ordered]
+
+
+_ENUMS: dict[str, type[Enum]] = {"dataproduct_type": DataproductType, "verdict": Verdict}
+
+
+def _as_enum_name(dimension: str, value: Any) -> Any:
+    enum = _ENUMS.get(dimension)
+    return value if enum is None or value is None else enum(value).name
 
 
 def _band_mask() -> Any:
@@ -83,7 +96,8 @@ def compute(conn: sa.Connection, where: Any, names: list[str]) -> dict[str, Any]
                     if row["waveband"] & (1 << i):
                         values[band.name] = values.get(band.name, 0) + count
             else:
-                values[row[name]] = values.get(row[name], 0) + count
+                value = _as_enum_name(name, row[name])
+                values[value] = values.get(value, 0) + count
     result: dict[str, Any] = {name: _sorted(values) for name, values in facets.items()}
     result["total"] = total
     return result

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.vo import column_meta
+from catalog.vo import column_meta, table_meta
 
 _UNIT_WORDS = {
     "deg": "degrees",
@@ -40,3 +40,11 @@ def describe(column: Any, note: str | None = None) -> str:
 def published_columns(table: sa.Table) -> list[sa.Column[Any]]:
     """The columns the read-only role may select (unpublished ones are internal)."""
     return [c for c in table.columns if (m := column_meta(c)) is not None and m.published]
+
+
+def describe_table(model: Any) -> str:
+    """The description of a model's table, as declared on the model."""
+    meta = table_meta(model.__table__)
+    if meta is None:
+        raise LookupError(f"table {model.__tablename__} has no VO metadata")
+    return meta.description

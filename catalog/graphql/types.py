@@ -20,7 +20,7 @@ from catalog.graphql.context import RequestContext
 from catalog.graphql.enums import DataproductType, InputKind, Long, Severity, Verdict, Waveband
 from catalog.graphql.filters import ProductFilter
 from catalog.graphql.ids import global_id
-from catalog.graphql.metadata import describe
+from catalog.graphql.metadata import describe, describe_table
 from catalog.graphql.ordering import ProductOrder, product_keys
 from catalog.graphql.pagination import Connection
 from catalog.graphql.predicates import FilterCompiler
@@ -89,7 +89,7 @@ async def _products_under(
     )
 
 
-@strawberry.type(description="An HLSP collection: one High-Level Science Product (e.g. tglc).")
+@strawberry.type(description=describe_table(C))
 class Collection(Node):
     pk: strawberry.Private[int]
     hlsp_id: str = _field(C.hlsp_id)
@@ -130,8 +130,7 @@ class Collection(Node):
                                      before=before)  # fmt: skip
 
 
-@strawberry.type(description="What a product was made from (a FILEIDnn record, a PROVENANCE "
-                 "extension row, a PROPOSID).")  # fmt: skip
+@strawberry.type(description=describe_table(PI))
 class ProvenanceInput:
     index: int = _field(PI.input_index)
     kind: InputKind = _field(PI.kind)
@@ -152,7 +151,7 @@ class ProvenanceInput:
         )  # fmt: skip
 
 
-@strawberry.type(description="Software (and version) that made a product.")
+@strawberry.type(description=describe_table(PS))
 class Software:
     index: int = _field(PS.software_index)
     name: str = _field(PS.name)
@@ -165,7 +164,7 @@ class Software:
                    source=row.source)  # fmt: skip
 
 
-@strawberry.type(description="Something the guideline check found in a product.")
+@strawberry.type(description=describe_table(PF))
 class Finding:
     index: int = _field(PF.finding_index)
     code: str = _field(PF.code)
@@ -180,8 +179,7 @@ class Finding:
                    hdu=row.hdu, keyword=row.keyword, message=row.message)  # fmt: skip
 
 
-@strawberry.type(description="An HLSP product: one file of a collection, with what its "
-                 "headers say.")  # fmt: skip
+@strawberry.type(description=describe_table(P))
 class Product(Node):
     pk: strawberry.Private[int]
     collection_pk: strawberry.Private[int]
@@ -283,7 +281,7 @@ class Product(Node):
         return [Finding.from_row(r) for r in rows]
 
 
-@strawberry.type(description="An astronomical target or field, shared across collections.")
+@strawberry.type(description=describe_table(T))
 class Target(Node):
     pk: strawberry.Private[int]
     name: str = _field(T.name)
