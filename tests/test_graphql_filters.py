@@ -130,6 +130,11 @@ def test_boolean_combinations_and_relation_filters(
         # Across RA 0/360.
         ({"cone": {"raDeg": 0.0, "decDeg": 0.0, "radiusDeg": 0.2}}, ["b2", "b3"]),
         ({"cone": {"raDeg": 360.0, "decDeg": 0.0, "radiusDeg": 0.11}}, ["b2", "b3"]),
+        # Wider than 90°: the complement of the antipodal cone (a3 is 166.5° away).
+        ({"cone": {"raDeg": 10.0, "decDeg": 20.0, "radiusDeg": 166}},
+         ["a1", "a2", "b1", "b2", "b3", "g1"]),
+        ({"cone": {"raDeg": 10.0, "decDeg": 20.0, "radiusDeg": 168}},
+         ["a1", "a2", "a3", "b1", "b2", "b3", "g1"]),
         ({"cone": {"raDeg": 20.0, "decDeg": -30.0, "radiusDeg": 180}},
          ["a1", "a2", "a3", "b1", "b2", "b3", "g1"]),
         ({"region": polygon((10.4, 19.9), (10.6, 19.9), (10.6, 20.1), (10.4, 20.1))}, ["a2"]),
