@@ -22,6 +22,7 @@ ENDPOINTS = [
     ("/", "This page"),
     ("/health", "Health check: is the database reachable and its schema current (JSON)"),
     ("/tap", "IVOA TAP 1.1 service (ADQL 2.1, ObsCore): TOPCAT, pyvo, STILTS"),
+    ("/graphql", "GraphQL API for portals (GraphiQL in a browser)"),
 ]
 
 
@@ -107,4 +108,12 @@ def create_app(db: Database) -> Starlette:
     )
     app.state.db = db
     app.state.tap = tap
+    _mount_graphql(app, db)
     return app
+
+
+def _mount_graphql(app: Starlette, db: Database) -> None:
+    """GraphQL at /graphql (settings from HLSP_GRAPHQL_*; see catalog.graphql.limits)."""
+    from catalog.graphql.view import graphql_app
+
+    app.router.routes.append(Route("/graphql", graphql_app(db), methods=["GET", "POST"]))

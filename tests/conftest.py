@@ -143,3 +143,7 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs the reference data at {path} (../shared beside the checkout)")
     return path
+
+
+# The GraphQL tests' catalog with known values, served over HTTP (fixtures api_db, api).
+pytest_plugins = ["tests.graphql_fixtures"]

@@ -133,6 +133,9 @@ class Product(Base):
         sa.Index(None, "target_name"),
         sa.Index(None, "verdict", postgresql_where=sa.text("verdict <> 'PASS'")),
         sa.Index(None, "harvest_run_id"),
+        # GraphQL: product(fileName), and a collection's products page by page.
+        sa.Index(None, "file_name"),
+        sa.Index(None, "collection_id", "product_id"),
     )  # fmt: skip
 
     product_id: Mapped[int] = vo_column(

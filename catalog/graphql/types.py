@@ -1,0 +1,314 @@
+"""The object types: Collection, Product, Target and provenance, described from the model.
+
+Field descriptions come from the model's VO metadata (:func:`~catalog.graphql.metadata.
+describe`); field names state units where a number alone would be ambiguous (``raDeg``,
+``tMinMjd``, ``emMinMetres``, ``exposureSeconds``). Relations resolve through per-request
+DataLoaders, so nesting never multiplies statements.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from catalog.graphql import listing, loaders
+from catalog.graphql import queries as q
+from catalog.graphql.access import visible_collections
+from catalog.graphql.context import RequestContext
+from catalog.graphql.enums import DataproductType, InputKind, Long, Severity, Verdict, Waveband
+from catalog.graphql.filters import ProductFilter
+from catalog.graphql.ids import global_id
+from catalog.graphql.metadata import describe, describe_table
+from catalog.graphql.ordering import ProductOrder, product_keys
+from catalog.graphql.pagination import Connection
+from catalog.graphql.predicates import FilterCompiler
+from catalog.harvest.bands import waveband
+from catalog.model import (
+    Collection as C,
+)  # fmt: skip
+from catalog.model import (
+    Product as P,
+)
+from catalog.model import (
+    ProductFinding as PF,
+)
+from catalog.model import (
+    ProvenanceInput as PI,
+)
+from catalog.model import (
+    ProvenanceSoftware as PS,
+)
+from catalog.model import (
+    Target as T,
+)
+from catalog.sphere import SkyPoint as _Point
+
+FIRST = "Page size: the first N items (default 20, at most the configured maximum, 1000)."
+LAST = "The last N items (before the cursor, if given)."
+
+
+def _ctx(info: strawberry.Info) -> RequestContext:
+    context: RequestContext = info.context
+    return context
+
+
+def _field(column: Any, note: str | None = None, **kw: Any) -> Any:
+    return strawberry.field(description=describe(column, note), **kw)
+
+
+@strawberry.interface(description="An object with a globally unique id (Relay): fetch it again "
+                      "with node(id).")  # fmt: skip
+class Node:
+    id: strawberry.ID = strawberry.field(description="Global id of the object (opaque).")
+
+
+@strawberry.type(description="A position on the sky, ICRS, in degrees.")
+class SkyPoint:
+    ra_deg: float = strawberry.field(description="Right ascension (ICRS), degrees.")
+    dec_deg: float = strawberry.field(description="Declination (ICRS), degrees.")
+
+
+def _point(value: _Point | None) -> SkyPoint | None:
+    return None if value is None else SkyPoint(ra_deg=value.ra, dec_deg=value.dec)
+
+
+async def _products_under(
+    info: strawberry.Info, via: str, parent_id: int, *, filter: ProductFilter | None,
+    order_by: list[ProductOrder] | None, first: int | None, after: str | None,
+    last: int | None, before: str | None,
+) -> Connection[Product]:  # fmt: skip
+    ctx = _ctx(info)
+    where = FilterCompiler(ctx.settings, ctx.caller).product(filter)
+    win = listing.window(ctx, product_keys(order_by), first=first, after=after, last=last,
+                         before=before)  # fmt: skip
+    args = repr((filter, order_by, first, after, last, before))
+    return await listing.nested_connection(
+        ctx, q.PRODUCT, via, parent_id, where=where, page=win, args=args, make=Product.from_row
+    )
+
+
+@strawberry.type(description=describe_table(C))
+class Collection(Node):
+    pk: strawberry.Private[int]
+    hlsp_id: str = _field(C.hlsp_id)
+    title: str | None = _field(C.title)
+    project_lead: str | None = _field(C.project_lead)
+    description: str | None = _field(C.description)
+    doi: str | None = _field(C.doi)
+    license: str | None = _field(C.license)
+    license_url: str | None = _field(C.license_url)
+    reference_paper: str | None = _field(C.reference_paper)
+    landing_url: str | None = _field(C.landing_url)
+    release_date: datetime | None = _field(C.release_date)
+    first_harvested: datetime = _field(C.first_harvested)
+    last_harvested: datetime = _field(C.last_harvested)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Collection:
+        return cls(
+            id=strawberry.ID(global_id("Collection", row.collection_id)), pk=row.collection_id,
+            hlsp_id=row.hlsp_id, title=row.title, project_lead=row.project_lead,
+            description=row.description, doi=row.doi, license=row.license,
+            license_url=row.license_url, reference_paper=row.reference_paper,
+            landing_url=row.landing_url, release_date=row.release_date,
+            first_harvested=row.first_harvested, last_harvested=row.last_harvested,
+        )  # fmt: skip
+
+    @strawberry.field(description="The products of the collection (a page of them).")
+    async def products(
+        self, info: strawberry.Info, *, filter: ProductFilter | None = None,
+        order_by: list[ProductOrder] | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: str | None = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: str | None = None,
+    ) -> Connection[Product]:  # fmt: skip
+        return await _products_under(info, "collection", self.pk, filter=filter,
+                                     order_by=order_by, first=first, after=after, last=last,
+                                     before=before)  # fmt: skip
+
+
+@strawberry.type(description=describe_table(PI))
+class ProvenanceInput:
+    index: int = _field(PI.input_index)
+    kind: InputKind = _field(PI.kind)
+    identifier: str = _field(PI.identifier)
+    source: str = _field(PI.source)
+    program_id: str | None = _field(PI.program_id)
+    telescope: str | None = _field(PI.telescope)
+    instrument: str | None = _field(PI.instrument)
+    t_min_mjd: float | None = _field(PI.t_min)
+    t_max_mjd: float | None = _field(PI.t_max)
+
+    @classmethod
+    def from_row(cls, row: Any) -> ProvenanceInput:
+        return cls(
+            index=row.input_index, kind=InputKind(row.kind), identifier=row.identifier,
+            source=row.source, program_id=row.program_id, telescope=row.telescope,
+            instrument=row.instrument, t_min_mjd=row.t_min, t_max_mjd=row.t_max,
+        )  # fmt: skip
+
+
+@strawberry.type(description=describe_table(PS))
+class Software:
+    index: int = _field(PS.software_index)
+    name: str = _field(PS.name)
+    version: str | None = _field(PS.software_version)
+    source: str = _field(PS.source)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Software:
+        return cls(index=row.software_index, name=row.name, version=row.software_version,
+                   source=row.source)  # fmt: skip
+
+
+@strawberry.type(description=describe_table(PF))
+class Finding:
+    index: int = _field(PF.finding_index)
+    code: str = _field(PF.code)
+    severity: Severity = _field(PF.severity)
+    hdu: int | None = _field(PF.hdu)
+    keyword: str | None = _field(PF.keyword)
+    message: str = _field(PF.message)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Finding:
+        return cls(index=row.finding_index, code=row.code, severity=Severity(row.severity),
+                   hdu=row.hdu, keyword=row.keyword, message=row.message)  # fmt: skip
+
+
+@strawberry.type(description=describe_table(P))
+class Product(Node):
+    pk: strawberry.Private[int]
+    collection_pk: strawberry.Private[int]
+    file_name: str = _field(P.file_name)
+    obs_id: str = _field(P.obs_id)
+    access_url: str | None = _field(P.access_url)
+    file_format: str = _field(P.file_format)
+    file_bytes: Long = _field(P.file_bytes)
+    file_modified: datetime = _field(P.file_mtime)
+    checksum: str | None = _field(P.checksum)
+    hdu_count: int | None = _field(P.hdu_count)
+    product_version: str | None = _field(P.product_version)
+    product_type: str | None = _field(P.product_type)
+    dataproduct_type: DataproductType | None = _field(P.dataproduct_type)
+    calib_level: int = _field(P.calib_level)
+    observatory: str | None = _field(P.observatory)
+    telescope: str | None = _field(P.telescope)
+    instrument: str | None = _field(P.instrument)
+    detector: str | None = _field(P.detector)
+    filter_name: str | None = _field(P.filter_name)
+    aperture: str | None = _field(P.aperture)
+    disperser: str | None = _field(P.disperser)
+    target_name: str | None = _field(P.target_name)
+    ra_deg: float | None = _field(P.s_ra)
+    dec_deg: float | None = _field(P.s_dec)
+    footprint: list[SkyPoint] | None = _field(P.footprint, "Vertices in order")
+    fov_deg: float | None = _field(P.s_fov)
+    spatial_resolution_arcsec: float | None = _field(P.s_resolution)
+    t_min_mjd: float | None = _field(P.t_min)
+    t_max_mjd: float | None = _field(P.t_max)
+    time_scale: str | None = _field(P.time_scale)
+    exposure_seconds: float | None = _field(P.t_exptime)
+    time_resolution_seconds: float | None = _field(P.t_resolution)
+    em_min_metres: float | None = _field(P.em_min)
+    em_max_metres: float | None = _field(P.em_max)
+    resolving_power: float | None = _field(P.em_res_power)
+    observable_ucd: str | None = _field(P.o_ucd)
+    simulated: bool = _field(P.simulated)
+    verdict: Verdict | None = _field(P.verdict)
+    release_date: datetime | None = _field(P.release_date)
+    first_harvested: datetime = _field(P.first_harvested)
+    last_harvested: datetime = _field(P.last_harvested)
+
+    @classmethod
+    def from_row(cls, r: Any) -> Product:
+        footprint = None if r.footprint is None else [_point(v) for v in r.footprint.vertices]
+        return cls(
+            id=strawberry.ID(global_id("Product", r.product_id)), pk=r.product_id,
+            collection_pk=r.collection_id, file_name=r.file_name, obs_id=r.obs_id,
+            access_url=r.access_url, file_format=r.file_format, file_bytes=r.file_bytes,
+            file_modified=r.file_mtime, checksum=r.checksum, hdu_count=r.hdu_count,
+            product_version=r.product_version, product_type=r.product_type,
+            dataproduct_type=None if r.dataproduct_type is None
+            else DataproductType(r.dataproduct_type),
+            calib_level=r.calib_level, observatory=r.observatory, telescope=r.telescope,
+            instrument=r.instrument, detector=r.detector, filter_name=r.filter_name,
+            aperture=r.aperture, disperser=r.disperser, target_name=r.target_name,
+            ra_deg=r.s_ra, dec_deg=r.s_dec, footprint=footprint,  # type: ignore[arg-type]
+            fov_deg=r.s_fov, spatial_resolution_arcsec=r.s_resolution, t_min_mjd=r.t_min,
+            t_max_mjd=r.t_max, time_scale=r.time_scale, exposure_seconds=r.t_exptime,
+            time_resolution_seconds=r.t_resolution, em_min_metres=r.em_min,
+            em_max_metres=r.em_max, resolving_power=r.em_res_power, observable_ucd=r.o_ucd,
+            simulated=r.simulated, verdict=None if r.verdict is None else Verdict(r.verdict),
+            release_date=r.release_date, first_harvested=r.first_harvested,
+            last_harvested=r.last_harvested,
+        )  # fmt: skip
+
+    @strawberry.field(description="Coarse wavebands the wavelength range overlaps.")
+    def wavebands(self) -> list[Waveband]:
+        if self.em_min_metres is None or self.em_max_metres is None:
+            return []
+        return [Waveband(b) for b in waveband(self.em_min_metres, self.em_max_metres)]
+
+    @strawberry.field(description="The collection the product belongs to.")
+    async def collection(self, info: strawberry.Info) -> Collection:
+        ctx = _ctx(info)
+        where = visible_collections(ctx.caller)
+        row = await loaders.rows_by_id(ctx, q.COLLECTION, where).load(self.collection_pk)
+        return Collection.from_row(row)
+
+    @strawberry.field(description="The targets the product observes (shared across HLSPs).")
+    async def targets(self, info: strawberry.Info) -> list[Target]:
+        return [Target.from_row(r) for r in await loaders.targets_of_product(_ctx(info))
+                .load(self.pk)]  # fmt: skip
+
+    @strawberry.field(description="Provenance: what the product was made from, in order.")
+    async def inputs(self, info: strawberry.Info) -> list[ProvenanceInput]:
+        rows = await loaders.children_of_product(_ctx(info), "inputs").load(self.pk)
+        return [ProvenanceInput.from_row(r) for r in rows]
+
+    @strawberry.field(description="Provenance: the software that made the product, in order.")
+    async def software(self, info: strawberry.Info) -> list[Software]:
+        rows = await loaders.children_of_product(_ctx(info), "software").load(self.pk)
+        return [Software.from_row(r) for r in rows]
+
+    @strawberry.field(description="What the guideline check found (errors, warnings, advice).")
+    async def findings(self, info: strawberry.Info) -> list[Finding]:
+        rows = await loaders.children_of_product(_ctx(info), "findings").load(self.pk)
+        return [Finding.from_row(r) for r in rows]
+
+
+@strawberry.type(description=describe_table(T))
+class Target(Node):
+    pk: strawberry.Private[int]
+    name: str = _field(T.name)
+    ra_deg: float | None = _field(T.s_ra)
+    dec_deg: float | None = _field(T.s_dec)
+    object_type: str | None = _field(T.object_type)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Target:
+        return cls(id=strawberry.ID(global_id("Target", row.target_id)), pk=row.target_id,
+                   name=row.name, ra_deg=row.s_ra, dec_deg=row.s_dec,
+                   object_type=row.object_type)  # fmt: skip
+
+    @strawberry.field(description="Every name the target is known by, sorted.")
+    async def aliases(self, info: strawberry.Info) -> list[str]:
+        rows = await loaders.aliases_of_target(_ctx(info)).load(self.pk)
+        return [r.name for r in rows]
+
+    @strawberry.field(description="The products that observe the target, in every collection.")
+    async def products(
+        self, info: strawberry.Info, *, filter: ProductFilter | None = None,
+        order_by: list[ProductOrder] | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: str | None = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: str | None = None,
+    ) -> Connection[Product]:  # fmt: skip
+        return await _products_under(info, "target", self.pk, filter=filter,
+                                     order_by=order_by, first=first, after=after, last=last,
+                                     before=before)  # fmt: skip
