@@ -43,8 +43,12 @@ def test_published_columns_are_exactly_what_the_reader_role_may_select(
         granted = {(r[0], r[1]) for r in rows}
         # unpublished but granted: the ObsCore view's pg_sphere columns (the ADQL translator
         # uses them for s_ra/s_dec/s_region) and the tsvectors of GraphQL's text search
-        helpers = {("ivoa.obscore", "pos"), ("ivoa.obscore", "footprint"),
-                   ("hlsp.collection", "search_text"), ("hlsp.target_alias", "search_text")}
+        helpers = {
+            ("ivoa.obscore", "pos"),
+            ("ivoa.obscore", "footprint"),
+            ("hlsp.collection", "search_text"),
+            ("hlsp.target_alias", "search_text"),
+        }
         assert declared == granted - helpers
         # and every declared SQL type is the live one
         live: dict[str, str] = dict(conn.execute(sa.text(
