@@ -6,9 +6,15 @@
          for parse only and for parse + translate. Baseline in the same run, when importable:
          sqlglot parsing the same texts (``uv run --with sqlglot …``; not a dependency).
 
+  sync   Round trips of /tap/sync over HTTP against ``hlsp serve`` on synthetic catalogs of
+         --sizes products (benchmarks/synthetic.py): a 0.1° cone on ivoa.ObsCore, a count by
+         instrument, a TOP 1000 (VOTable BINARY2). p50/p95 over --repeat requests (cones at
+         varying positions). Baseline in the same run: the translated SQL over psycopg, no
+         HTTP (what the database alone costs).
+
 Usage:
 
-    uv run python benchmarks/tap.py [--only adql] [--repeat 50]
+    uv run python benchmarks/tap.py [--only adql|sync] [--repeat 50] [--sizes 10000 1000000]
 
 Needs ../shared beside the checkout for the corpus.
 """
@@ -16,6 +22,7 @@ Needs ../shared beside the checkout for the corpus.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -98,16 +105,98 @@ def adql_section(repeat: int) -> None:
         print(summary(label, per_query(valid, glot, repeat)))
 
 
-SECTIONS = {"adql": adql_section}
+SYNC_QUERIES = {
+    "0.1° cone on ivoa.ObsCore": (
+        "SELECT obs_id, s_ra, s_dec, dataproduct_type, access_url FROM ivoa.ObsCore WHERE "
+        "1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {ra}, {dec}, 0.1))"
+    ),
+    "count by instrument": (
+        "SELECT instrument_name, COUNT(*) AS n FROM ivoa.ObsCore GROUP BY instrument_name"
+    ),
+    "TOP 1000 (BINARY2)": (
+        "SELECT TOP 1000 obs_id, s_ra, s_dec, t_min, t_max, em_min, em_max, target_name, "
+        "s_region FROM ivoa.ObsCore"
+    ),
+}
+
+
+def _cone_positions(url: str, count: int) -> list[tuple[float, float]]:
+    """Cone centres at product positions (so cones find rows), spread over the catalog."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT s_ra, s_dec FROM hlsp.product TABLESAMPLE SYSTEM (5) REPEATABLE (7) "
+            "WHERE s_ra IS NOT NULL LIMIT %s",
+            (count,),
+        ).fetchall()
+    return [(float(r[0]), float(r[1])) for r in rows] or [(150.0, 2.2)]
+
+
+def sync_section(repeat: int, sizes: list[int]) -> None:
+    import httpx
+
+    from benchmarks.synthetic import (
+        admin_server,
+        percentiles,
+        server,
+        sql_latency,
+        synthetic_catalog,
+    )
+    from catalog.tap_tables import published_metadata
+    from tap.tap_schema import with_tap_schema
+
+    metadata = with_tap_schema(published_metadata())
+    print("## sync")
+    with admin_server() as admin_url:
+        for n in sizes:
+            with synthetic_catalog(admin_url, n) as (url, built):
+                print(f"\n{n:,} products (built and analysed in {built:.1f} s)")
+                positions = _cone_positions(url, repeat)
+                rows: list[tuple[str, list[float], list[float], int]] = []
+                with server(url) as base, httpx.Client(timeout=300) as client:
+                    for label, template in SYNC_QUERIES.items():
+                        times, counts = [], []
+                        for i in range(repeat + 5):
+                            ra, dec = positions[i % len(positions)]
+                            adql = template.format(ra=ra, dec=dec)
+                            t0 = time.perf_counter()
+                            answer = client.post(base + "/tap/sync", data={
+                                "LANG": "ADQL", "QUERY": adql, "MAXREC": "100000"})  # fmt: skip
+                            elapsed = (time.perf_counter() - t0) * 1000
+                            assert answer.status_code == 200, answer.text[:500]
+                            if i >= 5:  # warm-up excluded
+                                times.append(elapsed)
+                                counts.append(answer.content.count(b"<FIELD"))
+                        ra, dec = positions[0]
+                        sql = translate(template.format(ra=ra, dec=dec), metadata,
+                                        row_limit=100_001).sql  # fmt: skip
+                        rows.append((label, times, sql_latency(url, sql, repeat), len(counts)))
+                print("| query | p50 ms | p95 ms | SQL alone p50 ms | SQL alone p95 ms |")
+                print("|---|---:|---:|---:|---:|")
+                for label, times, sql_times, _ in rows:
+                    p50, p95 = percentiles(times)
+                    s50, s95 = percentiles(sql_times)
+                    print(f"| {label} | {p50:.1f} | {p95:.1f} | {s50:.1f} | {s95:.1f} |")
+
+
+SECTIONS = {"adql": adql_section, "sync": sync_section}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", choices=sorted(SECTIONS))
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
     args = parser.parse_args()
+    print(f"machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"load average before: {os.getloadavg()}")
     for name in args.only or list(SECTIONS):
-        SECTIONS[name](args.repeat)
+        if name == "sync":
+            sync_section(args.repeat, args.sizes)
+        else:
+            adql_section(args.repeat)
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

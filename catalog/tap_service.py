@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from catalog import __version__
-from catalog.db import READER_ROLE, Database
+from catalog.db import READER_ROLE, Database, create_engine
 from catalog.tap_examples import EXAMPLES
 from catalog.tap_tables import published_metadata
 from tap.config import TapConfig
@@ -29,7 +29,9 @@ def build_tap(db: Database) -> TapService:
     return TapService(
         published_metadata(),
         query_engine=db.read_engine,
-        admin_engine=db.engine,
+        # its own pool: the job store's listener, workers and reaper stay out of the
+        # catalog engine's connections (and out of its statement events)
+        admin_engine=create_engine(db.url, pool_size=3, max_overflow=5),
         config=tap_config(db),
         examples=EXAMPLES,
     )

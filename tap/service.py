@@ -127,6 +127,7 @@ class TapService:
 
     def stop(self) -> None:
         self.uws.stop()
+        self.admin_engine.dispose()
 
     # -- helpers --------------------------------------------------------------------------
 
