@@ -200,3 +200,21 @@ def test_timestamps_agree_with_python_formatting(conn) -> None:
     _, rows = astropy_rows(document(conn, sql, (c("t", "char", "*", "timestamp"),), "votable/b2"))
     assert [r[0] for r in rows] == python
     assert isinstance(conn.execute(sql).fetchone()[0], datetime)
+
+
+@pytest.mark.parametrize("fmt", ["votable/b", "votable/b2"])
+@pytest.mark.parametrize("astral", [True, False])
+def test_fast_path_texts_first_and_last(conn, fmt: str, astral: bool) -> None:
+    """Text columns at both ends, NULLs, with and without characters beyond the BMP."""
+    special = "E'\\U0001F600 smile'" if astral else "'caf\u00e9'"
+    sql = (
+        f"SELECT CASE WHEN i % 3 = 0 THEN NULL WHEN i = 7 THEN {special} ELSE 'a' || i END AS t1,"
+        " i AS n, CASE WHEN i % 4 = 0 THEN NULL ELSE repeat('\u00e9', i % 5) END AS t2"
+        " FROM generate_series(1, 20) AS i"
+    )
+    columns = (c("t1", "unicodeChar", "*"), c("n", "int"), c("t2", "unicodeChar", "*"))
+    fast = document(conn, sql, columns, fmt)
+    assert fast == document(conn, sql, columns, fmt, fast=False)
+    _, rows = astropy_rows(fast)
+    assert rows[6][0] == ("\U0001f600 smile" if astral else "caf\u00e9")
+    assert rows[1] == ["a2", 2, "\u00e9\u00e9"]
