@@ -218,3 +218,15 @@ def test_fast_path_texts_first_and_last(conn, fmt: str, astral: bool) -> None:
     _, rows = astropy_rows(fast)
     assert rows[6][0] == ("\U0001f600 smile" if astral else "caf\u00e9")
     assert rows[1] == ["a2", 2, "\u00e9\u00e9"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_failures_leave_the_callers_transaction_usable(conn, fast: bool) -> None:
+    with conn.transaction():
+        conn.execute("CREATE TEMPORARY TABLE kept (x int)")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            query_result(conn, "SELECT 1 / 0 AS n", N_COLUMN, "votable/b2", fast=fast)
+        sql = "SELECT 10 / (3000 - i) AS n FROM generate_series(1, 5000) AS i"
+        data = document(conn, sql, N_COLUMN, "votable/b2", batch=1000, fast=fast)
+        assert statuses(data)[-1] == ("ERROR", False) and b"division by zero" in data
+        assert conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)
