@@ -443,3 +443,21 @@ def test_unreachable_http_upload() -> None:
     (spec,) = parse_upload_param(["t1,http://127.0.0.1:9/x"])
     with pytest.raises(UploadError, match=re.escape("fetching http://127.0.0.1:9/x failed")):
         upload_bytes(spec, {}, max_bytes=1000, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("datatype", "text", "result"),
+    [("short", "40000", "out of range for short"), ("unsignedByte", "-1", "out of range"),
+     ("long", "9223372036854775808", "out of range"), ("int", "0x7fffffff", 2**31 - 1),
+     ("float", "1e39", math.inf), ("float", "-1e39", -math.inf), ("boolean", "maybe", "boolean"),
+     ("double", "1,5", "could not convert")],
+)  # fmt: skip
+def test_tabledata_values_out_of_range(datatype: str, text: str, result) -> None:
+    doc = (f'<VOTABLE><RESOURCE><TABLE><FIELD name="v" datatype="{datatype}"/><DATA>'
+           f"<TABLEDATA><TR><TD>{text}</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE>"
+           "</VOTABLE>").encode()  # fmt: skip
+    if isinstance(result, str):
+        with pytest.raises(UploadError, match=f"row 1, column v: .*{result}"):
+            read_upload(doc)
+    else:
+        assert read_upload(doc).rows == [(result,)]

@@ -328,4 +328,3 @@ class FieldCodec:
 
 def codecs_for(columns: Sequence[Column]) -> list[FieldCodec]:
     return [FieldCodec(c) for c in columns]
-
