@@ -230,3 +230,19 @@ def test_failures_leave_the_callers_transaction_usable(conn, fast: bool) -> None
         data = document(conn, sql, N_COLUMN, "votable/b2", batch=1000, fast=fast)
         assert statuses(data)[-1] == ("ERROR", False) and b"division by zero" in data
         assert conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)
+
+
+def test_fast_path_across_batches_and_base64_pieces(conn) -> None:
+    """Many batches and several base64 pieces: still the generic writer's exact bytes."""
+    sql = (
+        "SELECT i::bigint AS id, CASE WHEN i % 7 = 0 THEN NULL ELSE i / 3.0 END::float8 AS d,"
+        " 'obj_' || i AS name, timestamp '2020-01-01' + i * interval '1.5 second' AS t,"
+        " ARRAY[(i % 360)::float8, ((i % 180) - 90)::float8] AS pt"
+        " FROM generate_series(1, 20000) AS i"
+    )
+    columns = (c("id", "long"), c("d", "double"), c("name", "unicodeChar", "*"),
+               c("t", "char", "*", "timestamp"), c("pt", "double", "2", "point"))  # fmt: skip
+    fast = document(conn, sql, columns, "votable/b2", batch=3000, maxrec=19000)
+    assert fast.count(b"\n") > 10  # several base64 pieces
+    assert fast == document(conn, sql, columns, "votable/b2", batch=700, maxrec=19000, fast=False)
+    assert statuses(fast) == [("OK", True), ("OVERFLOW", False)]
