@@ -309,3 +309,9 @@ def test_bad_maxrec_says_what_to_do(value: str) -> None:
     with pytest.raises(UsageError, match="not a non-negative integer") as caught:
         resolve_maxrec(value, default=1000, hard=10000)
     assert "10,000" in caught.value.message
+
+
+def test_the_default_format_can_be_chosen() -> None:
+    assert resolve_format(None, default="votable/b").key == "votable-binary"
+    assert resolve_format("csv", default="votable/b").key == "csv"
+    assert resolve_format("", default="text/xml").mime == "text/xml"
