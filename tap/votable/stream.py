@@ -16,7 +16,10 @@ The service calls::
     return StreamingResponse(chunks, media_type=fmt.mime)
 
 BINARY and BINARY2 go through :mod:`tap.votable.fastpath` when every column's type allows
-it (``fast=False`` forces the generic path, for comparison).
+it (``fast=False`` forces the generic path, for comparison); there a thread reads the next
+batch while the previous one is encoded, so the database and the encoder work at the same
+time. The connection belongs to the returned iterator until it is exhausted or closed
+(closing it, as Starlette does when a client goes away, ends the cursor and its savepoint).
 """
 
 from __future__ import annotations
