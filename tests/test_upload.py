@@ -443,3 +443,77 @@ def test_unreachable_http_upload() -> None:
     (spec,) = parse_upload_param(["t1,http://127.0.0.1:9/x"])
     with pytest.raises(UploadError, match=re.escape("fetching http://127.0.0.1:9/x failed")):
         upload_bytes(spec, {}, max_bytes=1000, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("datatype", "text", "result"),
+    [("short", "40000", "out of range for short"), ("unsignedByte", "-1", "out of range"),
+     ("long", "9223372036854775808", "out of range"), ("int", "0x7fffffff", 2**31 - 1),
+     ("float", "1e39", math.inf), ("float", "-1e39", -math.inf), ("boolean", "maybe", "boolean"),
+     ("double", "1,5", "could not convert")],
+)  # fmt: skip
+def test_tabledata_values_out_of_range(datatype: str, text: str, result) -> None:
+    doc = (f'<VOTABLE><RESOURCE><TABLE><FIELD name="v" datatype="{datatype}"/><DATA>'
+           f"<TABLEDATA><TR><TD>{text}</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE>"
+           "</VOTABLE>").encode()  # fmt: skip
+    if isinstance(result, str):
+        with pytest.raises(UploadError, match=f"row 1, column v: .*{result}"):
+            read_upload(doc)
+    else:
+        assert read_upload(doc).rows == [(result,)]
+
+
+# -- taplint's UPL stage, replayed -------------------------------------------------------
+
+TAPLINT_TABLE = [
+    'addcol d_short "i==22 ? NULL : (short)i"', 'addcol d_int "i==22 ? NULL : (int)i"',
+    'addcol d_long "i==22 ? NULL : (long)i"', 'addcol d_float "i==22 ? NULL : (float)(1.125*i)"',
+    'addcol d_double "i==22 ? NULL : 1.125*i"', 'addcol d_char "(char)(65+i)"',
+    'addcol d_string "toString(i)"', 'addcol d_time "mjdToIso(51544+1.01*i)"', "delcols i",
+]  # fmt: skip
+
+
+def _stilts_table(folder: Path, serialization: str) -> Path:
+    """taplint's upload test table (UploadStage.createUploadTable), written by STILTS as a
+    VOTable 1.2 the way taplint sends it."""
+    tool = stilts()
+    source = folder / "source.vot"
+    args = [tool, "tpipe", "in=:loop:23", *(f"cmd={c}" for c in TAPLINT_TABLE),
+            "ofmt=votable(format=TABLEDATA,version=V12)", f"out={source}"]  # fmt: skip
+    subprocess.run(args, check=True, capture_output=True, timeout=120)
+    text = source.read_text().replace('name="d_time"', 'name="d_time" xtype="timestamp"')
+    source.write_text(text)
+    target = folder / f"{serialization}.vot"
+    subprocess.run([tool, "tcopy", f"in={source}", "ifmt=votable", f"out={target}",
+                    f"ofmt=votable(format={serialization},version=V12)"],
+                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    return target
+
+
+@pytest.mark.parametrize("serialization", ["TABLEDATA", "BINARY"])
+def test_taplint_upload_round_trip(conn, tmp_path: Path, serialization: str) -> None:
+    """Upload, SELECT * back as BINARY2, compare as taplint does: STIL's rendering of every
+    cell equal, timestamps equal in value, names and xtypes kept."""
+    from tests.votable_cases import stilts_csv
+
+    upload = _stilts_table(tmp_path, serialization)
+    uploaded = read_upload(upload.read_bytes())
+    assert {f.name: f.kind for f in uploaded.fields}["d_time"] == "timestamp"
+    name = create_upload_table(conn, "t1", uploaded)
+    result = tmp_path / "result.vot"
+    select = f"SELECT {', '.join(uploaded.sql_names)} FROM {name}"
+    result.write_bytes(b"".join(query_result(conn, select, uploaded.columns, None)))
+    sent_header, sent = stilts_csv(upload)
+    got_header, got = stilts_csv(result)
+    assert got_header == sent_header
+    assert len(got) == len(sent) == 23
+    time_column = sent_header.index("d_time")
+    for r, (g_row, s_row) in enumerate(zip(got, sent, strict=True)):
+        for c, (g, s) in enumerate(zip(g_row, s_row, strict=True)):
+            if c == time_column:
+                assert datetime.fromisoformat(g) == datetime.fromisoformat(s), (r, g, s)
+            else:
+                assert g == s, f"row {r} column {sent_header[c]}: {g!r} != {s!r}"
+    assert sent[22][:5] == ["", "", "", "", ""]  # the row of NULLs came back NULL
+    table, _ = astropy_rows(result.read_bytes())
+    assert {f.name: f.xtype for f in table.fields}["d_time"] == "timestamp"

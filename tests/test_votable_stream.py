@@ -200,3 +200,49 @@ def test_timestamps_agree_with_python_formatting(conn) -> None:
     _, rows = astropy_rows(document(conn, sql, (c("t", "char", "*", "timestamp"),), "votable/b2"))
     assert [r[0] for r in rows] == python
     assert isinstance(conn.execute(sql).fetchone()[0], datetime)
+
+
+@pytest.mark.parametrize("fmt", ["votable/b", "votable/b2"])
+@pytest.mark.parametrize("astral", [True, False])
+def test_fast_path_texts_first_and_last(conn, fmt: str, astral: bool) -> None:
+    """Text columns at both ends, NULLs, with and without characters beyond the BMP."""
+    special = "E'\\U0001F600 smile'" if astral else "'caf\u00e9'"
+    sql = (
+        f"SELECT CASE WHEN i % 3 = 0 THEN NULL WHEN i = 7 THEN {special} ELSE 'a' || i END AS t1,"
+        " i AS n, CASE WHEN i % 4 = 0 THEN NULL ELSE repeat('\u00e9', i % 5) END AS t2"
+        " FROM generate_series(1, 20) AS i"
+    )
+    columns = (c("t1", "unicodeChar", "*"), c("n", "int"), c("t2", "unicodeChar", "*"))
+    fast = document(conn, sql, columns, fmt)
+    assert fast == document(conn, sql, columns, fmt, fast=False)
+    _, rows = astropy_rows(fast)
+    assert rows[6][0] == ("\U0001f600 smile" if astral else "caf\u00e9")
+    assert rows[1] == ["a2", 2, "\u00e9\u00e9"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_failures_leave_the_callers_transaction_usable(conn, fast: bool) -> None:
+    with conn.transaction():
+        conn.execute("CREATE TEMPORARY TABLE kept (x int)")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            query_result(conn, "SELECT 1 / 0 AS n", N_COLUMN, "votable/b2", fast=fast)
+        sql = "SELECT 10 / (3000 - i) AS n FROM generate_series(1, 5000) AS i"
+        data = document(conn, sql, N_COLUMN, "votable/b2", batch=1000, fast=fast)
+        assert statuses(data)[-1] == ("ERROR", False) and b"division by zero" in data
+        assert conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)
+
+
+def test_fast_path_across_batches_and_base64_pieces(conn) -> None:
+    """Many batches and several base64 pieces: still the generic writer's exact bytes."""
+    sql = (
+        "SELECT i::bigint AS id, CASE WHEN i % 7 = 0 THEN NULL ELSE i / 3.0 END::float8 AS d,"
+        " 'obj_' || i AS name, timestamp '2020-01-01' + i * interval '1.5 second' AS t,"
+        " ARRAY[(i % 360)::float8, ((i % 180) - 90)::float8] AS pt"
+        " FROM generate_series(1, 20000) AS i"
+    )
+    columns = (c("id", "long"), c("d", "double"), c("name", "unicodeChar", "*"),
+               c("t", "char", "*", "timestamp"), c("pt", "double", "2", "point"))  # fmt: skip
+    fast = document(conn, sql, columns, "votable/b2", batch=3000, maxrec=19000)
+    assert fast.count(b"\n") > 10  # several base64 pieces
+    assert fast == document(conn, sql, columns, "votable/b2", batch=700, maxrec=19000, fast=False)
+    assert statuses(fast) == [("OK", True), ("OVERFLOW", False)]

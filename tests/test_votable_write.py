@@ -290,3 +290,28 @@ def test_xml_ids_are_valid_and_unique() -> None:
     for i in ids:
         assert i[0].isalpha() or i[0] == "_"
         assert all(ch.isalnum() or ch in "_.-" for ch in i)
+
+
+@pytest.mark.parametrize(
+    ("value", "result"),
+    [(None, 1000), ("", 1000), ("0", 0), (" 15 ", 15), ("5000", 5000), ("999999", 10000)],
+)
+def test_resolve_maxrec(value: str | None, result: int) -> None:
+    from tap.votable import resolve_maxrec
+
+    assert resolve_maxrec(value, default=1000, hard=10000) == result
+
+
+@pytest.mark.parametrize("value", ["-1", "ten", "1.5", "1e3"])
+def test_bad_maxrec_says_what_to_do(value: str) -> None:
+    from tap.votable import resolve_maxrec
+
+    with pytest.raises(UsageError, match="not a non-negative integer") as caught:
+        resolve_maxrec(value, default=1000, hard=10000)
+    assert "10,000" in caught.value.message
+
+
+def test_the_default_format_can_be_chosen() -> None:
+    assert resolve_format(None, default="votable/b").key == "votable-binary"
+    assert resolve_format("csv", default="votable/b").key == "csv"
+    assert resolve_format("", default="text/xml").mime == "text/xml"

@@ -29,6 +29,7 @@ _FORMATS = {
     "bit": ("B", 1),
 }
 _INT32 = struct.Struct(">i")
+_FLOAT32 = struct.Struct(">f")
 _TRUE = frozenset(["T", "t", "1", "true", "TRUE", "True"])
 _FALSE = frozenset(["F", "f", "0", "false", "FALSE", "False"])
 _BOOL_NULL = frozenset(["?", " ", "\0", ""])
@@ -51,6 +52,33 @@ def parse_bool(text: str) -> bool | None:
     if text in _BOOL_NULL:
         return None
     raise ValueError(f"{text!r} is not a boolean (T, F, true, false, 1, 0 or ?)")
+
+
+_RANGES = {
+    "unsignedByte": (0, 255), "short": (-(2**15), 2**15 - 1), "int": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+}  # fmt: skip
+
+
+def _ranged(datatype: str) -> Callable[[str], int]:
+    low, high = _RANGES.get(datatype, (-(2**63), 2**63 - 1))
+
+    def parse(text: str) -> int:
+        value = parse_int(text)
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range for {datatype} ({low} to {high})")
+        return value
+
+    return parse
+
+
+def parse_float32(text: str) -> float:
+    """A ``float`` value as the 32-bit number it denotes (``1.1`` → 1.100000023841858)."""
+    value = float(text)
+    try:
+        return float(_FLOAT32.unpack(_FLOAT32.pack(value))[0])
+    except OverflowError:
+        return math.copysign(math.inf, value)  # beyond the 32-bit range, as IEEE rounds
 
 
 def parse_bit(text: str) -> bool:
@@ -96,8 +124,10 @@ class Decoder:
         kind = field.kind
         fmt = _FORMATS.get(field.datatype)
         self._element: Callable[[str], Any]
-        if field.datatype in ("float", "double"):
+        if field.datatype == "double":
             self._element = float
+        elif field.datatype == "float":
+            self._element = parse_float32
         elif field.datatype == "boolean":
             self._element = parse_bool
         elif field.datatype == "bit":
@@ -105,7 +135,7 @@ class Decoder:
         elif field.datatype in ("char", "unicodeChar"):
             self._element = str
         else:
-            self._element = parse_int
+            self._element = _ranged(field.datatype)
         self.kind = kind
         self.wide = field.datatype == "unicodeChar"
         if fmt is not None:

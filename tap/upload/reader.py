@@ -183,7 +183,7 @@ class _Parser:
                     return []
                 continue
             if tag == "TABLEDATA":
-                return self.tabledata(events, decoders)
+                return self.tabledata(events, decoders, elem.tag[: -len(tag)])
             if tag in ("BINARY", "BINARY2"):
                 stream = self.stream(events, tag)
                 return self.binary(stream, decoders, binary2=tag == "BINARY2")
@@ -194,24 +194,26 @@ class _Parser:
         raise self.fail("the document ends inside DATA.")
 
     def tabledata(
-        self, events: Iterator[tuple[str, ET.Element]], decoders: list[Decoder]
+        self, events: Iterator[tuple[str, ET.Element]], decoders: list[Decoder], namespace: str
     ) -> list[tuple[Any, ...]]:
+        """Rows of a TABLEDATA (``namespace``: the ``{uri}`` its tags carry, or '')."""
         rows: list[tuple[Any, ...]] = []
         n = len(decoders)
         readers = [d.text for d in decoders]
+        tr, td, end = namespace + "TR", namespace + "TD", namespace + "TABLEDATA"
         for event, elem in events:
             if event != "end":
                 continue
-            tag = _local(elem.tag)
-            if tag == "TR":
-                cells = [td.text or "" for td in elem if _local(td.tag) == "TD"]
+            tag = elem.tag
+            if tag == tr:
+                cells = [cell.text or "" for cell in elem if cell.tag == td]
                 if len(cells) != n:
                     raise self.fail(f"row {len(rows) + 1} has {len(cells)} cells for {n} FIELDs.")
                 rows.append(self.row(len(rows), readers, cells, decoders))
                 if len(rows) > self.max_rows:
                     raise self.too_many()
                 elem.clear()
-            elif tag == "TABLEDATA":
+            elif tag == end:
                 return rows
         raise self.fail("the document ends inside TABLEDATA.")
 

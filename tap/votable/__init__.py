@@ -12,6 +12,7 @@ Info(name, value, content=None)              an INFO element (QUERY, SQL, standa
 
 from tap.votable.document import Info, error_document
 from tap.votable.formats import DESCRIPTIONS, FormatDescription, OutputFormat, resolve_format
+from tap.votable.rowlimit import resolve_maxrec
 from tap.votable.stream import RowStream, query_result, stream_rows, write
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "error_document",
     "query_result",
     "resolve_format",
+    "resolve_maxrec",
     "stream_rows",
     "write",
 ]

@@ -27,7 +27,6 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from tap.metadata import Column
@@ -329,8 +328,3 @@ class FieldCodec:
 
 def codecs_for(columns: Sequence[Column]) -> list[FieldCodec]:
     return [FieldCodec(c) for c in columns]
-
-
-def plain(value: Any) -> Any:
-    """Decimal → float (psycopg returns ``numeric`` as Decimal)."""
-    return float(value) if isinstance(value, Decimal) else value

@@ -30,10 +30,10 @@ Encodings (``c`` is the column, NULL → the filler, BINARY2, or the null value,
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
-from operator import itemgetter, methodcaller, rshift
+from itertools import chain
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from tap.metadata import Column
@@ -103,8 +103,10 @@ def cell_sql(  # noqa: PLR0911, PLR0912 - one answer per (datatype, PostgreSQL t
         if pg_type in _TIMES and column.xtype in ("timestamp", "adql:TIMESTAMP"):
             if not iso_dates:
                 return None
+            # record_send(ROW(text)) is (1 column, type oid, int4 length, bytes): from byte
+            # 9 on, the length-prefixed ASCII that VOTable wants, the text computed once.
             text = _timestamp_text(c, pg_type)
-            return f"int4send(octet_length({text})) || convert_to({text}, 'UTF8')"
+            return f"CASE WHEN {c} IS NOT NULL THEN substring(record_send(ROW({text})) from 9) END"
         if pg_type not in _TEXTS or column.xtype in ("timestamp", "adql:TIMESTAMP"):
             return None
         if datatype == "char":
@@ -144,7 +146,8 @@ class FastPlan:
 
     Each row of :attr:`sql` holds ``bytea`` segments, with the ``text`` of every
     unicodeChar column between them (PostgreSQL cannot produce UTF-16):
-    ``seg0, text1, seg1, text2, seg2…``; :meth:`assemble` turns a batch into bytes.
+    ``seg0, text1, seg1, text2, seg2…``, each segment before a text ending with that
+    text's length prefix; :meth:`assemble` turns a batch into bytes.
     """
 
     sql: str
@@ -153,17 +156,19 @@ class FastPlan:
     def assemble(self, rows: list[tuple[Any, ...]]) -> bytes:
         if self.texts == 0:
             return b"".join([r[0] for r in rows])
-        # Column by column, in C loops: the text (NULL already '' in SQL, which encodes as
-        # the 4 zero bytes a NULL cell needs), its UTF-16 code-unit count, the segments.
-        streams: list[Iterable[bytes]] = []
-        for i in range(2 * self.texts + 1):
-            column = map(itemgetter(i), rows)
-            if i % 2 == 0:
-                streams.append(column)
-                continue
-            data = list(map(_UTF16, column))
-            streams.append(map(_INT32.pack, map(rshift, map(len, data), repeat(1))))
-            streams.append(data)
+        # Column by column, in C loops. Each segment before a text ends with the text's
+        # length in characters (NULL is '' in SQL: 4 zero bytes, what a NULL cell needs),
+        # which is its length in UTF-16 code units unless it holds characters beyond the
+        # BMP (two units each): then the batch takes the per-row path.
+        streams: list[list[Any]] = [list(map(itemgetter(i), rows)) for i in range(len(rows[0]))]
+        for i in range(1, len(streams), 2):
+            texts = streams[i]
+            data = streams[i] = list(map(_UTF16, texts))
+            if sum(map(len, data)) != 2 * sum(map(len, texts)):
+                streams[i - 1] = [
+                    head[:-4] + _INT32.pack(len(d) >> 1)
+                    for head, d in zip(streams[i - 1], data, strict=True)
+                ]
         return b"".join(chain.from_iterable(zip(*streams, strict=True)))
 
 
@@ -196,6 +201,7 @@ def plan(
             return None
         if cell == TEXT:
             texts.append(f"COALESCE(q.{name}, '')")
+            segments[-1].append(f"int4send(char_length(COALESCE(q.{name}, '')))")
             segments.append([])
             continue
         null = codec.fill if binary2 else codec.null1

@@ -3,7 +3,10 @@
 TAP 1.1 §2.7.3 and DALI 1.1 §3.4.3: a service must support VOTable and should support
 CSV and TSV; a value is either a MIME type or a short alias; when a MIME type is asked
 for, the response's Content-Type must be that MIME type. The default (no RESPONSEFORMAT)
-is VOTable, BINARY2 serialization: the most compact, and it has real NULLs.
+is VOTable, BINARY2 serialization: the most compact, and it has real NULLs. (A service may
+pick another default with ``resolve_format(value, default="votable/b")``: Debian's STILTS
+3.4.7 votlint, which taplint runs on results, misreads BINARY2 ``xtype="polygon"`` columns
+(STIL's own BINARY2 output included) and would report them as errors.)
 
 Accepted values (MIME types are compared case-insensitively, parameters in any spacing)::
 
@@ -145,14 +148,15 @@ def supported_values() -> list[str]:
     return values
 
 
-def resolve_format(value: str | None) -> OutputFormat:
-    """The output format for a RESPONSEFORMAT/FORMAT value (``None`` or blank: the default).
+def resolve_format(value: str | None, *, default: str = DEFAULT) -> OutputFormat:
+    """The output format for a RESPONSEFORMAT/FORMAT value (``None`` or blank: ``default``,
+    itself any accepted value).
 
     Raises :class:`UsageError` naming the supported values when ``value`` is unknown.
     """
     wanted = (value or "").strip()
     if not wanted:
-        wanted = DEFAULT
+        wanted = default
     alias = _ALIASES.get(wanted.lower())
     if alias is not None:
         return _make(*alias)

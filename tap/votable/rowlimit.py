@@ -11,7 +11,23 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Generic, TypeVar
 
+from tap.errors import UsageError
+
 T = TypeVar("T")
+
+
+def resolve_maxrec(value: str | None, *, default: int, hard: int) -> int:
+    """The MAXREC to apply: the request's value (DALI 1.1 §3.4.4), else ``default``,
+    never more than the service's ``hard`` limit (truncation then reports OVERFLOW)."""
+    if value is None or not value.strip():
+        return min(default, hard)
+    text = value.strip()
+    if not text.isdigit():
+        raise UsageError(
+            f"MAXREC {value!r} is not a non-negative integer; give the maximum number of rows "
+            f"to return (at most {hard:,}), or 0 for the metadata only."
+        )
+    return min(int(text), hard)
 
 
 class RowLimit(Generic[T]):

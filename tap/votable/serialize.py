@@ -165,9 +165,10 @@ def binary_stream(
             pending.append(data)
             size += len(data)
             if size >= CHUNK:
-                raw = b"".join(pending)
+                raw = pending[0] if len(pending) == 1 else b"".join(pending)
+                view = memoryview(raw)
                 cut = len(raw) - len(raw) % CHUNK  # same pieces whatever the batch sizes
-                yield b"".join([b64(raw[i : i + CHUNK]) + b"\n" for i in range(0, cut, CHUNK)])
+                yield b"\n".join([b64(view[i : i + CHUNK]) for i in range(0, cut, CHUNK)]) + b"\n"
                 pending = [raw[cut:]]
                 size = len(raw) - cut
     except Exception as exc:

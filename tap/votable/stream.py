@@ -16,7 +16,10 @@ The service calls::
     return StreamingResponse(chunks, media_type=fmt.mime)
 
 BINARY and BINARY2 go through :mod:`tap.votable.fastpath` when every column's type allows
-it (``fast=False`` forces the generic path, for comparison).
+it (``fast=False`` forces the generic path, for comparison); there a thread reads the next
+batch while the previous one is encoded, so the database and the encoder work at the same
+time. The connection belongs to the returned iterator until it is exhausted or closed
+(closing it, as Starlette does when a client goes away, ends the cursor and its savepoint).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class _Cursor:
 
     def __init__(self, conn: psycopg.Connection[Any], sql: str, batch: int, binary: bool) -> None:
         self._stack = contextlib.ExitStack()
+        self._closed = False
         self.batch = batch
         try:
             self._stack.enter_context(conn.transaction())
@@ -63,8 +67,8 @@ class _Cursor:
             self.cursor.itersize = batch
             self.cursor.execute(sql)
             self.first = self.cursor.fetchmany(batch)
-        except BaseException:
-            self._stack.close()
+        except BaseException as exc:
+            self.close(exc)
             raise
 
     def batches(self) -> Iterator[list[Any]]:
@@ -76,11 +80,22 @@ class _Cursor:
                 if len(rows) < self.batch:
                     break
                 rows = self.cursor.fetchmany(self.batch)
+        except Exception as exc:
+            self.close(exc)
+            raise
         finally:
             self.close()
 
-    def close(self) -> None:
-        self._stack.close()
+    def close(self, exc: BaseException | None = None) -> None:
+        """End the cursor and its transaction: committed, or rolled back after ``exc``
+        (so that a failed query leaves the caller's transaction usable)."""
+        if self._closed:
+            return
+        self._closed = True
+        if exc is None:
+            self._stack.close()
+        else:
+            self._stack.__exit__(type(exc), exc, exc.__traceback__)
 
 
 class RowStream(Iterable[tuple[Any, ...]]):
