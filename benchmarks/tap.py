@@ -12,9 +12,12 @@
          varying positions). Baseline in the same run: the translated SQL over psycopg, no
          HTTP (what the database alone costs).
 
+  stream BINARY2 streaming of 10^6 rows from PostgreSQL (benchmarks/tap_stream.py, run as is:
+         the database-encoded fast path, the Python writer, a bare fetch and astropy).
+
 Usage:
 
-    uv run python benchmarks/tap.py [--only adql|sync] [--repeat 50] [--sizes 10000 1000000]
+    uv run python benchmarks/tap.py [--only adql|sync|stream] [--repeat 50] [--sizes 10000 1000000]
 
 Needs ../shared beside the checkout for the corpus.
 """
@@ -180,7 +183,15 @@ def sync_section(repeat: int, sizes: list[int]) -> None:
                     print(f"| {label} | {p50:.1f} | {p95:.1f} | {s50:.1f} | {s95:.1f} |")
 
 
-SECTIONS = {"adql": adql_section, "sync": sync_section}
+def stream_section() -> None:
+    import subprocess
+
+    print("## stream")
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "tap_stream.py"),
+                    "--rows", "1000000"], check=True)  # fmt: skip
+
+
+SECTIONS = {"adql": adql_section, "sync": sync_section, "stream": stream_section}
 
 
 def main() -> None:
@@ -194,6 +205,8 @@ def main() -> None:
     for name in args.only or list(SECTIONS):
         if name == "sync":
             sync_section(args.repeat, args.sizes)
+        elif name == "stream":
+            stream_section()
         else:
             adql_section(args.repeat)
     print(f"load average after: {os.getloadavg()}")
