@@ -89,6 +89,11 @@ def test_pyvo_maxrec_overflow_and_zero(service: pyvo.dal.TAPService) -> None:
     assert len(result) == 5
     assert result.query_status == "OVERFLOW"
 
+    # the service's default limit (10,000 rows) cuts 120 × 120 rows: pyvo warns the user
+    with pytest.warns(pyvo.dal.DALOverflowWarning):
+        cut = service.run_sync("SELECT a.obs_id FROM ivoa.ObsCore AS a, ivoa.ObsCore AS b")
+    assert len(cut) == 10_000 and cut.query_status == "OVERFLOW"
+
     exact = service.run_sync("SELECT TOP 5 obs_id FROM ivoa.ObsCore", maxrec=10)
     assert len(exact) == 5 and exact.query_status == "OK"
 
