@@ -158,3 +158,37 @@ def test_compiled_and_python_results_are_identical(tmp_path: Path) -> None:
     assert len(python) == len(compiled) == len(tasks)
     for left, right in zip(python, compiled, strict=True):
         assert left == right, left.path
+
+
+def test_a_harvest_ships_no_info_findings(tmp_path: Path) -> None:
+    """The catalog stores errors and warnings; the harvest's workers leave info out."""
+    from catalog.harvest.findings import Severity
+    from catalog.harvest.records import ProductRecord
+
+    corpus = generate_corpus(tmp_path / "corpus", files=40, seed=3, flaws=True, damage=False)
+    with_info = 0
+    for file in corpus.files:
+        stat = Path(file.path).stat()
+        task = FileTask(str(file.path), stat.st_size, stat.st_mtime_ns)
+        full, lean = process_file(task), process_file(task, keep_info=False)
+        assert isinstance(full, ProductRecord) and isinstance(lean, ProductRecord)
+        kept = [f for f in full.findings if f.severity != Severity.INFO]
+        with_info += len(kept) < len(full.findings)
+        assert lean.findings == kept
+        assert lean.verdict == full.verdict
+        lean.findings = full.findings
+        assert lean == full
+    assert with_info  # the corpus has info findings to leave out
+
+
+def test_fewer_collections_restores_the_collector() -> None:
+    import gc
+
+    from catalog.harvest.run import GC_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] == GC_THRESHOLD
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

@@ -60,15 +60,21 @@ def file_format(path: str) -> str:
     return "application/fits+gzip" if path.endswith(".gz") else "application/fits"
 
 
-def process_file(task: FileTask) -> FileResult:
-    """Read, check and extract one file. Never raises: failures come back as FileFailure."""
+def process_file(task: FileTask, *, keep_info: bool = True) -> FileResult:
+    """Read, check and extract one file. Never raises: failures come back as FileFailure.
+
+    ``keep_info=False`` leaves info-level findings out of the record (the catalog stores
+    errors and warnings only; a harvest need not ship the rest between processes)."""
     try:
-        return _process(task)
+        record = _process(task)
     except FitsReadError as error:
         return FileFailure(task.path, error.code, error.reason, task.file_bytes, task.mtime_ns)
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"
         return FileFailure(task.path, UNEXPECTED.code, reason, task.file_bytes, task.mtime_ns)
+    if not keep_info and isinstance(record, ProductRecord):
+        record.findings = [f for f in record.findings if f.severity != Severity.INFO]
+    return record
 
 
 def _process(task: FileTask) -> FileResult:
