@@ -38,6 +38,7 @@ from typing import Any
 
 # The modules compiled, as paths relative to the directory that holds the ``catalog`` package.
 COMPILED = (
+    "catalog/harvest/copytext.py",
     "catalog/harvest/extract.py",
     "catalog/harvest/fitscard.py",
     "catalog/harvest/fitsio.py",
