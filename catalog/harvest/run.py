@@ -103,9 +103,10 @@ def _start_worker() -> None:
 
 
 def read_files(
-    tasks: Iterable[FileTask], jobs: int, *, keep_info: bool = True
+    tasks: Iterable[FileTask], jobs: int, *, keep_info: bool = True, chunksize: int = 32
 ) -> Iterator[FileResult]:
-    """process_file over the tasks, on a pool of ``jobs`` processes (in-process for 1)."""
+    """process_file over the tasks, on a pool of ``jobs`` processes (in-process for 1),
+    handed out ``chunksize`` at a time."""
     iterator = iter(tasks)
     first = next(iterator, None)
     if first is None:  # nothing to read (a no-change re-run): no pool at all
@@ -117,9 +118,15 @@ def read_files(
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, initializer=_start_worker) as pool:
         try:
-            yield from pool.imap_unordered(read, itertools.chain([first], iterator), chunksize=32)
+            yield from pool.imap_unordered(read, itertools.chain([first], iterator), chunksize)
         finally:
             pool.terminate()
+
+
+def chunk_size(files: int, jobs: int) -> int:
+    """Files handed to a worker at a time: large chunks cost the harvesting process less
+    (~60 → ~35 µs per file from 32 to 256), and at least 4 per worker keep them all busy."""
+    return max(1, min(256, files // (4 * max(jobs, 1))))
 
 
 def _batches(results: Iterable[FileResult], size: int) -> Iterator[list[FileResult]]:
@@ -206,7 +213,8 @@ class Harvest:
                 # The walk is quick (stat only): finish it first so the bar knows its total.
                 changed = list(self._changed(walk.tasks(), known, summary, bar))
                 bar.set_total(summary.seen)
-                results = read_files(changed, self.options.jobs, keep_info=False)
+                chunk = chunk_size(len(changed), self.options.jobs)
+                results = read_files(changed, self.options.jobs, keep_info=False, chunksize=chunk)
                 for batch in _batches(results, self.options.batch_size):
                     loader.manifests = walk.manifests
                     self._load_batch(loader, batch, summary, members, product_ids)
