@@ -8,7 +8,6 @@ pool today and could run on any distributed executor tomorrow.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from catalog.harvest import extract as ex
 from catalog.harvest.findings import Finding, Severity, rule, verdict_of
@@ -79,7 +78,7 @@ def process_file(task: FileTask, *, keep_info: bool = True) -> FileResult:
 
 def _process(task: FileTask) -> FileResult:
     headers = read_headers(task.path)
-    file_name = Path(task.path).name
+    file_name = task.path.rpartition("/")[2]  # Path(...).name of a file path, unparsed
     facts = ex.collection_facts(headers)
     provisional = check_name(file_name)
     collection, source = resolve_collection(task, facts.hlspid, provisional)
