@@ -14,6 +14,9 @@ files, so the comparison between phases is fair. Then, in one run:
              opened. The first re-run follows the load at once and shares the machine with
              PostgreSQL's hint-bit writes and autovacuum of the fresh rows; the second
              is the steady state of a periodic re-harvest
+  CPU        for the end-to-end harvest, CPU seconds per file of the harvesting process,
+             of its pool workers and of the PostgreSQL server's processes (embedded cluster
+             only): on a shared machine these are steadier than the wall-clock rates
 
 Usage:
 
@@ -29,8 +32,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 import warnings
@@ -42,6 +47,7 @@ from sqlalchemy.engine import make_url
 from catalog.config import Settings
 from catalog.db import Database, sqlalchemy_url
 from catalog.embedded import EmbeddedCluster
+from catalog.harvest import native
 from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.records import FileTask
 from catalog.harvest.run import HarvestOptions, harvest
@@ -81,6 +87,48 @@ def read_loop(paths: list[str]) -> float:
     return time.perf_counter() - start
 
 
+class ServerCpu(threading.Thread):
+    """CPU time of the processes of one PostgreSQL server (its postmaster's children exit
+    when their connection closes, so each is sampled while it lives)."""
+
+    def __init__(self, pgdata: Path) -> None:
+        super().__init__(daemon=True)
+        self.postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+        self.seen: dict[int, float] = {}
+        self.done = threading.Event()
+        self.sample()
+        self.base = dict(self.seen)
+
+    def sample(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        for path in Path("/proc").iterdir():
+            entry = path.name
+            if not entry.isdigit():
+                continue
+            try:
+                fields = (path / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(entry) == self.postmaster or int(fields[1]) == self.postmaster:
+                cpu = (int(fields[11]) + int(fields[12])) / tick
+                self.seen[int(entry)] = max(self.seen.get(int(entry), 0.0), cpu)
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            self.sample()
+
+    def stop(self) -> float:
+        """CPU seconds the server's processes spent since the start."""
+        self.done.set()
+        self.join()
+        self.sample()
+        return sum(cpu - self.base.get(pid, 0.0) for pid, cpu in self.seen.items())
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
 def fresh_database(server_url: str) -> tuple[Database, str]:
     name = f"hlsp_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
@@ -114,9 +162,12 @@ def main() -> None:
         with psycopg.connect(server_url) as conn:
             version = conn.execute("SHOW server_version").fetchone()
         print(f"# {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()},"
-              f" PostgreSQL {version[0] if version else '?'}, jobs={args.jobs}")  # fmt: skip
+              f" PostgreSQL {version[0] if version else '?'}, jobs={args.jobs}, compiled harvest"
+              f" modules: {'yes' if native.status().active else 'no'} ({native.status().reason})"
+              )  # fmt: skip
         print("| files | phase | seconds | files/s | vs astropy |")
         print("|---:|---|---:|---:|---:|")
+        cpu_rows: list[tuple[int, float, float, float, float]] = []
         for size in args.sizes:
             root = work / f"corpus-{size}"
             started = time.perf_counter()
@@ -130,7 +181,16 @@ def main() -> None:
             astropy_rate = len(sample) / astropy_s
             database, name = fresh_database(server_url)
             options = HarvestOptions(paths=[root], jobs=args.jobs, progress=False)
+            server = ServerCpu(cluster.pgdata) if cluster is not None else None
+            if server is not None:
+                server.start()
+            self0, children0 = (resource.getrusage(resource.RUSAGE_SELF),
+                                resource.getrusage(resource.RUSAGE_CHILDREN))  # fmt: skip
             first = harvest(database, options)
+            main_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - _cpu(self0)
+            pool_cpu = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(children0)
+            server_cpu = server.stop() if server is not None else float("nan")
+            cpu_rows.append((size, main_cpu, pool_cpu, server_cpu, os.getloadavg()[0]))
             second = harvest(database, options)  # right after the load: PostgreSQL is still
             third = harvest(database, options)  # setting hint bits and autovacuuming
             assert first.added == size and first.failed == 0, first
@@ -152,6 +212,12 @@ def main() -> None:
             with psycopg.connect(server_url, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
             shutil.rmtree(root)
+        print("\n| files | harvest CPU µs per file: harvesting process | pool workers | "
+              "PostgreSQL | total | load average |\n|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+        for size, main_cpu, pool_cpu, server_cpu, load in cpu_rows:
+            micros = [c / size * 1e6 for c in (main_cpu, pool_cpu, server_cpu)]
+            print(f"| {size:,} | {micros[0]:.0f} | {micros[1]:.0f} | {micros[2]:.0f} | "
+                  f"{sum(micros):.0f} | {load:.1f} |")  # fmt: skip
     finally:
         if cluster is not None:
             cluster.destroy()

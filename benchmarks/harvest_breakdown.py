@@ -3,7 +3,9 @@
 Generates a corpus (fixed seed), then on one core:
 
   worker    per-file time of each phase of ``process_file``: read headers, check the name,
-            classify, rules, extraction (incl. the JSON of the raw headers), pickling
+            classify, rules, extraction (incl. the JSON of the raw headers), pickling of
+            the record as a harvest ships it (errors and warnings only), with the garbage
+            collector tuned as a harvest tunes it
   loader    loads the records in batches of 500 into a fresh database and reports the CPU
             of this Python process and of its PostgreSQL backend (from /proc), per file;
             then again with parts of each record emptied, to price them
@@ -30,13 +32,15 @@ from sqlalchemy.engine import make_url
 
 from catalog.db import Database, sqlalchemy_url
 from catalog.embedded import EmbeddedCluster
-from catalog.harvest import worker
+from catalog.harvest import native, worker
 from catalog.harvest.corpus import generate_corpus
+from catalog.harvest.findings import Severity
 from catalog.harvest.fitsio import read_headers
 from catalog.harvest.load import Loader
 from catalog.harvest.nomenclature import check_name
 from catalog.harvest.records import FileTask, ProductRecord
 from catalog.harvest.rules import check_headers, classify
+from catalog.harvest.run import fewer_collections
 
 
 def worker_phases(paths: list[str]) -> dict[str, float]:
@@ -48,18 +52,22 @@ def worker_phases(paths: list[str]) -> dict[str, float]:
         totals[name] = totals.get(name, 0.0) + time.perf_counter() - start
         return result
 
+    records: list[ProductRecord] = []
     for path in paths:
         headers = timed("read headers", read_headers, path)
         name = timed("file name", check_name, Path(path).name)
         kind = timed("classify", classify, headers, name.product_type)
-        timed("rules", check_headers, headers, kind, name_version=name.version,
-              name_proj_id=name.proj_id)  # fmt: skip
+        found = timed("rules", check_headers, headers, kind, name_version=name.version,
+                      name_proj_id=name.proj_id)  # fmt: skip
         record = ProductRecord(path=path, file_name=Path(path).name, file_bytes=0, mtime_ns=0,
                                file_format="", collection="x", collection_source="",
                                hdu_count=len(headers), kind=str(kind.kind))  # fmt: skip
         timed("extraction + header JSON", worker.fill, record, headers, name)
-        timed("pickle (worker) + unpickle (loader)", lambda r: pickle.loads(pickle.dumps(r)),
-              record)  # fmt: skip
+        record.findings = [f for f in [*name.findings, *found] if f.severity != Severity.INFO]
+        records.append(record)
+    for i in range(0, len(records), 256):  # the pool hands results over 256 at a time
+        timed("pickle (worker) + unpickle (loader)", lambda rs: pickle.loads(pickle.dumps(rs)),
+              records[i : i + 256])  # fmt: skip
     return {k: v / len(paths) * 1e6 for k, v in totals.items()}
 
 
@@ -113,12 +121,15 @@ def main() -> None:
         server_url = external or (cluster.url("postgres") if cluster else "")
         corpus = generate_corpus(work / "corpus", files=args.files, seed=11, flaws=True)
         paths = [str(f.path) for f in corpus.files]
-        worker_phases(paths[:300])  # warm caches
-        print("| worker phase | µs per file |\n|---|---:|")
-        for phase, micros in worker_phases(paths).items():
-            print(f"| {phase} | {micros:.0f} |")
+        print(f"compiled harvest modules: {'yes' if native.status().active else 'no'} "
+              f"({native.status().reason})\n")  # fmt: skip
+        with fewer_collections():  # as a harvest's workers run
+            worker_phases(paths[:300])  # warm caches
+            print("| worker phase | µs per file |\n|---|---:|")
+            for phase, micros in worker_phases(paths).items():
+                print(f"| {phase} | {micros:.0f} |")
         stats = [Path(p).stat() for p in paths]
-        base = [worker.process_file(FileTask(p, s.st_size, s.st_mtime_ns))
+        base = [worker.process_file(FileTask(p, s.st_size, s.st_mtime_ns), keep_info=False)
                 for p, s in zip(paths, stats, strict=True)]  # fmt: skip
         records = [r for r in base if isinstance(r, ProductRecord)]
         print("\n| loading (batches of 500) | wall µs/file | loader CPU µs/file "

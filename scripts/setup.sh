@@ -79,3 +79,24 @@ fi
 export UV_PYTHON_DOWNLOADS=never
 uv sync --frozen --all-groups --quiet
 say "ready: PostgreSQL $major with pg_sphere, $(uv --version), .venv synced from uv.lock"
+
+# --- compiled harvest modules (mypyc; see catalog/harvest/native.py) ------------------------
+# Rebuilt only when a source changed; the harvest falls back to pure Python when they are
+# missing or stale, so a failed build warns instead of stopping. HLSP_NO_NATIVE=1 skips it.
+if [ "${HLSP_NO_NATIVE:-0}" = 0 ] && ! uv run --frozen python -m catalog.harvest.nativebuild --check 2>/dev/null; then
+  native_needs=()
+  command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || native_needs+=(gcc)
+  py_headers=$(uv run --frozen python -c 'import os, sysconfig; print(os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))')
+  py_version=$(uv run --frozen python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  [ "$py_headers" = True ] || native_needs+=("python$py_version-dev")
+  if [ ${#native_needs[@]} -gt 0 ]; then
+    say "installing the C toolchain for the compiled harvest modules: ${native_needs[*]}"
+    { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${native_needs[@]}" >/dev/null; } ||
+      say "warning: could not install ${native_needs[*]} (run: sudo apt-get install -y ${native_needs[*]})"
+  fi
+  say "compiling the harvest's hot modules with mypyc (about a minute)"
+  uv run --frozen python -m catalog.harvest.nativebuild >/dev/null ||
+    say "warning: compiled harvest modules not built; the harvest runs as pure Python (slower)"
+fi

@@ -154,3 +154,34 @@ def test_headers_json_is_plain_json():
                                ["D", True, ""]]  # fmt: skip
     plain = json.loads(ex.headers_json([Header(0, [Card("A", 1 + 2j), Card("E", 1.5)])]))
     assert plain[0]["cards"] == [["A", [1.0, 2.0], ""], ["E", 1.5, ""]]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, -1, 2**63, 2**64, -(2**70), 1.5, 1e-5, 1e16, -0.0, 5e-324, 1.7976931348623157e308,
+     float("inf"), complex(1e300, -2), complex(float("nan"), 1), "", "a 'b' \\ / \"c\"", None,
+     False],
+    ids=repr,
+)  # fmt: skip
+def test_headers_json_reads_back_as_the_standard_library_writes_it(value: Any) -> None:
+    import json
+    import math
+
+    header = Header(1, [Card("XTENSION", "BINTABLE"), Card("V", value, "a comment"),
+                        Card("COMMENT", "text")])  # fmt: skip
+    expected: Any
+    if isinstance(value, complex):
+        if not (math.isfinite(value.real) and math.isfinite(value.imag)):
+            with pytest.raises(ValueError, match="JSON"):  # as before: an unexpected-error failure
+                ex.headers_json([header])
+            return
+        expected = [value.real, value.imag]
+    elif isinstance(value, float) and not math.isfinite(value):
+        expected = str(value)
+    else:
+        expected = json.loads(json.dumps([value]))[0]
+    doc = json.loads(ex.headers_json([header]))
+    assert doc == [{"hdu": 1, "kind": "BINTABLE", "extname": None,
+                    "cards": [["XTENSION", "BINTABLE", ""], ["V", expected, "a comment"],
+                              ["COMMENT", "text", ""]]}]  # fmt: skip
+    assert type(doc[0]["cards"][1][1]) is type(expected)

@@ -10,3 +10,7 @@ Modules:
     extract      headers -> the values of a product row (position, footprint, times, ...)
     corpus       a generator of realistic HLSP corpora (demo, benchmarks, tests)
 """
+
+from catalog.harvest import native
+
+native.activate()  # compiled modules, only when they match their sources (see native.py)

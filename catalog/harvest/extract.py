@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from catalog.harvest import bands
 from catalog.harvest.fitsio import Header, Value
 from catalog.harvest.records import CollectionFacts, InputRef, SoftwareRef, TargetRef
@@ -382,13 +384,15 @@ def targets_of(
 
 
 _PREFIXED_NUMBER = re.compile(r"^([a-z]+)0*(\d+)$")
+_SPACES = re.compile(r"[\s_]+")
+_LETTER_DASH_DIGIT = re.compile(r"(?<=[a-z])-(?=\d)")
 
 
 def target_key(name: str) -> str:
     """Normalised name for matching: 'TIC 123', 'TIC123', 'tic 0123' -> 'tic123'; 'WASP-18'
     = 'WASP 18'; a sign after a digit stays ('J1524-0419' and 'J1524+0419' differ)."""
-    key = re.sub(r"[\s_]+", "", name.lower())
-    key = re.sub(r"(?<=[a-z])-(?=\d)", "", key)  # 'TOI-700' = 'TOI 700'; 'J1524-0419' keeps
+    key = _SPACES.sub("", name.lower())
+    key = _LETTER_DASH_DIGIT.sub("", key)  # 'TOI-700' = 'TOI 700'; 'J1524-0419' keeps
 
     match = _PREFIXED_NUMBER.match(key)
     return f"{match.group(1)}{match.group(2)}" if match else key
@@ -500,11 +504,30 @@ def headers_json(headers: Sequence[Header]) -> str:
             for h in headers
         ]  # fmt: skip
 
-    try:  # the common case: plain values, serialised in one C call
+    if _all_finite(headers):  # the common case: orjson, ~10x faster (it would write NaN as null)
+        try:
+            return orjson.dumps(document(False), default=_complex).decode()
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits: json writes it
+            pass
+    try:  # plain values, serialised in one C call
         return json.dumps(document(False), separators=(",", ":"), allow_nan=False,
                           default=_complex)  # fmt: skip
     except ValueError:  # NaN or infinity in a value
         return json.dumps(document(True), separators=(",", ":"), allow_nan=False)
+
+
+def _all_finite(headers: Sequence[Header]) -> bool:
+    for header in headers:
+        for card in header.cards:
+            value = card.value
+            if isinstance(value, float):
+                if not math.isfinite(value):
+                    return False
+            elif isinstance(value, complex) and not (
+                math.isfinite(value.real) and math.isfinite(value.imag)
+            ):
+                return False
+    return True
 
 
 def _complex(value: object) -> Any:

@@ -124,4 +124,7 @@ def rule(code: str, severity: Severity, title: str, fix: str) -> Rule:
 
 def verdict_of(findings: Iterable[Finding]) -> Verdict:
     """The worst verdict among the findings (PASS when there are none)."""
-    return Verdict.worst(f.verdict for f in findings)
+    severities = {f.severity for f in findings}  # (one set: called for every file and field)
+    if Severity.ERROR in severities:
+        return Verdict.FAIL
+    return Verdict.NEEDS_REVIEW if Severity.WARNING in severities else Verdict.PASS

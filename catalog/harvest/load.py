@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 
+from catalog.harvest import copytext
 from catalog.harvest.findings import Finding, Severity, rule
 from catalog.harvest.manifest import Manifest, clean_doi
 from catalog.harvest.records import FileFailure, ProductRecord
@@ -305,24 +306,17 @@ class Loader:
                                 (replace,))  # fmt: skip
             with cur.copy("COPY hlsp.product_finding (product_id, finding_index, code, severity, "
                           "hdu, keyword, message) FROM STDIN") as copy:  # fmt: skip
-                for product_id, record in ids.items():
-                    stored = (f for f in record.findings if f.severity != Severity.INFO)
-                    for n, f in enumerate(stored, start=1):
-                        copy.write_row((product_id, n, f.code, str(f.severity), f.hdu,
-                                        f.keyword or f.field, f.message))  # fmt: skip
+                copy.write("".join(copytext.finding_lines(product_id, record.findings)
+                                   for product_id, record in ids.items()))  # fmt: skip
             with cur.copy("COPY hlsp.provenance_input (product_id, input_index, kind, identifier,"
                           " source, program_id, telescope, instrument, t_min, t_max) FROM STDIN"
                           ) as copy:  # fmt: skip
-                for product_id, record in ids.items():
-                    for n, i in enumerate(record.inputs, start=1):
-                        copy.write_row((product_id, n, i.kind, i.identifier, i.source,
-                                        i.program_id, i.telescope, i.instrument, i.t_min,
-                                        i.t_max))  # fmt: skip
+                copy.write("".join(copytext.input_lines(product_id, record.inputs)
+                                   for product_id, record in ids.items()))  # fmt: skip
             with cur.copy("COPY hlsp.provenance_software (product_id, software_index, name, "
                           "software_version, source) FROM STDIN") as copy:  # fmt: skip
-                for product_id, record in ids.items():
-                    for n, s in enumerate(record.software, start=1):
-                        copy.write_row((product_id, n, s.name, s.version, s.source))
+                copy.write("".join(copytext.software_lines(product_id, record.software)
+                                   for product_id, record in ids.items()))  # fmt: skip
         links = TargetResolver(self.conn).resolve(ids)
         if links:
             with (

@@ -247,6 +247,9 @@ class FieldCheck:
     verdict: Verdict
     findings: tuple[Finding, ...]
 
+    def __reduce__(self) -> tuple[type[FieldCheck], tuple[object, ...]]:
+        return FieldCheck, (self.name, self.value, self.verdict, self.findings)  # see native.py
+
 
 @dataclass(frozen=True, slots=True)
 class NameCheck:
@@ -265,6 +268,23 @@ class NameCheck:
     product_type: str | None = None
     extension: str | None = None
     is_hlsp_name: bool = False  # starts with 'hlsp_' and has 4..9 fields: fields were checked
+
+    def __reduce__(self) -> tuple[type[NameCheck], tuple[object, ...]]:
+        return NameCheck, (
+            self.file_name,
+            self.fields,
+            self.findings,
+            self.verdict,
+            self.proj_id,
+            self.observatory,
+            self.instrument,
+            self.target,
+            self.opt_elem,
+            self.version,
+            self.product_type,
+            self.extension,
+            self.is_hlsp_name,
+        )  # see native.py
 
     def field(self, name: str) -> FieldCheck | None:
         """The checked field called ``name``, or None when the name has no such field."""

@@ -11,6 +11,9 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import itertools
 import multiprocessing
 import os
@@ -74,27 +77,56 @@ class HarvestSummary:
         return 1 if self.failed else 0
 
 
-def _ignore_sigint() -> None:
+GC_THRESHOLD = 100_000
+"""Allocations between young-generation collections while harvesting (Python's default: 700).
+Records are acyclic and freed by reference counting; frequent collections that walk every
+live object (the known-file map, the records in flight) cost ~20 % of the loading process."""
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Objects that exist now are never collected, and collections are rarer, until exit."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
+def _start_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()  # what the fork inherited is never collected in the worker
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
-def read_files(tasks: Iterable[FileTask], jobs: int) -> Iterator[FileResult]:
-    """process_file over the tasks, on a pool of ``jobs`` processes (in-process for 1)."""
+def read_files(
+    tasks: Iterable[FileTask], jobs: int, *, keep_info: bool = True, chunksize: int = 32
+) -> Iterator[FileResult]:
+    """process_file over the tasks, on a pool of ``jobs`` processes (in-process for 1),
+    handed out ``chunksize`` at a time."""
     iterator = iter(tasks)
     first = next(iterator, None)
     if first is None:  # nothing to read (a no-change re-run): no pool at all
         return
+    read = process_file if keep_info else functools.partial(process_file, keep_info=False)
     if jobs <= 1:
-        yield from map(process_file, itertools.chain([first], iterator))
+        yield from map(read, itertools.chain([first], iterator))
         return
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_ignore_sigint) as pool:
+    with context.Pool(jobs, initializer=_start_worker) as pool:
         try:
-            yield from pool.imap_unordered(
-                process_file, itertools.chain([first], iterator), chunksize=32
-            )
+            yield from pool.imap_unordered(read, itertools.chain([first], iterator), chunksize)
         finally:
             pool.terminate()
+
+
+def chunk_size(files: int, jobs: int) -> int:
+    """Files handed to a worker at a time: large chunks cost the harvesting process less
+    (~60 → ~35 µs per file from 32 to 256), and at least 4 per worker keep them all busy."""
+    return max(1, min(256, files // (4 * max(jobs, 1))))
 
 
 def _batches(results: Iterable[FileResult], size: int) -> Iterator[list[FileResult]]:
@@ -174,11 +206,15 @@ class Harvest:
         try:
             self.known = self._known()
             known = {} if self.options.force else self.known
-            with Reporter("harvest", stream=self.stream, enabled=self.options.progress) as bar:
+            with (
+                fewer_collections(),
+                Reporter("harvest", stream=self.stream, enabled=self.options.progress) as bar,
+            ):
                 # The walk is quick (stat only): finish it first so the bar knows its total.
                 changed = list(self._changed(walk.tasks(), known, summary, bar))
                 bar.set_total(summary.seen)
-                results = read_files(changed, self.options.jobs)
+                chunk = chunk_size(len(changed), self.options.jobs)
+                results = read_files(changed, self.options.jobs, keep_info=False, chunksize=chunk)
                 for batch in _batches(results, self.options.batch_size):
                     loader.manifests = walk.manifests
                     self._load_batch(loader, batch, summary, members, product_ids)

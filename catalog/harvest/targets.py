@@ -102,6 +102,7 @@ class TargetResolver:
             )  # fmt: skip
             rows = cur.fetchall()
         known: dict[str, int] = {k: int(t) for k, t, _, _ in rows}
+        stored = set(known)  # the aliases the catalog holds (only this run adds any)
         where: dict[int, tuple[float, float]] = {int(t): (ra, dec) for _, t, ra, dec in rows
                                                  if ra is not None}  # fmt: skip
 
@@ -147,7 +148,7 @@ class TargetResolver:
                 resolved[product_id] = found
                 for t in refs[product_id]:
                     known.setdefault(target_key(t.name), found)
-        self._write_targets(new_targets, _aliases(refs, resolved, known), set(keys))
+        self._write_targets(new_targets, _aliases(refs, resolved, known), stored)
         return set(resolved.items())
 
     def _allocate_target_ids(self, count: int) -> list[int]:
@@ -160,17 +161,14 @@ class TargetResolver:
 
     def _write_targets(
         self, new_targets: list[tuple[int, TargetRef]], aliases: dict[str, tuple[int, str]],
-        looked_up: set[str],
+        stored: set[str],
     ) -> None:  # fmt: skip
-        """COPY the new targets, then the aliases the catalog did not know."""
+        """COPY the new targets, then the aliases not ``stored`` in the catalog yet."""
         with self.conn.cursor() as cur:
             if new_targets:
                 with cur.copy("COPY hlsp.target (target_id, name, pos) FROM STDIN") as copy:
                     for target_id, ref in new_targets:
                         copy.write_row((target_id, ref.name, point_literal(ref.ra, ref.dec)))
-            cur.execute("SELECT name_key FROM hlsp.target_alias WHERE name_key = ANY(%s)",
-                        (sorted(looked_up),))  # fmt: skip
-            stored = {row[0] for row in cur.fetchall()}
             missing = [(k, tid, name) for k, (tid, name) in aliases.items() if k not in stored]
             if missing:
                 with cur.copy("COPY hlsp.target_alias (name_key, target_id, name) FROM STDIN"

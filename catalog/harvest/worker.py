@@ -8,7 +8,6 @@ pool today and could run on any distributed executor tomorrow.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from catalog.harvest import extract as ex
 from catalog.harvest.findings import Finding, Severity, rule, verdict_of
@@ -60,20 +59,26 @@ def file_format(path: str) -> str:
     return "application/fits+gzip" if path.endswith(".gz") else "application/fits"
 
 
-def process_file(task: FileTask) -> FileResult:
-    """Read, check and extract one file. Never raises: failures come back as FileFailure."""
+def process_file(task: FileTask, *, keep_info: bool = True) -> FileResult:
+    """Read, check and extract one file. Never raises: failures come back as FileFailure.
+
+    ``keep_info=False`` leaves info-level findings out of the record (the catalog stores
+    errors and warnings only; a harvest need not ship the rest between processes)."""
     try:
-        return _process(task)
+        record = _process(task)
     except FitsReadError as error:
         return FileFailure(task.path, error.code, error.reason, task.file_bytes, task.mtime_ns)
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"
         return FileFailure(task.path, UNEXPECTED.code, reason, task.file_bytes, task.mtime_ns)
+    if not keep_info and isinstance(record, ProductRecord):
+        record.findings = [f for f in record.findings if f.severity != Severity.INFO]
+    return record
 
 
 def _process(task: FileTask) -> FileResult:
     headers = read_headers(task.path)
-    file_name = Path(task.path).name
+    file_name = task.path.rpartition("/")[2]  # Path(...).name of a file path, unparsed
     facts = ex.collection_facts(headers)
     provisional = check_name(file_name)
     collection, source = resolve_collection(task, facts.hlspid, provisional)

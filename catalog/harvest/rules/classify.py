@@ -26,6 +26,14 @@ class Classification:
     dataproduct_type: str | None  # ObsCore: image, cube, spectrum, sed, timeseries, measurements
     reason: str  # how it was decided, e.g. "product type 'lc' in the file name"
 
+    def __reduce__(self) -> tuple[type[Classification], tuple[object, ...]]:
+        return Classification, (
+            self.kind,
+            self.simulated,
+            self.dataproduct_type,
+            self.reason,
+        )  # see native.py
+
 
 _K = ProductKind
 PRODUCT_TYPES: dict[str, ProductKind] = {
@@ -150,7 +158,7 @@ def _from_arrays(view: FileView) -> tuple[ProductKind, str] | None:
         spectral_1 = (text(header.get("CTYPE1")) or "").upper().split("-")[0] in _SPECTRAL
         if len(big) >= 3:
             return _K.CUBE, f"{len(big)}-D array in {label(header)}"
-        if len(big) == 2 and _CELESTIAL & axis_types:
+        if len(big) == 2 and axis_types & _CELESTIAL:
             return _K.IMAGE, f"2-D array with a celestial WCS in {label(header)}"
         if len(big) in {1, 2} and spectral_1:
             return _K.SPECTRUM, f"{len(big)}-D array with a spectral axis 1 in {label(header)}"

@@ -33,6 +33,17 @@ class MemberFacts:
     name_version: str | None
     product_type: str | None
 
+    def __reduce__(self) -> tuple[type[MemberFacts], tuple[object, ...]]:
+        return MemberFacts, (
+            self.file_name,
+            self.hlspid,
+            self.hlspver,
+            self.doi,
+            self.name_proj_id,
+            self.name_version,
+            self.product_type,
+        )  # see native.py
+
 
 def member_facts(
     file_name: str,

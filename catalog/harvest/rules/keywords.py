@@ -39,6 +39,9 @@ class Variant:
     numeric: bool = False  # it counts only when its value is a number
     note: str = ""  # what differs, e.g. its unit
 
+    def __reduce__(self) -> tuple[type[Variant], tuple[object, ...]]:
+        return Variant, (self.keyword, self.needs, self.numeric, self.note)  # see native.py
+
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
@@ -47,6 +50,15 @@ class Requirement:
     what: str  # what the keyword holds, with an example card
     place: Place = Place.ANY
     variants: tuple[Variant, ...] = ()
+
+    def __reduce__(self) -> tuple[type[Requirement], tuple[object, ...]]:
+        return Requirement, (
+            self.keywords,
+            self.level,
+            self.what,
+            self.place,
+            self.variants,
+        )  # see native.py
 
 
 R, V = Requirement, Variant

@@ -49,7 +49,7 @@ _CHECKED = frozenset(  # keywords whose values are checked
 
 def check_values(view: FileView) -> list[Finding]:
     """Findings for the values of present keywords (not their presence)."""
-    present = _CHECKED & view.present
+    present = view.present & _CHECKED  # (mypyc: a frozenset's & takes only a frozenset)
     if not present:
         return []
     findings: list[Finding] = []
@@ -267,7 +267,7 @@ def _time_point(
 
 def _order(view: FileView) -> Iterator[Finding]:
     for triple, keywords in _TIMES:
-        if len(keywords & view.present) < 2:
+        if len(view.present & keywords) < 2:
             continue
         points = [p for p in (_time_point(view, names) for names in triple) if p is not None]
         for (k1, h1, v1, x1), (k2, _, v2, x2) in pairwise(points):
