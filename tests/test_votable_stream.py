@@ -246,3 +246,25 @@ def test_fast_path_across_batches_and_base64_pieces(conn) -> None:
     assert fast.count(b"\n") > 10  # several base64 pieces
     assert fast == document(conn, sql, columns, "votable/b2", batch=700, maxrec=19000, fast=False)
     assert statuses(fast) == [("OK", True), ("OVERFLOW", False)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_small_and_large_results_are_fetched_alike(conn, monkeypatch, fast: bool) -> None:
+    """Results bounded or expected to be small are fetched by a plain cursor (parallel plans
+    allowed), others through a server-side cursor: same document either way, and abandoning
+    either leaves the connection usable."""
+    from tap.votable import stream
+
+    sql = SERIES.format(n=30_000)
+    assert (stream.estimated_rows(conn, sql) or 0) > stream.SMALL_RESULT_ROWS
+    assert not stream.fetch_in_one(conn, sql, 100_000)
+    assert stream.fetch_in_one(conn, SERIES.format(n=10), 100_000)
+    large = document(conn, sql, N_COLUMN, "votable/b2", fast=fast, maxrec=50_000)
+    monkeypatch.setattr(stream, "SMALL_RESULT_ROWS", 10**9)
+    small = document(conn, sql, N_COLUMN, "votable/b2", fast=fast, maxrec=50_000)
+    assert small == large and large.count(b"<FIELD") == 1
+    chunks = query_result(conn, sql, N_COLUMN, "votable/b2", batch=1000, fast=fast,
+                          maxrec=50_000)  # fmt: skip
+    next(chunks)
+    chunks.close()  # type: ignore[attr-defined]
+    assert conn.execute("SELECT 3").fetchone() == (3,)

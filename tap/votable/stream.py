@@ -53,30 +53,56 @@ def _limited(sql: str, maxrec: int | None) -> str:
     return f"SELECT * FROM (\n{body}\n) AS tap_result LIMIT {int(maxrec) + 1}"  # noqa: S608
 
 
-# Results that cannot exceed this many rows are fetched by a plain (client-side) cursor:
-# PostgreSQL never runs a cursor's query in parallel, and an aggregate over 10^6 rows takes
-# 4x longer without its parallel workers. Above it (or unbounded) a server-side cursor keeps
-# memory flat.
-CLIENT_SIDE_ROWS = 20_000
+# PostgreSQL never runs the query of a cursor (DECLARE, or a portal fetched in parts) in
+# parallel: an aggregate over 10^6 rows then takes 4x longer. A result that is bounded to few
+# rows (by MAXREC), or that the planner expects to be small and whose bound keeps a wrong
+# estimate affordable, is therefore fetched by a plain cursor from one execution (parallel
+# plans allowed); anything else by a server-side cursor in batches (memory flat).
+SMALL_RESULT_ROWS = 20_000
+CLIENT_SIDE_BOUND = 200_000
+
+
+def fetch_in_one(conn: psycopg.Connection[Any], sql: str, limit: int | None) -> bool:
+    """Whether ``sql`` (at most ``limit`` rows) is fetched by a plain cursor."""
+    if limit is not None and limit <= SMALL_RESULT_ROWS:
+        return True
+    if limit is None or limit > CLIENT_SIDE_BOUND:
+        return False
+    estimate = estimated_rows(conn, sql)
+    return estimate is not None and estimate <= SMALL_RESULT_ROWS
+
+
+def estimated_rows(conn: psycopg.Connection[Any], sql: str) -> float | None:
+    """The planner's estimate of the rows ``sql`` returns (planned, not run)."""
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+            row = cur.fetchone()
+    except psycopg.Error:
+        return None  # the query itself will report what is wrong
+    try:
+        return float(row[0][0]["Plan"]["Plan Rows"]) if row else None
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 class _Cursor:
-    """A cursor in its own transaction (a savepoint inside the caller's), closeable: named
-    (server-side) unless ``limit`` bounds the result to :data:`CLIENT_SIDE_ROWS` rows."""
+    """The rows of ``sql`` in a transaction of their own (a savepoint inside the caller's),
+    closeable: a plain cursor when ``small`` (one execution, rows held by the client), else a
+    server-side cursor fetched in batches."""
 
     def __init__(
         self, conn: psycopg.Connection[Any], sql: str, batch: int, binary: bool,
-        limit: int | None = None,
+        small: bool = False,
     ) -> None:  # fmt: skip
         self._stack = contextlib.ExitStack()
         self._closed = False
         self.batch = batch
         try:
             self._stack.enter_context(conn.transaction())
-            if limit is not None and limit <= CLIENT_SIDE_ROWS:
-                self.cursor: psycopg.Cursor[Any] = self._stack.enter_context(
-                    conn.cursor(binary=binary)
-                )
+            if small:
+                plain: psycopg.Cursor[Any] = self._stack.enter_context(conn.cursor(binary=binary))
+                self.cursor = plain
             else:
                 name = f"tap_result_{next(_names)}"
                 named = self._stack.enter_context(conn.cursor(name=name, binary=binary))
@@ -88,6 +114,9 @@ class _Cursor:
             self.close(exc)
             raise
 
+    def _fetch(self) -> list[Any]:
+        return self.cursor.fetchmany(self.batch)
+
     def batches(self) -> Iterator[list[Any]]:
         try:
             rows = self.first
@@ -96,7 +125,7 @@ class _Cursor:
                 yield rows
                 if len(rows) < self.batch:
                     break
-                rows = self.cursor.fetchmany(self.batch)
+                rows = self._fetch()
         except Exception as exc:
             self.close(exc)
             raise
@@ -137,8 +166,9 @@ def stream_rows(
     conn: psycopg.Connection[Any], sql: str, *, maxrec: int | None = None, batch: int = BATCH
 ) -> RowStream:
     """Execute ``sql`` now and return its rows (at most ``maxrec + 1``) as a stream."""
-    limit = None if maxrec is None else maxrec + 1
-    return RowStream(_Cursor(conn, _limited(sql, maxrec), batch, binary=False, limit=limit))
+    limited = _limited(sql, maxrec)
+    small = fetch_in_one(conn, limited, None if maxrec is None else maxrec + 1)
+    return RowStream(_Cursor(conn, limited, batch, binary=False, small=small))
 
 
 def write(
@@ -256,8 +286,8 @@ def query_result(
                 limit=None if maxrec is None else maxrec + 1, iso_dates=iso_dates,
             )  # fmt: skip
         if plan is not None:
-            rows_at_most = None if maxrec is None else maxrec + 1
-            cursor = _Cursor(conn, plan.sql, batch, binary=True, limit=rows_at_most)
+            small = fetch_in_one(conn, plan.sql, None if maxrec is None else maxrec + 1)
+            cursor = _Cursor(conn, plan.sql, batch, binary=True, small=small)
             limit: RowLimit[tuple[Any, ...]] = RowLimit((), maxrec)
             source = prefetched(cursor.batches())
             encoded = (plan.assemble(rows) for rows in limit.batches_of(source))
