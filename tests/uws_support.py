@@ -9,6 +9,11 @@ language, so each test can ask for the behaviour it checks:
     fail:<message>    a user error (UsageError) with that message
     crash             an unexpected exception (a bug in the executor)
     sql:<statement>   run a statement; database errors become QueryError
+
+``tests/data/uws/`` holds the schemas taplint validates job documents with, copied
+unchanged from Debian's STILTS 3.4.7 (``starlink-ttools.jar``, package
+``uk/ac/starlink/ttools/taplint``): the IVOA UWS 1.1 REC schema and the W3C xlink and xml
+namespace schemas it imports, resolved locally so validation needs no network.
 """
 
 from __future__ import annotations
