@@ -22,9 +22,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import statistics
-import tempfile
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -33,7 +32,9 @@ import psycopg
 
 from catalog.config import Settings
 from catalog.db import Database
-from catalog.embedded import EmbeddedCluster
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # for benchmarks.synthetic
+from benchmarks.synthetic import admin_server
 
 INSTRUMENTS = ["WFC3", "ACS", "NIRCam", "MIRI", "Photometer", "Kepler", "GALEX", "COS"]
 
@@ -121,26 +122,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
     print(f"machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    external = os.environ.get("HLSP_TEST_DATABASE_URL")
-    scratch = Path(tempfile.mkdtemp(prefix="hlsp-bench-"))
-    scratch.chmod(0o755)
-    cluster = None
-    try:
-        if external:
-            admin_url = external
-        else:
-            cluster = EmbeddedCluster(scratch / "cluster", durable=True)
-            cluster.start()
-            admin_url = cluster.url("postgres")
-        with psycopg.connect(admin_url) as conn:
-            version = conn.execute("SHOW server_version").fetchone()
-            print(f"server: PostgreSQL {version[0] if version else '?'}")
+    with admin_server() as admin_url:
         for n in args.sizes:
             run_size(admin_url, n, args.repeat)
-    finally:
-        if cluster is not None:
-            cluster.destroy()
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -103,14 +103,24 @@ def admin_server() -> Iterator[str]:
 
 
 @contextmanager
-def synthetic_catalog(admin_url: str, n: int) -> Iterator[tuple[str, float]]:
-    """A migrated database holding ``n`` synthetic products: (its URL, build seconds)."""
+def scratch_database(admin_url: str) -> Iterator[str]:
+    """An empty database on ``admin_url``'s server, dropped afterwards: its URL."""
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     url = admin_url.replace("/postgres?", f"/{name}?") if "/postgres?" in admin_url else \
         admin_url.rsplit("/", 1)[0] + f"/{name}"  # fmt: skip
     try:
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def synthetic_catalog(admin_url: str, n: int) -> Iterator[tuple[str, float]]:
+    """A migrated database holding ``n`` synthetic products: (its URL, build seconds)."""
+    with scratch_database(admin_url) as url:
         db = Database(url, settings=Settings())
         db.migrate()
         db.dispose()
@@ -119,9 +129,6 @@ def synthetic_catalog(admin_url: str, n: int) -> Iterator[tuple[str, float]]:
             conn.execute(LOAD % {"n": n, "targets": max(1, n // 4)})  # type: ignore[call-overload]
             built = time.perf_counter() - t0
         yield url, built
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @contextmanager

@@ -22,17 +22,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import statistics
-import tempfile
+import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import sqlalchemy as sa
 import uvicorn
 from starlette.applications import Starlette
@@ -41,7 +38,11 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Mount, Route
 
 from catalog.db import create_engine
-from catalog.embedded import EmbeddedCluster
+
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # the repository first: benchmarks/tap.py must not shadow the tap package
+from benchmarks.synthetic import admin_server, scratch_database
 from tap.uws import ResultInfo, ResultSink, RunningJob, UwsService
 
 QUERY = "SELECT g, 'row ' || g FROM generate_series(1, :n) g"
@@ -146,33 +147,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     args = parser.parse_args()
     print(f"machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    external = os.environ.get("HLSP_TEST_DATABASE_URL")
-    scratch = Path(tempfile.mkdtemp(prefix="hlsp-bench-"))
-    scratch.chmod(0o755)
-    cluster = None
-    try:
-        if external:
-            admin_url = external
-        else:
-            cluster = EmbeddedCluster(scratch / "cluster", durable=True)
-            cluster.start()
-            admin_url = cluster.url("postgres")
-        name = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            version = admin.execute("SHOW server_version").fetchone()
-            print(f"server: PostgreSQL {version[0] if version else '?'}")
-            admin.execute(f"CREATE DATABASE {name}")
-        url = admin_url.replace("/postgres?", f"/{name}?") if "/postgres?" in admin_url else \
-            admin_url.rsplit("/", 1)[0] + f"/{name}"  # fmt: skip
-        try:
-            bench(url, args.small, args.rows)
-        finally:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        if cluster is not None:
-            cluster.destroy()
-        shutil.rmtree(scratch, ignore_errors=True)
+    with admin_server() as admin_url, scratch_database(admin_url) as url:
+        bench(url, args.small, args.rows)
 
 
 if __name__ == "__main__":
