@@ -48,7 +48,7 @@ _STAGED = (
     ("verdict", "text"), ("harvest_run_id", "bigint"),
 )  # fmt: skip
 PRODUCT_COLUMNS = tuple(column for column, _ in _STAGED)
-_CASTS = {"pos": "::spoint", "footprint": "::spoly", "headers": "::jsonb"}
+_CASTS = {"pos": "::spoint", "footprint": "::spoly", "headers": "::json"}
 _STAGE_SQL = (
     "CREATE TEMP TABLE IF NOT EXISTS stage_product (row_no int, "
     + ", ".join(f"{c} {t}" for c, t in _STAGED)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import JSON, TSVECTOR
 from sqlalchemy.orm import Mapped, relationship
 
 from catalog.model.base import (
@@ -319,8 +319,8 @@ class Product(Base):
         description="True for simulated data (SIMULATD = T)", ucd="meta.code",
     )  # fmt: skip
     headers: Mapped[Any] = vo_column(
-        JSONB, nullable=False, server_default=sa.text("'[]'::jsonb"),
-        description="Raw FITS headers: one object per HDU, keyword to value",
+        JSON, nullable=False, server_default=sa.text("'[]'::json"),
+        description="Raw FITS headers as written (json): one object per HDU, with its cards",
         published=False,
     )  # fmt: skip
     verdict: Mapped[str | None] = vo_column(
