@@ -89,6 +89,19 @@ def test_harvest_exit_codes(database, small, tmp_path):
     assert down.returncode == 2 and "Traceback" not in down.stderr
 
 
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def _wait_for_products(database: Database, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while scalar(database, "SELECT count(*) FROM hlsp.product") == 0:
@@ -107,8 +120,14 @@ def test_interrupted_harvest_leaves_a_consistent_catalog_and_resumes(database, l
                              "--jobs", "2"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     _wait_for_products(database, proc)
+    workers = _children(proc.pid)
+    assert workers, "the harvest loads on a pool of worker processes"
     proc.send_signal(how)
     _, stderr = proc.communicate(timeout=60)
+    deadline = time.monotonic() + 10  # no loader outlives the harvest, even after kill -9
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a worker outlived the harvest"
+        time.sleep(0.05)
     if how == signal.SIGINT:
         assert proc.returncode == 130, stderr
         assert "interrupted" in stderr

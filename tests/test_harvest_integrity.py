@@ -67,7 +67,8 @@ def counts(database: Database) -> dict[str, int]:
 
 
 def run(database: Database, root: Path, **options: Any) -> Any:
-    return harvest(database, HarvestOptions(paths=[root], jobs=2, progress=False, **options))
+    options.setdefault("jobs", 2)
+    return harvest(database, HarvestOptions(paths=[root], progress=False, **options))
 
 
 def test_every_reference_a_harvest_writes_resolves(database: Database, corpus: Path) -> None:
@@ -128,20 +129,46 @@ def test_a_role_without_the_privilege_harvests_with_the_checks_on(
     assert summary.state == "completed" and summary.added > 60
     assert set(dangling_references(database).values()) == {0}
     plain_counts = counts(database)
-    # The same corpus through the superuser's path gives the same catalog.
-    with psycopg.connect(database.url, autocommit=True) as conn:
-        name = f"hlsp_twin_{uuid.uuid4().hex[:8]}"
-        conn.execute(f"CREATE DATABASE {name}")
-    twin = Database(make_url(database.url).set(database=name).render_as_string(
-        hide_password=False), settings=Settings())  # fmt: skip
+    twin = _twin(database)  # the same corpus through the superuser's path: the same catalog
     try:
-        twin.migrate()
         assert run(twin, corpus).added == summary.added
         assert counts(twin) == plain_counts
     finally:
-        twin.dispose()
-        with psycopg.connect(database.url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        _drop_twin(database, twin)
+
+
+def _twin(database: Database) -> Database:
+    """A second, empty, migrated database on the same server."""
+    name = f"hlsp_twin_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    twin = Database(make_url(database.url).set(database=name).render_as_string(
+        hide_password=False), settings=Settings())  # fmt: skip
+    twin.migrate()
+    return twin
+
+
+def _drop_twin(database: Database, twin: Database) -> None:
+    name = make_url(twin.url).database
+    twin.dispose()
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_one_process_and_a_pool_load_the_same_catalog(database: Database, corpus: Path) -> None:
+    pooled = run(database, corpus, jobs=2)
+    alone = _twin(database)
+    try:
+        single = run(alone, corpus, jobs=1)
+        assert (single.added, single.failed) == (pooled.added, pooled.failed)
+        assert counts(alone) == counts(database)
+        query = ("SELECT file_name, verdict, target_name, observatory, t_min, em_min, "
+                 "(SELECT count(*) FROM hlsp.product_finding f WHERE f.product_id = p.product_id)"
+                 " FROM hlsp.product p ORDER BY file_name")  # fmt: skip
+        with alone.engine.connect() as a, database.engine.connect() as b:
+            assert a.execute(sa.text(query)).all() == b.execute(sa.text(query)).all()
+    finally:
+        _drop_twin(database, alone)
 
 
 def test_raw_headers_are_stored_as_the_json_text_the_reader_wrote(

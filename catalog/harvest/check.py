@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.harvest.findings import RULES, Finding, Severity, Verdict, verdict_of
+from catalog.harvest.loadpool import member_of
 from catalog.harvest.nomenclature import FieldCheck, check_name
 from catalog.harvest.records import FileFailure, FileTask, ProductRecord
 from catalog.harvest.rules import MemberFacts, check_collection
-from catalog.harvest.run import member_of, read_files
+from catalog.harvest.run import read_files
 from catalog.harvest.walk import Walk
 from catalog.harvest.worker import hlsp_id
 

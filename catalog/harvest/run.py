@@ -30,9 +30,10 @@ import psycopg
 from catalog import __version__
 from catalog.db import Database
 from catalog.harvest.findings import Finding
-from catalog.harvest.load import Loader
+from catalog.harvest.load import Loader, skip_reference_triggers
+from catalog.harvest.loadpool import GC_THRESHOLD, LoadContext, load_chunks
 from catalog.harvest.progress import Reporter
-from catalog.harvest.records import FileFailure, FileResult, FileTask, ProductRecord
+from catalog.harvest.records import FileFailure, FileResult, FileTask
 from catalog.harvest.rules import MemberFacts, check_collection
 from catalog.harvest.walk import Walk
 from catalog.harvest.worker import process_file
@@ -77,12 +78,6 @@ class HarvestSummary:
         return 1 if self.failed else 0
 
 
-GC_THRESHOLD = 100_000
-"""Allocations between young-generation collections while harvesting (Python's default: 700).
-Records are acyclic and freed by reference counting; frequent collections that walk every
-live object (the known-file map, the records in flight) cost ~20 % of the loading process."""
-
-
 @contextlib.contextmanager
 def fewer_collections() -> Iterator[None]:
     """Objects that exist now are never collected, and collections are rarer, until exit."""
@@ -94,25 +89,6 @@ def fewer_collections() -> Iterator[None]:
     finally:
         gc.set_threshold(*threshold)
         gc.unfreeze()
-
-
-def skip_reference_triggers(conn: psycopg.Connection[Any]) -> bool:
-    """Let this session's writes skip PostgreSQL's per-row foreign-key triggers, when the
-    role may (``session_replication_role`` is for superusers): True if they are skipped.
-
-    Every reference a harvest writes is one it made or read in the same transaction: child
-    rows of products it has just inserted, targets it has just found or created, its own
-    run, collections it has upserted. Each per-row check re-reads the referenced row
-    through SPI, ~3 µs a row: a third of PostgreSQL's work in a cold load. The constraints
-    stay declared and enforced for every other writer (and their ON DELETE actions act on
-    the harvester's rows as on any), as ``pg_restore --disable-triggers`` does. Without the
-    privilege the checks simply run."""
-    try:
-        with conn.transaction():
-            conn.execute("SET session_replication_role = replica")
-    except psycopg.errors.InsufficientPrivilege:
-        return False
-    return True
 
 
 def _start_worker() -> None:
@@ -146,17 +122,6 @@ def chunk_size(files: int, jobs: int) -> int:
     """Files handed to a worker at a time: large chunks cost the harvesting process less
     (~60 → ~35 µs per file from 32 to 256), and at least 4 per worker keep them all busy."""
     return max(1, min(256, files // (4 * max(jobs, 1))))
-
-
-def _batches(results: Iterable[FileResult], size: int) -> Iterator[list[FileResult]]:
-    batch: list[FileResult] = []
-    for result in results:
-        batch.append(result)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 class Harvest:
@@ -230,16 +195,21 @@ class Harvest:
                 fewer_collections(),
                 Reporter("harvest", stream=self.stream, enabled=self.options.progress) as bar,
             ):
-                # The walk is quick (stat only): finish it first so the bar knows its total.
-                changed = list(self._changed(walk.tasks(), known, summary, bar))
-                bar.set_total(summary.seen)
-                chunk = chunk_size(len(changed), self.options.jobs)
-                results = read_files(changed, self.options.jobs, keep_info=False, chunksize=chunk)
-                for batch in _batches(results, self.options.batch_size):
-                    loader.manifests = walk.manifests
-                    self._load_batch(loader, batch, summary, members, product_ids)
-                    bar.advance(len(batch), failed=sum(isinstance(r, FileFailure)
-                                                       for r in batch))  # fmt: skip
+                # The pool's workers load while this process walks and hands out chunks.
+                context = LoadContext(self.database.url, summary.run_id, self.owners,
+                                      walk.manifests)  # fmt: skip
+                changed = self._changed(walk.tasks(), known, summary, bar)
+                for outcome in load_chunks(context, changed, self.options.jobs,
+                                           self.options.batch_size):  # fmt: skip
+                    summary.added += outcome.added
+                    summary.updated += outcome.updated
+                    summary.withdrawn += outcome.withdrawn
+                    summary.failed += len(outcome.failures)
+                    summary.failures.extend(outcome.failures)
+                    for path, product_id, collection, facts in outcome.loaded:
+                        product_ids[path] = product_id
+                        members.setdefault(collection, {})[path] = facts
+                    bar.advance(outcome.files, failed=len(outcome.failures))
             self._finish_walk(loader, walk, summary)
             self._collection_checks(loader, walk, members, product_ids, summary)
             summary.state = "completed"
@@ -274,37 +244,11 @@ class Harvest:
                 continue
             yield task
         bar.advance(unchanged_since_update)
-
-    def _load_batch(
-        self, loader: Loader, batch: list[FileResult], summary: HarvestSummary,
-        members: dict[str, dict[str, MemberFacts]], product_ids: dict[str, int],
-    ) -> None:  # fmt: skip
-        records = [r for r in batch if isinstance(r, ProductRecord)]
-        failures = [r for r in batch if isinstance(r, FileFailure)]
-        with self.conn.transaction():
-            outcome = loader.load_safely(records)
-            failures += outcome.rejected
-            # A file now read into another collection (edited HLSPID, --collection): its
-            # product in the old collection is withdrawn, so one path is one live product.
-            summary.withdrawn += loader.withdraw([self.owners[r.path][0] for r in records
-                             if r.path in outcome.product_ids and r.path in self.owners
-                             and self.owners[r.path][1] != r.collection])  # fmt: skip
-            loader.record_failures(failures)
-            self.conn.execute(
-                "UPDATE hlsp.harvest_run SET files_added = files_added + %s, files_updated = "
-                "files_updated + %s, files_failed = files_failed + %s, files_seen = %s, "
-                "files_unchanged = %s WHERE run_id = %s",
-                (outcome.added, outcome.updated, len(failures), summary.seen, summary.unchanged,
-                 summary.run_id),
-            )  # fmt: skip
-        summary.added += outcome.added
-        summary.updated += outcome.updated
-        summary.failed += len(failures)
-        summary.failures.extend(failures)
-        product_ids.update(outcome.product_ids)
-        for record in records:
-            if record.path in outcome.product_ids and record.collection is not None:
-                members.setdefault(record.collection, {})[record.path] = member_of(record)
+        bar.set_total(summary.seen)
+        self.conn.execute(
+            "UPDATE hlsp.harvest_run SET files_seen = %s, files_unchanged = %s WHERE run_id = %s",
+            (summary.seen, summary.unchanged, summary.run_id),
+        )
 
     def _finish_walk(self, loader: Loader, walk: Walk, summary: HarvestSummary) -> None:
         """Record walk failures; withdraw products whose files vanished from a walked tree."""
@@ -367,14 +311,6 @@ class Harvest:
                 )  # fmt: skip
         except psycopg.Error:
             pass  # the database went away: the next run marks this one interrupted
-
-
-def member_of(record: ProductRecord) -> MemberFacts:
-    return MemberFacts(
-        file_name=record.file_name, hlspid=record.facts.hlspid, hlspver=record.facts.hlspver,
-        doi=record.facts.doi, name_proj_id=record.name_proj_id,
-        name_version=record.name_version, product_type=record.product_type,
-    )  # fmt: skip
 
 
 def harvest(

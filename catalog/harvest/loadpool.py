@@ -1,0 +1,237 @@
+"""Parallel loading: each pool worker reads a chunk of files and loads it through its own
+PostgreSQL session, one transaction per chunk.
+
+:func:`catalog.harvest.worker.process_file` stays a pure function of a file's bytes; what
+runs on the pool is ``process_file`` over a chunk followed by :class:`Loader` on the
+records, next to them. Records never travel between processes (pickling them cost the
+harvest as much as loading them), the harvesting process only walks and hands out chunks,
+and every worker keeps its own backend busy: reading, checking and loading overlap on every
+core instead of queueing behind one loading connection.
+
+Each chunk's transaction holds its products (upserted on (collection, file name)), their
+findings, provenance and target links, the chunk's failures and its counts in the run's
+row: it commits whole or not at all. Collections are upserted just before, each in a
+statement of its own, so two workers loading one collection never wait on its row. Target
+resolution, which reads and then writes the shared target names, takes a transaction-level
+advisory lock: workers resolve one at a time, at the very end of their transactions.
+
+Workers die with the harvesting process (``PR_SET_PDEATHSIG`` on Linux): a ``kill -9``
+of the harvest leaves no loader behind; their open transactions roll back.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import itertools
+import queue
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing import get_context, util
+from typing import Any
+
+import psycopg
+
+from catalog.harvest.load import Loader, skip_reference_triggers
+from catalog.harvest.manifest import Manifest
+from catalog.harvest.records import FileFailure, FileTask, ProductRecord
+from catalog.harvest.rules import MemberFacts
+from catalog.harvest.worker import process_file
+
+GC_THRESHOLD = 100_000
+"""Allocations between young-generation collections while harvesting (Python's default: 700).
+Records are acyclic and freed by reference counting; frequent collections that walk every
+live object (the known-file map, the records in flight) cost ~20 % of the loading process."""
+
+
+@dataclass
+class LoadContext:
+    """What every loader needs from the run (inherited by the workers at fork)."""
+
+    url: str
+    run_id: int
+    owners: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """path -> (product_id, hlsp_id) of its live product before the run."""
+    manifests: dict[str, Manifest] = field(default_factory=dict)
+
+
+@dataclass
+class ChunkOutcome:
+    """What one chunk's committed transaction did (small: it travels back to the run)."""
+
+    files: int = 0
+    added: int = 0
+    updated: int = 0
+    withdrawn: int = 0
+    failures: list[FileFailure] = field(default_factory=list)
+    loaded: list[tuple[str, int, str, MemberFacts]] = field(default_factory=list)
+    """(path, product_id, collection, facts for the collection checks) of each product."""
+
+
+def member_of(record: ProductRecord) -> MemberFacts:
+    return MemberFacts(
+        file_name=record.file_name, hlspid=record.facts.hlspid, hlspver=record.facts.hlspver,
+        doi=record.facts.doi, name_proj_id=record.name_proj_id,
+        name_version=record.name_version, product_type=record.product_type,
+    )  # fmt: skip
+
+
+class _Session:
+    """One process's connection and loader for one run."""
+
+    def __init__(self, context: LoadContext) -> None:
+        self.context = context
+        self.conn: psycopg.Connection[Any] = psycopg.connect(context.url, autocommit=True)
+        skip_reference_triggers(self.conn)
+        self.loader = Loader(self.conn, context.run_id)
+        self.loader.manifests = context.manifests
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _Process:
+    """This process's part in the run being loaded: its context and its session."""
+
+    context: LoadContext | None = None
+    session: _Session | None = None
+
+    @classmethod
+    def current_session(cls) -> _Session:
+        assert cls.context is not None, "no harvest is loading in this process"
+        if cls.session is None or cls.session.context is not cls.context:
+            cls.close_session()
+            cls.session = _Session(cls.context)
+        return cls.session
+
+    @classmethod
+    def close_session(cls) -> None:
+        if cls.session is not None:
+            cls.session.close()
+            cls.session = None
+
+
+def load_chunk(tasks: Sequence[FileTask]) -> ChunkOutcome:
+    """Read, check and extract the files, then load them in one transaction."""
+    session = _Process.current_session()
+    conn, loader = session.conn, session.loader
+    records: list[ProductRecord] = []
+    failures: list[FileFailure] = []
+    for task in tasks:
+        result = process_file(task, keep_info=False)
+        if isinstance(result, ProductRecord):
+            records.append(result)
+        else:
+            failures.append(result)
+    loader.ensure_collections(records)
+    owners = session.context.owners
+    with conn.transaction():
+        outcome = loader.load_safely(records)
+        failures += outcome.rejected
+        # A file now read into another collection (edited HLSPID, --collection): its
+        # product in the old collection is withdrawn, so one path is one live product.
+        withdrawn = loader.withdraw([owners[r.path][0] for r in records
+                                     if r.path in outcome.product_ids and r.path in owners
+                                     and owners[r.path][1] != r.collection])  # fmt: skip
+        loader.record_failures(failures)
+        conn.execute(
+            "UPDATE hlsp.harvest_run SET files_added = files_added + %s, files_updated = "
+            "files_updated + %s, files_failed = files_failed + %s, files_withdrawn = "
+            "files_withdrawn + %s WHERE run_id = %s",
+            (outcome.added, outcome.updated, len(failures), withdrawn, loader.run_id),
+        )  # fmt: skip
+    loaded = [
+        (r.path, outcome.product_ids[r.path], r.collection, member_of(r))
+        for r in records
+        if r.path in outcome.product_ids and r.collection is not None
+    ]
+    return ChunkOutcome(len(tasks), outcome.added, outcome.updated, withdrawn, failures, loaded)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _start_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    _Process.session = None  # a parent's session is the parent's: never touch its socket
+    util.Finalize(None, _Process.close_session, exitpriority=10)
+    gc.freeze()  # what the fork inherited is never collected in the worker
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
+MIN_CHUNK = 40
+"""Smallest chunk handed out (each costs a transaction of ~a dozen statements)."""
+
+
+def _sized(pending: deque[FileTask], walking: bool, jobs: int, batch_size: int) -> int:
+    """The next chunk's size: ``batch_size`` while the walk goes on; after it, a share of
+    what is left, so the workers' last chunks are small and end close together."""
+    if walking:
+        return batch_size
+    return max(MIN_CHUNK, min(batch_size, -(-len(pending) // (2 * jobs))))
+
+
+def load_chunks(
+    context: LoadContext, tasks: Iterable[FileTask], jobs: int, batch_size: int
+) -> Iterator[ChunkOutcome]:
+    """:func:`load_chunk` over the tasks in chunks of at most ``batch_size`` files, on
+    ``jobs`` forked processes (in-process for 1), yielding each chunk's outcome as it
+    commits. The tasks are walked here while the workers load, ``jobs + 1`` chunks in
+    flight, and cut into smaller chunks once the walk has ended."""
+    _Process.context = context
+    try:
+        if jobs <= 1:
+            iterator = iter(tasks)
+            while chunk := list(itertools.islice(iterator, batch_size)):
+                yield load_chunk(chunk)
+            return
+        pool = get_context("fork").Pool(jobs, initializer=_start_worker)
+        try:
+            yield from _dispatch(pool, iter(tasks), jobs, batch_size)
+            pool.close()  # workers leave their loop and close their sessions
+            pool.join()
+        finally:
+            pool.terminate()  # interrupted or failed: open transactions roll back
+    finally:
+        _Process.context = None
+        _Process.close_session()
+
+
+def _dispatch(
+    pool: Any, tasks: Iterator[FileTask], jobs: int, batch_size: int
+) -> Iterator[ChunkOutcome]:
+    done: queue.SimpleQueue[ChunkOutcome | BaseException] = queue.SimpleQueue()
+    pending: deque[FileTask] = deque()
+    walking, in_flight = True, 0
+    while walking or pending or in_flight:
+        if walking:
+            before = len(pending)
+            pending.extend(itertools.islice(tasks, 256))
+            walking = len(pending) - before == 256
+        while in_flight <= jobs and pending and (not walking or len(pending) >= batch_size):
+            size = _sized(pending, walking, jobs, batch_size)
+            chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
+            pool.apply_async(load_chunk, (chunk,), callback=done.put, error_callback=done.put)
+            in_flight += 1
+        if not in_flight:
+            continue
+        try:  # while walking, only collect what is ready; after it, wait
+            item = done.get(block=not walking)
+        except queue.Empty:
+            continue
+        in_flight -= 1
+        if isinstance(item, BaseException):
+            raise item
+        yield item
