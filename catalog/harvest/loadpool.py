@@ -197,9 +197,13 @@ def load_chunks(
             while chunk := list(itertools.islice(iterator, batch_size)):
                 yield load_chunk(chunk)
             return
+        iterator = iter(tasks)
+        first = next(iterator, None)
+        if first is None:  # nothing to read (a no-change re-run): no pool at all
+            return
         pool = get_context("fork").Pool(jobs, initializer=_start_worker)
         try:
-            yield from _dispatch(pool, iter(tasks), jobs, batch_size)
+            yield from _dispatch(pool, itertools.chain([first], iterator), jobs, batch_size)
             pool.close()  # workers leave their loop and close their sessions
             pool.join()
         finally:

@@ -8,14 +8,18 @@ otherwise a new target. Every name a product gives becomes an alias of its targe
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import psycopg
 
-from catalog.harvest.extract import target_key
+from catalog.harvest import extract
 from catalog.harvest.records import ProductRecord, TargetRef
 from catalog.harvest.skywcs import angular_distance
+
+target_key = functools.lru_cache(maxsize=1 << 16)(extract.target_key)
+"""``extract.target_key``, remembered: resolving a batch asks for each name's key ~7 times."""
 
 MATCH_RADIUS_ARCSEC = 3.0
 """Names that differ but sit within this distance resolve to one target."""
