@@ -19,8 +19,9 @@ from sqlalchemy.engine import make_url
 from catalog.config import Settings
 from catalog.db import Database
 from catalog.harvest.corpus import generate_corpus
+from catalog.harvest.load import skip_reference_triggers
 from catalog.harvest.records import ProductRecord
-from catalog.harvest.run import Harvest, HarvestOptions, harvest, skip_reference_triggers
+from catalog.harvest.run import Harvest, HarvestOptions, harvest
 from catalog.harvest.walk import Walk
 from catalog.harvest.worker import process_file
 
@@ -178,7 +179,7 @@ def test_raw_headers_are_stored_as_the_json_text_the_reader_wrote(
     records = {r.path: r for r in (process_file(t) for t in Walk([corpus]).tasks())
                if isinstance(r, ProductRecord)}  # fmt: skip
     with database.engine.connect() as conn:
-        stored = dict(conn.execute(sa.text(
+        stored: dict[str, str] = dict(conn.execute(sa.text(
             "SELECT file_path, headers::text FROM hlsp.product")).all())  # fmt: skip
         kind = conn.execute(
             sa.text(

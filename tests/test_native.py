@@ -185,7 +185,8 @@ def test_a_harvest_ships_no_info_findings(tmp_path: Path) -> None:
 def test_fewer_collections_restores_the_collector() -> None:
     import gc
 
-    from catalog.harvest.run import GC_THRESHOLD, fewer_collections
+    from catalog.harvest.loadpool import GC_THRESHOLD
+    from catalog.harvest.run import fewer_collections
 
     before = gc.get_threshold()
     with fewer_collections():
