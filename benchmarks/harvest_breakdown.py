@@ -4,10 +4,12 @@ Generates a corpus (fixed seed), then on one core:
 
   worker    per-file time of each phase of ``process_file``: read headers, check the name,
             classify, rules, extraction (incl. the JSON of the raw headers), pickling of
-            the record as a harvest ships it (errors and warnings only), with the garbage
-            collector tuned as a harvest tunes it
-  loader    loads the records in batches of 500 into a fresh database and reports the CPU
-            of this Python process and of its PostgreSQL backend (from /proc), per file;
+            the record (errors and warnings only: what shipping it to another process would
+            cost; a harvest's workers load their own records), with the garbage collector
+            tuned as a harvest tunes it
+  loader    loads the records in batches of 500 into a fresh database, in a session set up
+            as a harvest's (per-row foreign-key triggers skipped when the role may), and
+            reports the CPU of this Python process and of its PostgreSQL backend, per file;
             then again with parts of each record emptied, to price them
 
 Usage:
@@ -36,7 +38,7 @@ from catalog.harvest import native, worker
 from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.findings import Severity
 from catalog.harvest.fitsio import read_headers
-from catalog.harvest.load import Loader
+from catalog.harvest.load import Loader, skip_reference_triggers
 from catalog.harvest.nomenclature import check_name
 from catalog.harvest.records import FileTask, ProductRecord
 from catalog.harvest.rules import check_headers, classify
@@ -65,9 +67,9 @@ def worker_phases(paths: list[str]) -> dict[str, float]:
         timed("extraction + header JSON", worker.fill, record, headers, name)
         record.findings = [f for f in [*name.findings, *found] if f.severity != Severity.INFO]
         records.append(record)
-    for i in range(0, len(records), 256):  # the pool hands results over 256 at a time
-        timed("pickle (worker) + unpickle (loader)", lambda rs: pickle.loads(pickle.dumps(rs)),
-              records[i : i + 256])  # fmt: skip
+    for i in range(0, len(records), 256):  # what shipping records between processes would
+        timed("pickle + unpickle (a harvest no longer ships records)",  # cost
+              lambda rs: pickle.loads(pickle.dumps(rs)), records[i : i + 256])  # fmt: skip
     return {k: v / len(paths) * 1e6 for k, v in totals.items()}
 
 
@@ -90,6 +92,7 @@ def load_cost(server_url: str, records: list[ProductRecord], label: str) -> None
                                    "RETURNING run_id").fetchone()  # fmt: skip
             pid_row = conn.execute("SELECT pg_backend_pid()").fetchone()
             assert run_row is not None and pid_row is not None
+            skip_reference_triggers(conn)  # as a harvest's loading sessions do, when they may
             loader = Loader(conn, int(run_row[0]))
             cpu0, self0 = _backend_cpu(int(pid_row[0])), resource.getrusage(resource.RUSAGE_SELF)
             start = time.perf_counter()
