@@ -6,6 +6,7 @@ as the JSON text the reader wrote."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,3 +218,24 @@ def test_migration_0004_turns_headers_back_into_jsonb_and_again(database: Databa
         assert conn.execute(sa.text(
             "SELECT pg_typeof(headers)::text, headers -> 0 -> 'cards' -> 0 ->> 0 "
             "FROM hlsp.product")).one() == ("json", "SIMPLE")  # fmt: skip
+
+
+def test_a_worker_that_dies_fails_the_run_instead_of_hanging(
+    database: Database, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from catalog.harvest import loadpool
+
+    def die(task: Any, keep_info: bool = True) -> Any:
+        os._exit(9)  # as an OOM kill would end it
+
+    monkeypatch.setattr(loadpool, "process_file", die)
+    with pytest.raises(BrokenProcessPool):
+        run(database, corpus)
+    with database.engine.connect() as conn:
+        state, added = conn.execute(sa.text(
+            "SELECT state, files_added FROM hlsp.harvest_run")).one()  # fmt: skip
+    assert (state, added) == ("failed", 0)
+    monkeypatch.undo()
+    assert run(database, corpus).state == "completed"  # and the next run does the work

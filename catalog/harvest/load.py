@@ -28,6 +28,8 @@ from catalog.harvest.targets import TargetResolver, point_literal
 from catalog.model.base import DATAPRODUCT_TYPES
 from catalog.sphere import wrap_ra
 
+_CONFLICTS = (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable)
+"""Errors that say two loaders collided, not that a file is wrong."""
 TARGET_LOCK = 0x484C5354  # "HLST": one loader at a time resolves target names
 
 REJECTED = rule(
@@ -235,6 +237,8 @@ class Loader:
         try:
             with self.conn.transaction():
                 return self.load(records)
+        except _CONFLICTS:
+            raise  # a lock conflict with another loader: the caller retries the whole batch
         except psycopg.Error:
             self.collections.clear()  # ids made inside the rolled-back savepoint are gone
         outcome = BatchOutcome()
@@ -242,6 +246,8 @@ class Loader:
             try:
                 with self.conn.transaction():
                     one = self.load([record])
+            except _CONFLICTS:
+                raise
             except psycopg.Error as error:
                 self.collections.clear()
                 reason = getattr(error.diag, "message_primary", None) or str(error)

@@ -24,11 +24,11 @@ from __future__ import annotations
 import ctypes
 import gc
 import itertools
-import queue
 import signal
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context, util
 from typing import Any
@@ -114,9 +114,33 @@ class _Process:
             cls.session = None
 
 
-def load_chunk(tasks: Sequence[FileTask]) -> ChunkOutcome:
-    """Read, check and extract the files, then load them in one transaction."""
+RETRIES = 3
+"""Attempts at a chunk's transaction when PostgreSQL breaks a deadlock between loaders."""
+
+
+def load_chunk(
+    tasks: Sequence[FileTask], manifests: dict[str, Manifest] | None = None
+) -> ChunkOutcome:
+    """Read, check and extract the files, then load them in one transaction.
+
+    ``manifests``: the collection manifests the walk has found so far (a forked worker's
+    copy of the context dates from the fork). A deadlock between two loaders (one file
+    name in two directories of a collection, say) rolls the chunk back and loads it again:
+    it is nobody's file's fault."""
     session = _Process.current_session()
+    if manifests is not None:
+        session.loader.manifests = manifests
+    for attempt in range(1, RETRIES + 1):
+        try:
+            return _load(session, tasks)
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
+            session.loader.collections.clear()
+            if attempt == RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load(session: _Session, tasks: Sequence[FileTask]) -> ChunkOutcome:
     conn, loader = session.conn, session.loader
     records: list[ProductRecord] = []
     failures: list[FileFailure] = []
@@ -180,7 +204,7 @@ def _sized(pending: deque[FileTask], walking: bool, jobs: int, batch_size: int) 
     what is left, so the workers' last chunks are small and end close together."""
     if walking:
         return batch_size
-    return max(MIN_CHUNK, min(batch_size, -(-len(pending) // (2 * jobs))))
+    return min(batch_size, max(MIN_CHUNK, -(-len(pending) // (2 * jobs))))
 
 
 def load_chunks(
@@ -201,41 +225,45 @@ def load_chunks(
         first = next(iterator, None)
         if first is None:  # nothing to read (a no-change re-run): no pool at all
             return
-        pool = get_context("fork").Pool(jobs, initializer=_start_worker)
+        # An executor, not a multiprocessing Pool: a worker that dies (OOM, a signal) breaks
+        # it and the harvest fails, where a Pool would replace the worker and wait forever.
+        executor = ProcessPoolExecutor(jobs, mp_context=get_context("fork"),
+                                       initializer=_start_worker)  # fmt: skip
         try:
-            yield from _dispatch(pool, itertools.chain([first], iterator), jobs, batch_size)
-            pool.close()  # workers leave their loop and close their sessions
-            pool.join()
-        finally:
-            pool.terminate()  # interrupted or failed: open transactions roll back
+            yield from _dispatch(executor, itertools.chain([first], iterator), jobs,
+                                 batch_size, context.manifests)  # fmt: skip
+        except BaseException:
+            # Interrupted or failed: stop the workers; their open transactions roll back.
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)  # workers leave their loop and close their sessions
     finally:
         _Process.context = None
         _Process.close_session()
 
 
 def _dispatch(
-    pool: Any, tasks: Iterator[FileTask], jobs: int, batch_size: int
-) -> Iterator[ChunkOutcome]:
-    done: queue.SimpleQueue[ChunkOutcome | BaseException] = queue.SimpleQueue()
+    executor: ProcessPoolExecutor, tasks: Iterator[FileTask], jobs: int, batch_size: int,
+    manifests: dict[str, Manifest],
+) -> Iterator[ChunkOutcome]:  # fmt: skip
     pending: deque[FileTask] = deque()
-    walking, in_flight = True, 0
-    while walking or pending or in_flight:
+    running: set[Future[ChunkOutcome]] = set()
+    walking = True
+    while walking or pending or running:
         if walking:
             before = len(pending)
             pending.extend(itertools.islice(tasks, 256))
             walking = len(pending) - before == 256
-        while in_flight <= jobs and pending and (not walking or len(pending) >= batch_size):
+        while len(running) <= jobs and pending and (not walking or len(pending) >= batch_size):
             size = _sized(pending, walking, jobs, batch_size)
             chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
-            pool.apply_async(load_chunk, (chunk,), callback=done.put, error_callback=done.put)
-            in_flight += 1
-        if not in_flight:
+            running.add(executor.submit(load_chunk, chunk, dict(manifests)))
+        if not running:
             continue
-        try:  # while walking, only collect what is ready; after it, wait
-            item = done.get(block=not walking)
-        except queue.Empty:
-            continue
-        in_flight -= 1
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+        # While walking, only collect what is ready; after it, wait for the next.
+        done, running = wait(running, timeout=0 if walking else None,
+                             return_when=FIRST_COMPLETED)  # fmt: skip
+        for future in done:
+            yield future.result()  # a worker's exception, or BrokenProcessPool, raises here
