@@ -138,9 +138,11 @@ def skip_reference_triggers(conn: psycopg.Connection[Any]) -> bool:
     """Let this session's writes skip PostgreSQL's per-row foreign-key triggers, when the
     role may (``session_replication_role`` is for superusers): True if they are skipped.
 
-    Every reference a harvest writes is one it made or read in the same transaction: child
-    rows of products it has just inserted, targets it has just found or created, its own
-    run, collections it has upserted. Each per-row check re-reads the referenced row
+    Every reference a harvest writes points at a row it made in the same transaction (child
+    rows of the products it has just inserted, targets it has just created) or at a
+    committed row nothing in the product deletes (its own run, the collections it upserted,
+    targets it found). Only an operator deleting such a row *during* a harvest could leave
+    a reference dangling: nothing locks them. Each per-row check re-reads the referenced row
     through SPI, ~3 µs a row: a third of PostgreSQL's work in a cold load. The constraints
     stay declared and enforced for every other writer (and their ON DELETE actions act on
     the harvester's rows as on any), as ``pg_restore --disable-triggers`` does. Without the
