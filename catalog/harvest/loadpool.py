@@ -186,13 +186,19 @@ def _die_with_parent() -> None:
         pass
 
 
-def _start_worker() -> None:
+def start_reader() -> None:
+    """A forked pool worker's start: Ctrl-C is the harvesting process's to handle, and what
+    the fork inherited is never collected."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
+def _start_worker() -> None:
+    start_reader()
     _die_with_parent()
     _Process.session = None  # a parent's session is the parent's: never touch its socket
     util.Finalize(None, _Process.close_session, exitpriority=10)
-    gc.freeze()  # what the fork inherited is never collected in the worker
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 MIN_CHUNK = 40

@@ -17,7 +17,6 @@ import gc
 import itertools
 import multiprocessing
 import os
-import signal
 import socket
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,7 +30,7 @@ from catalog import __version__
 from catalog.db import Database
 from catalog.harvest.findings import Finding
 from catalog.harvest.load import Loader, skip_reference_triggers
-from catalog.harvest.loadpool import GC_THRESHOLD, LoadContext, load_chunks
+from catalog.harvest.loadpool import GC_THRESHOLD, LoadContext, load_chunks, start_reader
 from catalog.harvest.progress import Reporter
 from catalog.harvest.records import FileFailure, FileResult, FileTask
 from catalog.harvest.rules import MemberFacts, check_collection
@@ -91,12 +90,6 @@ def fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _start_worker() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.freeze()  # what the fork inherited is never collected in the worker
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
-
-
 def read_files(
     tasks: Iterable[FileTask], jobs: int, *, keep_info: bool = True, chunksize: int = 32
 ) -> Iterator[FileResult]:
@@ -111,7 +104,7 @@ def read_files(
         yield from map(read, itertools.chain([first], iterator))
         return
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_start_worker) as pool:
+    with context.Pool(jobs, initializer=start_reader) as pool:
         try:
             yield from pool.imap_unordered(read, itertools.chain([first], iterator), chunksize)
         finally:
