@@ -266,3 +266,41 @@ def test_collection_resolution_order(database, tmp_path, corpus_source):
     run(database, named)
     assert rows(database, "SELECT count(*) FROM hlsp.collection WHERE hlsp_id = 'dir-coll'"
                 )[0][0] == 1  # fmt: skip
+
+
+def test_the_name_is_checked_against_the_collection_it_resolves_to(corpus_source, tmp_path):
+    """The proj-id must be the collection's id, whichever source gave the collection."""
+    from catalog.harvest.nomenclature import PROJ_ID_MISMATCH, check_name
+    from catalog.harvest.records import FileTask, ProductRecord
+
+    _source, generated = corpus_source
+    current = next(f for f in generated.intact if f.hlsp_id == "tess-ffilc")
+    name = current.path.name
+    assert name.startswith("hlsp_tess-ffilc_")
+
+    def read(file_name: str, collection: str | None = None) -> ProductRecord:
+        path = tmp_path / file_name
+        shutil.copy2(current.path, path)
+        info = path.stat()
+        result = worker.process_file(FileTask(str(path), info.st_size, info.st_mtime_ns,
+                                              collection))  # fmt: skip
+        assert isinstance(result, ProductRecord), result
+        return result
+
+    def codes(record: ProductRecord) -> set[str]:
+        return {f.code for f in record.findings if f.field == "proj_id"}
+
+    same = read(name)  # HLSPID and the name agree
+    assert (same.collection, same.collection_source) == ("tess-ffilc", "HLSPID")
+    assert PROJ_ID_MISMATCH.code not in codes(same)
+    assert [f for f in same.findings if f.code.startswith("HLSP-N")] == list(
+        check_name(name, "tess-ffilc").findings)  # fmt: skip
+    other = read(name.replace("tess-ffilc", "tess-other"))  # HLSPID decides, the name differs
+    assert (other.collection, other.collection_source) == ("tess-ffilc", "HLSPID")
+    assert PROJ_ID_MISMATCH.code in codes(other)
+    upper = read(name.replace("tess-ffilc", "TESS-FFILC"))  # same id, wrong case
+    assert upper.collection == "tess-ffilc"
+    assert PROJ_ID_MISMATCH.code not in codes(upper) and codes(upper)  # (case is its own rule)
+    forced = read(name, collection="my-coll")  # --collection decides
+    assert (forced.collection, forced.collection_source) == ("my-coll", "option")
+    assert PROJ_ID_MISMATCH.code in codes(forced)

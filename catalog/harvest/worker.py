@@ -89,7 +89,11 @@ def _process(task: FileTask) -> FileResult:
                           "no collection directory").message,
             task.file_bytes, task.mtime_ns,
         )  # fmt: skip
-    name = check_name(file_name, collection) if source != "file name" else provisional
+    # The collection changes only the proj-id field's verdict: no second check when the name
+    # is no HLSP name or its proj-id is the collection's id.
+    same = (not provisional.is_hlsp_name or source == "file name"
+            or (provisional.proj_id or "").lower() == collection)  # fmt: skip
+    name = provisional if same else check_name(file_name, collection)
     classification = classify(headers, name.product_type)
     findings: list[Finding] = list(name.findings)
     findings += check_headers(
