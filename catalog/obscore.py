@@ -10,8 +10,9 @@ MAST conventions, so that users' existing queries carry over: ``obs_collection``
 extension, ``obs_publisher_did`` = ``<authority>?<hlsp_id>/<file_name>`` (unique: two files of one
 observation, e.g. ``.fits`` and ``.txt``, share an ``obs_id`` but not a DID).
 
-Two unpublished columns, ``pos`` (spoint) and ``footprint`` (spoly), let query translators
-express cone and region constraints on the GiST indexes of ``hlsp.product``.
+Three unpublished columns, ``pos`` (spoint), ``footprint`` (spoly) and ``footprint_bound``
+(a circle holding the footprint), let query translators express cone and region
+constraints on the GiST indexes of ``hlsp.product`` (see :mod:`catalog.sphere`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from catalog.sphere import SPoint, SPoly
+from catalog.sphere import SCircle, SPoint, SPoly
 from catalog.vo import TableMeta, plain_column
 
 view_metadata = sa.MetaData(schema="ivoa")
@@ -119,6 +120,9 @@ obscore = sa.Table(
                  "translation only)", unit="deg", ucd="pos.eq", published=False),
     plain_column("footprint", SPoly(), description="Footprint as a pg_sphere polygon (query "
                  "translation only)", unit="deg", ucd="pos.outline", published=False),
+    plain_column("footprint_bound", SCircle(), description="A circle holding the footprint "
+                 "(query translation only: its GiST index finds regions)", unit="deg",
+                 ucd="pos.outline", published=False),
     comment="ObsCore 1.1 view of the HLSP products",
     info={"vo": TableMeta("ObsCore 1.1: one row per HLSP product, as MAST serves HLSPs",
                           utype="ivo://ivoa.net/std/ObsCore#core-1.1")},

@@ -72,6 +72,47 @@ class SkyPolygon(NamedTuple):
                                           for p in self.vertices)  # fmt: skip
 
 
+class SkyCircle(NamedTuple):
+    """A cone on the sky: centre (ICRS, degrees) and radius (degrees, at most 90)."""
+
+    centre: SkyPoint
+    radius: float
+
+    def pgsphere_literal(self) -> str:
+        return f"<{self.centre.pgsphere_literal()}, {self.radius!r}d>"
+
+
+BOUND_MARGIN_DEG = math.degrees(1e-7)
+"""Added to a bounding circle's radius (0.02"): 100 times pg_sphere's tolerance, so that
+rounding never leaves a vertex outside by its measure."""
+
+
+def bounding_circle(vertices: Iterable[tuple[float, float]]) -> SkyCircle:
+    """A circle holding every vertex (degrees), centred on their mean direction.
+
+    A cap of radius under 90° is convex on the sphere, so it holds the great-circle edges
+    between its points too: it bounds the polygon. ValueError for vertices with no mean
+    direction or no bounding circle within 90° (a polygon larger than a hemisphere)."""
+    vectors = []
+    for ra, dec in vertices:
+        r, d = math.radians(ra), math.radians(dec)
+        vectors.append((math.cos(d) * math.cos(r), math.cos(d) * math.sin(r), math.sin(d)))
+    x, y, z = (math.fsum(v[i] for v in vectors) for i in range(3))
+    norm = math.sqrt(x * x + y * y + z * z)
+    if not vectors or not norm > 1e-9:
+        raise ValueError("the vertices have no mean direction")
+    x, y, z = x / norm, y / norm, z / norm
+    radius = 0.0
+    for vx, vy, vz in vectors:  # atan2(|c x v|, c . v): accurate at small and large angles
+        cross = math.sqrt((y * vz - z * vy) ** 2 + (z * vx - x * vz) ** 2 + (x * vy - y * vx) ** 2)
+        radius = max(radius, math.atan2(cross, x * vx + y * vy + z * vz))
+    radius_deg = math.degrees(radius) + BOUND_MARGIN_DEG
+    if radius_deg > 90.0:
+        raise ValueError("the polygon does not fit in a hemisphere")
+    centre = SkyPoint(wrap_ra(math.degrees(math.atan2(y, x))), math.degrees(math.asin(z)))
+    return SkyCircle(centre, radius_deg)
+
+
 def _stcs_number(value: float) -> str:
     """Degrees to 1e-10 (36 µas), trailing zeros trimmed: as hlsp.spoly_to_stcs() writes them."""
     text = f"{round(value, 10):.10f}".rstrip("0").rstrip(".")
@@ -99,6 +140,17 @@ def parse_spoly(text: str) -> SkyPolygon:
     if len(points) < 3 or not text.lstrip().startswith("{"):
         raise ValueError(f"not a pg_sphere spoly in RAD or DEG output mode: {text!r}")
     return SkyPolygon(tuple(points))
+
+
+_CIRCLE_RE = re.compile(rf"^\s*<\s*(\(.*\))\s*,\s*({_NUMBER})(d?)\s*>\s*$")
+
+
+def parse_scircle(text: str) -> SkyCircle:
+    match = _CIRCLE_RE.match(text)
+    if match is None:
+        raise ValueError(f"not a pg_sphere scircle in RAD or DEG output mode: {text!r}")
+    radius = float(match[2]) if match[3] else math.degrees(float(match[2]))
+    return SkyCircle(parse_spoint(match[1]), radius)
 
 
 class _SphereType(UserDefinedType[Any]):
@@ -171,6 +223,24 @@ class SPoly(_SphereType):
         return parse_spoly(text)
 
 
+class SCircle(_SphereType):
+    """pg_sphere ``scircle`` <-> :class:`SkyCircle` (degrees)."""
+
+    cache_ok = True
+    pg_name = "scircle"
+
+    @property
+    def python_type(self) -> type:
+        return SkyCircle
+
+    def _to_literal(self, value: Any) -> str:
+        centre, radius = value
+        return SkyCircle(SkyPoint.checked(*centre), float(radius)).pgsphere_literal()
+
+    def _from_text(self, text: str) -> SkyCircle:
+        return parse_scircle(text)
+
+
 def cone(column: Any, ra: float, dec: float, radius_deg: float) -> Any:
     """``column <@ scircle(...)``: an index-friendly cone predicate (degrees in)."""
     centre = SkyPoint.checked(ra, dec)
@@ -189,6 +259,7 @@ def _register_reflection() -> None:
 
     ischema_names.setdefault("spoint", SPoint)
     ischema_names.setdefault("spoly", SPoly)
+    ischema_names.setdefault("scircle", SCircle)
 
 
 _register_reflection()

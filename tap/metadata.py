@@ -56,6 +56,9 @@ class Column:
     ``sql_geometry``: for a region served as text (ObsCore ``s_region``, STC-S), the
     unpublished column of the same relation that holds it as a pg_sphere value; ADQL
     geometry functions (CONTAINS, INTERSECTS, AREA…) work on that one, with its index.
+    ``sql_bound``: for a polygon or region column, an unpublished column of the same relation
+    with a circle that holds each value (e.g. ``footprint_bound``): CONTAINS and INTERSECTS
+    test it first, with its index.
     """
 
     name: str
@@ -74,6 +77,10 @@ class Column:
     # An unpublished column of the same relation holding this (REGION, STC-S text) column as a
     # pg_sphere geometry: ADQL geometry functions use it, and its GiST index, instead.
     sql_geometry: str | None = None
+    # An unpublished column of the same relation holding a circle around this geometry (or
+    # around its twin) that a GiST index serves: predicates that need the geometry to meet
+    # another one test the circle first, so the index answers the region's own would not.
+    sql_bound: str | None = None
 
     def __post_init__(self) -> None:
         if self.datatype not in VOTABLE_DATATYPES:

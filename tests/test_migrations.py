@@ -56,7 +56,7 @@ def test_up_down_up(server_url: str, fresh_database_name: str) -> None:
     } <= set(up["tables"])
     assert {
         "product_pos_idx",
-        "product_footprint_idx",
+        "product_footprint_bound_idx",
         "target_pos_idx",
         "collection_search_text_idx",
         "target_alias_search_text_idx",

@@ -42,10 +42,13 @@ def test_published_columns_are_exactly_what_the_reader_role_may_select(
         ), {"role": READER_ROLE}).all()  # fmt: skip
         granted = {(r[0], r[1]) for r in rows}
         # unpublished but granted: the ObsCore view's pg_sphere columns (the ADQL translator
-        # uses them for s_ra/s_dec/s_region) and the tsvectors of GraphQL's text search
+        # uses them for s_ra/s_dec/s_region), the circles holding footprints (region queries
+        # test them first) and the tsvectors of GraphQL's text search
         helpers = {
             ("ivoa.obscore", "pos"),
             ("ivoa.obscore", "footprint"),
+            ("ivoa.obscore", "footprint_bound"),
+            ("hlsp.product", "footprint_bound"),
             ("hlsp.collection", "search_text"),
             ("hlsp.target_alias", "search_text"),
         }

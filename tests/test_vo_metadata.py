@@ -94,8 +94,10 @@ def test_unpublished_columns_are_the_internal_ones() -> None:
         "product.file_path",
         "product.headers",
         "product.harvest_run_id",
+        "product.footprint_bound",
         "obscore.pos",
         "obscore.footprint",
+        "obscore.footprint_bound",
     }
 
 

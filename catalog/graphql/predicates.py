@@ -219,7 +219,9 @@ class FilterCompiler:
             TargetAlias.name_key == target_key(words),
         ))  # fmt: skip
 
-    def _cone(self, cone: ConeInput, path: str, pos: Any, footprint: Any) -> Condition:
+    def _cone(
+        self, cone: ConeInput, path: str, pos: Any, footprint: Any, bound: Any = None
+    ) -> Condition:
         """Position inside the cone, or footprint overlapping it.
 
         pg_sphere circles stop at 90 degrees: a wider cone is everything that is not wholly
@@ -238,7 +240,7 @@ class FilterCompiler:
             located = [pos.is_not(None)] + ([] if footprint is None else [footprint.is_not(None)])
             return sa.or_(*located)
         if radius <= 90.0:
-            return self._sky(pos, footprint, _scircle(centre, radius))
+            return self._sky(pos, footprint, _scircle(centre, radius), bound)
         anti = _scircle(SkyPoint.checked(centre.ra + 180.0, -centre.dec), 180.0 - radius)
         outside = sa.and_(pos.is_not(None), sa.not_(pos.op("<@")(anti)))
         if footprint is None:
@@ -256,9 +258,16 @@ class FilterCompiler:
             raise InvalidFilter(f"{path}: {exc}.") from None
         return sa.bindparam(None, polygon, type_=SPoly())
 
-    def _sky(self, pos: Any, footprint: Any, shape: Any) -> Condition:
-        inside = pos.op("<@")(shape)
-        return inside if footprint is None else sa.or_(inside, footprint.op("&&")(shape))
+    def _sky(self, pos: Any, footprint: Any, shape: Any, bound: Any = None) -> Condition:
+        """Position inside the shape, or footprint overlapping it; ``bound``, a circle
+        holding the footprint, is tested first: its GiST index answers."""
+        inside: Condition = pos.op("<@")(shape)
+        if footprint is None:
+            return inside
+        overlaps: Condition = footprint.op("&&")(shape)
+        if bound is not None:
+            overlaps = sa.and_(bound.op("&&")(shape), overlaps)
+        return sa.or_(inside, overlaps)
 
     def _time(self, t: TimeOverlapInput, path: str) -> list[Condition]:
         ends: dict[str, float | None] = {}
@@ -341,10 +350,11 @@ class FilterCompiler:
             "verdict": p.verdict, "last_harvested": p.last_harvested,
         }, path)  # fmt: skip
         if f.cone is not None:
-            parts.append(self._cone(f.cone, f"{path}.cone", p.pos, p.footprint))
+            parts.append(self._cone(f.cone, f"{path}.cone", p.pos, p.footprint,
+                                    p.footprint_bound))  # fmt: skip
         if f.region is not None:
             shape = self._polygon(f.region, f"{path}.region")
-            parts.append(self._sky(p.pos, p.footprint, shape))
+            parts.append(self._sky(p.pos, p.footprint, shape, p.footprint_bound))
         if f.time is not None:
             parts += self._time(f.time, f"{path}.time")
         if f.wavelength is not None:

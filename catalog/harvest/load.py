@@ -26,7 +26,7 @@ from catalog.harvest.manifest import Manifest, clean_doi
 from catalog.harvest.records import FileFailure, ProductRecord
 from catalog.harvest.targets import TargetResolver, point_literal
 from catalog.model.base import DATAPRODUCT_TYPES
-from catalog.sphere import wrap_ra
+from catalog.sphere import SkyCircle, bounding_circle, wrap_ra
 
 _CONFLICTS = (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable)
 """Errors that say two loaders collided, not that a file is wrong."""
@@ -45,14 +45,20 @@ _STAGED = (
     ("dataproduct_type", "text"), ("calib_level", "smallint"), ("observatory", "text"),
     ("telescope", "text"), ("instrument", "text"), ("detector", "text"),
     ("filter_name", "text"), ("aperture", "text"), ("disperser", "text"),
-    ("target_name", "text"), ("pos", "text"), ("footprint", "text"), ("s_fov", "float8"),
+    ("target_name", "text"), ("pos", "text"), ("footprint", "text"),
+    ("footprint_bound", "text"), ("s_fov", "float8"),
     ("s_xel1", "int"), ("s_xel2", "int"), ("t_min", "float8"), ("t_max", "float8"),
     ("time_scale", "text"), ("t_exptime", "float8"), ("t_xel", "bigint"), ("em_min", "float8"),
     ("em_max", "float8"), ("em_xel", "int"), ("simulated", "boolean"), ("headers", "text"),
     ("verdict", "text"), ("harvest_run_id", "bigint"),
 )  # fmt: skip
 PRODUCT_COLUMNS = tuple(column for column, _ in _STAGED)
-_CASTS = {"pos": "::spoint", "footprint": "::spoly", "headers": "::json"}
+_CASTS = {
+    "pos": "::spoint",
+    "footprint": "::spoly",
+    "footprint_bound": "::scircle",
+    "headers": "::json",
+}
 _STAGE_SQL = (
     "CREATE TEMP TABLE IF NOT EXISTS stage_product (row_no int, "
     + ", ".join(f"{c} {t}" for c, t in _STAGED)
@@ -88,6 +94,17 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+def _bound_footprint(record: ProductRecord) -> None:
+    """A footprint with its bounding circle, or neither (the catalog checks both)."""
+    if record.footprint and record.footprint_bound is None:
+        try:
+            record.footprint_bound = bounding_circle(record.footprint)
+        except ValueError:
+            record.footprint = None
+    if not record.footprint:
+        record.footprint, record.footprint_bound = None, None
+
+
 def sanitize(record: ProductRecord) -> None:
     """Drop extracted values that would break a catalog constraint (the rules report them)."""
     record.t_min, record.t_max = _finite(record.t_min), _finite(record.t_max)
@@ -106,6 +123,7 @@ def sanitize(record: ProductRecord) -> None:
         value = getattr(record, name)
         if value is not None and not 0 <= value < 2**31:
             setattr(record, name, None)
+    _bound_footprint(record)
     if record.dataproduct_type not in DATAPRODUCT_TYPES:
         record.dataproduct_type = None
     if record.ra is not None and record.dec is not None:
@@ -122,13 +140,18 @@ def _polygon(vertices: list[tuple[float, float]] | None) -> str | None:
     return "{" + ",".join(f"({wrap_ra(ra)!r}d, {dec!r}d)" for ra, dec in vertices) + "}"
 
 
+def _circle(circle: SkyCircle | None) -> str | None:
+    return None if circle is None else circle.pgsphere_literal()
+
+
 def _product_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> tuple[Any, ...]:
     return (
         no, collection_id, r.file_name, r.path, r.file_format, r.file_bytes,
         _mtime(r.mtime_ns), r.hdu_count, r.product_version, r.product_type,
         r.dataproduct_type, 4, r.observatory, r.telescope, r.instrument, r.detector,
         r.filter_name, r.aperture, r.disperser, r.target_name, point_literal(r.ra, r.dec),
-        _polygon(r.footprint), r.s_fov, r.s_xel1, r.s_xel2, r.t_min, r.t_max, r.time_scale,
+        _polygon(r.footprint), _circle(r.footprint_bound), r.s_fov, r.s_xel1, r.s_xel2,
+        r.t_min, r.t_max, r.time_scale,
         r.t_exptime, r.t_xel, r.em_min, r.em_max, r.em_xel, r.simulated,
         r.headers, str(r.verdict), run_id,
     )  # fmt: skip

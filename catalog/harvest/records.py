@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from catalog.harvest.findings import Finding, Verdict
+from catalog.sphere import SkyCircle
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ class ProductRecord:
     ra: float | None = None
     dec: float | None = None
     footprint: list[tuple[float, float]] | None = None
+    footprint_bound: SkyCircle | None = None  # a circle holding the footprint
     s_fov: float | None = None
     s_xel1: int | None = None
     s_xel2: int | None = None

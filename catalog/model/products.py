@@ -19,7 +19,7 @@ from catalog.model.base import (
     _table_args,
     _tsvector,
 )  # fmt: skip
-from catalog.sphere import SkyPoint, SkyPolygon, SPoint, SPoly
+from catalog.sphere import SCircle, SkyCircle, SkyPoint, SkyPolygon, SPoint, SPoly
 from catalog.vo import vo_column
 
 if TYPE_CHECKING:
@@ -125,7 +125,10 @@ class Product(Base):
         sa.CheckConstraint("t_exptime >= 0", name="exptime_positive"),
         sa.CheckConstraint("s_fov > 0 AND s_fov <= 360", name="fov_range"),
         sa.Index(None, "pos", postgresql_using="gist"),
-        sa.Index(None, "footprint", postgresql_using="gist"),
+        sa.CheckConstraint("(footprint IS NULL) = (footprint_bound IS NULL)",
+                           name="footprint_bound_present"),
+        sa.CheckConstraint("footprint <@ footprint_bound", name="footprint_within_bound"),
+        sa.Index(None, "footprint_bound", postgresql_using="gist"),
         sa.Index(None, "obs_id"),
         sa.Index(None, "t_min", "t_max"),
         sa.Index(None, "em_min", "em_max"),
@@ -251,6 +254,11 @@ class Product(Base):
     footprint: Mapped[SkyPolygon | None] = vo_column(
         SPoly(), description="Sky footprint of the data (ICRS polygon), from an image WCS",
         unit="deg", ucd="pos.outline;obs.field",
+    )  # fmt: skip
+    footprint_bound: Mapped[SkyCircle | None] = vo_column(
+        SCircle(), published=False, unit="deg", ucd="pos.outline",
+        description="Circle holding the footprint (GiST-indexed; region queries test it "
+        "first), set by the harvester or from the footprint by a trigger",
     )  # fmt: skip
     s_fov: Mapped[float | None] = vo_column(
         sa.Double, description="Diameter of the region covered", unit="deg",

@@ -134,6 +134,26 @@ def geometry_kind(value: Value) -> str:
     return "polygon" if value.kind == "region" else value.kind
 
 
+def _meets_bound(value: Value, other: Value) -> str | None:
+    """SQL that is true whenever ``value`` meets ``other`` (shares a point with it), on the
+    indexed circle holding ``value``; None when ``value`` has no such circle."""
+    if value.bound is None:
+        return None
+    kind = geometry_kind(other)
+    if kind == "point":
+        return f"({value.bound}) @> ({geometry_sql(other, 'CONTAINS')})"
+    if kind in ("circle", "polygon"):
+        return f"({value.bound}) && ({geometry_sql(other, 'INTERSECTS')})"
+    return None
+
+
+def _with_bounds(exact: str, a: Value, b: Value) -> str:
+    """``exact``, led by the circle tests it implies (which the GiST indexes answer). The
+    result is the same, NULLs and NOT included: each added test is true when ``exact`` is."""
+    tests = [t for t in (_meets_bound(a, b), _meets_bound(b, a)) if t is not None]
+    return f"({' AND '.join([*tests, exact])})" if tests else exact
+
+
 def contains(inner: Value, outer: Value) -> str:
     """SQL boolean: inner lies within outer."""
     a, b = geometry_sql(inner, "CONTAINS"), geometry_sql(outer, "CONTAINS")
@@ -144,7 +164,7 @@ def contains(inner: Value, outer: Value) -> str:
                 "the contained geometry comes first, as in CONTAINS(point, region)"
             )
         return f"({a}) = ({b})"
-    return f"({a}) <@ ({b})"
+    return _with_bounds(f"({a}) <@ ({b})", inner, outer)
 
 
 def intersects(left: Value, right: Value) -> str:
@@ -153,7 +173,7 @@ def intersects(left: Value, right: Value) -> str:
     if geometry_kind(right) == "point":
         return contains(right, left)
     a, b = geometry_sql(left, "INTERSECTS"), geometry_sql(right, "INTERSECTS")
-    return f"({a}) && ({b})"
+    return _with_bounds(f"({a}) && ({b})", left, right)
 
 
 def distance(p: Value, q: Value) -> Value:

@@ -63,6 +63,7 @@ class Translation:
 
 Outputs = list[tuple[str, Value]]
 _TWIN = "__geometry"  # suffix of the hidden pg_sphere twin of a REGION column in a subquery
+_BOUND = "__bound"  # suffix of the hidden bounding circle of a region column in a subquery
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -227,6 +228,9 @@ class QueryTranslator(ExpressionTranslator):
                 for n, v in outputs
                 if v.kind == "region" and v.geometry is not None
             )
+            select_sql += "".join(
+                f", {v.bound} AS {quote(n + _BOUND)}" for n, v in outputs if v.bound is not None
+            )
         elif not main:
             outputs = [(n, Value(v.sql, v.kind, v.unit, v.column)) for n, v in outputs]
         parts = [
@@ -299,10 +303,14 @@ class QueryTranslator(ExpressionTranslator):
 
     @staticmethod
     def _qualified(alias: str, name: str, value: Value) -> Value:
-        twin = None
+        twin = bound = None
         if value.kind == "region" and value.geometry is not None:
             twin = f"{quote(alias)}.{quote(name + _TWIN)}"
-        return Value(f"{quote(alias)}.{quote(name)}", value.kind, value.unit, value.column, twin)
+        if value.bound is not None:
+            bound = f"{quote(alias)}.{quote(name + _BOUND)}"
+        return Value(
+            f"{quote(alias)}.{quote(name)}", value.kind, value.unit, value.column, twin, bound=bound
+        )
 
     def table(self, item: TableRef, scope: Scope) -> tuple[str, list[ScopeColumn]]:
         alias = self._alias()
@@ -326,10 +334,11 @@ class QueryTranslator(ExpressionTranslator):
         for column in table.columns:
             sql = f"{quote(alias)}.{quote(sql_column_name(column))}"
             twin = f"{quote(alias)}.{quote(column.sql_geometry)}" if column.sql_geometry else None
+            bound = f"{quote(alias)}.{quote(column.sql_bound)}" if column.sql_bound else None
             columns.append(
                 ScopeColumn(
                     unquoted(column.name)[0],
-                    Value(sql, column_kind(column), column.unit, column, twin),
+                    Value(sql, column_kind(column), column.unit, column, twin, bound=bound),
                 )
             )
         if item.alias is not None:

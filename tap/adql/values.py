@@ -52,7 +52,7 @@ _VOTABLE = {
 class Value:
     """A translated expression: SQL text, kind, unit, and the column it is, if it is one."""
 
-    __slots__ = ("column", "geometry", "kind", "sql", "unit")
+    __slots__ = ("bound", "column", "geometry", "kind", "sql", "unit")
 
     def __init__(
         self,
@@ -61,12 +61,15 @@ class Value:
         unit: str | None = None,
         column: Column | None = None,
         geometry: str | None = None,
+        *,
+        bound: str | None = None,
     ) -> None:
         self.sql = sql
         self.kind = kind
         self.unit = unit
         self.column = column
         self.geometry = geometry  # for a REGION text column: SQL of its pg_sphere twin
+        self.bound = bound  # for a region or polygon column: SQL of a circle holding it
 
     def __repr__(self) -> str:
         return f"Value({self.sql!r}, {self.kind})"
