@@ -24,7 +24,7 @@ from catalog.harvest import copytext
 from catalog.harvest.findings import Finding, Severity, rule
 from catalog.harvest.manifest import Manifest, clean_doi
 from catalog.harvest.records import FileFailure, ProductRecord
-from catalog.harvest.targets import TargetResolver, point_literal
+from catalog.harvest.targets import TargetResolver
 from catalog.model.base import DATAPRODUCT_TYPES
 from catalog.sphere import wrap_ra
 
@@ -114,24 +114,6 @@ def sanitize(record: ProductRecord) -> None:
             record.ra = record.dec = None
         else:
             record.ra = wrap_ra(record.ra)
-
-
-def _polygon(vertices: list[tuple[float, float]] | None) -> str | None:
-    if not vertices:
-        return None
-    return "{" + ",".join(f"({wrap_ra(ra)!r}d, {dec!r}d)" for ra, dec in vertices) + "}"
-
-
-def _product_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> tuple[Any, ...]:
-    return (
-        no, collection_id, r.file_name, r.path, r.file_format, r.file_bytes,
-        _mtime(r.mtime_ns), r.hdu_count, r.product_version, r.product_type,
-        r.dataproduct_type, 4, r.observatory, r.telescope, r.instrument, r.detector,
-        r.filter_name, r.aperture, r.disperser, r.target_name, point_literal(r.ra, r.dec),
-        _polygon(r.footprint), r.s_fov, r.s_xel1, r.s_xel2, r.t_min, r.t_max, r.time_scale,
-        r.t_exptime, r.t_xel, r.em_min, r.em_max, r.em_xel, r.simulated,
-        r.headers, str(r.verdict), run_id,
-    )  # fmt: skip
 
 
 def skip_reference_triggers(conn: psycopg.Connection[Any]) -> bool:
@@ -296,19 +278,24 @@ class Loader:
                 cur.execute("SELECT nextval(pg_get_serial_sequence('hlsp.product', 'product_id'))"
                             " FROM generate_series(1, %s)", (len(new_keys),))  # fmt: skip
                 new_ids = [int(row[0]) for row in cur.fetchall()]
-                now = datetime.now(UTC)
+                end = f"\t{copytext.text(str(datetime.now(UTC)))}\n"  # last_harvested
+                lines: list[str] = []
+                for product_id, key in zip(new_ids, new_keys, strict=True):
+                    record = by_key[key]
+                    lines.append(copytext.product_line(product_id, record, key[0], self.run_id,
+                                                       end))  # fmt: skip
+                    ids[product_id] = record
                 with cur.copy("COPY hlsp.product (product_id, " + ", ".join(PRODUCT_COLUMNS)
                               + ", last_harvested) FROM STDIN") as copy:  # fmt: skip
-                    for product_id, key in zip(new_ids, new_keys, strict=True):
-                        row = _product_row(product_id, by_key[key], key[0], self.run_id)
-                        copy.write_row((*row, now))
-                        ids[product_id] = by_key[key]
+                    copy.write("".join(lines))
                 outcome.added = len(new_keys)
             if existing:
                 with cur.copy("COPY stage_product (row_no, " + ", ".join(PRODUCT_COLUMNS)
                               + ") FROM STDIN") as copy:  # fmt: skip
-                    for no, key in enumerate(existing):
-                        copy.write_row(_product_row(no, by_key[key], key[0], self.run_id))
+                    copy.write("".join([
+                        copytext.product_line(no, by_key[key], key[0], self.run_id, "\n")
+                        for no, key in enumerate(existing)
+                    ]))  # fmt: skip
                 cur.execute(_UPSERT_SQL)
                 for product_id, collection_id, file_name, inserted in cur.fetchall():
                     ids[int(product_id)] = by_key[(collection_id, file_name)]
