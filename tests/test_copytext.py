@@ -14,7 +14,7 @@ from catalog.db import Database
 from catalog.harvest import copytext
 from catalog.harvest.findings import Finding, Severity, Verdict
 from catalog.harvest.load import _STAGED, _mtime
-from catalog.harvest.records import InputRef, ProductRecord, SoftwareRef
+from catalog.harvest.records import InputRef, ProductRecord, SoftwareRef, TargetRef
 from catalog.harvest.targets import point_literal
 from catalog.sphere import wrap_ra
 
@@ -226,3 +226,25 @@ def test_geometry_literals_are_the_former_ones(
                 if vertices else "\\N")  # fmt: skip
     assert copytext.polygon(vertices) == expected
     assert copytext.point(ra, dec) == (point_literal(ra, dec) or "\\N")
+
+
+def test_target_rows_read_back_as_write_row_sends_them(database: Database) -> None:
+    targets = [(n + 1, TargetRef(TRICKY[n % len(TRICKY)] or "x", "OBJECT",
+                                 None if n % 3 == 0 else REALS[n % 7 + 1] or 359.99999999999994,
+                                 -89.99999999999999 + n))
+               for n in range(25)]  # fmt: skip
+    aliases = [(TRICKY[n % len(TRICKY)], 2**40 + n, TRICKY[(n + 5) % len(TRICKY)])
+               for n in range(25)]  # fmt: skip
+    links = [(n, 2**35 - n) for n in range(25)]
+    with psycopg.connect(database.url) as conn:
+        columns = "target_id bigint, name text, pos text"
+        _same(_load(conn, "t1", columns, copytext.target_lines(targets)),
+              _rows(conn, "t2", columns, [(t, r.name, point_literal(r.ra, r.dec))
+                                          for t, r in targets]))  # fmt: skip
+        columns = "name_key text, target_id bigint, name text"
+        _same(_load(conn, "a1", columns, copytext.alias_lines(aliases)),
+              _rows(conn, "a2", columns, aliases))  # fmt: skip
+        columns = "product_id bigint, target_id bigint"
+        _same(_load(conn, "l1", columns, copytext.link_lines(links)),
+              _rows(conn, "l2", columns, links))  # fmt: skip
+    assert copytext.target_lines([]) == copytext.alias_lines([]) == copytext.link_lines([]) == ""

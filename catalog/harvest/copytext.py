@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 
 from catalog.harvest.findings import Finding, Severity
-from catalog.harvest.records import InputRef, ProductRecord, SoftwareRef
+from catalog.harvest.records import InputRef, ProductRecord, SoftwareRef, TargetRef
 
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -148,3 +148,20 @@ def product_line(no: int, r: ProductRecord, collection_id: int, run_id: int, end
         f"{'t' if r.simulated else 'f'}\t{text(r.headers)}\t{text(str(r.verdict))}\t"
         f"{run_id}{end}"
     )
+
+
+def target_lines(targets: list[tuple[int, TargetRef]]) -> str:
+    """``target (target_id, name, pos)`` of new targets."""
+    return "".join([f"{target_id}\t{text(ref.name)}\t{point(ref.ra, ref.dec)}\n"
+                    for target_id, ref in targets])  # fmt: skip
+
+
+def alias_lines(aliases: list[tuple[str, int, str]]) -> str:
+    """``target_alias (name_key, target_id, name)``."""
+    return "".join([f"{text(key)}\t{target_id}\t{text(name)}\n"
+                    for key, target_id, name in aliases])  # fmt: skip
+
+
+def link_lines(links: list[tuple[int, int]]) -> str:
+    """``product_target (product_id, target_id)``."""
+    return "".join([f"{product_id}\t{target_id}\n" for product_id, target_id in links])

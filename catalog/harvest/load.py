@@ -349,8 +349,7 @@ class Loader:
                 self.conn.cursor() as cur,
                 cur.copy("COPY hlsp.product_target (product_id, target_id) FROM STDIN") as copy,
             ):
-                for link in sorted(links):
-                    copy.write_row(link)
+                copy.write(copytext.link_lines(sorted(links)))
 
     # -- audit --------------------------------------------------------------------------------
 
