@@ -248,3 +248,27 @@ def test_target_rows_read_back_as_write_row_sends_them(database: Database) -> No
         _same(_load(conn, "l1", columns, copytext.link_lines(links)),
               _rows(conn, "l2", columns, links))  # fmt: skip
     assert copytext.target_lines([]) == copytext.alias_lines([]) == copytext.link_lines([]) == ""
+
+
+# -- array literals ----------------------------------------------------------------------------
+
+ARRAY_TEXTS = [*TRICKY, '"', 'say "hi"', "a,b", "{x}", "NULL", "null", " lead", "trail ", '\\\\"']
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.text(st.characters(blacklist_categories=["Cs"],
+                                            blacklist_characters="\x00")), max_size=10),
+       ints=st.lists(st.integers(-(2**63), 2**63 - 1), max_size=10),
+       reals=st.lists(st.none() | st.floats(), max_size=10))  # fmt: skip
+def test_array_literals_read_back_as_the_lists(
+    module_database: Database, texts: list[str], ints: list[int], reals: list[float | None]
+) -> None:
+    with psycopg.connect(module_database.url) as conn:
+        row = conn.execute(
+            "SELECT %s::text[], %s::bigint[], %s::float8[], %s::text[]",
+            (copytext.text_array(texts), copytext.int_array(ints), copytext.real_array(reals),
+             copytext.text_array(ARRAY_TEXTS)),
+        ).fetchone()  # fmt: skip
+    assert row is not None
+    assert row[0] == texts and row[1] == ints and row[3] == ARRAY_TEXTS
+    _same([tuple(row[2])], [tuple(reals)])

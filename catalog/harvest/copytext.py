@@ -165,3 +165,31 @@ def alias_lines(aliases: list[tuple[str, int, str]]) -> str:
 def link_lines(links: list[tuple[int, int]]) -> str:
     """``product_target (product_id, target_id)``."""
     return "".join([f"{product_id}\t{target_id}\n" for product_id, target_id in links])
+
+
+# -- array literals ---------------------------------------------------------------------------
+# The batch's keys travel to PostgreSQL as arrays (``= ANY(%s::text[])``, ``unnest``). psycopg
+# dumps a list element by element in Python (~1 µs an element); these build the same arrays'
+# text form in one call. Bind the result as a string and cast it to the array type.
+
+
+def int_array(values: Sequence[int]) -> str:
+    """A ``bigint[]``/``int[]`` literal."""
+    return "{" + ",".join([str(v) for v in values]) + "}"
+
+
+def text_array(values: Sequence[str]) -> str:
+    """A ``text[]`` literal: every element double-quoted (so commas, braces, spaces and the
+    word NULL stay text), backslash and double quote escaped with a backslash."""
+    parts: list[str] = []
+    for value in values:
+        quoted = value.replace("\\", "\\\\") if "\\" in value else value
+        if '"' in quoted:
+            quoted = quoted.replace('"', '\\"')
+        parts.append('"' + quoted + '"')
+    return "{" + ",".join(parts) + "}"
+
+
+def real_array(values: Sequence[float | None]) -> str:
+    """A ``float8[]`` literal, None as NULL (each value as :func:`real` writes it)."""
+    return "{" + ",".join(["NULL" if v is None else real(v) for v in values]) + "}"

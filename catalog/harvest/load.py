@@ -315,8 +315,9 @@ class Loader:
                 "FROM hlsp.product p "
                 "JOIN unnest(%s::bigint[], %s::text[]) AS k(c, f) "
                 "ON p.collection_id = k.c AND p.file_name = k.f",
-                ([k[0] for k in keys], [k[1] for k in keys]),
-            )
+                (copytext.int_array([k[0] for k in keys]),
+                 copytext.text_array([k[1] for k in keys])),
+            )  # fmt: skip
             return {(int(c), str(f)): (int(p), str(path)) for c, f, p, path in cur.fetchall()}
 
     def _children(self, ids: dict[int, ProductRecord], replace: list[int]) -> None:

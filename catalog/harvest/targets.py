@@ -113,7 +113,7 @@ class TargetResolver:
             cur.execute(
                 "SELECT a.name_key, a.target_id, degrees(long(t.pos)), degrees(lat(t.pos)) "
                 "FROM hlsp.target_alias a JOIN hlsp.target t USING (target_id) "
-                "WHERE a.name_key = ANY(%s)", (keys,),
+                "WHERE a.name_key = ANY(%s::text[])", (copytext.text_array(keys),),
             )  # fmt: skip
             rows = cur.fetchall()
         known: dict[str, int] = {k: int(t) for k, t, _, _ in rows}
@@ -200,6 +200,6 @@ class TargetResolver:
                 "ORDER BY t.pos <-> spoint(radians(u.ra), radians(u.dec)), t.target_id LIMIT 1) "
                 "FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS u(ra, dec, n) "
                 "ORDER BY u.n",
-                (MATCH_RADIUS_ARCSEC, ras, decs),
+                (MATCH_RADIUS_ARCSEC, copytext.real_array(ras), copytext.real_array(decs)),
             )
             return [None if row[0] is None else int(row[0]) for row in cur.fetchall()]
