@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.harvest.skywcs import angular_distance
-from catalog.harvest.targets import MATCH_RADIUS_ARCSEC, _Grid
+from catalog.harvest.skywcs import PositionGrid, angular_distance
+from catalog.harvest.targets import MATCH_RADIUS_ARCSEC
 
 RADIUS = MATCH_RADIUS_ARCSEC / 3600
 # Clustered positions (a few arcsec apart) near RA 0/360, the poles and elsewhere.
@@ -22,7 +22,7 @@ _positions = st.tuples(st.sampled_from(CENTRES), st.floats(-2e-3, 2e-3),
 def test_grid_finds_a_position_within_the_radius_whenever_there_is_one(
     stored: list[tuple[float, float]], probes: list[tuple[float, float]]
 ) -> None:
-    grid = _Grid(RADIUS)
+    grid = PositionGrid(RADIUS)
     for target_id, (ra, dec) in enumerate(stored):
         grid.add(ra, dec, target_id)
     for ra, dec in probes:
@@ -33,7 +33,7 @@ def test_grid_finds_a_position_within_the_radius_whenever_there_is_one(
 
 
 def test_grid_ignores_missing_positions() -> None:
-    grid = _Grid(RADIUS)
+    grid = PositionGrid(RADIUS)
     grid.add(None, 1.0, 1)
     assert grid.near(None, 1.0) is None and grid.near(1.0, 1.0) is None
     grid.add(1.0, 1.0, 2)

@@ -9,14 +9,13 @@ otherwise a new target. Every name a product gives becomes an alias of its targe
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 import psycopg
 
 from catalog.harvest import copytext, extract
 from catalog.harvest.records import ProductRecord, TargetRef
-from catalog.harvest.skywcs import angular_distance
+from catalog.harvest.skywcs import PositionGrid, angular_distance
 
 target_key = functools.lru_cache(maxsize=1 << 16)(extract.target_key)
 """``extract.target_key``, remembered: resolving a batch asks for each name's key ~7 times."""
@@ -49,42 +48,6 @@ def _aliases(
             if key not in aliases and known.get(key) == target_id:
                 aliases[key] = (target_id, t.name)
     return aliases
-
-
-class _Grid:
-    """Positions bucketed on the unit sphere (3-D cells of the radius' size): finds one
-    within the radius with no trouble at RA 0/360 or at the poles. A cell is one integer
-    (its three indices packed), and its 27 neighbours are fixed offsets from it."""
-
-    def __init__(self, radius_deg: float) -> None:
-        self.radius = radius_deg
-        self.size = math.radians(radius_deg)
-        self.cells: dict[int, list[tuple[float, float, int]]] = {}
-        self.half = math.ceil(1 / self.size) + 2  # indices lie within ±(1/size + 1)
-        self.base = 2 * self.half + 1
-        self.around = [(dx * self.base + dy) * self.base + dz
-                       for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1)]  # fmt: skip
-
-    def _cell(self, ra: float, dec: float) -> int:
-        r, d = math.radians(ra), math.radians(dec)
-        cos_d, size, half = math.cos(d), self.size, self.half
-        x = int(cos_d * math.cos(r) // size) + half
-        y = int(cos_d * math.sin(r) // size) + half
-        return (x * self.base + y) * self.base + int(math.sin(d) // size) + half
-
-    def add(self, ra: float | None, dec: float | None, target_id: int) -> None:
-        if ra is not None and dec is not None:
-            self.cells.setdefault(self._cell(ra, dec), []).append((ra, dec, target_id))
-
-    def near(self, ra: float | None, dec: float | None) -> int | None:
-        if ra is None or dec is None or not self.cells:
-            return None
-        cell, cells = self._cell(ra, dec), self.cells
-        for offset in self.around:
-            for ra2, dec2, target_id in cells.get(cell + offset, ()):
-                if angular_distance((ra, dec), (ra2, dec2)) <= self.radius:
-                    return target_id
-        return None
 
 
 class TargetResolver:
@@ -144,7 +107,7 @@ class TargetResolver:
         new_targets: list[tuple[int, TargetRef]] = []
         if pending:
             nearby = self._nearby([refs[pid][0] for pid in pending])
-            fresh = _Grid(MATCH_RADIUS_ARCSEC / 3600)
+            fresh = PositionGrid(MATCH_RADIUS_ARCSEC / 3600)
             ids_needed = [pid for pid, near in zip(pending, nearby, strict=True) if near is None]
             allocated = iter(self._allocate_target_ids(len(ids_needed)))
             for product_id, near in zip(pending, nearby, strict=True):
