@@ -97,27 +97,6 @@ def test_provenance_and_software_read_back_as_write_row_sends_them(database: Dat
                                                    enumerate(software, start=1)]))  # fmt: skip
 
 
-def test_child_lines_are_each_products_lines_in_order() -> None:
-    severities = [Severity.ERROR, Severity.INFO, Severity.WARNING]
-    products = {
-        pid: ProductRecord(
-            path=f"/p/{pid}.fits", file_name=f"{pid}.fits", file_bytes=1, mtime_ns=0,
-            file_format="fits", collection="c", collection_source="HLSPID", hdu_count=1,
-            findings=[_finding(pid + n, severities[n % 3]) for n in range(pid % 4)],
-            inputs=[InputRef("file", f"in{n}", "FILEID01", t_min=0.5) for n in range(pid % 3)],
-            software=[SoftwareRef(f"sw{n}", None, "PROCSOFT") for n in range(pid % 2)],
-        )
-        for pid in (5, 3, 2**40, 8)
-    }  # fmt: skip
-    findings, inputs, software = copytext.child_lines(products)
-    assert findings == "".join(copytext.finding_lines(p, r.findings) for p, r in products.items())
-    assert inputs == "".join(copytext.input_lines(p, r.inputs) for p, r in products.items())
-    assert software == "".join(copytext.software_lines(p, r.software)
-                               for p, r in products.items())  # fmt: skip
-    assert findings.startswith("5\t") and findings.count("\n") == 3 and inputs and software
-    assert copytext.child_lines({}) == ("", "", "")
-
-
 @settings(max_examples=60, deadline=None)
 @given(texts=st.lists(st.text(st.characters(blacklist_categories=["Cs"],
                                             blacklist_characters="\x00")), max_size=8),

@@ -81,19 +81,6 @@ def software_lines(product_id: int, software: Sequence[SoftwareRef]) -> str:
     )
 
 
-def child_lines(products: dict[int, ProductRecord]) -> tuple[str, str, str]:
-    """The :func:`finding_lines`, :func:`input_lines` and :func:`software_lines` of every
-    product (product id -> record), each table's joined: one call per batch."""
-    findings: list[str] = []
-    inputs: list[str] = []
-    software: list[str] = []
-    for product_id, record in products.items():
-        findings.append(finding_lines(product_id, record.findings))
-        inputs.append(input_lines(product_id, record.inputs))
-        software.append(software_lines(product_id, record.software))
-    return "".join(findings), "".join(inputs), "".join(software)
-
-
 def _two(value: int) -> str:
     return str(value) if value >= 10 else "0" + str(value)
 

@@ -329,17 +329,19 @@ class Loader:
                 if replace:
                     cur.execute(f"DELETE FROM hlsp.{table} WHERE product_id = ANY(%s)",  # noqa: S608
                                 (replace,))  # fmt: skip
-            findings, inputs, software = copytext.child_lines(ids)
             with cur.copy("COPY hlsp.product_finding (product_id, finding_index, code, severity, "
                           "hdu, keyword, message) FROM STDIN") as copy:  # fmt: skip
-                copy.write(findings)
+                copy.write("".join(copytext.finding_lines(product_id, record.findings)
+                                   for product_id, record in ids.items()))  # fmt: skip
             with cur.copy("COPY hlsp.provenance_input (product_id, input_index, kind, identifier,"
                           " source, program_id, telescope, instrument, t_min, t_max) FROM STDIN"
                           ) as copy:  # fmt: skip
-                copy.write(inputs)
+                copy.write("".join(copytext.input_lines(product_id, record.inputs)
+                                   for product_id, record in ids.items()))  # fmt: skip
             with cur.copy("COPY hlsp.provenance_software (product_id, software_index, name, "
                           "software_version, source) FROM STDIN") as copy:  # fmt: skip
-                copy.write(software)
+                copy.write("".join(copytext.software_lines(product_id, record.software)
+                                   for product_id, record in ids.items()))  # fmt: skip
         with self.conn.cursor() as cur:  # held to the commit: a name is created once
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (TARGET_LOCK,))
         links = TargetResolver(self.conn).resolve(ids)
