@@ -16,6 +16,7 @@ from catalog.harvest.findings import Finding, Severity
 from catalog.harvest.records import InputRef, ProductRecord, SoftwareRef, TargetRef
 
 NULL = "\\N"
+_INFO = Severity.INFO
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
@@ -50,11 +51,13 @@ def finding_lines(product_id: int, findings: Sequence[Finding]) -> str:
     pid = str(product_id)
     lines: list[str] = []
     n = 0
+    info = _INFO  # not ``Severity.INFO``: compiled, that is a class attribute lookup a finding
     for f in findings:
-        if f.severity == Severity.INFO:
+        severity = f.severity
+        if severity == info:
             continue
         n += 1
-        lines.append(f"{pid}\t{n}\t{text(f.code)}\t{text(str(f.severity))}\t{integer(f.hdu)}\t"
+        lines.append(f"{pid}\t{n}\t{text(f.code)}\t{text(str(severity))}\t{integer(f.hdu)}\t"
                      f"{text(f.keyword or f.field)}\t{text(f.message)}\n")  # fmt: skip
     return "".join(lines)
 
