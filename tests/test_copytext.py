@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import psycopg
 from hypothesis import given, settings
@@ -11,8 +12,11 @@ from hypothesis import strategies as st
 
 from catalog.db import Database
 from catalog.harvest import copytext
-from catalog.harvest.findings import Finding, Severity
-from catalog.harvest.records import InputRef, SoftwareRef
+from catalog.harvest.findings import Finding, Severity, Verdict
+from catalog.harvest.load import _STAGED, _mtime
+from catalog.harvest.records import InputRef, ProductRecord, SoftwareRef, TargetRef
+from catalog.harvest.targets import point_literal
+from catalog.sphere import SkyCircle, SkyPoint, wrap_ra
 
 TRICKY = ["", "plain", "back\\slash", "tab\there", "new\nline", "carriage\rreturn", "\\N",
           "quote ' and \"", "é ü ∞ 🙂", "\\\\t", "trailing\\", " ", "a\tb\nc\\d\re"]  # fmt: skip
@@ -119,3 +123,161 @@ def _unescape(field: str) -> str:
             out.append(field[i])
             i += 1
     return "".join(out)
+
+
+# -- product rows ------------------------------------------------------------------------------
+
+MTIMES = [0, -1, 999, 1000, 1_000_000_999, 1_700_000_000_123_456_789, -62_135_596_800 * 10**9,
+          253_402_300_799_999_999_999, 951_782_400 * 10**9 - 1]  # fmt: skip
+"""Nanoseconds: the epoch, before it, sub-microsecond truncation, years 1 and 9999, the eve
+of 2000-02-29."""
+FOOTPRINTS = [None, [], [(52.94121976039927, -28.018582497854766), (-1e-20, 0.5),
+              (360.0, -90.0), (-725.25, 89.99999999999999)]]  # fmt: skip
+
+
+BOUNDS = [None, SkyCircle(SkyPoint(359.99999999999994, -89.5), 1e-7),
+          SkyCircle(SkyPoint(0.0, 12.345678901234567), 89.99999999999999)]  # fmt: skip
+
+
+def _record(n: int) -> ProductRecord:
+    def some(offset: int) -> str | None:
+        value = TRICKY[(n + offset) % len(TRICKY)]
+        return None if (n + offset) % 5 == 0 else value
+
+    def real(offset: int) -> float | None:
+        return REALS[(n + offset) % len(REALS)]
+
+    return ProductRecord(
+        path=f"/data/{some(1) or ''}/{n}.fits", file_name=f"{some(2) or ''}{n}.fits",
+        file_bytes=2880 * n + 2**40 * (n % 2), mtime_ns=MTIMES[n % len(MTIMES)],
+        file_format=some(3) or "fits", collection="c", collection_source="HLSPID",
+        hdu_count=n, product_version=some(4), product_type=some(5),
+        dataproduct_type=some(6), observatory=some(7), telescope=some(8),
+        instrument=some(9), detector=some(10), filter_name=some(11), aperture=some(12),
+        disperser=some(13), target_name=some(14),
+        ra=None if n % 4 == 0 else 359.9999999999999 - n * 1.1, dec=-89.5 + n * 0.37,
+        footprint=FOOTPRINTS[n % len(FOOTPRINTS)], footprint_bound=BOUNDS[n % len(BOUNDS)],
+        s_fov=real(1),
+        s_xel1=None if n % 3 == 0 else 2**31 - n, s_xel2=n, t_min=real(2), t_max=real(3),
+        time_scale=some(15), t_exptime=real(4), t_xel=None if n % 2 else 2**40 + n,
+        em_min=real(5), em_max=real(6), em_xel=None if n % 7 == 0 else n,
+        simulated=n % 2 == 1,
+        headers='[{"cards":[["K","a\\\\b \\"q\\" \\t é"]]}]' + (some(16) or ""),
+        verdict=list(Verdict)[n % len(Verdict)],
+    )  # fmt: skip
+
+
+def _written_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> tuple[object, ...]:
+    """The row psycopg's ``write_row`` used to receive for a product (the loader's former
+    ``_product_row``): what ``product_line`` must be read back as."""
+    footprint = ("{" + ",".join(f"({wrap_ra(ra)!r}d, {dec!r}d)" for ra, dec in r.footprint)
+                 + "}" if r.footprint else None)  # fmt: skip
+    return (
+        no, collection_id, r.file_name, r.path, r.file_format, r.file_bytes,
+        _mtime(r.mtime_ns), r.hdu_count, r.product_version, r.product_type,
+        r.dataproduct_type, 4, r.observatory, r.telescope, r.instrument, r.detector,
+        r.filter_name, r.aperture, r.disperser, r.target_name, point_literal(r.ra, r.dec),
+        footprint, r.footprint_bound.pgsphere_literal() if r.footprint_bound else None,
+        r.s_fov, r.s_xel1, r.s_xel2, r.t_min, r.t_max, r.time_scale,
+        r.t_exptime, r.t_xel, r.em_min, r.em_max, r.em_xel, r.simulated,
+        r.headers, str(r.verdict), run_id,
+    )  # fmt: skip
+
+
+def test_product_lines_read_back_as_write_row_sends_them(database: Database) -> None:
+    """Every column, as the staging table types them (geometry and JSON as text: compared
+    byte for byte), plus a trailing timestamptz as the cold load's ``last_harvested``."""
+    columns = "row_no int, " + ", ".join(f"{c} {t}" for c, t in _STAGED) + ", seen timestamptz"
+    records = [_record(n) for n in range(60)]
+    now = datetime(2024, 2, 29, 23, 59, 59, 999_999, tzinfo=UTC)
+    end = f"\t{now}\n"
+    lines = "".join(copytext.product_line(n, r, 7 + n, 2**33, end) for n, r in enumerate(records))
+    rows = [(*_written_row(n, r, 7 + n, 2**33), now) for n, r in enumerate(records)]
+    assert lines.count("\n") == len(records)
+    with psycopg.connect(database.url) as conn:
+        ours = _load(conn, "p1", columns, lines)
+        theirs = _rows(conn, "p2", columns, rows)
+    assert len(ours) == len(records)
+    _same(ours, theirs)
+    assert {row[6] for row in ours} >= {_mtime(ns) for ns in MTIMES}
+    assert copytext.product_line(1, records[1], 2, 3, "\n").endswith("\t3\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(ns=st.integers(-62_135_596_800 * 10**9, 253_402_300_799_999_999_999)
+       | st.integers(-(10**19), 10**19))  # fmt: skip
+def test_timestamp_is_the_datetime_psycopg_prints(ns: int) -> None:
+    assert copytext.timestamp(ns) == str(_mtime(ns))
+
+
+def test_timestamp_out_of_range_fails_as_the_datetime_did() -> None:
+    for ns in (-62_135_596_800 * 10**9 - 1, 253_402_300_800 * 10**9):
+        for convert in (copytext.timestamp, _mtime):
+            try:
+                convert(ns)
+            except ValueError:
+                continue
+            raise AssertionError(f"{convert.__name__}({ns}) did not fail")
+
+
+@settings(max_examples=200, deadline=None)
+@given(vertices=st.lists(st.tuples(st.floats(-1e6, 1e6) | st.sampled_from([-1e-300, -0.0, 360.0]),
+                                   st.floats(-90, 90)), max_size=6),
+       ra=st.none() | st.floats(allow_nan=False),
+       dec=st.none() | st.floats(allow_nan=False))  # fmt: skip
+def test_geometry_literals_are_the_former_ones(
+    vertices: list[tuple[float, float]], ra: float | None, dec: float | None
+) -> None:
+    expected = ("{" + ",".join(f"({wrap_ra(a)!r}d, {d!r}d)" for a, d in vertices) + "}"
+                if vertices else "\\N")  # fmt: skip
+    assert copytext.polygon(vertices) == expected
+    assert copytext.point(ra, dec) == (point_literal(ra, dec) or "\\N")
+    if ra is not None and dec is not None:
+        bound = SkyCircle(SkyPoint(ra, dec), abs(dec))
+        assert copytext.circle(bound) == bound.pgsphere_literal()
+
+
+def test_target_rows_read_back_as_write_row_sends_them(database: Database) -> None:
+    targets = [(n + 1, TargetRef(TRICKY[n % len(TRICKY)] or "x", "OBJECT",
+                                 None if n % 3 == 0 else REALS[n % 7 + 1] or 359.99999999999994,
+                                 -89.99999999999999 + n))
+               for n in range(25)]  # fmt: skip
+    aliases = [(TRICKY[n % len(TRICKY)], 2**40 + n, TRICKY[(n + 5) % len(TRICKY)])
+               for n in range(25)]  # fmt: skip
+    links = [(n, 2**35 - n) for n in range(25)]
+    with psycopg.connect(database.url) as conn:
+        columns = "target_id bigint, name text, pos text"
+        _same(_load(conn, "t1", columns, copytext.target_lines(targets)),
+              _rows(conn, "t2", columns, [(t, r.name, point_literal(r.ra, r.dec))
+                                          for t, r in targets]))  # fmt: skip
+        columns = "name_key text, target_id bigint, name text"
+        _same(_load(conn, "a1", columns, copytext.alias_lines(aliases)),
+              _rows(conn, "a2", columns, aliases))  # fmt: skip
+        columns = "product_id bigint, target_id bigint"
+        _same(_load(conn, "l1", columns, copytext.link_lines(links)),
+              _rows(conn, "l2", columns, links))  # fmt: skip
+    assert copytext.target_lines([]) == copytext.alias_lines([]) == copytext.link_lines([]) == ""
+
+
+# -- array literals ----------------------------------------------------------------------------
+
+ARRAY_TEXTS = [*TRICKY, '"', 'say "hi"', "a,b", "{x}", "NULL", "null", " lead", "trail ", '\\\\"']
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.text(st.characters(blacklist_categories=["Cs"],
+                                            blacklist_characters="\x00")), max_size=10),
+       ints=st.lists(st.integers(-(2**63), 2**63 - 1), max_size=10),
+       reals=st.lists(st.none() | st.floats(), max_size=10))  # fmt: skip
+def test_array_literals_read_back_as_the_lists(
+    module_database: Database, texts: list[str], ints: list[int], reals: list[float | None]
+) -> None:
+    with psycopg.connect(module_database.url) as conn:
+        row = conn.execute(
+            "SELECT %s::text[], %s::bigint[], %s::float8[], %s::text[]",
+            (copytext.text_array(texts), copytext.int_array(ints), copytext.real_array(reals),
+             copytext.text_array(ARRAY_TEXTS)),
+        ).fetchone()  # fmt: skip
+    assert row is not None
+    assert row[0] == texts and row[1] == ints and row[3] == ARRAY_TEXTS
+    _same([tuple(row[2])], [tuple(reals)])

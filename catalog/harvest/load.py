@@ -24,9 +24,9 @@ from catalog.harvest import copytext
 from catalog.harvest.findings import Finding, Severity, rule
 from catalog.harvest.manifest import Manifest, clean_doi
 from catalog.harvest.records import FileFailure, ProductRecord
-from catalog.harvest.targets import TargetResolver, point_literal
+from catalog.harvest.targets import TargetResolver
 from catalog.model.base import DATAPRODUCT_TYPES
-from catalog.sphere import SkyCircle, bounding_circle, wrap_ra
+from catalog.sphere import bounding_circle, wrap_ra
 
 _CONFLICTS = (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable)
 """Errors that say two loaders collided, not that a file is wrong."""
@@ -132,29 +132,6 @@ def sanitize(record: ProductRecord) -> None:
             record.ra = record.dec = None
         else:
             record.ra = wrap_ra(record.ra)
-
-
-def _polygon(vertices: list[tuple[float, float]] | None) -> str | None:
-    if not vertices:
-        return None
-    return "{" + ",".join(f"({wrap_ra(ra)!r}d, {dec!r}d)" for ra, dec in vertices) + "}"
-
-
-def _circle(circle: SkyCircle | None) -> str | None:
-    return None if circle is None else circle.pgsphere_literal()
-
-
-def _product_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> tuple[Any, ...]:
-    return (
-        no, collection_id, r.file_name, r.path, r.file_format, r.file_bytes,
-        _mtime(r.mtime_ns), r.hdu_count, r.product_version, r.product_type,
-        r.dataproduct_type, 4, r.observatory, r.telescope, r.instrument, r.detector,
-        r.filter_name, r.aperture, r.disperser, r.target_name, point_literal(r.ra, r.dec),
-        _polygon(r.footprint), _circle(r.footprint_bound), r.s_fov, r.s_xel1, r.s_xel2,
-        r.t_min, r.t_max, r.time_scale,
-        r.t_exptime, r.t_xel, r.em_min, r.em_max, r.em_xel, r.simulated,
-        r.headers, str(r.verdict), run_id,
-    )  # fmt: skip
 
 
 def skip_reference_triggers(conn: psycopg.Connection[Any]) -> bool:
@@ -319,19 +296,24 @@ class Loader:
                 cur.execute("SELECT nextval(pg_get_serial_sequence('hlsp.product', 'product_id'))"
                             " FROM generate_series(1, %s)", (len(new_keys),))  # fmt: skip
                 new_ids = [int(row[0]) for row in cur.fetchall()]
-                now = datetime.now(UTC)
+                end = f"\t{copytext.text(str(datetime.now(UTC)))}\n"  # last_harvested
+                lines: list[str] = []
+                for product_id, key in zip(new_ids, new_keys, strict=True):
+                    record = by_key[key]
+                    lines.append(copytext.product_line(product_id, record, key[0], self.run_id,
+                                                       end))  # fmt: skip
+                    ids[product_id] = record
                 with cur.copy("COPY hlsp.product (product_id, " + ", ".join(PRODUCT_COLUMNS)
                               + ", last_harvested) FROM STDIN") as copy:  # fmt: skip
-                    for product_id, key in zip(new_ids, new_keys, strict=True):
-                        row = _product_row(product_id, by_key[key], key[0], self.run_id)
-                        copy.write_row((*row, now))
-                        ids[product_id] = by_key[key]
+                    copy.write("".join(lines))
                 outcome.added = len(new_keys)
             if existing:
                 with cur.copy("COPY stage_product (row_no, " + ", ".join(PRODUCT_COLUMNS)
                               + ") FROM STDIN") as copy:  # fmt: skip
-                    for no, key in enumerate(existing):
-                        copy.write_row(_product_row(no, by_key[key], key[0], self.run_id))
+                    copy.write("".join([
+                        copytext.product_line(no, by_key[key], key[0], self.run_id, "\n")
+                        for no, key in enumerate(existing)
+                    ]))  # fmt: skip
                 cur.execute(_UPSERT_SQL)
                 for product_id, collection_id, file_name, inserted in cur.fetchall():
                     ids[int(product_id)] = by_key[(collection_id, file_name)]
@@ -351,8 +333,9 @@ class Loader:
                 "FROM hlsp.product p "
                 "JOIN unnest(%s::bigint[], %s::text[]) AS k(c, f) "
                 "ON p.collection_id = k.c AND p.file_name = k.f",
-                ([k[0] for k in keys], [k[1] for k in keys]),
-            )
+                (copytext.int_array([k[0] for k in keys]),
+                 copytext.text_array([k[1] for k in keys])),
+            )  # fmt: skip
             return {(int(c), str(f)): (int(p), str(path)) for c, f, p, path in cur.fetchall()}
 
     def _children(self, ids: dict[int, ProductRecord], replace: list[int]) -> None:
@@ -385,8 +368,7 @@ class Loader:
                 self.conn.cursor() as cur,
                 cur.copy("COPY hlsp.product_target (product_id, target_id) FROM STDIN") as copy,
             ):
-                for link in sorted(links):
-                    copy.write_row(link)
+                copy.write(copytext.link_lines(sorted(links)))
 
     # -- audit --------------------------------------------------------------------------------
 

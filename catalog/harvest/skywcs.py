@@ -199,6 +199,50 @@ def angular_distance(a: tuple[float, float], b: tuple[float, float]) -> float:
     return math.degrees(2 * math.asin(min(1.0, math.sqrt(h))))
 
 
+class PositionGrid:
+    """Positions bucketed on the unit sphere (3-D cells of the radius' size): finds one
+    within the radius with no trouble at RA 0/360 or at the poles. A cell is one integer
+    (its three indices packed), its 27 neighbours fixed offsets from it.
+
+    Here, compiled, for target resolution: a batch looks up most of its new targets'
+    positions (27 cells each), ~a tenth of the loader's Python time when interpreted."""
+
+    def __init__(self, radius_deg: float) -> None:
+        self.radius = radius_deg
+        self.size = math.radians(radius_deg)
+        self.cells: dict[int, list[tuple[float, float, int]]] = {}
+        self.half: int = math.ceil(1 / self.size) + 2  # indices lie within ±(1/size + 1)
+        self.base: int = 2 * self.half + 1
+        self.around: list[int] = [(dx * self.base + dy) * self.base + dz
+                                  for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+                                  for dz in (-1, 0, 1)]  # fmt: skip
+
+    def _cell(self, ra: float, dec: float) -> int:
+        r, d = math.radians(ra), math.radians(dec)
+        cos_d, size, half = math.cos(d), self.size, self.half
+        x = int(cos_d * math.cos(r) // size) + half
+        y = int(cos_d * math.sin(r) // size) + half
+        return (x * self.base + y) * self.base + int(math.sin(d) // size) + half
+
+    def add(self, ra: float | None, dec: float | None, target_id: int) -> None:
+        if ra is not None and dec is not None:
+            self.cells.setdefault(self._cell(ra, dec), []).append((ra, dec, target_id))
+
+    def near(self, ra: float | None, dec: float | None) -> int | None:
+        """A position within the radius (the first found, in a fixed order of cells), or
+        None."""
+        if ra is None or dec is None or not self.cells:
+            return None
+        cell, cells = self._cell(ra, dec), self.cells
+        for offset in self.around:
+            bucket = cells.get(cell + offset)
+            if bucket is not None:
+                for ra2, dec2, target_id in bucket:
+                    if angular_distance((ra, dec), (ra2, dec2)) <= self.radius:
+                        return target_id
+        return None
+
+
 def spectral_range(header: Keywords) -> tuple[float, float, int] | None:
     """(min, max) wavelength in metres and the pixel count of a linear spectral axis."""
     naxis = int(number(header.get("NAXIS")) or 0)

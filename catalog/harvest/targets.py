@@ -9,14 +9,13 @@ otherwise a new target. Every name a product gives becomes an alias of its targe
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 import psycopg
 
-from catalog.harvest import extract
+from catalog.harvest import copytext, extract
 from catalog.harvest.records import ProductRecord, TargetRef
-from catalog.harvest.skywcs import angular_distance
+from catalog.harvest.skywcs import PositionGrid, angular_distance
 
 target_key = functools.lru_cache(maxsize=1 << 16)(extract.target_key)
 """``extract.target_key``, remembered: resolving a batch asks for each name's key ~7 times."""
@@ -33,51 +32,22 @@ def point_literal(ra: float | None, dec: float | None) -> str | None:
 
 
 def _aliases(
-    refs: dict[int, list[TargetRef]], resolved: dict[int, int], known: dict[str, int]
-) -> dict[str, tuple[int, str]]:
+    refs: dict[int, list[TargetRef]], key_of: dict[str, str], resolved: dict[int, int],
+    known: dict[str, int],
+) -> dict[str, tuple[int, str]]:  # fmt: skip
     """name key -> (target, name as first seen) for every name that designates its target:
     each name a product gives becomes an alias of its target, unless it names another."""
     for product_id, targets in refs.items():
         for t in targets:
-            known.setdefault(target_key(t.name), resolved[product_id])
+            known.setdefault(key_of[t.name], resolved[product_id])
     aliases: dict[str, tuple[int, str]] = {}
     for product_id, targets in refs.items():
+        target_id = resolved[product_id]
         for t in targets:
-            key = target_key(t.name)
-            if known.get(key) == resolved[product_id]:
-                aliases.setdefault(key, (resolved[product_id], t.name))
+            key = key_of[t.name]
+            if key not in aliases and known.get(key) == target_id:
+                aliases[key] = (target_id, t.name)
     return aliases
-
-
-class _Grid:
-    """Positions bucketed on the unit sphere (3-D cells of the radius' size): finds one
-    within the radius with no trouble at RA 0/360 or at the poles."""
-
-    def __init__(self, radius_deg: float) -> None:
-        self.radius = radius_deg
-        self.size = math.radians(radius_deg)
-        self.cells: dict[tuple[int, int, int], list[tuple[float, float, int]]] = {}
-
-    def _cell(self, ra: float, dec: float) -> tuple[int, int, int]:
-        r, d = math.radians(ra), math.radians(dec)
-        v = (math.cos(d) * math.cos(r), math.cos(d) * math.sin(r), math.sin(d))
-        return int(v[0] // self.size), int(v[1] // self.size), int(v[2] // self.size)
-
-    def add(self, ra: float | None, dec: float | None, target_id: int) -> None:
-        if ra is not None and dec is not None:
-            self.cells.setdefault(self._cell(ra, dec), []).append((ra, dec, target_id))
-
-    def near(self, ra: float | None, dec: float | None) -> int | None:
-        if ra is None or dec is None:
-            return None
-        x, y, z = self._cell(ra, dec)
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for dz in (-1, 0, 1):
-                    for ra2, dec2, target_id in self.cells.get((x + dx, y + dy, z + dz), ()):
-                        if angular_distance((ra, dec), (ra2, dec2)) <= self.radius:
-                            return target_id
-        return None
 
 
 class TargetResolver:
@@ -95,14 +65,18 @@ class TargetResolver:
         this batch), else a new target. A constant number of statements per batch.
         """
         refs = {pid: r.targets for pid, r in ids.items() if r.targets}
-        keys = sorted({target_key(t.name) for ts in refs.values() for t in ts})
+        # Each name's key, computed once (the resolution below asks for it ~7 times).
+        key_of = {t.name: "" for ts in refs.values() for t in ts}
+        for name in key_of:
+            key_of[name] = target_key(name)
+        keys = sorted(set(key_of.values()))
         if not keys:
             return set()
         with self.conn.cursor() as cur:
             cur.execute(
                 "SELECT a.name_key, a.target_id, degrees(long(t.pos)), degrees(lat(t.pos)) "
                 "FROM hlsp.target_alias a JOIN hlsp.target t USING (target_id) "
-                "WHERE a.name_key = ANY(%s)", (keys,),
+                "WHERE a.name_key = ANY(%s::text[])", (copytext.text_array(keys),),
             )  # fmt: skip
             rows = cur.fetchall()
         known: dict[str, int] = {k: int(t) for k, t, _, _ in rows}
@@ -113,7 +87,7 @@ class TargetResolver:
         def by_name(targets: list[TargetRef]) -> int | None:
             """The target one of the names designates, unless it lies far from this one."""
             for t in targets:
-                found = known.get(target_key(t.name))
+                found = known.get(key_of[t.name])
                 if found is None:
                     continue
                 there = where.get(found)
@@ -133,7 +107,7 @@ class TargetResolver:
         new_targets: list[tuple[int, TargetRef]] = []
         if pending:
             nearby = self._nearby([refs[pid][0] for pid in pending])
-            fresh = _Grid(MATCH_RADIUS_ARCSEC / 3600)
+            fresh = PositionGrid(MATCH_RADIUS_ARCSEC / 3600)
             ids_needed = [pid for pid, near in zip(pending, nearby, strict=True) if near is None]
             allocated = iter(self._allocate_target_ids(len(ids_needed)))
             for product_id, near in zip(pending, nearby, strict=True):
@@ -151,8 +125,8 @@ class TargetResolver:
                         where[found] = (first.ra, first.dec)
                 resolved[product_id] = found
                 for t in refs[product_id]:
-                    known.setdefault(target_key(t.name), found)
-        self._write_targets(new_targets, _aliases(refs, resolved, known), stored)
+                    known.setdefault(key_of[t.name], found)
+        self._write_targets(new_targets, _aliases(refs, key_of, resolved, known), stored)
         return set(resolved.items())
 
     def _allocate_target_ids(self, count: int) -> list[int]:
@@ -171,14 +145,12 @@ class TargetResolver:
         with self.conn.cursor() as cur:
             if new_targets:
                 with cur.copy("COPY hlsp.target (target_id, name, pos) FROM STDIN") as copy:
-                    for target_id, ref in new_targets:
-                        copy.write_row((target_id, ref.name, point_literal(ref.ra, ref.dec)))
+                    copy.write(copytext.target_lines(new_targets))
             missing = [(k, tid, name) for k, (tid, name) in aliases.items() if k not in stored]
             if missing:
                 with cur.copy("COPY hlsp.target_alias (name_key, target_id, name) FROM STDIN"
                               ) as copy:  # fmt: skip
-                    for row in missing:
-                        copy.write_row(row)
+                    copy.write(copytext.alias_lines(missing))
 
     def _nearby(self, refs: list[TargetRef]) -> list[int | None]:
         """Nearest existing target within the match radius of each reference's position."""
@@ -191,6 +163,6 @@ class TargetResolver:
                 "ORDER BY t.pos <-> spoint(radians(u.ra), radians(u.dec)), t.target_id LIMIT 1) "
                 "FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS u(ra, dec, n) "
                 "ORDER BY u.n",
-                (MATCH_RADIUS_ARCSEC, ras, decs),
+                (MATCH_RADIUS_ARCSEC, copytext.real_array(ras), copytext.real_array(decs)),
             )
             return [None if row[0] is None else int(row[0]) for row in cur.fetchall()]

@@ -1,0 +1,40 @@
+"""The in-batch position index of target resolution against a brute-force search."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from catalog.harvest.skywcs import PositionGrid, angular_distance
+from catalog.harvest.targets import MATCH_RADIUS_ARCSEC
+
+RADIUS = MATCH_RADIUS_ARCSEC / 3600
+# Clustered positions (a few arcsec apart) near RA 0/360, the poles and elsewhere.
+CENTRES = [(0.0, 0.0), (359.9995, 10.0), (123.4, 89.9995), (200.0, -89.9999), (45.0, -30.0)]
+_positions = st.tuples(st.sampled_from(CENTRES), st.floats(-2e-3, 2e-3),
+                       st.floats(-2e-3, 2e-3)).map(
+    lambda p: ((p[0][0] + p[1]) % 360.0, max(-90.0, min(90.0, p[0][1] + p[2]))))  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(stored=st.lists(_positions, max_size=12), probes=st.lists(_positions, min_size=1,
+                                                                  max_size=6))  # fmt: skip
+def test_grid_finds_a_position_within_the_radius_whenever_there_is_one(
+    stored: list[tuple[float, float]], probes: list[tuple[float, float]]
+) -> None:
+    grid = PositionGrid(RADIUS)
+    for target_id, (ra, dec) in enumerate(stored):
+        grid.add(ra, dec, target_id)
+    for ra, dec in probes:
+        within = {t for t, p in enumerate(stored) if angular_distance((ra, dec), p) <= RADIUS}
+        found = grid.near(ra, dec)
+        assert (found is None) == (not within)
+        assert found is None or found in within
+
+
+def test_grid_ignores_missing_positions() -> None:
+    grid = PositionGrid(RADIUS)
+    grid.add(None, 1.0, 1)
+    assert grid.near(None, 1.0) is None and grid.near(1.0, 1.0) is None
+    grid.add(1.0, 1.0, 2)
+    assert grid.near(1.0, 1.0 + RADIUS / 2) == 2 and grid.near(1.0, 1.0 + 2 * RADIUS) is None
