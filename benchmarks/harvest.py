@@ -24,6 +24,12 @@ The page cache is never dropped (that needs root). Then, in one run:
 Usage:
 
     uv run python benchmarks/harvest.py [--sizes 10000 100000] [--jobs 2]
+    uv run python benchmarks/harvest.py --sizes 10000 --workdir DIR --keep   # keep the corpus
+    uv run python benchmarks/harvest.py --corpus DIR/corpus-10000   # harvest a kept corpus
+
+A kept corpus lets two checkouts be compared on the same files in one session: run the
+second form alternately from each checkout (``cd other && uv run python
+/path/to/this/benchmarks/harvest.py --corpus ...`` measures that checkout's code).
 
 Uses a throwaway embedded cluster (durable settings, as a real install), or the server
 HLSP_TEST_DATABASE_URL points at. Corpora are written under --workdir (default: a temp
@@ -55,6 +61,8 @@ from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.records import FileTask
 from catalog.harvest.run import HarvestOptions, harvest
 from catalog.harvest.worker import process_file
+
+FITS = (".fits", ".fits.gz")
 
 
 def astropy_loop(paths: list[str]) -> float:
@@ -160,8 +168,22 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=5000,
                         help="files timed in the single-core astropy/read loops")  # fmt: skip
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="harvest this kept corpus (made by an earlier run with --keep) "
+        "instead of generating one: the same files for runs of two checkouts",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the generated corpora in --workdir, else here (corpus-<size>)",
+    )
     args = parser.parse_args()
 
+    if args.corpus is not None:
+        args.sizes = [sum(1 for p in args.corpus.rglob("*") if p.name.endswith(FITS))]
     work = Path(tempfile.mkdtemp(prefix="hlsp-bench-", dir=args.workdir))
     work.chmod(0o755)
     external = os.environ.get("HLSP_TEST_DATABASE_URL")
@@ -183,11 +205,16 @@ def main() -> None:
         print("|---:|---|---:|---:|---:|")
         cpu_rows: list[tuple[int, float, float, float, float]] = []
         for size in args.sizes:
-            root = work / f"corpus-{size}"
             started = time.perf_counter()
-            corpus = generate_corpus(root, files=size, seed=size, flaws=True, damage=False)
+            if args.corpus is not None:
+                root = args.corpus
+                paths = sorted(str(p) for p in root.rglob("*") if p.name.endswith(FITS))
+            else:
+                kept = (args.workdir or Path.cwd()) / f"corpus-{size}"
+                root = kept if args.keep else work / f"corpus-{size}"
+                corpus = generate_corpus(root, files=size, seed=size, flaws=True, damage=False)
+                paths = [str(f.path) for f in corpus.files]
             generated = time.perf_counter() - started
-            paths = [str(f.path) for f in corpus.files]
             warmed = warm(paths)
             sample = paths[:: max(1, len(paths) // args.sample)]
             astropy_s = astropy_loop(sample)
@@ -222,12 +249,14 @@ def main() -> None:
                 rate = count / seconds
                 print(f"| {size:,} | {phase} | {seconds:.2f} | {rate:,.0f} | "
                       f"{rate / astropy_rate:.1f}× |")  # fmt: skip
-            print(f"<!-- corpus of {size:,} generated in {generated:.1f} s, synced and read once"
+            made = "listed" if args.corpus is not None else "generated"
+            print(f"<!-- corpus of {size:,} {made} in {generated:.1f} s, synced and read once"
                   f" in {warmed:.1f} s -->")  # fmt: skip
             database.dispose()
             with psycopg.connect(server_url, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-            shutil.rmtree(root)
+            if args.corpus is None and not args.keep:
+                shutil.rmtree(root)
         print("\n| files | harvest CPU µs per file: harvesting process | pool workers | "
               "PostgreSQL | total | load average |\n|---:|---:|---:|---:|---:|---:|")  # fmt: skip
         for size, main_cpu, pool_cpu, server_cpu, load in cpu_rows:

@@ -109,7 +109,8 @@ def bounding_circle(vertices: Iterable[tuple[float, float]]) -> SkyCircle:
     radius_deg = math.degrees(radius) + BOUND_MARGIN_DEG
     if radius_deg > 90.0:
         raise ValueError("the polygon does not fit in a hemisphere")
-    centre = SkyPoint(wrap_ra(math.degrees(math.atan2(y, x))), math.degrees(math.asin(z)))
+    latitude = math.atan2(z, math.hypot(x, y))  # (asin loses digits near the poles)
+    centre = SkyPoint(wrap_ra(math.degrees(math.atan2(y, x))), math.degrees(latitude))
     return SkyCircle(centre, radius_deg)
 
 

@@ -237,6 +237,16 @@ def test_pg_sphere_agrees_the_circles_hold_the_polygons(session: Session) -> Non
         "SELECT footprint <@ footprint_bound FROM hlsp.product WHERE product_id = :p"),
         {"p": product.product_id}).scalar_one()  # fmt: skip
     assert stored  # filled by the trigger: the ORM does not set it
+    session.execute(sa.text(  # a new footprint with its circle cleared: the trigger sets one
+        "UPDATE hlsp.product SET footprint = CAST(:f AS spoly), footprint_bound = NULL "
+        "WHERE product_id = :p"), {"f": polygons[1], "p": product.product_id})  # fmt: skip
+    assert session.execute(
+        sa.text(
+            "SELECT footprint_bound IS NOT NULL AND footprint <@ footprint_bound "
+            "FROM hlsp.product WHERE product_id = :p"
+        ),
+        {"p": product.product_id},
+    ).scalar_one()
     with pytest.raises(sa.exc.IntegrityError, match="footprint_within_bound"):
         session.execute(sa.text(
             "UPDATE hlsp.product SET footprint_bound = scircle(spoint(0, 0), radians(1)) "

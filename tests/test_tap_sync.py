@@ -118,6 +118,46 @@ def test_geometry_constraints_on_obscore_use_the_gist_indexes(filled: Database) 
     assert all(answers), [len(a) for a in answers]
 
 
+def test_footprint_circles_in_subqueries_joins_and_random_points(filled: Database) -> None:
+    metadata = with_tap_schema(published_metadata())
+    # A subquery of IN gets no hidden columns (it compares whole rows)
+    within = translate(
+        "SELECT obs_id FROM hlsp.product WHERE footprint IN (SELECT footprint FROM hlsp.product"
+        " WHERE obs_id = 'hlsp_x_tess_phot_t7_tess_v1_lc')", metadata)  # fmt: skip
+    regions = translate(
+        "SELECT obs_id FROM ivoa.ObsCore WHERE s_region IN (SELECT s_region FROM ivoa.ObsCore"
+        " WHERE obs_id = 'hlsp_x_tess_phot_t7_tess_v1_lc')", metadata)  # fmt: skip
+    # Two footprints meet only where their circles do: one circle test, indexed either way
+    pairs = translate(
+        "SELECT COUNT(*) FROM hlsp.product AS a JOIN hlsp.product AS b ON "
+        "INTERSECTS(a.footprint, b.footprint) = 1 WHERE a.obs_id = "
+        "'hlsp_x_tess_phot_t7_tess_v1_lc'", metadata)  # fmt: skip
+    assert pairs.sql.count("footprint_bound") == 2, pairs.sql
+    # A random point is drawn once: the circle test would draw a second one
+    drawn = translate("SELECT obs_id FROM ivoa.ObsCore WHERE CONTAINS(POINT('ICRS', "
+                      "100 + RAND(), 10.005), s_region) = 1", metadata)  # fmt: skip
+    assert drawn.sql.count("random()") == 1 and "footprint_bound" not in drawn.sql
+    with filled.engine.begin() as conn:
+        conn.execute(sa.text(f"SET LOCAL ROLE {READER_ROLE}"))
+        same = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM hlsp.product WHERE footprint = (SELECT footprint FROM "
+                "hlsp.product WHERE obs_id = 'hlsp_x_tess_phot_t7_tess_v1_lc')"
+            )
+        ).scalar_one()
+        assert len(conn.execute(sa.text(within.sql)).all()) == same == 50  # one in 100 shapes
+        assert len(conn.execute(sa.text(regions.sql)).all()) == same
+        overlapping = conn.execute(sa.text(pairs.sql)).scalar_one()
+        exact = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM hlsp.product a JOIN hlsp.product b ON a.footprint && "
+                "b.footprint WHERE a.obs_id = 'hlsp_x_tess_phot_t7_tess_v1_lc'"
+            )
+        ).scalar_one()
+        assert overlapping == exact >= 2  # itself and its neighbours
+        conn.execute(sa.text(drawn.sql)).all()
+
+
 def test_every_output_format(client: TestClient) -> None:
     query = "SELECT TOP 3 obs_id, pos, instrument FROM hlsp.product ORDER BY obs_id"
     for fmt in ("votable", "votable/td", "votable/b", "votable/b2"):

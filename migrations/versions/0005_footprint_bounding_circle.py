@@ -35,7 +35,10 @@ COMMENT = (
 
 # Centre: the vertices' mean direction; radius: the farthest vertex plus 1e-7 rad (as
 # catalog.sphere.bounding_circle). The vertices are read from the text form, in radians or
-# degrees (set_sphere_output RAD or DEG), as hlsp.spoly_to_stcs reads them.
+# degrees (set_sphere_output RAD or DEG, at pg_sphere's default precision), as
+# hlsp.spoly_to_stcs reads them: another output mode or a lower precision gives no circle
+# or one that misses a vertex, and the check constraints then refuse the row, as they
+# refuse a polygon larger than a hemisphere (no circle of pg_sphere's holds it).
 BOUND_FUNCTION = r"""
 CREATE FUNCTION hlsp.spoly_bound(p spoly) RETURNS scircle
 LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
@@ -70,8 +73,9 @@ TRIGGERS = (
     "FOR EACH ROW WHEN (NEW.footprint IS NOT NULL AND NEW.footprint_bound IS NULL) "
     "EXECUTE FUNCTION hlsp.product_footprint_bound()",
     "CREATE TRIGGER product_footprint_bound_on_update BEFORE UPDATE OF footprint ON "
-    "hlsp.product FOR EACH ROW WHEN (NEW.footprint IS DISTINCT FROM OLD.footprint AND "
-    "NEW.footprint_bound IS NOT DISTINCT FROM OLD.footprint_bound) "
+    "hlsp.product FOR EACH ROW WHEN ((NEW.footprint IS DISTINCT FROM OLD.footprint AND "
+    "NEW.footprint_bound IS NOT DISTINCT FROM OLD.footprint_bound) OR "
+    "(NEW.footprint IS NOT NULL AND NEW.footprint_bound IS NULL)) "
     "EXECUTE FUNCTION hlsp.product_footprint_bound()",
 )
 
@@ -133,6 +137,8 @@ def upgrade() -> None:
     op.add_column("product", sa.Column("footprint_bound", _SCircle(), comment=COMMENT),
                   schema="hlsp")  # fmt: skip
     op.execute(BOUND_FUNCTION)
+    op.execute("COMMENT ON FUNCTION hlsp.spoly_bound(spoly) IS 'A circle holding the polygon "
+               "(needs set_sphere_output RAD or DEG at the default precision)'")  # fmt: skip
     op.execute(TRIGGER_FUNCTION)
     for trigger in TRIGGERS:
         op.execute(trigger)

@@ -149,8 +149,14 @@ def _meets_bound(value: Value, other: Value) -> str | None:
 
 def _with_bounds(exact: str, a: Value, b: Value) -> str:
     """``exact``, led by the circle tests it implies (which the GiST indexes answer). The
-    result is the same, NULLs and NOT included: each added test is true when ``exact`` is."""
-    tests = [t for t in (_meets_bound(a, b), _meets_bound(b, a)) if t is not None]
+    result is the same, NULLs and NOT included: each added test is true when ``exact`` is.
+    An operand drawn at random (RAND) is not repeated: a second draw would change it."""
+    if "random()" in a.sql or "random()" in b.sql:
+        return exact
+    if a.bound is not None and b.bound is not None:  # two footprints: their circles meet
+        tests = [f"({a.bound}) && ({b.bound})"]
+    else:
+        tests = [t for t in (_meets_bound(a, b), _meets_bound(b, a)) if t is not None]
     return f"({' AND '.join([*tests, exact])})" if tests else exact
 
 

@@ -189,7 +189,9 @@ class QueryTranslator(ExpressionTranslator):
         return None
 
     def subquery(self, query: Query, scope: Scope, *, single_column: bool) -> str:
-        sql, outputs = self.query(query, scope, scope.ctes)
+        # No hidden twin or bound columns: nothing outside reads this query's columns by name
+        # (and IN compares whole rows).
+        sql, outputs = self.query(query, scope, scope.ctes, twins=False)
         if single_column and len(outputs) != 1:
             raise AdqlError(f"the subquery of IN must return one column, not {len(outputs)}")
         return f"({sql})"
