@@ -25,8 +25,10 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Corpus]:
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Corpus]:
+    """Enough files that a harvest is still running when the test's signal comes: 3,000
+    once took less than the time between the first commit and the signal."""
     root = tmp_path_factory.mktemp("large") / "hlsp"
-    return root, generate_corpus(root, files=3000, seed=5, flaws=False)
+    return root, generate_corpus(root, files=10_000, seed=5, flaws=False)
 
 
 def scalar(database: Database, sql: str) -> object:
