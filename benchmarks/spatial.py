@@ -25,7 +25,6 @@ import platform
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -34,7 +33,7 @@ from catalog.config import Settings
 from catalog.db import Database
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # for benchmarks.synthetic
-from benchmarks.synthetic import admin_server
+from benchmarks.synthetic import admin_server, scratch_database
 
 INSTRUMENTS = ["WFC3", "ACS", "NIRCam", "MIRI", "Photometer", "Kepler", "GALEX", "COS"]
 
@@ -84,12 +83,7 @@ def summary(times: list[float]) -> str:
 
 
 def run_size(admin_url: str, n: int, repeat: int) -> None:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = admin_url.replace("/postgres?", f"/{name}?") if "/postgres?" in admin_url else \
-        admin_url.rsplit("/", 1)[0] + f"/{name}"  # fmt: skip
-    try:
+    with scratch_database(admin_url) as url:
         db = Database(url, settings=Settings())
         db.migrate()
         db.dispose()
@@ -111,9 +105,6 @@ def run_size(admin_url: str, n: int, repeat: int) -> None:
             print(
                 f"  top 1000       {summary(timed(conn, QUERIES['top1000'], max(5, repeat // 4)))}"
             )
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def main() -> None:
