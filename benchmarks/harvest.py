@@ -43,24 +43,26 @@ import os
 import platform
 import resource
 import shutil
+import sys
 import tempfile
 import threading
 import time
-import uuid
 import warnings
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 from catalog.config import Settings
-from catalog.db import Database, sqlalchemy_url
+from catalog.db import Database
 from catalog.embedded import EmbeddedCluster
 from catalog.harvest import native
 from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.records import FileTask
-from catalog.harvest.run import HarvestOptions, harvest
+from catalog.harvest.run import HarvestOptions, HarvestSummary, harvest
 from catalog.harvest.worker import process_file
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # for benchmarks.synthetic
+from benchmarks.synthetic import scratch_database
 
 FITS = (".fits", ".fits.gz")
 
@@ -151,14 +153,23 @@ def _cpu(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def fresh_database(server_url: str) -> tuple[Database, str]:
-    name = f"hlsp_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    url = make_url(sqlalchemy_url(server_url)).set(database=name)
-    database = Database(url.render_as_string(hide_password=False), settings=Settings())
-    database.migrate()
-    return database, name
+def harvest_three(
+    database: Database, options: HarvestOptions, cluster: EmbeddedCluster | None
+) -> tuple[list[HarvestSummary], tuple[float, float, float]]:
+    """The cold harvest and two no-change re-runs; the cold one's CPU seconds (harvesting
+    process, pool workers, PostgreSQL server: NaN for a server that is not ours)."""
+    server = ServerCpu(cluster.pgdata) if cluster is not None else None
+    if server is not None:
+        server.start()
+    self0, children0 = (resource.getrusage(resource.RUSAGE_SELF),
+                        resource.getrusage(resource.RUSAGE_CHILDREN))  # fmt: skip
+    first = harvest(database, options)
+    main_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - _cpu(self0)
+    pool_cpu = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(children0)
+    server_cpu = server.stop() if server is not None else float("nan")
+    second = harvest(database, options)  # right after the load: PostgreSQL is still
+    third = harvest(database, options)  # setting hint bits and autovacuuming
+    return [first, second, third], (main_cpu, pool_cpu, server_cpu)
 
 
 def main() -> None:
@@ -182,8 +193,10 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    kept_paths = (sorted(str(p) for p in args.corpus.rglob("*") if p.name.endswith(FITS))
+                  if args.corpus is not None else [])  # fmt: skip
     if args.corpus is not None:
-        args.sizes = [sum(1 for p in args.corpus.rglob("*") if p.name.endswith(FITS))]
+        args.sizes = [len(kept_paths)]
     work = Path(tempfile.mkdtemp(prefix="hlsp-bench-", dir=args.workdir))
     work.chmod(0o755)
     external = os.environ.get("HLSP_TEST_DATABASE_URL")
@@ -207,8 +220,7 @@ def main() -> None:
         for size in args.sizes:
             started = time.perf_counter()
             if args.corpus is not None:
-                root = args.corpus
-                paths = sorted(str(p) for p in root.rglob("*") if p.name.endswith(FITS))
+                root, paths = args.corpus, kept_paths
             else:
                 kept = (args.workdir or Path.cwd()) / f"corpus-{size}"
                 root = kept if args.keep else work / f"corpus-{size}"
@@ -221,20 +233,13 @@ def main() -> None:
             astropy_all_s = astropy_all_headers(sample)
             read_s = read_loop(sample)
             astropy_rate = len(sample) / astropy_s
-            database, name = fresh_database(server_url)
             options = HarvestOptions(paths=[root], jobs=args.jobs, progress=False)
-            server = ServerCpu(cluster.pgdata) if cluster is not None else None
-            if server is not None:
-                server.start()
-            self0, children0 = (resource.getrusage(resource.RUSAGE_SELF),
-                                resource.getrusage(resource.RUSAGE_CHILDREN))  # fmt: skip
-            first = harvest(database, options)
-            main_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - _cpu(self0)
-            pool_cpu = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(children0)
-            server_cpu = server.stop() if server is not None else float("nan")
-            cpu_rows.append((size, main_cpu, pool_cpu, server_cpu, os.getloadavg()[0]))
-            second = harvest(database, options)  # right after the load: PostgreSQL is still
-            third = harvest(database, options)  # setting hint bits and autovacuuming
+            with scratch_database(server_url) as url:
+                database = Database(url, settings=Settings())
+                database.migrate()
+                (first, second, third), cpu = harvest_three(database, options, cluster)
+                database.dispose()
+            cpu_rows.append((size, *cpu, os.getloadavg()[0]))
             assert first.added == size and first.failed == 0, first
             assert second.unchanged == third.unchanged == size, (second, third)
             rows = [
@@ -252,9 +257,6 @@ def main() -> None:
             made = "listed" if args.corpus is not None else "generated"
             print(f"<!-- corpus of {size:,} {made} in {generated:.1f} s, synced and read once"
                   f" in {warmed:.1f} s -->")  # fmt: skip
-            database.dispose()
-            with psycopg.connect(server_url, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
             if args.corpus is None and not args.keep:
                 shutil.rmtree(root)
         print("\n| files | harvest CPU µs per file: harvesting process | pool workers | "
