@@ -18,8 +18,9 @@ The page cache is never dropped (that needs root). Then, in one run:
              PostgreSQL's hint-bit writes and autovacuum of the fresh rows; the second
              is the steady state of a periodic re-harvest
   CPU        for the end-to-end harvest, CPU seconds per file of the harvesting process,
-             of its pool workers and of the PostgreSQL server's processes (embedded cluster
-             only): on a shared machine these are steadier than the wall-clock rates
+             of its pool workers and of the PostgreSQL server's processes, the backends that
+             exited included (embedded cluster only): on a shared machine these are
+             steadier than the wall-clock rates
 
 Usage:
 
@@ -45,7 +46,6 @@ import resource
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -111,42 +111,34 @@ def read_loop(paths: list[str]) -> float:
     return time.perf_counter() - start
 
 
-class ServerCpu(threading.Thread):
-    """CPU time of the processes of one PostgreSQL server (its postmaster's children exit
-    when their connection closes, so each is sampled while it lives)."""
+class ServerCpu:
+    """CPU time of the processes of one PostgreSQL server between construction and
+    :meth:`stop`: the postmaster's own, its live children's, and that of the children it
+    has reaped (a backend's time moves into the postmaster's ``cutime``/``cstime`` when its
+    connection closes and it exits, so nothing is lost between two readings)."""
 
     def __init__(self, pgdata: Path) -> None:
-        super().__init__(daemon=True)
         self.postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-        self.seen: dict[int, float] = {}
-        self.done = threading.Event()
-        self.sample()
-        self.base = dict(self.seen)
+        self.base = self.total()
 
-    def sample(self) -> None:
-        tick = os.sysconf("SC_CLK_TCK")
+    def total(self) -> float:
+        ticks = 0
         for path in Path("/proc").iterdir():
-            entry = path.name
-            if not entry.isdigit():
+            if not path.name.isdigit():
                 continue
             try:
                 fields = (path / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(entry) == self.postmaster or int(fields[1]) == self.postmaster:
-                cpu = (int(fields[11]) + int(fields[12])) / tick
-                self.seen[int(entry)] = max(self.seen.get(int(entry), 0.0), cpu)
-
-    def run(self) -> None:
-        while not self.done.wait(0.2):
-            self.sample()
+            if int(path.name) == self.postmaster:  # itself and its reaped children
+                ticks += sum(int(f) for f in fields[11:15])
+            elif int(fields[1]) == self.postmaster:  # a live child: its own time
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> float:
         """CPU seconds the server's processes spent since the start."""
-        self.done.set()
-        self.join()
-        self.sample()
-        return sum(cpu - self.base.get(pid, 0.0) for pid, cpu in self.seen.items())
+        return self.total() - self.base
 
 
 def _cpu(usage: resource.struct_rusage) -> float:
@@ -159,8 +151,6 @@ def harvest_three(
     """The cold harvest and two no-change re-runs; the cold one's CPU seconds (harvesting
     process, pool workers, PostgreSQL server: NaN for a server that is not ours)."""
     server = ServerCpu(cluster.pgdata) if cluster is not None else None
-    if server is not None:
-        server.start()
     self0, children0 = (resource.getrusage(resource.RUSAGE_SELF),
                         resource.getrusage(resource.RUSAGE_CHILDREN))  # fmt: skip
     first = harvest(database, options)
