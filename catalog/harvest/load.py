@@ -95,7 +95,8 @@ def _finite(value: float | None) -> float | None:
 
 
 def _bound_footprint(record: ProductRecord) -> None:
-    """A footprint with its bounding circle, or neither (the catalog checks both)."""
+    """A footprint with the circle that holds it (what the catalog indexes), or neither: the
+    catalog checks both. The one place circles are made for the harvest."""
     if record.footprint and record.footprint_bound is None:
         try:
             record.footprint_bound = bounding_circle(record.footprint)

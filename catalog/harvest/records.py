@@ -91,7 +91,7 @@ class ProductRecord:
     ra: float | None = None
     dec: float | None = None
     footprint: list[tuple[float, float]] | None = None
-    footprint_bound: SkyCircle | None = None  # a circle holding the footprint
+    footprint_bound: SkyCircle | None = None  # a circle holding it: set by load.sanitize
     s_fov: float | None = None
     s_xel1: int | None = None
     s_xel2: int | None = None

@@ -7,7 +7,6 @@ pool today and could run on any distributed executor tomorrow.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
 from catalog.harvest import extract as ex
@@ -18,7 +17,6 @@ from catalog.harvest.nomenclature import PROJ_ID_PATTERN, NameCheck, check_name
 from catalog.harvest.records import FileFailure, FileResult, FileTask, InputRef, ProductRecord
 from catalog.harvest.rules import check_headers, classify
 from catalog.harvest.skywcs import length_unit, number
-from catalog.sphere import bounding_circle
 
 NO_COLLECTION = rule(
     "HLSP-R100", Severity.ERROR, "No collection",
@@ -142,9 +140,7 @@ def fill(record: ProductRecord, headers: list[Header], name: NameCheck) -> None:
             # a hemisphere keeps its position and field of view but no polygon.
             if (record.s_fov is not None and record.s_fov < 90
                     and all(abs(dec) < 89.9999 for _, dec in corners)):  # fmt: skip
-                with contextlib.suppress(ValueError):  # no circle holds it: no polygon
-                    record.footprint_bound = bounding_circle(corners)
-                    record.footprint = corners
+                record.footprint = corners
             record.s_xel1 = int(number(image.get("NAXIS1")) or 0) or None
             record.s_xel2 = int(number(image.get("NAXIS2")) or 0) or None
             if position is None:
