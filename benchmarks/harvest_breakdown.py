@@ -24,15 +24,14 @@ import os
 import pickle
 import resource
 import shutil
+import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
 
-from catalog.db import Database, sqlalchemy_url
+from catalog.db import Database
 from catalog.embedded import EmbeddedCluster
 from catalog.harvest import native, worker
 from catalog.harvest.corpus import generate_corpus
@@ -43,6 +42,9 @@ from catalog.harvest.nomenclature import check_name
 from catalog.harvest.records import FileTask, ProductRecord
 from catalog.harvest.rules import check_headers, classify
 from catalog.harvest.run import fewer_collections
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # for benchmarks.synthetic
+from benchmarks.synthetic import scratch_database
 
 
 def worker_phases(paths: list[str]) -> dict[str, float]:
@@ -79,14 +81,10 @@ def _backend_cpu(pid: int) -> float:
 
 
 def load_cost(server_url: str, records: list[ProductRecord], label: str) -> None:
-    name = f"hlsp_breakdown_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    url = make_url(sqlalchemy_url(server_url)).set(database=name)
-    database = Database(url.render_as_string(hide_password=False))
-    database.migrate()
-    database.dispose()
-    try:
+    with scratch_database(server_url) as url:
+        database = Database(url)
+        database.migrate()
+        database.dispose()
         with psycopg.connect(database.url, autocommit=True) as conn:
             run_row = conn.execute("INSERT INTO hlsp.harvest_run DEFAULT VALUES "
                                    "RETURNING run_id").fetchone()  # fmt: skip
@@ -101,13 +99,10 @@ def load_cost(server_url: str, records: list[ProductRecord], label: str) -> None
                     loader.load(records[i : i + 500])
             wall = time.perf_counter() - start
             cpu1, self1 = _backend_cpu(int(pid_row[0])), resource.getrusage(resource.RUSAGE_SELF)
-        n = len(records)
-        mine = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
-        print(f"| {label} | {wall / n * 1e6:.0f} | {mine / n * 1e6:.0f} | "
-              f"{(cpu1 - cpu0) / n * 1e6:.0f} |")  # fmt: skip
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    n = len(records)
+    mine = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
+    print(f"| {label} | {wall / n * 1e6:.0f} | {mine / n * 1e6:.0f} | "
+          f"{(cpu1 - cpu0) / n * 1e6:.0f} |")  # fmt: skip
 
 
 def main() -> None:
