@@ -77,8 +77,9 @@ fi
 
 # --- Python dependencies, exactly as locked -----------------------------------------------
 export UV_PYTHON_DOWNLOADS=never
+. scripts/python.sh  # after apt: python3 may have just been installed
 uv sync --frozen --all-groups --quiet
-say "ready: PostgreSQL $major with pg_sphere, $(uv --version), .venv synced from uv.lock"
+say "ready: PostgreSQL $major with pg_sphere, $(uv --version), $(uv run --frozen python -c 'import sys; print("Python", sys.version.split()[0], sys.executable)'), .venv synced from uv.lock"
 
 # --- compiled harvest modules (mypyc; see catalog/harvest/native.py) ------------------------
 # Rebuilt only when a source changed; the harvest falls back to pure Python when they are
