@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import psycopg
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catalog.db import Database
+from catalog.harvest.ids import Sequences
 from catalog.harvest.skywcs import PositionGrid, angular_distance
 from catalog.harvest.targets import MATCH_RADIUS_ARCSEC
 
@@ -38,3 +42,18 @@ def test_grid_ignores_missing_positions() -> None:
     assert grid.near(None, 1.0) is None and grid.near(1.0, 1.0) is None
     grid.add(1.0, 1.0, 2)
     assert grid.near(1.0, 1.0 + RADIUS / 2) == 2 and grid.near(1.0, 1.0 + 2 * RADIUS) is None
+
+
+def test_ids_are_drawn_in_blocks_from_the_columns_sequence(database: Database) -> None:
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        sequences = Sequences(conn)
+        first = sequences.draw("hlsp.target", "target_id", 5)
+        second = sequences.draw("hlsp.target", "target_id", 3)
+        assert first == sorted(first) and len(set(first + second)) == 8
+        assert min(second) > max(first)
+        assert sequences.draw("hlsp.product", "product_id", 0) == []
+        # Ids other writers get from the column's default come after the drawn ones.
+        row = conn.execute("INSERT INTO hlsp.target (name) VALUES ('x') RETURNING target_id")
+        assert row.fetchone()[0] > max(second)  # type: ignore[index]
+        with pytest.raises(AssertionError, match="not serial"):
+            sequences.draw("hlsp.target", "name", 1)

@@ -12,7 +12,7 @@ Every statement is fixed SQL; values travel as COPY data or bound parameters.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ import psycopg
 
 from catalog.harvest import copytext
 from catalog.harvest.findings import Finding, Severity, rule
+from catalog.harvest.ids import Sequences
 from catalog.harvest.manifest import Manifest, clean_doi
 from catalog.harvest.records import FileFailure, ProductRecord
 from catalog.harvest.targets import TargetResolver
@@ -170,6 +171,7 @@ class Loader:
         self.run_id = run_id
         self.collections: dict[str, int] = {}
         self.manifests: dict[str, Manifest] = {}
+        self.sequences = Sequences(conn)
         with conn.cursor() as cur:
             cur.execute(_STAGE_SQL)
 
@@ -294,9 +296,7 @@ class Loader:
         ids: dict[int, ProductRecord] = {}
         with self.conn.cursor() as cur:
             if new_keys:
-                cur.execute("SELECT nextval(pg_get_serial_sequence('hlsp.product', 'product_id'))"
-                            " FROM generate_series(1, %s)", (len(new_keys),))  # fmt: skip
-                new_ids = [int(row[0]) for row in cur.fetchall()]
+                new_ids = self.sequences.draw("hlsp.product", "product_id", len(new_keys))
                 end = f"\t{copytext.text(str(datetime.now(UTC)))}\n"  # last_harvested
                 lines: list[str] = []
                 for product_id, key in zip(new_ids, new_keys, strict=True):
@@ -363,7 +363,7 @@ class Loader:
                                    for product_id, record in ids.items()))  # fmt: skip
         with self.conn.cursor() as cur:  # held to the commit: a name is created once
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (TARGET_LOCK,))
-        links = TargetResolver(self.conn).resolve(ids)
+        links = TargetResolver(self.conn, self.sequences).resolve(ids)
         if links:
             with (
                 self.conn.cursor() as cur,
@@ -414,26 +414,33 @@ class Loader:
                         "NULL AND product_id = ANY(%s)", (list(product_ids),))  # fmt: skip
             return cur.rowcount
 
-    def add_findings(self, product_id: int, findings: Sequence[Finding]) -> None:
-        """Append cross-file findings to a stored product and worsen its verdict if needed."""
+    def add_findings(self, findings: Mapping[int, Sequence[Finding]]) -> None:
+        """Append cross-file findings to stored products (product id -> its new findings;
+        info-level ones are left out) and worsen their verdicts where needed: a constant
+        number of statements for any number of products."""
+        kept = {product_id: [f for f in found if f.severity != Severity.INFO]
+                for product_id, found in findings.items()}  # fmt: skip
+        kept = {product_id: found for product_id, found in kept.items() if found}
+        if not kept:
+            return
+        ids = sorted(kept)
         with self.conn.cursor() as cur:
-            cur.execute("SELECT coalesce(max(finding_index), 0) FROM hlsp.product_finding "
-                        "WHERE product_id = %s", (product_id,))  # fmt: skip
-            row = cur.fetchone()
-            start = int(row[0]) if row else 0
-            cur.executemany(
-                "INSERT INTO hlsp.product_finding (product_id, finding_index, code, severity, hdu,"
-                " keyword, message) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(product_id, start + n, f.code, str(f.severity), f.hdu, f.keyword or f.field,
-                  f.message) for n, f in enumerate(
-                      (f for f in findings if f.severity != Severity.INFO), start=1)],
-            )  # fmt: skip
+            cur.execute("SELECT product_id, max(finding_index) FROM hlsp.product_finding "
+                        "WHERE product_id = ANY(%s) GROUP BY product_id", (ids,))  # fmt: skip
+            last = {int(product_id): int(index) for product_id, index in cur.fetchall()}
+            with cur.copy("COPY hlsp.product_finding (product_id, finding_index, code, severity, "
+                          "hdu, keyword, message) FROM STDIN") as copy:  # fmt: skip
+                copy.write("".join(
+                    copytext.finding_lines(product_id, kept[product_id],
+                                           start=last.get(product_id, 0) + 1)
+                    for product_id in ids
+                ))  # fmt: skip
             cur.execute(
-                "UPDATE hlsp.product SET verdict = CASE "
-                "WHEN EXISTS (SELECT 1 FROM hlsp.product_finding f WHERE f.product_id = %(p)s "
-                "AND f.severity = 'error') THEN 'FAIL' "
-                "WHEN EXISTS (SELECT 1 FROM hlsp.product_finding f WHERE f.product_id = %(p)s "
-                "AND f.severity = 'warning') THEN 'NEEDS REVIEW' ELSE 'PASS' END "
-                "WHERE product_id = %(p)s",
-                {"p": product_id},
+                "UPDATE hlsp.product p SET verdict = CASE "
+                "WHEN EXISTS (SELECT 1 FROM hlsp.product_finding f WHERE f.product_id = "
+                "p.product_id AND f.severity = 'error') THEN 'FAIL' "
+                "WHEN EXISTS (SELECT 1 FROM hlsp.product_finding f WHERE f.product_id = "
+                "p.product_id AND f.severity = 'warning') THEN 'NEEDS REVIEW' ELSE 'PASS' END "
+                "WHERE p.product_id = ANY(%s)",
+                (ids,),
             )

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from catalog.harvest import copytext, extract
+from catalog.harvest.ids import Sequences
 from catalog.harvest.records import ProductRecord, TargetRef
 from catalog.harvest.skywcs import PositionGrid, angular_distance
 
@@ -53,8 +54,9 @@ def _aliases(
 class TargetResolver:
     """Resolves the targets of a batch in a constant number of statements."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], sequences: Sequences | None = None) -> None:
         self.conn = conn
+        self.sequences = sequences or Sequences(conn)
 
     def resolve(self, ids: dict[int, ProductRecord]) -> set[tuple[int, int]]:
         """Link each product to its target, creating targets and aliases as needed.
@@ -130,12 +132,7 @@ class TargetResolver:
         return set(resolved.items())
 
     def _allocate_target_ids(self, count: int) -> list[int]:
-        if count == 0:
-            return []
-        with self.conn.cursor() as cur:
-            cur.execute("SELECT nextval(pg_get_serial_sequence('hlsp.target', 'target_id')) "
-                        "FROM generate_series(1, %s)", (count,))  # fmt: skip
-            return [int(row[0]) for row in cur.fetchall()]
+        return self.sequences.draw("hlsp.target", "target_id", count)
 
     def _write_targets(
         self, new_targets: list[tuple[int, TargetRef]], aliases: dict[str, tuple[int, str]],
