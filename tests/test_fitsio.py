@@ -407,3 +407,20 @@ def test_unparsable_values_raise() -> None:
 
 def test_printable_alphabet_is_what_the_reader_accepts() -> None:
     assert set(PRINTABLE) == set(string.printable) - set("\t\n\r\x0b\x0c")
+
+
+@pytest.mark.parametrize("hierarch", [False, True])
+def test_first_values_keep_the_first_card_of_each_keyword_as_written(hierarch: bool) -> None:
+    cards = [Card("SIMPLE", True), Card("A", 1), Card("COMMENT", "c"), Card("B", "x"),
+             Card("A", 2), Card("HISTORY", "h"), Card("", "blank"), Card("B", None)]  # fmt: skip
+    if hierarch:
+        cards += [Card("ESO det ID", "d1"), Card("ESO det ID", "d2")]
+    header = Header(0, cards)
+    expected = {c.keyword: c.value for c in reversed(cards)}
+    for keyword in ("COMMENT", "HISTORY", ""):
+        expected.pop(keyword)
+    values = header.first_values()
+    assert values == expected and list(values) == [k for k in dict.fromkeys(
+        c.keyword for c in cards) if k in expected]  # fmt: skip
+    values["A"] = 99  # a copy: the header's own look-ups are untouched
+    assert header.get("A") == 1 and header.first_values()["A"] == 1

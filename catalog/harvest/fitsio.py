@@ -54,7 +54,7 @@ class Header:
     commentary keywords (COMMENT, HISTORY, blank) are reached through :meth:`commentary`.
     """
 
-    __slots__ = ("_index", "cards", "data_bytes", "data_offset", "index", "offset")
+    __slots__ = ("_folded", "_index", "cards", "data_bytes", "data_offset", "index", "offset")
 
     def __init__(
         self, index: int, cards: list[Card], *, offset: int = 0, data_bytes: int = 0
@@ -70,7 +70,8 @@ class Header:
             if keyword not in index_map and keyword not in COMMENTARY:
                 index_map[keyword] = card.value
         keys = "".join(index_map)
-        if keys.upper() != keys:  # HIERARCH keywords keep their case; lookups ignore it
+        self._folded = keys.upper() != keys
+        if self._folded:  # HIERARCH keywords keep their case; lookups ignore it
             index_map = {}
             for card in cards:
                 keyword = card.keyword.upper()
@@ -107,6 +108,16 @@ class Header:
     def items(self) -> ItemsView[str, Value]:
         """(keyword, value of its first card) pairs, commentary keywords excluded."""
         return self._index.items()
+
+    def first_values(self) -> dict[str, Value]:
+        """A new dict: each keyword as written (commentary excluded) -> its first card's value."""
+        if not self._folded:
+            return dict(self._index)
+        values: dict[str, Value] = {}
+        for card in self.cards:
+            if card.keyword not in values and card.keyword not in COMMENTARY:
+                values[card.keyword] = card.value
+        return values
 
     def commentary(self, keyword: str = "COMMENT") -> list[str]:
         return [str(c.value) for c in self.cards if c.keyword == keyword and c.value is not None]

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import KeysView, Mapping, Sequence
 
-from catalog.harvest.fitsio import COMMENTARY, Header, Value
+from catalog.harvest.fitsio import Header, Value
 
 TABLE_KINDS = frozenset({"BINTABLE", "TABLE"})
 ARRAY_KINDS = frozenset({"PRIMARY", "IMAGE"})
@@ -124,12 +124,7 @@ class FileView:
     def __init__(self, headers: Sequence[Header]) -> None:
         self.headers = tuple(headers)
         self.primary = self.headers[0] if self.headers else None
-        self.values: list[dict[str, Value]] = []
-        for header in self.headers:
-            values = {c.keyword: c.value for c in reversed(header.cards)}
-            for keyword in COMMENTARY:
-                values.pop(keyword, None)
-            self.values.append(values)
+        self.values: list[dict[str, Value]] = [h.first_values() for h in self.headers]
         self._position = {id(h): i for i, h in enumerate(self.headers)}
         self._first: dict[str, int] = {}  # keyword -> position of the first HDU holding it
         for position in range(len(self.headers) - 1, -1, -1):
