@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from catalog.db import Database
 from catalog.harvest.corpus import generate_corpus
+from catalog.harvest.fitswrite import primary_hdu, write_fits
 from catalog.harvest.load import Loader
 from catalog.harvest.manifest import clean_doi
 from catalog.harvest.records import ProductRecord, TargetRef
@@ -174,3 +175,31 @@ def test_an_edited_manifest_takes_effect_without_any_file_changing(database, tin
     broken = run(database, collection)
     assert [f.code for f in broken.failures] == ["HLSP-R110"]
     assert "is not a DOI" in broken.failures[0].reason
+
+
+def test_cross_file_findings_are_added_to_the_products_they_concern(database, tmp_path):
+    """Files whose HLSPID or DOI differ from their collection's get C001/C002 appended after
+    their own findings, and their verdict worsens; the others keep theirs."""
+    root = tmp_path / "xcol"
+    root.mkdir()
+    doi = "10.17909/abcd-1234"
+    for i in range(6):
+        cards: list[tuple[str, Any]] = [("HLSPID", "xcol"), ("DOI", doi)]
+        if i == 4:
+            cards = [("HLSPID", "other"), ("DOI", "10.17909/zzzz-9999")]
+        write_fits(root / f"hlsp_xcol_hst_wfc3_t{i}_f555w_v1_img.fits", [primary_hdu(cards)])
+    summary = harvest(database, HarvestOptions(paths=[root], collection="xcol", jobs=1,
+                                               progress=False))  # fmt: skip
+    assert summary.added == 6
+    with psycopg.connect(database.url) as conn:
+        rows = conn.execute(
+            "SELECT p.file_name, p.verdict, array_agg(f.code ORDER BY f.finding_index), "
+            "array_agg(f.finding_index ORDER BY f.finding_index) FROM hlsp.product p "
+            "JOIN hlsp.product_finding f USING (product_id) GROUP BY 1, 2 ORDER BY 1"
+        ).fetchall()
+    by_name = {name[len("hlsp_xcol_hst_wfc3_"):][:2]: row for name, *row in rows}
+    verdict, codes, indexes = by_name["t4"]
+    assert verdict == "FAIL" and codes[-2:] == ["HLSP-C001", "HLSP-C002"]
+    assert indexes == list(range(1, len(indexes) + 1))  # appended after the file's own
+    for other in ("t0", "t1", "t2", "t3", "t5"):
+        assert "HLSP-C001" not in by_name[other][1] and "HLSP-C002" not in by_name[other][1]

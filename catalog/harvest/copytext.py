@@ -45,13 +45,13 @@ def real(value: float | None) -> str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
-def finding_lines(product_id: int, findings: Sequence[Finding]) -> str:
+def finding_lines(product_id: int, findings: Sequence[Finding], start: int = 1) -> str:
     """``product_finding (product_id, finding_index, code, severity, hdu, keyword, message)``
     of the errors and warnings (info-level advice is for ``hlsp check`` reports), numbered
-    from 1."""
+    from ``start``."""
     pid = str(product_id)
     lines: list[str] = []
-    n = 0
+    n = start - 1
     info = _INFO  # not ``Severity.INFO``: compiled, that is a class attribute lookup a finding
     for f in findings:
         severity = f.severity

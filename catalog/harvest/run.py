@@ -286,11 +286,10 @@ class Harvest:
                                                           other_files=others)  # fmt: skip
             if collection_level:
                 summary.collection_findings[collection] = collection_level
+            found = {product_ids[path]: findings for file_name, findings in per_file.items()
+                     if (path := paths.get(file_name)) in product_ids}  # fmt: skip
             with self.conn.transaction():
-                for file_name, findings in per_file.items():
-                    path = paths.get(file_name)
-                    if findings and path in product_ids:
-                        loader.add_findings(product_ids[path], findings)
+                loader.add_findings(found)
 
     def _end_run(self, summary: HarvestSummary) -> None:
         """Record how the run ended, on a fresh connection: an interrupt may have left the
