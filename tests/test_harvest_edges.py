@@ -197,7 +197,7 @@ def test_cross_file_findings_are_added_to_the_products_they_concern(database, tm
             "array_agg(f.finding_index ORDER BY f.finding_index) FROM hlsp.product p "
             "JOIN hlsp.product_finding f USING (product_id) GROUP BY 1, 2 ORDER BY 1"
         ).fetchall()
-    by_name = {name[len("hlsp_xcol_hst_wfc3_"):][:2]: row for name, *row in rows}
+    by_name = {name[len("hlsp_xcol_hst_wfc3_") :][:2]: row for name, *row in rows}
     verdict, codes, indexes = by_name["t4"]
     assert verdict == "FAIL" and codes[-2:] == ["HLSP-C001", "HLSP-C002"]
     assert indexes == list(range(1, len(indexes) + 1))  # appended after the file's own

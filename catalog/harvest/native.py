@@ -18,7 +18,8 @@ Writing code for the compiled modules (mypyc compiles the same typed Python; whe
   through attribute writes that frozen dataclasses refuse, and without calling ``__init__``);
 - ``frozenset & x`` wants ``x`` to be a frozenset when compiled: write ``x & a_frozenset``;
 - code outside the compiled set that patches a compiled function (tests) does not reach the
-  compiled callers: patch the caller's module (``worker``), which stays Python.
+  compiled callers: patch the caller's module (``loadpool``, which calls
+  ``worker.process_file`` per file), which stays Python.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ COMPILED = (
     "catalog/harvest/fitsio.py",
     "catalog/harvest/skywcs.py",
     "catalog/harvest/nomenclature.py",
+    "catalog/harvest/worker.py",
     "catalog/harvest/rules/check.py",
     "catalog/harvest/rules/classify.py",
     "catalog/harvest/rules/codes.py",
