@@ -377,12 +377,14 @@ def targets_of(
         not names
         and name_target
         and _NAME_LIKE.search(name_target)
-        and not (name_target.startswith(("all", "multi")) or re.match(r"^s\d{4}", name_target))
+        and not (name_target.startswith(("all", "multi")) or _SECTOR.match(name_target))
     ):
         add(name_target, "file name")
     return names
 
 
+_SECTOR = re.compile(r"s\d{4}")  # a TESS sector ('s0012'), not a target
+_LIST_SEPARATORS = re.compile(r"[,;\s]+")
 _PREFIXED_NUMBER = re.compile(r"^([a-z]+)0*(\d+)$")
 _SPACES = re.compile(r"[\s_]+")
 _LETTER_DASH_DIGIT = re.compile(r"(?<=[a-z])-(?=\d)")
@@ -407,7 +409,7 @@ def _values(value: Value) -> list[str]:
         return []
     if isinstance(value, int | float):
         return [str(int(value)) if float(value).is_integer() else str(value)]
-    parts = re.split(r"[,;\s]+", str(value).strip().strip("[]()"))
+    parts = _LIST_SEPARATORS.split(str(value).strip().strip("[]()"))
     return [p.strip("'\"") for p in parts if p.strip("'\"") and p.upper() not in PLACEHOLDERS]
 
 
