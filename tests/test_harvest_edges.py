@@ -18,7 +18,7 @@ from catalog.harvest.fitswrite import primary_hdu, write_fits
 from catalog.harvest.load import Loader
 from catalog.harvest.manifest import clean_doi
 from catalog.harvest.records import ProductRecord, TargetRef
-from catalog.harvest.run import HarvestOptions, harvest
+from catalog.harvest.run import LOCK_KEY, Harvest, HarvestOptions, harvest
 from catalog.harvest.walk import Walk
 
 
@@ -203,3 +203,23 @@ def test_cross_file_findings_are_added_to_the_products_they_concern(database, tm
     assert indexes == list(range(1, len(indexes) + 1))  # appended after the file's own
     for other in ("t0", "t1", "t2", "t3", "t5"):
         assert "HLSP-C001" not in by_name[other][1] and "HLSP-C002" not in by_name[other][1]
+
+
+def test_a_harvest_releases_its_lock_before_it_returns(database, tmp_path, monkeypatch):
+    """The next harvest may start at once: it must not find the lock still held by the
+    last one's session, whose backend may not have exited yet when the client closed it."""
+    write_fits(tmp_path / "hlsp_lock_hst_wfc3_t_f555w_v1_img.fits", [primary_hdu([])])
+    runner = Harvest(database, HarvestOptions(paths=[tmp_path], jobs=1, progress=False))
+    lingering = runner.conn
+    monkeypatch.setattr(lingering, "close", lambda: None)  # as if the backend lingered
+    try:
+        assert runner.run().state == "completed"
+        with psycopg.connect(database.url, autocommit=True) as other:
+            row = other.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+            assert row == (True,)
+            other.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        again = harvest(database, HarvestOptions(paths=[tmp_path], jobs=1, progress=False))
+        assert again.unchanged == 1
+    finally:
+        monkeypatch.undo()
+        lingering.close()

@@ -293,7 +293,14 @@ class Harvest:
 
     def _end_run(self, summary: HarvestSummary) -> None:
         """Record how the run ended, on a fresh connection: an interrupt may have left the
-        working one mid-statement. Closing the working one releases the harvest lock."""
+        working one mid-statement. The harvest lock is released first when the working one is
+        idle: a closed session's locks go only once its backend has exited, which can be after
+        a harvest started next asks for the lock (closing releases it otherwise)."""
+        try:
+            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                self.conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        except psycopg.Error:
+            pass  # closing releases it
         self.conn.close()
         try:
             with psycopg.connect(self.database.url, autocommit=True) as conn:
