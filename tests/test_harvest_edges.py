@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from catalog.harvest.fitswrite import primary_hdu, write_fits
 from catalog.harvest.load import Loader
 from catalog.harvest.manifest import clean_doi
 from catalog.harvest.records import ProductRecord, TargetRef
-from catalog.harvest.run import LOCK_KEY, Harvest, HarvestOptions, harvest
+from catalog.harvest.run import LOCK_KEY, Harvest, HarvestBusy, HarvestOptions, harvest
 from catalog.harvest.walk import Walk
 
 
@@ -223,3 +224,21 @@ def test_a_harvest_releases_its_lock_before_it_returns(database, tmp_path, monke
     finally:
         monkeypatch.undo()
         lingering.close()
+
+
+def test_a_second_harvest_is_refused_while_one_holds_the_lock(database, tmp_path):
+    write_fits(tmp_path / "hlsp_lock_hst_wfc3_t_f555w_v1_img.fits", [primary_hdu([])])
+    options = HarvestOptions(paths=[tmp_path], jobs=1, progress=False)
+    with psycopg.connect(database.url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        with pytest.raises(HarvestBusy, match="another harvest is running"):
+            harvest(database, options)
+        # A lock released within the grace period (a session ending) is waited for.
+        release = threading.Timer(0.3, lambda: holder.execute("SELECT pg_advisory_unlock(%s)",
+                                                              (LOCK_KEY,)))  # fmt: skip
+        release.start()
+        try:
+            assert harvest(database, options).added == 1
+        finally:
+            release.join()
+    assert scalar(database, "SELECT count(*) FROM hlsp.harvest_run WHERE state = 'running'") == 0

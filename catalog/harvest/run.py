@@ -38,6 +38,7 @@ from catalog.harvest.walk import Walk
 from catalog.harvest.worker import process_file
 
 LOCK_KEY = 0x484C5350  # "HLSP": one harvest at a time per catalog
+LOCK_ATTEMPTS = 10  # 0.1 s apart
 
 
 class HarvestBusy(Exception):
@@ -137,8 +138,15 @@ class Harvest:
     # -- bookkeeping ------------------------------------------------------------------------------
 
     def _lock(self) -> None:
-        row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
-        if not row or not row[0]:
+        # A harvest that has just ended (interrupted, say, in mid-statement) may still hold
+        # the lock for as long as its backend takes to exit: a second is ample for that.
+        for attempt in range(LOCK_ATTEMPTS):
+            row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+            if row and row[0]:
+                break
+            if attempt + 1 < LOCK_ATTEMPTS:
+                time.sleep(0.1)
+        else:
             raise HarvestBusy("another harvest is running on this catalog; wait for it to end "
                               "(or stop it) and run again")  # fmt: skip
         # Runs left 'running' by a killed process cannot still be running: we hold the lock.
