@@ -203,7 +203,8 @@ def footprint_of(headers: Sequence[Header]) -> tuple[list[tuple[float, float]], 
 
 def field_of_view(corners: list[tuple[float, float]]) -> float | None:
     """Diameter (deg) of the field: the largest distance between two corners."""
-    fov = max(angular_distance(a, b) for a in corners for b in corners)
+    fov = max((angular_distance(a, b) for n, a in enumerate(corners) for b in corners[n + 1 :]),
+              default=0.0)  # fmt: skip
     return fov if 0 < fov <= 360 else None
 
 

@@ -143,40 +143,65 @@ def _celestial(phi: float, theta: float, ra0: float, dec0: float) -> tuple[float
     return ra % 360.0, math.degrees(dec)
 
 
-def pixel_to_sky(header: Keywords, px: float, py: float) -> tuple[float, float] | None:
-    """Sky position (deg) of 1-based pixel (px, py) on the celestial axes, or None."""
+class Celestial:
+    """What mapping pixels to the sky needs from a header, read once: reference pixel and
+    value, the 2x2 matrix, the projection code and the frame (RA--, GLON, ELON)."""
+
+    def __init__(
+        self, axes: tuple[int, int], crval: tuple[float, float], crpix: tuple[float, float],
+        matrix: tuple[float, float, float, float], projection: tuple[str, str],
+    ) -> None:  # fmt: skip
+        self.lon_axis, self.lat_axis = axes
+        self.crval = crval
+        self.crpix = crpix
+        self.matrix = matrix
+        self.code, self.frame = projection  # ('TAN', 'RA--'), ...
+
+    def to_sky(self, px: float, py: float) -> tuple[float, float]:
+        """Sky position (deg, ICRS) of 1-based pixel (px, py) on the celestial axes."""
+        m = self.matrix
+        dx, dy = px - self.crpix[0], py - self.crpix[1]
+        x, y = m[0] * dx + m[1] * dy, m[2] * dx + m[3] * dy
+        phi, theta = _deproject(x, y, self.code)
+        lon, lat = _celestial(phi, theta, self.crval[0], self.crval[1])
+        return to_icrs(lon, lat, self.frame)
+
+
+def celestial(header: Keywords) -> Celestial | None:
+    """The header's celestial WCS, or None when it has none (or no usable reference)."""
     axes = celestial_axes(header)
     if axes is None:
         return None
     i, j = axes
     ra0, dec0 = number(header.get(f"CRVAL{i}")), number(header.get(f"CRVAL{j}"))
     crpix_i, crpix_j = number(header.get(f"CRPIX{i}")), number(header.get(f"CRPIX{j}"))
-    if None in (ra0, dec0, crpix_i, crpix_j) or not -90 <= (dec0 or 0.0) <= 90:
+    if ra0 is None or dec0 is None or crpix_i is None or crpix_j is None:
         return None
-    assert ra0 is not None and dec0 is not None and crpix_i is not None and crpix_j is not None
-    m = _matrix(header, i, j)
-    dx, dy = px - crpix_i, py - crpix_j
-    x, y = m[0] * dx + m[1] * dy, m[2] * dx + m[3] * dy
+    if not -90 <= dec0 <= 90:
+        return None
     ctype = str(header.get(f"CTYPE{i}")).upper()
-    phi, theta = _deproject(x, y, ctype[5:8])
-    lon, lat = _celestial(phi, theta, ra0, dec0)
-    return to_icrs(lon, lat, ctype[:4])
+    return Celestial((i, j), (ra0, dec0), (crpix_i, crpix_j), _matrix(header, i, j),
+                     (ctype[5:8], ctype[:4]))  # fmt: skip
+
+
+def pixel_to_sky(header: Keywords, px: float, py: float) -> tuple[float, float] | None:
+    """Sky position (deg) of 1-based pixel (px, py) on the celestial axes, or None."""
+    wcs = celestial(header)
+    return None if wcs is None else wcs.to_sky(px, py)
 
 
 def image_corners(header: Keywords) -> list[tuple[float, float]] | None:
     """The four sky corners (deg) of a 2-D celestial image, counter-clockwise on the sky."""
-    axes = celestial_axes(header)
-    if axes is None or str(header.get(f"CTYPE{axes[0]}"))[5:8].upper() not in ZENITHAL:
+    wcs = celestial(header)
+    if wcs is None or wcs.code not in ZENITHAL:
         return None  # all-sky projections (CAR, AIT, MOL, ...) have no 4-corner footprint
-    n1 = number(header.get(f"NAXIS{axes[0]}")) or number(header.get(f"ZNAXIS{axes[0]}"))
-    n2 = number(header.get(f"NAXIS{axes[1]}")) or number(header.get(f"ZNAXIS{axes[1]}"))
+    lon, lat = wcs.lon_axis, wcs.lat_axis
+    n1 = number(header.get(f"NAXIS{lon}")) or number(header.get(f"ZNAXIS{lon}"))
+    n2 = number(header.get(f"NAXIS{lat}")) or number(header.get(f"ZNAXIS{lat}"))
     if not n1 or not n2 or n1 < 1 or n2 < 1:
         return None
     pixels = [(0.5, 0.5), (n1 + 0.5, 0.5), (n1 + 0.5, n2 + 0.5), (0.5, n2 + 0.5)]
-    corners = [pixel_to_sky(header, x, y) for x, y in pixels]
-    if any(c is None for c in corners):
-        return None
-    points = [c for c in corners if c is not None]
+    points = [wcs.to_sky(x, y) for x, y in pixels]
     if _signed_area(points) < 0:  # east-left images run clockwise in (ra, dec) plane
         points.reverse()
     return points
