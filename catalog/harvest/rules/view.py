@@ -126,14 +126,17 @@ class FileView:
         self.primary = self.headers[0] if self.headers else None
         self.values: list[dict[str, Value]] = [h.first_values() for h in self.headers]
         self._position = {id(h): i for i, h in enumerate(self.headers)}
-        self._first: dict[str, int] = {}  # keyword -> position of the first HDU holding it
+        # keyword -> position of the first HDU holding it (keys in the order of the last HDU
+        # first: the rules that walk ``present`` see them so); keywords in several HDUs.
+        first: dict[str, int] = {}
+        repeated: set[str] = set()
         for position in range(len(self.headers) - 1, -1, -1):
-            self._first.update(dict.fromkeys(self.values[position], position))
-        self._repeated: set[str] = set()  # keywords in more than one HDU
-        seen: set[str] = set()
-        for values in self.values:
-            self._repeated |= values.keys() & seen
-            seen |= values.keys()
+            for keyword in self.values[position]:
+                if keyword in first:
+                    repeated.add(keyword)
+                first[keyword] = position
+        self._first = first
+        self._repeated = repeated
         self.arrays: list[tuple[Header, tuple[int, ...]]] = []  # HDUs holding an array
         self.tables: list[Header] = []  # tables holding the data (not PROVENANCE, ...)
         self.provenance: list[Header] = []  # BINTABLEs with EXTNAME = 'PROVENANCE'
