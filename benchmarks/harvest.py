@@ -145,21 +145,50 @@ def _cpu(usage: resource.struct_rusage) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def wal_position(url: str) -> tuple[int, str]:
+    """(checkpoints the server has made, its WAL insert position): PostgreSQL 17 moved the
+    counts from pg_stat_bgwriter to pg_stat_checkpointer."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        try:
+            row = conn.execute("SELECT num_timed + num_requested, pg_current_wal_lsn()::text "
+                               "FROM pg_stat_checkpointer").fetchone()  # fmt: skip
+        except psycopg.errors.UndefinedTable:
+            row = conn.execute(
+                "SELECT checkpoints_timed + checkpoints_req, "
+                "pg_current_wal_lsn()::text FROM pg_stat_bgwriter"
+            ).fetchone()
+    assert row is not None
+    return int(row[0]), str(row[1])
+
+
+def wal_since(url: str, start: tuple[int, str]) -> tuple[int, float]:
+    """(checkpoints, MB of WAL) since ``start`` (a :func:`wal_position`)."""
+    checkpoints, _ = wal_position(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)",
+                           (start[1],)).fetchone()  # fmt: skip
+    assert row is not None
+    return checkpoints - start[0], float(row[0]) / 1e6
+
+
 def harvest_three(
     database: Database, options: HarvestOptions, cluster: EmbeddedCluster | None
-) -> tuple[list[HarvestSummary], tuple[float, float, float]]:
+) -> tuple[list[HarvestSummary], tuple[float, float, float], tuple[int, float]]:
     """The cold harvest and two no-change re-runs; the cold one's CPU seconds (harvesting
-    process, pool workers, PostgreSQL server: NaN for a server that is not ours)."""
+    process, pool workers, PostgreSQL server: NaN for a server that is not ours), and the
+    checkpoints and MB of WAL the server wrote during it."""
     server = ServerCpu(cluster.pgdata) if cluster is not None else None
+    wal0 = wal_position(database.url)
     self0, children0 = (resource.getrusage(resource.RUSAGE_SELF),
                         resource.getrusage(resource.RUSAGE_CHILDREN))  # fmt: skip
     first = harvest(database, options)
     main_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - _cpu(self0)
     pool_cpu = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(children0)
     server_cpu = server.stop() if server is not None else float("nan")
+    wal = wal_since(database.url, wal0)
     second = harvest(database, options)  # right after the load: PostgreSQL is still
     third = harvest(database, options)  # setting hint bits and autovacuuming
-    return [first, second, third], (main_cpu, pool_cpu, server_cpu)
+    return [first, second, third], (main_cpu, pool_cpu, server_cpu), wal
 
 
 def main() -> None:
@@ -206,7 +235,7 @@ def main() -> None:
               )  # fmt: skip
         print("| files | phase | seconds | files/s | vs astropy |")
         print("|---:|---|---:|---:|---:|")
-        cpu_rows: list[tuple[int, float, float, float, float]] = []
+        cpu_rows: list[tuple[int, float, float, float, int, float, float]] = []
         for size in args.sizes:
             started = time.perf_counter()
             if args.corpus is not None:
@@ -227,9 +256,9 @@ def main() -> None:
             with scratch_database(server_url) as url:
                 database = Database(url, settings=Settings())
                 database.migrate()
-                (first, second, third), cpu = harvest_three(database, options, cluster)
+                (first, second, third), cpu, wal = harvest_three(database, options, cluster)
                 database.dispose()
-            cpu_rows.append((size, *cpu, os.getloadavg()[0]))
+            cpu_rows.append((size, *cpu, *wal, os.getloadavg()[0]))
             assert first.added == size and first.failed == 0, first
             assert second.unchanged == third.unchanged == size, (second, third)
             rows = [
@@ -250,11 +279,13 @@ def main() -> None:
             if args.corpus is None and not args.keep:
                 shutil.rmtree(root)
         print("\n| files | harvest CPU µs per file: harvesting process | pool workers | "
-              "PostgreSQL | total | load average |\n|---:|---:|---:|---:|---:|---:|")  # fmt: skip
-        for size, main_cpu, pool_cpu, server_cpu, load in cpu_rows:
+              "PostgreSQL | total | checkpoints | WAL KB per file | load average |\n"
+              "|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+        for size, main_cpu, pool_cpu, server_cpu, checkpoints, wal_mb, load in cpu_rows:
             micros = [c / size * 1e6 for c in (main_cpu, pool_cpu, server_cpu)]
             print(f"| {size:,} | {micros[0]:.0f} | {micros[1]:.0f} | {micros[2]:.0f} | "
-                  f"{sum(micros):.0f} | {load:.1f} |")  # fmt: skip
+                  f"{sum(micros):.0f} | {checkpoints} | {wal_mb * 1e3 / size:.1f} | "
+                  f"{load:.1f} |")  # fmt: skip
     finally:
         if cluster is not None:
             cluster.destroy()
