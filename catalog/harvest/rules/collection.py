@@ -107,13 +107,16 @@ def is_readme(file_name: str, product_type: str | None = None) -> bool:
     """A README by its product type, its file-name product type, or a README* name."""
     if product_type is not None and product_type.strip().lower() == README:
         return True
-    name = PurePosixPath(file_name.replace("\\", "/")).name.lower()
+    name = file_name.lower()
+    if "/" in name or "\\" in name:
+        name = PurePosixPath(name.replace("\\", "/")).name
     return name.startswith(README) or name.split(".")[0].rsplit("_", 1)[-1] == README
 
 
 def _has_readme(members: Sequence[MemberFacts], other_files: Sequence[str]) -> bool:
-    return any(is_readme(m.file_name, m.product_type) for m in members) or any(
-        is_readme(name) for name in other_files
+    # The README is usually one of the other files: look there before the FITS members.
+    return any(is_readme(name) for name in other_files) or any(
+        is_readme(m.file_name, m.product_type) for m in members
     )
 
 
