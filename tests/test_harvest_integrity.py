@@ -15,10 +15,12 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
+from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from catalog.config import Settings
 from catalog.db import Database
+from catalog.harvest import loadpool
 from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.load import skip_reference_triggers
 from catalog.harvest.records import ProductRecord
@@ -239,3 +241,23 @@ def test_a_worker_that_dies_fails_the_run_instead_of_hanging(
     assert (state, added) == ("failed", 0)
     monkeypatch.undo()
     assert run(database, corpus).state == "completed"  # and the next run does the work
+
+
+def test_loading_sessions_commit_without_waiting_for_the_disk(database: Database) -> None:
+    """Chunks commit asynchronously (the run's end record is written synchronously, after
+    them); nothing else about the session changes for other connections."""
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        # The tests' server runs with synchronous_commit off: make 'on' this database's default.
+        name = conn.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+        conn.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = on").format(
+            sql.Identifier(name)))  # fmt: skip
+        run = conn.execute("INSERT INTO hlsp.harvest_run DEFAULT VALUES RETURNING run_id")
+        row = run.fetchone()
+        assert row is not None
+    session = loadpool._Session(loadpool.LoadContext(database.url, int(row[0])))
+    try:
+        assert session.conn.execute("SHOW synchronous_commit").fetchone() == ("off",)
+    finally:
+        session.close()
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)

@@ -86,6 +86,12 @@ class _Session:
         self.context = context
         self.conn: psycopg.Connection[Any] = psycopg.connect(context.url, autocommit=True)
         skip_reference_triggers(self.conn)
+        # Chunks commit without waiting for their WAL to reach disk: a server or machine
+        # crash can lose the last fraction of a second of a run in progress (never a part of
+        # a chunk), which the next run redoes as for any interrupted run. The run's final
+        # state is written synchronously on another session, and WAL is flushed in order, so
+        # a run recorded as ended has every chunk on disk.
+        self.conn.execute("SET synchronous_commit = off")
         self.loader = Loader(self.conn, context.run_id)
         self.loader.manifests = context.manifests
 

@@ -312,6 +312,9 @@ class Harvest:
         self.conn.close()
         try:
             with psycopg.connect(self.database.url, autocommit=True) as conn:
+                # Flushed to disk before the run returns, with every chunk's WAL before it
+                # (the loaders commit asynchronously: see loadpool._Session).
+                conn.execute("SET synchronous_commit = on")
                 conn.execute(
                     "UPDATE hlsp.harvest_run SET state = %s, finished_at = now() "
                     "WHERE run_id = %s", (summary.state, summary.run_id),
