@@ -152,7 +152,7 @@ class Walk:
     ) -> FileTask | None:  # fmt: skip
         name = path.rsplit("/", 1)[-1]
         try:
-            path.encode("utf-8")
+            path.isascii() or path.encode("utf-8")  # (an ASCII path is UTF-8: no copy made)
         except UnicodeEncodeError:
             self._fail(Path(path), BAD_NAME, "the file name is not valid UTF-8")
             return None
