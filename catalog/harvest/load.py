@@ -329,11 +329,14 @@ class Loader:
     def _existing(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, str]]:
         """(collection_id, file_name) -> (product_id, file_path) of the keys already held."""
         with self.conn.cursor() as cur:
+            # One probe of the unique index per key (LIMIT keeps the subquery from being
+            # flattened into a join): while a cold load grows the table faster than its
+            # statistics, the planner would hash the whole table for every batch.
             cur.execute(
-                "SELECT p.collection_id, p.file_name, p.product_id, p.file_path "
-                "FROM hlsp.product p "
-                "JOIN unnest(%s::bigint[], %s::text[]) AS k(c, f) "
-                "ON p.collection_id = k.c AND p.file_name = k.f",
+                "SELECT k.c, k.f, p.product_id, p.file_path "
+                "FROM unnest(%s::bigint[], %s::text[]) AS k(c, f) "
+                "CROSS JOIN LATERAL (SELECT product_id, file_path FROM hlsp.product "
+                "WHERE collection_id = k.c AND file_name = k.f LIMIT 1) AS p",
                 (copytext.int_array([k[0] for k in keys]),
                  copytext.text_array([k[1] for k in keys])),
             )  # fmt: skip
