@@ -109,5 +109,6 @@ def _records(view: FileView) -> tuple[dict[str, set[int]], dict[str, int]]:
             prefix = match.group(1)
             records.setdefault(prefix, set()).add(int(match.group(2)))
             hit = view.find(keyword)
-            first_hdu.setdefault(prefix, hit[0].index if hit is not None else 0)
+            where = hit[0].index if hit is not None else 0
+            first_hdu[prefix] = min(first_hdu.get(prefix, where), where)
     return records, first_hdu
