@@ -87,10 +87,11 @@ class _Session:
         self.conn: psycopg.Connection[Any] = psycopg.connect(context.url, autocommit=True)
         skip_reference_triggers(self.conn)
         # Chunks commit without waiting for their WAL to reach disk: a server or machine
-        # crash can lose the last fraction of a second of a run in progress (never a part of
-        # a chunk), which the next run redoes as for any interrupted run. The run's final
-        # state is written synchronously on another session, and WAL is flushed in order, so
-        # a run recorded as ended has every chunk on disk.
+        # crash can lose the last chunks of a run in progress (up to wal_writer_delay x 3,
+        # 0.6 s by default; never a part of a chunk), which the next run redoes as for any
+        # interrupted run. When the walk is over, the harvest's own session commits the
+        # run's counts with the server's synchronous_commit, and WAL is flushed in order:
+        # from then on every chunk is on disk as it was before.
         self.conn.execute("SET synchronous_commit = off")
         self.loader = Loader(self.conn, context.run_id)
         self.loader.manifests = context.manifests

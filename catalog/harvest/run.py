@@ -300,27 +300,26 @@ class Harvest:
                 loader.add_findings(found)
 
     def _end_run(self, summary: HarvestSummary) -> None:
-        """Record how the run ended, on a fresh connection: an interrupt may have left the
-        working one mid-statement. The harvest lock is released first when the working one is
-        idle: a closed session's locks go only once its backend has exited, which can be after
-        a harvest started next asks for the lock (closing releases it otherwise)."""
-        try:
-            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-                self.conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
-        except psycopg.Error:
-            pass  # closing releases it
-        self.conn.close()
+        """Record how the run ended, on a fresh connection (an interrupt may have left the
+        working one mid-statement), then release the harvest lock and close the working one.
+        The lock is released explicitly when that session is idle: a closed session's locks
+        go only once its backend has exited, which can be after a harvest started next asks
+        for it (closing releases it otherwise). Recording first means a harvest started next
+        never finds this run still 'running' (it would mark it interrupted)."""
         try:
             with psycopg.connect(self.database.url, autocommit=True) as conn:
-                # Flushed to disk before the run returns, with every chunk's WAL before it
-                # (the loaders commit asynchronously: see loadpool._Session).
-                conn.execute("SET synchronous_commit = on")
                 conn.execute(
                     "UPDATE hlsp.harvest_run SET state = %s, finished_at = now() "
                     "WHERE run_id = %s", (summary.state, summary.run_id),
                 )  # fmt: skip
         except psycopg.Error:
             pass  # the database went away: the next run marks this one interrupted
+        try:
+            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                self.conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        except psycopg.Error:
+            pass  # closing releases it
+        self.conn.close()
 
 
 def harvest(
