@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from catalog.db import Database
 from catalog.harvest.corpus import generate_corpus
+from catalog.harvest.findings import Finding, Severity, Verdict
 from catalog.harvest.fitswrite import primary_hdu, write_fits
 from catalog.harvest.load import Loader
 from catalog.harvest.manifest import clean_doi
@@ -242,3 +243,35 @@ def test_a_second_harvest_is_refused_while_one_holds_the_lock(database, tmp_path
         finally:
             release.join()
     assert scalar(database, "SELECT count(*) FROM hlsp.harvest_run WHERE state = 'running'") == 0
+
+
+def test_added_findings_continue_each_products_numbering_and_worsen_its_verdict(database):
+    def finding(code: str, severity: Severity) -> Finding:
+        return Finding(code, severity, f"{code} message")
+
+    warned = record("hlsp_edge_x_y_warned_f_v1_img.fits")
+    warned.findings, warned.verdict = [finding("HLSP-K002", Severity.WARNING)], Verdict.NEEDS_REVIEW
+    clean = record("hlsp_edge_x_y_clean_f_v1_img.fits")
+    quiet = record("hlsp_edge_x_y_quiet_f_v1_img.fits")
+    (outcome,) = load(database, [warned, clean, quiet])
+    ids = {name: outcome.product_ids[f"/virtual/{name}"] for name in
+           ("hlsp_edge_x_y_warned_f_v1_img.fits", "hlsp_edge_x_y_clean_f_v1_img.fits",
+            "hlsp_edge_x_y_quiet_f_v1_img.fits")}  # fmt: skip
+    warned_id, clean_id, quiet_id = ids.values()
+    with psycopg.connect(database.url, autocommit=True) as conn:
+        loader = Loader(conn, 1)
+        loader.add_findings({})  # nothing to add: no statement fails
+        loader.add_findings({
+            warned_id: [finding("HLSP-C001", Severity.ERROR)],
+            clean_id: [finding("HLSP-C002", Severity.WARNING), finding("HLSP-C003", Severity.INFO)],
+            quiet_id: [finding("HLSP-C003", Severity.INFO)],
+        })  # fmt: skip
+        rows = conn.execute(
+            "SELECT p.product_id, p.verdict, f.finding_index, f.code FROM hlsp.product p "
+            "LEFT JOIN hlsp.product_finding f USING (product_id) ORDER BY 1, 3"
+        ).fetchall()
+    assert rows == [
+        (warned_id, "FAIL", 1, "HLSP-K002"), (warned_id, "FAIL", 2, "HLSP-C001"),
+        (clean_id, "NEEDS REVIEW", 1, "HLSP-C002"),
+        (quiet_id, "PASS", None, None),  # info-level findings are not stored
+    ]  # fmt: skip

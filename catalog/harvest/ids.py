@@ -27,7 +27,8 @@ class Sequences:
                 cur.execute("SELECT pg_get_serial_sequence(%s, %s)::regclass::oid",
                             (table, column))  # fmt: skip
                 row = cur.fetchone()
-                assert row is not None and row[0] is not None, f"{table}.{column} is not serial"
+                if row is None or row[0] is None:
+                    raise ValueError(f"{table}.{column} is not a serial column")
                 oid = self.oids[(table, column)] = int(row[0])
             cur.execute("SELECT nextval(%s::oid::regclass) FROM generate_series(1, %s)",
                         (oid, count))  # fmt: skip
