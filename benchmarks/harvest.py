@@ -148,7 +148,8 @@ def _cpu(usage: resource.struct_rusage) -> float:
 
 def wal_position(url: str) -> tuple[int, str]:
     """(checkpoints the server has made, its WAL insert position): PostgreSQL 17 moved the
-    counts from pg_stat_bgwriter to pg_stat_checkpointer."""
+    counts from pg_stat_bgwriter to pg_stat_checkpointer, where ``num_timed`` also counts
+    timed checkpoints skipped on an idle server (none are skipped during a load)."""
     with psycopg.connect(url, autocommit=True) as conn:
         try:
             row = conn.execute("SELECT num_timed + num_requested, pg_current_wal_lsn()::text "

@@ -74,8 +74,11 @@ class NativeStatus:
 
 
 def python_tag() -> str:
-    """What an extension module must have been built for to load in this interpreter."""
-    return f"{sys.implementation.cache_tag}{importlib.machinery.EXTENSION_SUFFIXES[0]}"
+    """What an extension module must have been built for to load in this interpreter: its
+    ABI, and its exact version (mypyc's C uses CPython internals, which a patch release may
+    change)."""
+    version = ".".join(str(n) for n in sys.version_info[:3])
+    return f"{sys.implementation.cache_tag}{importlib.machinery.EXTENSION_SUFFIXES[0]} {version}"
 
 
 def digest(path: Path) -> str:
