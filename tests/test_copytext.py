@@ -15,7 +15,6 @@ from catalog.harvest import copytext
 from catalog.harvest.findings import Finding, Severity, Verdict
 from catalog.harvest.load import _STAGED, _mtime
 from catalog.harvest.records import InputRef, ProductRecord, SoftwareRef, TargetRef
-from catalog.harvest.targets import point_literal
 from catalog.sphere import SkyCircle, SkyPoint, wrap_ra
 
 TRICKY = ["", "plain", "back\\slash", "tab\there", "new\nline", "carriage\rreturn", "\\N",
@@ -165,6 +164,11 @@ def _record(n: int) -> ProductRecord:
         headers='[{"cards":[["K","a\\\\b \\"q\\" \\t é"]]}]' + (some(16) or ""),
         verdict=list(Verdict)[n % len(Verdict)],
     )  # fmt: skip
+
+
+def point_literal(ra: float | None, dec: float | None) -> str | None:
+    """The spoint literal the catalog's other writers send (``SkyPoint``), or None."""
+    return None if ra is None or dec is None else SkyPoint(ra, dec).pgsphere_literal()
 
 
 def _written_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> tuple[object, ...]:

@@ -115,7 +115,7 @@ def timestamp(ns: int) -> str:
 
 
 def point(ra: float | None, dec: float | None) -> str:
-    """An spoint literal in degrees (``targets.point_literal``), or NULL."""
+    """An spoint literal in degrees (``sphere.SkyPoint.pgsphere_literal``), or NULL."""
     if ra is None or dec is None:
         return NULL
     return "(" + repr(ra) + "d, " + repr(dec) + "d)"

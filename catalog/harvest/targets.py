@@ -27,11 +27,6 @@ NAME_MATCH_LIMIT_ARCSEC = 60.0
 """A name match farther than this is a different object sharing a generic name ('Field 1')."""
 
 
-def point_literal(ra: float | None, dec: float | None) -> str | None:
-    """A pg_sphere spoint literal in degrees, or None."""
-    return None if ra is None or dec is None else f"({ra!r}d, {dec!r}d)"
-
-
 def _aliases(
     refs: dict[int, list[TargetRef]], key_of: dict[str, str], resolved: dict[int, int],
     known: dict[str, int],
