@@ -159,6 +159,11 @@ class _SphereType(UserDefinedType[Any]):
 
     cache_ok = True
     pg_name = ""
+    value_type: type = object  # the Python class a column of the type holds
+
+    @property
+    def python_type(self) -> type:
+        return self.value_type
 
     def get_col_spec(self, **kw: Any) -> str:
         return self.pg_name
@@ -193,10 +198,7 @@ class SPoint(_SphereType):
 
     cache_ok = True
     pg_name = "spoint"
-
-    @property
-    def python_type(self) -> type:
-        return SkyPoint
+    value_type = SkyPoint
 
     def _to_literal(self, value: Any) -> str:
         ra, dec = value
@@ -211,10 +213,7 @@ class SPoly(_SphereType):
 
     cache_ok = True
     pg_name = "spoly"
-
-    @property
-    def python_type(self) -> type:
-        return SkyPolygon
+    value_type = SkyPolygon
 
     def _to_literal(self, value: Any) -> str:
         vertices = value.vertices if isinstance(value, SkyPolygon) else value
@@ -229,10 +228,7 @@ class SCircle(_SphereType):
 
     cache_ok = True
     pg_name = "scircle"
-
-    @property
-    def python_type(self) -> type:
-        return SkyCircle
+    value_type = SkyCircle
 
     def _to_literal(self, value: Any) -> str:
         centre, radius = value

@@ -251,3 +251,10 @@ def test_pg_sphere_agrees_the_circles_hold_the_polygons(session: Session) -> Non
         session.execute(sa.text(
             "UPDATE hlsp.product SET footprint_bound = scircle(spoint(0, 0), radians(1)) "
             "WHERE product_id = :p"), {"p": product.product_id})  # fmt: skip
+
+
+def test_each_sphere_type_names_the_python_class_its_columns_hold() -> None:
+    from catalog.sphere import SCircle, SkyCircle, SPoint, SPoly
+
+    types = {SPoint: SkyPoint, SPoly: SkyPolygon, SCircle: SkyCircle}
+    assert {t: t().python_type for t in types} == types
