@@ -1,22 +1,40 @@
-"""The Starlette application: one server for the landing page, health, and (later) TAP + GraphQL."""
+"""The Starlette application: one server for the landing page, health, TAP and GraphQL.
+
+Each process has its gates (:mod:`catalog.serving.budget`): TAP, GraphQL and the
+availability checks admit a bounded number of requests at once and refuse the rest quickly
+with 503 and ``Retry-After``; the database pools are sized so that an admitted request never
+waits for a connection. :class:`catalog.serving.guard.RequestGuard` bounds request bodies and
+adds the security headers.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import html
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 
 from catalog import __version__
 from catalog.db import Database
+from catalog.serving.admit import Admitted
+from catalog.serving.budget import Budget, Gates
+from catalog.serving.guard import RequestGuard
 from catalog.tap_service import build_tap
+from tap.admission import Gate, Overloaded
+
+log = logging.getLogger(__name__)
+# Request bodies: TAP's uploads (plus the form around them), GraphQL documents, nothing else.
+FORM_OVERHEAD = 1 << 20
+GRAPHQL_BODY = 1 << 20
 
 ENDPOINTS = [
     ("/", "This page"),
@@ -32,7 +50,9 @@ def _health(db: Database) -> tuple[int, dict[str, Any]]:
             conn.execute(sa.text("SELECT 1"))
         schema = db.schema_status()
     except Exception as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        # The cause (host, socket path, database name) is for the server log only.
+        log.warning("health: the database is unreachable: %s", getattr(exc, "orig", exc))
+        reason = "the catalog database cannot be reached; see the server log"
         return 503, {"status": "unavailable", "database": "unreachable", "reason": reason}
     body = {
         "status": "ok" if schema.up_to_date else "degraded",
@@ -83,16 +103,32 @@ line-height:1.5}}code{{background:#f3f3f3;padding:0 .2em}}</style></head>
 
 
 def create_app(db: Database) -> Starlette:
+    serving = db.settings.serving
+    budget = Budget.from_settings(serving)
+    gates = Gates.from_budget(budget)
+    db.size_query_pool(budget.query_connections)
+
     async def health(request: Request) -> JSONResponse:
-        status, body = await run_in_threadpool(_health, db)
+        try:
+            async with gates.meta.admit():
+                status, body = await run_in_threadpool(_health, db)
+        except Overloaded as exc:
+            return JSONResponse(
+                {"status": "busy", "reason": exc.message}, status_code=503,
+                headers={"Retry-After": str(exc.retry_after)},
+            )  # fmt: skip
         return JSONResponse(body, status_code=status)
 
     async def landing(request: Request) -> HTMLResponse:
-        counts = await run_in_threadpool(_counts, db)
+        try:
+            async with gates.meta.admit():
+                counts = await run_in_threadpool(_counts, db)
+        except Overloaded:
+            counts = None
         base = str(request.base_url).rstrip("/")
         return HTMLResponse(_landing(counts, base))
 
-    tap = build_tap(db)
+    tap = build_tap(db, gates=gates, budget=budget)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -102,18 +138,27 @@ def create_app(db: Database) -> Starlette:
         finally:
             await run_in_threadpool(tap.stop)
 
+    guard = Middleware(
+        RequestGuard,
+        body_limits=[("/tap", tap.config.upload_bytes + FORM_OVERHEAD), ("/graphql", GRAPHQL_BODY)],
+        client_timeout=serving.client_timeout,
+    )  # fmt: skip
     app = Starlette(
         routes=[Route("/", landing), Route("/health", health), Mount("/tap", app=tap.app())],
         lifespan=lifespan,
+        middleware=[guard],
     )
     app.state.db = db
     app.state.tap = tap
-    _mount_graphql(app, db)
+    app.state.gates = gates
+    _mount_graphql(app, db, gates.graphql)
     return app
 
 
-def _mount_graphql(app: Starlette, db: Database) -> None:
+def _mount_graphql(app: Starlette, db: Database, gate: Gate) -> None:
     """GraphQL at /graphql (settings from HLSP_GRAPHQL_*; see catalog.graphql.limits)."""
     from catalog.graphql.view import graphql_app
 
-    app.router.routes.append(Route("/graphql", graphql_app(db), methods=["GET", "POST"]))
+    app.router.routes.append(
+        Route("/graphql", Admitted(graphql_app(db), gate), methods=["GET", "POST"])
+    )

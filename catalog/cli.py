@@ -169,28 +169,43 @@ def migrate(ctx: click.Context, revision: str) -> None:
     out.print(f"schema at {database.schema_status().current or 'base'}")
 
 
+_WORKERS_HELP = (
+    "Server processes (they share async jobs through PostgreSQL) [default: HLSP_WORKERS, "
+    "else the number of CPUs]."
+)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", "-w", type=click.IntRange(1, 256), default=None, help=_WORKERS_HELP)
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="Log every request (uvicorn's access log).")  # fmt: skip
 @click.pass_context
 @expected_errors
-def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the catalog over HTTP (landing page, /health; TAP and GraphQL mount here)."""
+def serve(ctx: click.Context, host: str, port: int, workers: int | None, access_log: bool) -> None:
+    """Serve the catalog over HTTP: landing page, /health, /tap and /graphql."""
     database = _database(ctx)
     database.ensure_ready()
-    _serve(database, host, port)
+    _serve(ctx, database, host, port, workers=workers, access_log=access_log)
 
 
-def _serve(database: Database, host: str, port: int) -> None:
-    import uvicorn
+def _serve(
+    ctx: click.Context, database: Database, host: str, port: int, *,
+    workers: int | None = None, access_log: bool = True,
+) -> None:  # fmt: skip
+    from dataclasses import replace
 
-    from catalog.app import create_app
+    from catalog.serving.launch import serve
 
-    out.print(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
-    uvicorn.run(
-        create_app(database), host=host, port=port, log_level="info",
-        server_header=False,  # the app names itself (VO clients look for a software token)
-    )  # fmt: skip
+    settings: Settings = ctx.obj["settings"]
+    if workers is not None:
+        settings = replace(settings, serving=replace(settings.serving, workers=workers))
+    n = settings.serving.workers
+    out.print(f"serving on http://{host}:{port}/ with {n} process{'es' if n > 1 else ''}  "
+              "(Ctrl-C to stop)")  # fmt: skip
+    database.dispose()  # the server processes make their own connections
+    serve(settings, host=host, port=port, access_log=access_log)
 
 
 @main.command()
@@ -220,7 +235,7 @@ def demo(ctx: click.Context, host: str, port: int, serve: bool, regenerate: bool
     if summary.state != "completed":
         sys.exit(summary.exit_code)
     if serve:
-        _serve(database, host, port)
+        _serve(ctx, database, host, port)
 
 
 def _jobs_default() -> int:

@@ -18,6 +18,73 @@ def _env(name: str) -> str | None:
     return value or None
 
 
+def _number(name: str, default: float, low: float, high: float, *, integer: bool = True) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must lie in [{low:g}, {high:g}], got {raw}")
+    return value
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """How ``hlsp serve`` shares the machine (per server process unless said otherwise).
+
+    ``workers``: server processes; ``tap_slots`` / ``graphql_slots``: TAP synchronous queries
+    / GraphQL requests that run at once (each holds one database connection while it does);
+    ``queue``: requests of each kind that may wait for a slot; ``queue_wait``: seconds one
+    may wait before it is refused (503 with Retry-After); ``client_timeout``: seconds a client
+    may take to send its request headers, or leave its request body silent;
+    ``send_stall``: seconds a client may leave a response unread before it is dropped;
+    ``spool_dir``: where query results wait for slow clients (None: ``spool/`` in the data
+    directory); ``spool_bytes``: the unread bytes of one result it may hold;
+    ``spool_hold``: seconds a query may wait in all for a slow client while its spool is full.
+    """
+
+    workers: int = field(default_factory=usable_cpus)
+    tap_slots: int = 4
+    graphql_slots: int = 4
+    queue: int = 64
+    queue_wait: float = 10.0
+    client_timeout: float = 20.0
+    send_stall: float = 60.0
+    spool_dir: str | None = None
+    spool_bytes: int = 512 * 1024 * 1024
+    spool_hold: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> ServingSettings:
+        base = cls()
+        return cls(
+            workers=int(_number("HLSP_WORKERS", base.workers, 1, 256)),
+            tap_slots=int(_number("HLSP_TAP_SLOTS", base.tap_slots, 1, 256)),
+            graphql_slots=int(_number("HLSP_GRAPHQL_SLOTS", base.graphql_slots, 1, 256)),
+            queue=int(_number("HLSP_QUEUE", base.queue, 0, 100_000)),
+            queue_wait=_number("HLSP_QUEUE_WAIT", base.queue_wait, 0, 600, integer=False),
+            client_timeout=_number(
+                "HLSP_CLIENT_TIMEOUT", base.client_timeout, 1, 3600, integer=False
+            ),
+            send_stall=_number("HLSP_SEND_STALL", base.send_stall, 1, 3600, integer=False),
+            spool_dir=_env("HLSP_SPOOL_DIR"),
+            spool_bytes=int(_number("HLSP_SPOOL_BYTES", base.spool_bytes, 1 << 16, 1 << 40)),
+            spool_hold=_number("HLSP_SPOOL_HOLD", base.spool_hold, 0, 3600, integer=False),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the catalog needs to know about its surroundings.
@@ -36,6 +103,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path.cwd() / ".hlsp")
     ivoa_authority: str = DEFAULT_AUTHORITY
     public_url: str | None = None
+    serving: ServingSettings = field(default_factory=ServingSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -46,6 +114,7 @@ class Settings:
             data_dir=Path(data_dir).expanduser().absolute() if data_dir else Path.cwd() / ".hlsp",
             ivoa_authority=_env("HLSP_IVOA_AUTHORITY") or DEFAULT_AUTHORITY,
             public_url=_env("HLSP_PUBLIC_URL"),
+            serving=ServingSettings.from_env(),
         )
         settings.validate()
         return settings

@@ -27,6 +27,15 @@ from catalog.embedded import DATABASE, EmbeddedCluster
 from catalog.errors import DatabaseUnavailable, MigrationError, PgSphereNotInstalled
 
 READER_ROLE = "hlsp_reader"
+# The database's own bounds on every session of the query login, under the server's: read
+# only; no query writes more than this much to temporary files (sorts and hashes that spill,
+# an accidental cartesian product); a transaction left idle (its client gone) ends by itself.
+QUERY_LOGIN_SETTINGS = (
+    ("default_transaction_read_only", "on"),
+    ("temp_file_limit", "1GB"),
+    ("idle_in_transaction_session_timeout", "5min"),
+)
+QUERY_POOL = 5  # connections for query traffic when no server sized them
 # The embedded default's login for query traffic: not a superuser, member of READER_ROLE
 # only. A superuser session that merely SET ROLE could switch back (set_config('role', ...)).
 QUERY_LOGIN = "hlsp_query"
@@ -93,6 +102,7 @@ class Database:
         self.read_url = libpq_url(read_url) if read_url else self.url
         self.cluster = cluster
         self.settings = settings or Settings()
+        self.query_pool = QUERY_POOL
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -105,11 +115,27 @@ class Database:
 
     @cached_property
     def engine(self) -> Engine:
+        if self.read_url == self.url:  # query traffic shares this engine
+            return create_engine(self.url, **self._query_pool_options())
         return create_engine(self.url)
 
     @cached_property
     def read_engine(self) -> Engine:
-        return self.engine if self.read_url == self.url else create_engine(self.read_url)
+        if self.read_url == self.url:
+            return self.engine
+        return create_engine(self.read_url, **self._query_pool_options())
+
+    def _query_pool_options(self) -> dict[str, Any]:
+        # max_overflow: a little room for the odd request outside the gates (the landing
+        # page's TAP tables, tests); pool_timeout: a short wait, then "unavailable" (503).
+        return {"pool_size": self.query_pool, "max_overflow": 2, "pool_timeout": 10}
+
+    def size_query_pool(self, connections: int) -> None:
+        """Hold ``connections`` for query traffic (the server's gates' sum); engines already
+        made with another size are disposed of and made again when next used."""
+        if connections != self.query_pool:
+            self.query_pool = connections
+            self.dispose()
 
     def dispose(self) -> None:
         for name in ("engine", "read_engine"):
@@ -221,9 +247,8 @@ class Database:
                   END IF;
                 END $$""")
             )
-            conn.execute(
-                sa.text(f"ALTER ROLE {QUERY_LOGIN} SET default_transaction_read_only = on")
-            )
+            for name, value in QUERY_LOGIN_SETTINGS:
+                conn.execute(sa.text(f"ALTER ROLE {QUERY_LOGIN} SET {name} = '{value}'"))
 
     def ensure_ready(self) -> None:
         """Everything a command needs: the server up, the database there, the schema current."""

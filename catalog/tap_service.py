@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from catalog import __version__
 from catalog.db import READER_ROLE, Database, create_engine
+from catalog.serving.budget import Budget, Gates
 from catalog.tap_examples import EXAMPLES
 from catalog.tap_tables import published_metadata
 from tap.config import TapConfig
-from tap.service import TapService
+from tap.service import TapGates, TapService
 
+# Bytes of results that all the slow clients of one server process may keep waiting on disk.
+SPOOL_BUDGET = 2 << 30
 OBSCORE_MODEL = ("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore-1.1")
 
 
-def tap_config(db: Database) -> TapConfig:
+def tap_config(db: Database, budget: Budget | None = None) -> TapConfig:
     public = db.settings.public_url
+    budget = budget or Budget.from_settings(db.settings.serving)
+    serving = db.settings.serving
     return TapConfig(
         title="HLSP Catalog",
         description="High-Level Science Products: collections, products (files), targets and "
@@ -22,16 +27,30 @@ def tap_config(db: Database) -> TapConfig:
         reader_role=READER_ROLE,
         server_software=f"HLSP-Catalog/{__version__} (IVOA TAP 1.1)",
         data_models=(OBSCORE_MODEL,),
+        sync_gate=budget.tap_sync,
+        jobs_gate=budget.tap_jobs,
+        meta_gate=budget.meta,
+        spool_dir=serving.spool_dir or str(db.settings.data_dir / "spool"),
+        spool_max_bytes=serving.spool_bytes,
+        spool_budget=max(serving.spool_bytes, SPOOL_BUDGET),
+        spool_hold=serving.spool_hold,
+        send_stall=serving.send_stall,
     )
 
 
-def build_tap(db: Database) -> TapService:
+def build_tap(
+    db: Database, *, gates: Gates | None = None, budget: Budget | None = None
+) -> TapService:
+    budget = budget or Budget.from_settings(db.settings.serving)
     return TapService(
         published_metadata(),
         query_engine=db.read_engine,
         # its own pool: the job store's listener, workers and reaper stay out of the
         # catalog engine's connections (and out of its statement events)
-        admin_engine=create_engine(db.url, pool_size=3, max_overflow=5),
-        config=tap_config(db),
+        admin_engine=create_engine(
+            db.url, pool_size=budget.store_connections, max_overflow=2, pool_timeout=10
+        ),
+        config=tap_config(db, budget),
         examples=EXAMPLES,
+        gates=None if gates is None else TapGates(gates.tap_sync, gates.tap_jobs, gates.meta),
     )

@@ -4,11 +4,22 @@ Limits (TAPRegExt): ``maxrec_default``/``maxrec_hard`` rows; ``upload_bytes``/``
 per request; ``retention_default``/``retention_hard`` seconds that an async job lives;
 ``duration_default``/``duration_hard`` seconds of execution (async); ``sync_timeout`` seconds
 for a synchronous query (the statement timeout of sync requests).
+
+Serving (per server process): ``sync_gate`` bounds the synchronous queries that run at once
+and those that may wait for a turn (:mod:`tap.admission`); ``jobs_gate`` the requests to
+``/async`` that touch the job database; ``meta_gate`` the availability checks. A synchronous
+result is spooled (:mod:`tap.spool`): ``spool_memory`` bytes in memory, then a temporary
+file in ``spool_dir`` (the system's default when None) of at most ``spool_max_bytes`` unread
+bytes, all results of the process together at most ``spool_budget`` bytes on disk; the query
+may wait ``spool_hold`` seconds in all for a slow client while its spool is full, and a client
+that accepts no bytes for ``send_stall`` seconds is dropped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from tap.admission import GateLimits
 
 
 @dataclass(frozen=True)
@@ -38,3 +49,12 @@ class TapConfig:
     sync_timeout: int = 60
     data_models: tuple[tuple[str, str], ...] = ()  # (ivo-id, label)
     cors_origins: tuple[str, ...] = ("*",)
+    sync_gate: GateLimits = field(default_factory=lambda: GateLimits(4, 32, 10.0))
+    jobs_gate: GateLimits = field(default_factory=lambda: GateLimits(4, 64, 10.0))
+    meta_gate: GateLimits = field(default_factory=lambda: GateLimits(2, 64, 10.0))
+    spool_memory: int = 1 << 20
+    spool_max_bytes: int = 512 << 20
+    spool_budget: int = 2 << 30
+    spool_hold: float = 30.0
+    spool_dir: str | None = None
+    send_stall: float = 60.0

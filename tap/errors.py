@@ -7,6 +7,8 @@
     ├── UploadError             an uploaded table could not be read or is too large
     ├── QueryError              the database refused or failed the translated query
     │   └── QueryTimeout        the execution duration was exceeded
+    ├── Unavailable             the database cannot be reached or the service is overloaded:
+    │                           try again later (HTTP 503, never the client's fault)
     └── JobError                a UWS request that the job's state does not allow
 
 Every error a client can cause ends as a VOTable error document (sync) or a job in the
@@ -51,6 +53,10 @@ class QueryError(TapError):
 
 class QueryTimeout(QueryError):
     code = "TAP-E401"
+
+
+class Unavailable(TapError):
+    code = "TAP-E600"
 
 
 class JobError(TapError):

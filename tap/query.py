@@ -17,7 +17,7 @@ errors the database raises up front become error documents, not broken streams.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +28,7 @@ from psycopg import sql as psql
 
 from tap.adql import Translation, translate
 from tap.config import TapConfig
-from tap.errors import QueryError, QueryTimeout
+from tap.errors import QueryError, QueryTimeout, Unavailable
 from tap.metadata import Schema, Table, TapMetadata
 from tap.params import Params, query_request
 from tap.upload import UploadedTable, create_upload_table, read_upload, upload_bytes
@@ -39,6 +39,10 @@ from tap.votable.formats import OutputFormat, resolve_format
 from tap.votable.stream import query_result
 
 log = logging.getLogger(__name__)
+
+# Longer than any wait of a healthy query transaction between two statements (a spool that
+# waits for its client gives up after TapConfig.spool_hold, 30 s by default).
+IDLE_IN_TRANSACTION_MS = 120_000
 
 UPLOAD_SCHEMA = Schema("TAP_UPLOAD", "Tables uploaded with the query (TAP 1.1 §2.7.6)")
 
@@ -62,13 +66,16 @@ class QueryOutput:
     chunks: Iterator[bytes]
 
 
-def _database_error(exc: psycopg.Error, timeout: float | None) -> QueryError:
+def _database_error(exc: psycopg.Error, timeout: float | None) -> QueryError | Unavailable:
     if isinstance(exc, psycopg.errors.QueryCanceled):
         limit = f" after {timeout:.0f} s, the execution time limit" if timeout else ""
         return QueryTimeout(
             f"the query was stopped{limit}; add constraints (a smaller region, TOP) or run it "
             "asynchronously with a longer EXECUTIONDURATION"
         )
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        log.warning("TAP: the database failed under a query: %s", exc)
+        return Unavailable("the database is not available; try again later")
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None) or str(exc).strip().splitlines()[0]
     hint = getattr(diag, "message_hint", None)
@@ -130,12 +137,24 @@ class QueryRunner:
                 ms = max(1, int(timeout * 1000))
                 cur.execute(psql.SQL("SET LOCAL statement_timeout = {}").format(
                     psql.Literal(str(ms))))  # fmt: skip
+            # The database's own net under the service's bounds: a transaction left idle
+            # (its client or thread gone) ends by itself.
+            cur.execute(psql.SQL("SET LOCAL idle_in_transaction_session_timeout = {}").format(
+                psql.Literal(str(IDLE_IN_TRANSACTION_MS))))  # fmt: skip
         t = prepared.translation
         return query_result(conn, t.sql, t.columns, prepared.output,
                             infos=prepared.infos, maxrec=prepared.maxrec)  # fmt: skip
 
-    def run_sync(self, params: Params, parts: Mapping[str, bytes], *,
-                 timeout: float) -> QueryOutput:  # fmt: skip
+    def run_sync(
+        self,
+        params: Params,
+        parts: Mapping[str, bytes],
+        *,
+        timeout: float,
+        on_connect: Callable[[psycopg.Connection[Any]], None] | None = None,
+    ) -> QueryOutput:
+        """Prepare and start a synchronous query; ``on_connect`` is told the connection it
+        runs on (so that another thread can cancel its statement)."""
         prepared = self.prepare(params, parts)
         media_type = prepared.output.mime
         if prepared.maxrec == 0:  # metadata only: nothing to execute (DALI §3.4.4)
@@ -143,9 +162,15 @@ class QueryRunner:
             chunks = query_result(None, t.sql, t.columns, prepared.output,  # type: ignore[arg-type]
                                   infos=prepared.infos, maxrec=0)  # fmt: skip
             return QueryOutput(media_type, chunks)
-        raw = self.engine.raw_connection()
+        try:
+            raw = self.engine.raw_connection()
+        except (sa.exc.OperationalError, sa.exc.TimeoutError) as exc:
+            log.warning("TAP: no database connection for a query: %s", exc)
+            raise Unavailable("the database is not available; try again later") from None
         try:
             conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
+            if on_connect is not None:
+                on_connect(conn)
             conn.rollback()
             if prepared.uploads:
                 conn.execute("SET TRANSACTION READ WRITE")

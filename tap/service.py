@@ -7,31 +7,42 @@ one for its own bookkeeping (job store, TAP_SCHEMA), and a :class:`TapConfig`; i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
+from typing import Any
 from urllib.parse import unquote
 
+import psycopg
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tap import examples as examples_mod
 from tap import tap_schema, vosi
+from tap.admission import Gate, Overloaded, Slot
 from tap.config import TapConfig
-from tap.errors import TapError
+from tap.errors import TapError, Unavailable
 from tap.examples import Example
 from tap.features import adql_features
 from tap.form import read_params
 from tap.metadata import TapMetadata
+from tap.params import Params
 from tap.query import QueryRunner
+from tap.spool import ClientGone, ResultSpool, SpoolBudget, SpoolOverrun, SpoolResponse
 from tap.uws import UwsLimits, UwsService
 from tap.votable.document import error_document
 from tap.votable.formats import DESCRIPTIONS
@@ -67,6 +78,15 @@ class ServerHeader:
         await self.app(scope, receive, with_header)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class TapGates:
+    """The service's admission gates (:mod:`tap.admission`), per server process."""
+
+    sync: Gate
+    jobs: Gate
+    meta: Gate
+
+
 class TapService:
     """One TAP service over ``metadata``.
 
@@ -85,6 +105,7 @@ class TapService:
         examples: Sequence[Example] = (),
         features: Sequence[vosi.Feature] | None = None,
         output_formats: Sequence[vosi.OutputFormat] | None = None,
+        gates: TapGates | None = None,
     ) -> None:
         self.published = metadata
         self.metadata = tap_schema.with_tap_schema(metadata)
@@ -100,6 +121,16 @@ class TapService:
         )  # fmt: skip
         self.started = datetime.now(UTC)
         self.runner = QueryRunner(self.metadata, query_engine, config)
+        self.gates = gates or TapGates(
+            sync=Gate("sync", config.sync_gate),
+            jobs=Gate("async", config.jobs_gate),
+            meta=Gate("availability", config.meta_gate),
+        )
+        self.spool_budget = SpoolBudget(config.spool_budget)
+        # A thread per admitted query (the gate bounds them): never a queue behind others.
+        self._sync_threads = ThreadPoolExecutor(
+            max_workers=config.sync_gate.limit + 1, thread_name_prefix="tap-sync"
+        )
         self.uws = UwsService(
             admin_engine, self.runner.execute_job, query_engine=query_engine,
             limits=UwsLimits(
@@ -127,6 +158,7 @@ class TapService:
 
     def stop(self) -> None:
         self.uws.stop()
+        self._sync_threads.shutdown(wait=False, cancel_futures=True)
         self.admin_engine.dispose()
 
     # -- helpers --------------------------------------------------------------------------
@@ -189,7 +221,11 @@ class TapService:
         return Response(body, media_type=XML)
 
     async def availability(self, request: Request) -> Response:
-        ok, note = await run_in_threadpool(self._check_database)
+        try:
+            async with self.gates.meta.admit():
+                ok, note = await run_in_threadpool(self._check_database)
+        except Overloaded as exc:
+            ok, note = False, exc.message
         return Response(vosi.availability(ok, note, self.started), media_type=XML)
 
     async def tables(self, request: Request) -> Response:
@@ -215,21 +251,48 @@ class TapService:
         return Response(body, media_type="application/xhtml+xml; charset=utf-8")
 
     async def sync(self, request: Request) -> Response:
-        """``/sync``: run the query now and stream the result (TAP 1.1 §2.1)."""
+        """``/sync``: run the query now and stream the result (TAP 1.1 §2.1).
+
+        The request waits for a slot of the sync gate (503 when there is none soon); the
+        query runs on a worker thread that writes the result into a spool and gives its
+        connection and slot back as soon as the database is done, whatever the client's
+        pace (:mod:`tap.spool`). A client that goes away before the first byte cancels the
+        statement; one that goes away later stops the result at the next chunk."""
         try:
             params, parts = await read_params(request, upload_limit=self.config.upload_bytes)
-            output = await run_in_threadpool(
-                self.runner.run_sync, params, parts, timeout=self.config.sync_timeout
-            )
         except TapError as exc:
             return error_response(exc.message, 400)
-        except sa.exc.OperationalError as exc:
-            log.warning("TAP sync: database unavailable: %s", exc)
-            return error_response("the database is not available; try again later", 503)
+        try:
+            slot = await self.gates.sync.acquire()
+        except Overloaded as exc:
+            return overloaded_response(exc)
+        loop = asyncio.get_running_loop()
+        spool = ResultSpool(
+            budget=self.spool_budget, memory=self.config.spool_memory,
+            max_bytes=self.config.spool_max_bytes, hold=self.config.spool_hold,
+            directory=self.config.spool_dir,
+        )  # fmt: skip
+        spool.bind(loop)
+        query = _SyncQuery(
+            runner=self.runner,
+            params=params,
+            parts=parts,
+            config=self.config,
+            spool=spool,
+            slot=slot,
+            loop=loop,
+        )
+        loop.run_in_executor(self._sync_threads, query.run)
+        try:
+            media_type = await _first_of(query.started, request.receive, query.cancel)
+        except TapError as exc:
+            return error_response(exc.message, 503 if isinstance(exc, Unavailable) else 400)
+        except ClientGone:
+            return Response(status_code=499)  # nobody is listening
         except Exception:
             log.exception("TAP sync query failed")
             return error_response("the service failed while running the query (logged)", 500)
-        return StreamingResponse(output.chunks, media_type=output.media_type)
+        return SpoolResponse(spool, media_type=media_type, stall=self.config.send_stall)
 
     # -- assembly -------------------------------------------------------------------------
 
@@ -261,9 +324,134 @@ def _error_document(message: str) -> tuple[bytes, str]:
     return error_document(message), VOTABLE
 
 
-def error_response(message: str, status: int) -> Response:
+def error_response(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
     """A VOTable error document (DALI §4.4), with an HTTP status clients read it under."""
-    return Response(error_document(message), status_code=status, media_type=VOTABLE)
+    return Response(
+        error_document(message), status_code=status, media_type=VOTABLE, headers=headers
+    )
+
+
+def overloaded_response(exc: Overloaded) -> Response:
+    """503 with ``Retry-After``: the request was not run; the client may send it again."""
+    return error_response(exc.message, 503, {"Retry-After": str(exc.retry_after)})
+
+
+class _SyncQuery:
+    """One synchronous query on its worker thread: start it, tell the event loop (the
+    media type, or the error), write the result into the spool, then give back the
+    connection and the slot."""
+
+    def __init__(
+        self, *, runner: QueryRunner, params: Params, parts: Mapping[str, bytes],
+        config: TapConfig, spool: ResultSpool, slot: Slot, loop: asyncio.AbstractEventLoop,
+    ) -> None:  # fmt: skip
+        self.runner = runner
+        self.params = params
+        self.parts = parts
+        self.config = config
+        self.spool = spool
+        self.slot = slot
+        self.loop = loop
+        self.started: asyncio.Future[str] = loop.create_future()
+        self._conn: psycopg.Connection[Any] | None = None
+        self._lock = threading.Lock()
+        self._cancelled = False
+
+    def _tell(self, result: str | BaseException) -> None:
+        def settle() -> None:
+            if self.started.done():
+                return
+            if isinstance(result, BaseException):
+                self.started.set_exception(result)
+            else:
+                self.started.set_result(result)
+
+        with contextlib.suppress(RuntimeError):  # the loop has closed (shutdown)
+            self.loop.call_soon_threadsafe(settle)
+
+    def _connected(self, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:
+            self._conn = conn
+            cancelled = self._cancelled
+        if cancelled:
+            raise ClientGone
+
+    def cancel(self) -> None:
+        """The client left before the first byte: stop the statement (any thread)."""
+        self.spool.abandon()
+        with self._lock:
+            self._cancelled = True
+            conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.cancel_safe(timeout=5)
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.config.sync_timeout + self.config.spool_hold
+        try:
+            try:
+                output = self.runner.run_sync(
+                    self.params, self.parts, timeout=self.config.sync_timeout,
+                    on_connect=self._connected,
+                )  # fmt: skip
+            except BaseException as exc:
+                self._tell(exc)
+                return
+            self._tell(output.media_type)
+            with self._lock:
+                self._conn = None  # from here on, a departed client stops the writes
+            _produce(output.chunks, self.spool, deadline)
+        finally:
+            self.slot.release()
+
+
+def _produce(chunks: Iterator[bytes], spool: ResultSpool, deadline: float) -> None:
+    """Write ``chunks`` into ``spool`` until done, the client goes, or the deadline passes;
+    always close ``chunks`` (ending the transaction, returning the connection)."""
+    try:
+        for chunk in chunks:
+            spool.write(chunk)
+            if time.monotonic() > deadline:
+                raise SpoolOverrun("the result took longer to deliver than the sync limit")
+    except ClientGone:
+        spool.finish(None)
+    except BaseException as exc:
+        spool.finish(exc)
+    else:
+        spool.finish(None)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                log.warning("ending a TAP query's transaction failed", exc_info=True)
+
+
+async def _first_of(
+    started: asyncio.Future[str], receive: Receive, cancel: Callable[[], None]
+) -> str:
+    """Wait for the query to start; if the client disconnects first, cancel it."""
+
+    async def disconnected() -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+
+    watcher = asyncio.ensure_future(disconnected())
+    try:
+        pending: list[asyncio.Future[Any]] = [started, watcher]
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if not started.done():
+        cancel()
+        raise ClientGone
+    return started.result()
 
 
 Handler = Callable[[Request], Awaitable[Response]]

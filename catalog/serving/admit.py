@@ -1,0 +1,86 @@
+"""Admission in front of an ASGI application (the GraphQL endpoint).
+
+The request body is read first (the guard bounds its size and time), then a slot of the
+gate is taken, then the application runs with the body replayed; the slot is given back when
+the application returns. A request that gets no slot is answered 503 with ``Retry-After``
+and a GraphQL error ``SERVICE_UNAVAILABLE``, without running anything. Requests that touch no
+database (CORS preflights, the GraphQL IDE page a browser asks for) pass without a slot.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tap.admission import Gate, Overloaded
+
+
+def _accepts_html(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"accept":
+            return b"text/html" in value
+    return False
+
+
+def _graphql_overloaded(exc: Overloaded) -> tuple[bytes, str]:
+    body = {
+        "data": None,
+        "errors": [{
+            "message": exc.message,
+            "extensions": {"code": "SERVICE_UNAVAILABLE", "retryAfter": exc.retry_after},
+        }],
+    }  # fmt: skip
+    return json.dumps(body).encode(), "application/json"
+
+
+class Admitted:
+    """``app`` behind ``gate`` (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, gate: Gate) -> None:
+        self.app = app
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in ("OPTIONS", "HEAD")
+            or (scope["method"] == "GET" and _accepts_html(scope))
+        ):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            messages.append(message)
+            if not message.get("more_body", False):
+                break
+        try:
+            slot = await self.gate.acquire()
+        except Overloaded as exc:
+            await _refuse(send, exc)
+            return
+
+        async def replay() -> Message:
+            if messages:
+                return messages.pop(0)
+            return await receive()
+
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            slot.release()
+
+
+async def _refuse(send: Send, exc: Overloaded) -> None:
+    body, media_type = _graphql_overloaded(exc)
+    headers: list[Any] = [
+        (b"content-type", media_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(exc.retry_after).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,79 @@
+"""What one server process may run at once, and the pools and threads that follow from it.
+
+Every kind of work that needs the database has a gate (:mod:`tap.admission`): TAP
+synchronous queries, GraphQL requests, async-job requests, and the availability checks
+(``/health``, the landing page's counts, ``/tap/availability``). The query pool holds a
+connection for every slot of the gates that use it, plus one per async-job executor thread;
+the job-store pool one per slot of the job gate plus the job service's own threads (its
+listener, reaper and executors). So an admitted request never waits for a connection, and
+requests that are not admitted hold none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.config import ServingSettings
+from tap.admission import Gate, GateLimits
+
+# /async requests are short (a row of the job table), availability checks shorter.
+JOB_SLOTS = 4
+META_SLOTS = 2
+# tap.uws's executor threads per process (each holds a query connection while a job runs)
+# and its other threads that use the job store (listener, reaper, and the executors' writes).
+UWS_EXECUTORS = 2
+UWS_STORE_THREADS = 4
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The gates' limits for one process, from the serving settings."""
+
+    tap_sync: GateLimits
+    tap_jobs: GateLimits
+    meta: GateLimits
+    graphql: GateLimits
+
+    @classmethod
+    def from_settings(cls, serving: ServingSettings) -> Budget:
+        def limits(slots: int, queue: int) -> GateLimits:
+            return GateLimits(slots, queue, serving.queue_wait)
+
+        return cls(
+            tap_sync=limits(serving.tap_slots, serving.queue),
+            tap_jobs=limits(JOB_SLOTS, max(serving.queue, 2 * JOB_SLOTS)),
+            meta=limits(META_SLOTS, max(serving.queue, 2 * META_SLOTS)),
+            graphql=limits(serving.graphql_slots, serving.queue),
+        )
+
+    @property
+    def query_connections(self) -> int:
+        """Connections of the query (reader) pool."""
+        return self.tap_sync.limit + self.graphql.limit + self.meta.limit + UWS_EXECUTORS
+
+    @property
+    def store_connections(self) -> int:
+        """Connections of the job store's (writer) pool."""
+        return self.tap_jobs.limit + UWS_STORE_THREADS
+
+
+@dataclass(frozen=True)
+class Gates:
+    """The gates of one server process."""
+
+    tap_sync: Gate
+    tap_jobs: Gate
+    meta: Gate
+    graphql: Gate
+
+    @classmethod
+    def from_budget(cls, budget: Budget) -> Gates:
+        return cls(
+            tap_sync=Gate("sync", budget.tap_sync),
+            tap_jobs=Gate("async", budget.tap_jobs),
+            meta=Gate("availability", budget.meta),
+            graphql=Gate("graphql", budget.graphql),
+        )
+
+    def status(self) -> dict[str, dict[str, int]]:
+        return {g.name: g.status() for g in (self.tap_sync, self.tap_jobs, self.meta, self.graphql)}

@@ -1,0 +1,220 @@
+"""The outermost ASGI layer: request bodies bounded in size, time and memory; headers that
+every response (and every page) should carry.
+
+- **Size**: a body larger than its route's limit (``Content-Length`` up front, or counted as
+  it arrives) is answered ``413`` at once.
+- **Time**: a client that leaves its body silent for ``client_timeout`` seconds is answered
+  ``408``.
+- **Memory**: the bodies being received by the process hold at most ``intake_budget`` bytes
+  together; a request that would go beyond is answered ``503`` with ``Retry-After``.
+
+In each case the connection is closed after the answer, and the application sees the client
+disconnect (so it stops, and its later response is discarded).
+
+Every response gets ``X-Content-Type-Options: nosniff``; HTML and XHTML pages also get a
+Content-Security-Policy (pages of this server load nothing from elsewhere, except the GraphQL
+IDE's scripts), ``X-Frame-Options: DENY`` and ``Referrer-Policy``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# strawberry's GraphiQL page: its scripts and styles from unpkg.com, inline bootstrap code.
+GRAPHIQL_POLICY = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
+    "style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://unpkg.com; "
+    "font-src 'self' data: https://unpkg.com; connect-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class IntakeBudget:
+    """Bytes of request bodies a process holds at once (all requests together)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if self.used + n > self.limit:
+                return False
+            self.used += n
+            return True
+
+    def give(self, n: int) -> None:
+        with self._lock:
+            self.used -= n
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, text: str, retry_after: int | None = None) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+        self.retry_after = retry_after
+
+
+class RequestGuard:
+    """See the module docstring. ``body_limits``: (path prefix, bytes), first match wins;
+    ``default_limit`` for every other path."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        body_limits: Sequence[tuple[str, int]] = (),
+        default_limit: int = 64 * 1024,
+        client_timeout: float = 20.0,
+        intake_budget: IntakeBudget | None = None,
+    ) -> None:
+        self.app = app
+        self.body_limits = tuple(body_limits)
+        self.default_limit = default_limit
+        self.client_timeout = client_timeout
+        self.budget = intake_budget or IntakeBudget(256 * 1024 * 1024)
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.body_limits:
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return limit
+        return self.default_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        exchange = _Exchange(self, scope, receive, send)
+        await exchange.run()
+
+
+class _Exchange:
+    """One request through the guard."""
+
+    def __init__(self, guard: RequestGuard, scope: Scope, receive: Receive, send: Send) -> None:
+        self.guard = guard
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self.limit = guard.limit_for(scope.get("path", ""))
+        self.received = 0
+        self.body_done = False
+        self.started = False
+        self.refused = False
+        self.html_policy = (
+            GRAPHIQL_POLICY if scope.get("path", "").startswith("/graphql") else PAGE_POLICY
+        )
+
+    async def run(self) -> None:
+        declared = _content_length(self.scope)
+        try:
+            if declared is not None and declared > self.limit:
+                raise _Refused(413, self._too_large())
+            await self.guard.app(self.scope, self.receive, self.send)
+        except _Refused as exc:
+            await self._refuse(exc)
+        except Exception:
+            if not self.refused:
+                raise
+        finally:
+            self.guard.budget.give(self.received)
+
+    def _too_large(self) -> str:
+        return f"The request body is larger than this resource accepts ({self.limit:,} bytes)."
+
+    async def receive(self) -> Message:
+        if self.refused:
+            return {"type": "http.disconnect"}
+        if self.body_done:
+            return await self._receive()  # waiting for a disconnect: no deadline
+        message, refusal = await self._body_message()
+        if refusal is not None:
+            await self._refuse(refusal)
+            return {"type": "http.disconnect"}
+        return message
+
+    async def _body_message(self) -> tuple[Message, _Refused | None]:
+        try:
+            message = await asyncio.wait_for(self._receive(), self.guard.client_timeout)
+        except TimeoutError:
+            text = f"The request body stalled for {self.guard.client_timeout:g} s."
+            return {}, _Refused(408, text)
+        if message["type"] != "http.request":
+            return message, None
+        size = len(message.get("body", b""))
+        if self.received + size > self.limit:
+            return message, _Refused(413, self._too_large())
+        if not self.guard.budget.take(size):
+            text = "The server is receiving too much data; try again shortly."
+            return message, _Refused(503, text, 2)
+        self.received += size
+        if not message.get("more_body", False):
+            self.body_done = True
+        return message, None
+
+    async def send(self, message: Message) -> None:
+        if self.refused:
+            return  # the client already has its answer
+        if message["type"] == "http.response.start":
+            self.started = True
+            message["headers"] = _with_security_headers(
+                list(message.get("headers", [])), self.html_policy
+            )
+        await self._send(message)
+
+    async def _refuse(self, exc: _Refused) -> None:
+        if self.refused:
+            return
+        self.refused = True
+        if self.started:  # too late for a status: end the connection
+            return
+        body = (exc.text + "\n").encode()
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        if exc.retry_after is not None:
+            headers.append((b"retry-after", str(exc.retry_after).encode()))
+        headers = _with_security_headers(headers, self.html_policy)
+        await self._send({"type": "http.response.start", "status": exc.status,
+                          "headers": headers})  # fmt: skip
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _with_security_headers(headers: list[Any], html_policy: str) -> list[Any]:
+    names = {bytes(name).lower() for name, _ in headers}
+    out = list(headers)
+    if b"x-content-type-options" not in names:
+        out.append((b"x-content-type-options", b"nosniff"))
+    content_type = next((bytes(v).lower() for n, v in headers if bytes(n).lower() ==
+                         b"content-type"), b"")  # fmt: skip
+    if content_type.startswith((b"text/html", b"application/xhtml+xml")):
+        if b"content-security-policy" not in names:
+            out.append((b"content-security-policy", html_policy.encode()))
+        if b"x-frame-options" not in names:
+            out.append((b"x-frame-options", b"DENY"))
+        if b"referrer-policy" not in names:
+            out.append((b"referrer-policy", b"same-origin"))
+    return out

@@ -1,0 +1,331 @@
+"""The server under load and hostile clients, started as a user starts it (``hlsp serve``).
+
+Every test here reproduces a way an earlier server could be stopped: bursts of clients that
+deadlocked its pool and threads, downloads abandoned mid-stream that kept their transaction
+open, clients that send their request a byte at a time. Each asserts what a client sees over
+real sockets, and what PostgreSQL sees (``pg_stat_activity``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from astropy.io.votable import parse as votable_parse
+from sqlalchemy.orm import Session
+
+from catalog.db import Database
+from tests import factories as f
+from tests.clirun import serving
+
+PRODUCTS = 2000
+CARTESIAN = "SELECT a.obs_id, b.obs_id AS o2 FROM ivoa.ObsCore AS a, ivoa.ObsCore AS b"
+
+
+def fill(db: Database, n: int = PRODUCTS) -> None:
+    """``n`` products over two collections, spread on a patch of sky."""
+    with Session(db.engine) as s:
+        one = f.collection(s, "tglc", title="TESS-Gaia light curves")
+        two = f.collection(s, "k2sff", title="K2 systematics-corrected photometry")
+        s.execute(sa.text(
+            "INSERT INTO hlsp.product (collection_id, file_name, file_path, file_bytes, "
+            "file_mtime, pos, instrument, dataproduct_type, t_min, t_max, target_name) "
+            "SELECT CASE WHEN g % 3 = 0 THEN :two ELSE :one END, "
+            "'hlsp_x_tess_phot_t' || g || '_tess_v1_lc.fits', '/f' || g, 2880, now(), "
+            "spoint(radians(100 + (g % 50) * 0.02), radians(10 + (g / 50) * 0.02)), "
+            "CASE WHEN g % 2 = 0 THEN 'WFC3' ELSE 'ACS' END, 'timeseries', "
+            "58000 + g, 58001 + g, 'TIC ' || g "
+            "FROM generate_series(1, :n) g"
+        ), {"one": one.collection_id, "two": two.collection_id, "n": n})  # fmt: skip
+        s.commit()
+        s.execute(sa.text("ANALYZE hlsp.product"))
+
+
+@pytest.fixture(scope="module")
+def catalog_db(module_database: Database) -> Database:
+    fill(module_database)
+    return module_database
+
+
+def server_env(db: Database, **settings: str) -> dict[str, str]:
+    return {"HLSP_DATABASE_URL": db.url, **{f"HLSP_{k.upper()}": v for k, v in settings.items()}}
+
+
+@pytest.fixture(scope="module")
+def server(catalog_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``hlsp serve`` with its defaults (as many processes as CPUs)."""
+    data = tmp_path_factory.mktemp("serve-data")
+    with serving("serve", env=server_env(catalog_db, data_dir=str(data))) as base:
+        yield base
+
+
+def burst(n: int, call: Callable[[httpx.Client], httpx.Response]) -> list[httpx.Response]:
+    """``n`` clients at once, each with its own connection; a client timeout of 90 s."""
+
+    def one(_: int) -> httpx.Response:
+        with httpx.Client(timeout=90) as client:
+            return call(client)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def tap_rows(body: bytes) -> int:
+    table = votable_parse(io.BytesIO(body)).get_first_table()
+    return len(table.array)
+
+
+def assert_overloaded_tap(answer: httpx.Response) -> None:
+    assert answer.status_code == 503
+    assert int(answer.headers["retry-after"]) >= 1
+    votable = votable_parse(io.BytesIO(answer.content))
+    status = [i for i in votable.resources[0].infos if i.name == "QUERY_STATUS"]
+    assert status[0].value == "ERROR"
+    assert "busy" in str(status[0].content)
+
+
+def test_a_burst_of_100_tap_clients_is_answered_or_refused_never_failed(server: str) -> None:
+    """100 concurrent sync queries, each streaming 2,000 rows as TABLEDATA: each gets its
+    whole result or a 503 with Retry-After; none a 500, none waits forever."""
+    query = {"LANG": "ADQL", "FORMAT": "votable/td", "QUERY": "SELECT TOP 2000 * FROM ivoa.ObsCore"}
+    answers = burst(100, lambda c: c.post(server + "/tap/sync", data=query))
+    statuses = Counter(a.status_code for a in answers)
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses[200] > 0
+    for answer in answers:
+        if answer.status_code == 200:
+            assert tap_rows(answer.content) == 2000
+        else:
+            assert_overloaded_tap(answer)
+
+
+def test_a_burst_of_100_graphql_clients_is_answered_or_refused_never_failed(server: str) -> None:
+    document = (
+        "query Page($first: Int) { products(first: $first) { totalCount edges { node { "
+        "fileName instrument collection { hlspId title } targets { name } } } } }"
+    )
+    answers = burst(
+        100,
+        lambda c: c.post(server + "/graphql", json={"query": document, "variables": {"first": 20}}),
+    )
+    statuses = Counter(a.status_code for a in answers)
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses[200] > 0
+    for answer in answers:
+        body = answer.json()
+        if answer.status_code == 200:
+            assert "errors" not in body, body
+            assert len(body["data"]["products"]["edges"]) == 20
+        else:
+            assert int(answer.headers["retry-after"]) >= 1
+            assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def query_sessions(db: Database) -> list[tuple[str, str]]:
+    """(state, query) of the backends serving TAP results (named cursors ``tap_result_N``)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT state, query FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND query LIKE '%tap_result%' AND state <> 'idle'"
+        )).all()  # fmt: skip
+    return [(str(s), str(q)) for s, q in rows]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def start_stream(base: str, query: str) -> socket.socket:
+    """Send a sync query over a raw socket and read the start of its answer."""
+    host, port = base.removeprefix("http://").split(":")
+    body = httpx.QueryParams(
+        {"LANG": "ADQL", "MAXREC": "10000000", "FORMAT": "votable/td", "QUERY": query}
+    ).__str__().encode()  # fmt: skip
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(
+        b"POST /tap/sync HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+        b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    return sock
+
+
+def test_an_aborted_download_gives_its_connection_back(
+    catalog_db: Database, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Clients that start a large result, read a little and disconnect: their transactions
+    end at once (not when the database's idle timeout would end them)."""
+    data = tmp_path_factory.mktemp("abort-data")
+    env = server_env(catalog_db, data_dir=str(data), spool_bytes=str(1 << 20))
+    with serving("serve", env=env) as base:
+        clients = [start_stream(base, CARTESIAN) for _ in range(3)]
+        assert wait_until(lambda: query_sessions(catalog_db), timeout=10)
+        for sock in clients:
+            sock.close()
+        assert wait_until(lambda: not query_sessions(catalog_db)), query_sessions(catalog_db)
+        # and the service still answers at once
+        ok = httpx.post(base + "/tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 "
+                        "obs_id FROM ivoa.ObsCore"}, timeout=30)  # fmt: skip
+        assert ok.status_code == 200
+
+
+def test_a_stalled_reader_holds_no_connection_beyond_the_hold_time(
+    catalog_db: Database, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A client that stops reading but stays connected: the query spools what the client
+    has not read, then gives up after the hold time; its connection goes back."""
+    data = tmp_path_factory.mktemp("stall-data")
+    env = server_env(catalog_db, data_dir=str(data), spool_bytes=str(1 << 20), spool_hold="3")
+    with serving("serve", env=env) as base:
+        sock = start_stream(base, CARTESIAN)
+        try:
+            assert wait_until(lambda: query_sessions(catalog_db), timeout=10)
+            assert wait_until(lambda: not query_sessions(catalog_db)), query_sessions(catalog_db)
+            assert not list((Path(data) / "spool").iterdir())  # spool files are unlinked
+        finally:
+            sock.close()
+
+
+def slow_query_running(base: str) -> httpx.Response:
+    query = f"SELECT COUNT(*) AS n FROM ({CARTESIAN}) AS x"
+    return httpx.post(base + "/tap/sync", data={"LANG": "ADQL", "QUERY": query}, timeout=90)
+
+
+def test_overload_is_refused_at_once_with_retry_after(
+    catalog_db: Database, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """One slot, no queue: while a slow query holds the slot, the next TAP query is refused
+    (503, Retry-After, a DALI error document) before the slow one ends; health still answers."""
+    data = tmp_path_factory.mktemp("overload-data")
+    env = server_env(catalog_db, data_dir=str(data), workers="1", tap_slots="1", queue="0")
+    with serving("serve", env=env) as base, ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(slow_query_running, base)
+        assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
+        refused = httpx.post(base + "/tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 "
+                             "obs_id FROM ivoa.ObsCore"}, timeout=30)  # fmt: skip
+        assert not slow.done()
+        assert_overloaded_tap(refused)
+        assert httpx.get(base + "/health", timeout=30).status_code == 200
+        assert slow.result().status_code == 200
+
+
+def _active_count(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'active' AND query LIKE '%obs_id%' AND pid <> pg_backend_pid()"
+        )).scalar_one())  # fmt: skip
+
+
+def raw_exchange(base: str, data: bytes, *, wait: float = 30) -> bytes:
+    """Send ``data`` and read until the server closes the connection (or ``wait`` passes)."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        sock.sendall(data)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except TimeoutError:
+            chunks.append(b"<still open>")
+        return b"".join(chunks)
+
+
+@pytest.fixture(scope="module")
+def impatient_server(
+    catalog_db: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("impatient-data")
+    env = server_env(catalog_db, data_dir=str(data), workers="1", client_timeout="2")
+    with serving("serve", env=env) as base:
+        yield base
+
+
+def test_a_request_head_that_never_ends_is_closed(impatient_server: str) -> None:
+    answer = raw_exchange(impatient_server, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert raw_exchange(impatient_server, b"").startswith(b"HTTP/1.1 408")  # silent client
+
+
+def test_an_endless_request_head_is_refused(impatient_server: str) -> None:
+    head = b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 200_000 + b"\r\n\r\n"
+    assert raw_exchange(impatient_server, head).startswith(b"HTTP/1.1 431")
+
+
+def test_a_request_body_that_stalls_is_answered_408(impatient_server: str) -> None:
+    head = (
+        b"POST /tap/sync HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+        b"\r\nContent-Length: 100\r\n\r\nLANG=ADQL&"
+    )
+    answer = raw_exchange(impatient_server, head)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"stalled" in answer
+
+
+def test_request_bodies_over_their_limit_are_refused(impatient_server: str) -> None:
+    # declared: refused before a byte of the body is read
+    huge = b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    answer = raw_exchange(impatient_server, huge + b"Content-Length: 200000000\r\n\r\n{")
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+    # streamed without a length: refused when the count passes the limit
+    def chunks() -> Iterator[bytes]:
+        for _ in range(100):
+            yield b" " * 65536
+
+    answer2 = httpx.post(impatient_server + "/graphql", content=chunks(),
+                         headers={"content-type": "application/json"}, timeout=30)  # fmt: skip
+    assert answer2.status_code == 413
+
+
+def test_the_server_runs_several_processes(server: str) -> None:
+    """``hlsp serve`` runs one process per CPU by default; they all answer."""
+    port = int(server.rsplit(":", 1)[1])
+    listeners = _processes_listening(port)
+    assert len(listeners) >= 2 or _cpus() == 1, listeners
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def _processes_listening(port: int) -> set[int]:
+    """Pids of processes holding the listening socket of ``port`` (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                inodes.add(fields[9])
+    pids = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            for fd in (proc / "fd").iterdir():
+                target = fd.readlink().as_posix()
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    pids.add(int(proc.name))
+        except OSError:
+            continue
+    return pids
