@@ -164,7 +164,8 @@ class QueryRunner:
             return QueryOutput(media_type, chunks)
         try:
             raw = self.engine.raw_connection()
-        except (sa.exc.OperationalError, sa.exc.TimeoutError) as exc:
+        except (sa.exc.OperationalError, sa.exc.TimeoutError, psycopg.OperationalError) as exc:
+            # (raw_connection() lets the driver's own errors through, unwrapped)
             log.warning("TAP: no database connection for a query: %s", exc)
             raise Unavailable("the database is not available; try again later") from None
         try:

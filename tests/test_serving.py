@@ -329,3 +329,28 @@ def _processes_listening(port: int) -> set[int]:
         except OSError:
             continue
     return pids
+
+
+def test_a_database_outage_is_503_not_500(
+    database: Database, admin_engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The database goes away under a running server: TAP queries answer 503 with a DALI
+    error document, GraphQL SERVICE_UNAVAILABLE, and neither names the database."""
+    fill(database, 50)
+    env = server_env(database, data_dir=str(tmp_path), workers="1")
+    with serving("serve", env=env) as base:
+        query = {"LANG": "ADQL", "QUERY": "SELECT TOP 5 obs_id FROM ivoa.ObsCore"}
+        assert httpx.post(base + "/tap/sync", data=query, timeout=30).status_code == 200
+        database.dispose()
+        name = sa.engine.make_url(database.engine.url).database
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE {name} WITH (FORCE)"))
+        for _ in range(3):  # pooled connections were cut: each attempt fails cleanly
+            answer = httpx.post(base + "/tap/sync", data=query, timeout=30)
+            assert answer.status_code == 503, answer.text
+            assert "not available" in answer.text
+            assert str(name) not in answer.text
+        graphql = httpx.post(base + "/graphql", json={"query": "{ products(first: 1) { "
+                             "edges { node { fileName } } } }"}, timeout=30)  # fmt: skip
+        assert graphql.status_code in (200, 503)
+        assert graphql.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
