@@ -142,6 +142,7 @@ def create_app(db: Database) -> Starlette:
         RequestGuard,
         body_limits=[("/tap", tap.config.upload_bytes + FORM_OVERHEAD), ("/graphql", GRAPHQL_BODY)],
         client_timeout=serving.client_timeout,
+        send_stall=serving.send_stall,
     )  # fmt: skip
     app = Starlette(
         routes=[Route("/", landing), Route("/health", health), Mount("/tap", app=tap.app())],

@@ -189,15 +189,26 @@ def test_a_stalled_reader_holds_no_connection_beyond_the_hold_time(
     catalog_db: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """A client that stops reading but stays connected: the query spools what the client
-    has not read, then gives up after the hold time; its connection goes back."""
+    has not read, then gives up after the hold time; its connection goes back, and the
+    client is dropped once it has read nothing for the stall time."""
     data = tmp_path_factory.mktemp("stall-data")
-    env = server_env(catalog_db, data_dir=str(data), spool_bytes=str(1 << 20), spool_hold="3")
+    env = server_env(catalog_db, data_dir=str(data), spool_bytes=str(1 << 20), spool_hold="3",
+                     send_stall="3")  # fmt: skip
     with serving("serve", env=env) as base:
         sock = start_stream(base, CARTESIAN)
         try:
             assert wait_until(lambda: query_sessions(catalog_db), timeout=10)
             assert wait_until(lambda: not query_sessions(catalog_db)), query_sessions(catalog_db)
-            assert not list((Path(data) / "spool").iterdir())  # spool files are unlinked
+            assert wait_until(lambda: not list((Path(data) / "spool").iterdir()))
+            # the rest of what the client gets ends without the last chunk: a cut transfer
+            sock.settimeout(30)
+            tail = b""
+            try:
+                while chunk := sock.recv(1 << 20):
+                    tail = (tail + chunk)[-16:]
+            except ConnectionResetError:
+                pass
+            assert not tail.endswith(b"0\r\n\r\n")
         finally:
             sock.close()
 

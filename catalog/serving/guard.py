@@ -7,6 +7,8 @@ every response (and every page) should carry.
   ``408``.
 - **Memory**: the bodies being received by the process hold at most ``intake_budget`` bytes
   together; a request that would go beyond is answered ``503`` with ``Retry-After``.
+- **Stalled readers**: a response the client does not accept for ``send_stall`` seconds is
+  abandoned (the application sees the client gone; the connection is closed).
 
 In each case the connection is closed after the answer, and the application sees the client
 disconnect (so it stops, and its later response is discarded).
@@ -19,11 +21,14 @@ IDE's scripts), ``X-Frame-Options: DENY`` and ``Referrer-Policy``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -77,12 +82,14 @@ class RequestGuard:
         body_limits: Sequence[tuple[str, int]] = (),
         default_limit: int = 64 * 1024,
         client_timeout: float = 20.0,
+        send_stall: float = 60.0,
         intake_budget: IntakeBudget | None = None,
     ) -> None:
         self.app = app
         self.body_limits = tuple(body_limits)
         self.default_limit = default_limit
         self.client_timeout = client_timeout
+        self.send_stall = send_stall
         self.budget = intake_budget or IntakeBudget(256 * 1024 * 1024)
 
     def limit_for(self, path: str) -> int:
@@ -171,7 +178,12 @@ class _Exchange:
             message["headers"] = _with_security_headers(
                 list(message.get("headers", [])), self.html_policy
             )
-        await self._send(message)
+        try:
+            await asyncio.wait_for(self._send(message), self.guard.send_stall)
+        except TimeoutError:
+            self.refused = True  # nothing more can reach this client
+            log.warning("dropped a client that read nothing for %g s", self.guard.send_stall)
+            raise OSError("the client stopped reading") from None
 
     async def _refuse(self, exc: _Refused) -> None:
         if self.refused:
