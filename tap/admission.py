@@ -115,6 +115,13 @@ class Gate:
         drain = (self.waiting + self.active) * self._service / self.limits.limit
         return max(1, min(30, math.ceil(drain)))
 
+    def check(self) -> None:
+        """Raise :class:`Overloaded` now if a request arriving now would be refused: lets an
+        endpoint refuse before it reads or parses anything."""
+        if self.active >= self.limits.limit and len(self._waiters) >= self.limits.queue:
+            self.refused += 1
+            raise Overloaded(self.name, self.retry_after(), "too many requests are waiting")
+
     async def acquire(self) -> Slot:
         """A slot now, or after waiting in the queue; :class:`Overloaded` otherwise."""
         loop = asyncio.get_running_loop()

@@ -259,13 +259,18 @@ class TapService:
         pace (:mod:`tap.spool`). A client that goes away before the first byte cancels the
         statement; one that goes away later stops the result at the next chunk."""
         try:
+            self.gates.sync.check()  # full: refuse before reading the request
             params, parts = await read_params(request, upload_limit=self.config.upload_bytes)
-        except TapError as exc:
-            return error_response(exc.message, 400)
-        try:
             slot = await self.gates.sync.acquire()
         except Overloaded as exc:
             return overloaded_response(exc)
+        except TapError as exc:
+            return error_response(exc.message, 400)
+        return await self._run_sync(request, params, parts, slot)
+
+    async def _run_sync(
+        self, request: Request, params: Params, parts: Mapping[str, bytes], slot: Slot
+    ) -> Response:
         loop = asyncio.get_running_loop()
         spool = ResultSpool(
             budget=self.spool_budget, memory=self.config.spool_memory,

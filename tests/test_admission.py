@@ -28,10 +28,13 @@ def test_a_gate_admits_its_limit_queues_in_order_and_refuses_beyond() -> None:
             order.append(name)
             slot.release()
 
+        gate.check()  # slots are full, the queue is not: a request would wait
         third = asyncio.create_task(waiter("third"))
         fourth = asyncio.create_task(waiter("fourth"))
         await asyncio.sleep(0)
         assert gate.waiting == 2
+        with pytest.raises(Overloaded):
+            gate.check()
         with pytest.raises(Overloaded) as refused:
             await gate.acquire()
         assert refused.value.retry_after >= 1
@@ -42,7 +45,7 @@ def test_a_gate_admits_its_limit_queues_in_order_and_refuses_beyond() -> None:
         second.release()
         await fourth
         assert gate.active == 0
-        assert gate.status()["refused"] == 1
+        assert gate.status()["refused"] == 2
         return order
 
     assert run(scenario()) == ["third", "fourth"]

@@ -50,6 +50,11 @@ class Admitted:
         ):
             await self.app(scope, receive, send)
             return
+        try:
+            self.gate.check()  # full: refuse before reading the request
+        except Overloaded as exc:
+            await _refuse(send, exc)
+            return
         messages: list[Message] = []
         while True:
             message = await receive()
