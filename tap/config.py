@@ -1,14 +1,20 @@
 """Service settings: public URL, limits, identity. Declared in the capabilities document.
 
 Limits (TAPRegExt): ``maxrec_default``/``maxrec_hard`` rows; ``upload_bytes``/``upload_rows``
-per request; ``retention_default``/``retention_hard`` seconds that an async job lives;
+per request (all its uploaded tables together: inline parts and fetched URLs), at most
+``upload_tables`` tables; ``retention_default``/``retention_hard`` seconds that an async job lives;
 ``duration_default``/``duration_hard`` seconds of execution (async); ``sync_timeout`` seconds
 for a synchronous query (the statement timeout of sync requests).
+
+Upload URLs (:mod:`tap.upload.fetch`): ``upload_timeout`` seconds for all the URL fetches of
+one request together; ``upload_allow``, networks fetched from although not public (by
+default only globally routable addresses are).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,9 @@ class TapConfig:
     maxrec_hard: int = 10_000_000
     upload_bytes: int = 20_000_000
     upload_rows: int = 1_000_000
+    upload_tables: int = 10
+    upload_timeout: float = 20.0
+    upload_allow: tuple[IPv4Network | IPv6Network, ...] = ()
     retention_default: int = 2 * 86_400
     retention_hard: int = 30 * 86_400
     duration_default: int = 600
