@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from catalog.errors import ConfigError
+from tap.config import TapConfig
 
 DEFAULT_AUTHORITY = "ivo://hlsp.example/catalog"
 _AUTHORITY_RE = re.compile(r"^ivo://[A-Za-z0-9][A-Za-z0-9._~\-]{2,}(/[A-Za-z0-9._~\-/]*)?$")
@@ -16,6 +18,62 @@ _AUTHORITY_RE = re.compile(r"^ivo://[A-Za-z0-9][A-Za-z0-9._~\-]{2,}(/[A-Za-z0-9.
 def _env(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or None
+
+
+@dataclass(frozen=True)
+class TapUploadSettings:
+    """TAP uploads (``HLSP_TAP_UPLOAD_*``): limits per request, and where URLs may point.
+
+    ``allow``: networks an upload URL may be fetched from although they are not public
+    (``HLSP_TAP_UPLOAD_ALLOW``, comma-separated CIDRs; by default only globally routable
+    addresses are). ``timeout``: seconds for all the URL fetches of one request. ``max_bytes``,
+    ``max_rows``, ``max_tables``: all the uploads of one request together.
+    """
+
+    allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    timeout: float = TapConfig.upload_timeout
+    max_bytes: int = TapConfig.upload_bytes
+    max_rows: int = TapConfig.upload_rows
+    max_tables: int = TapConfig.upload_tables
+
+    @classmethod
+    def from_env(cls) -> TapUploadSettings:
+        env = "HLSP_TAP_UPLOAD_"
+        return cls(
+            allow=_networks(env + "ALLOW"),
+            timeout=_number(env + "TIMEOUT", cls.timeout, 1, 600),
+            max_bytes=int(_number(env + "BYTES", cls.max_bytes, 1, 2**40, integer=True)),
+            max_rows=int(_number(env + "ROWS", cls.max_rows, 1, 10**9, integer=True)),
+            max_tables=int(_number(env + "TABLES", cls.max_tables, 1, 100, integer=True)),
+        )
+
+
+def _networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in (_env(name) or "").split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(
+                    f"{name} must be comma-separated networks in CIDR notation (e.g. "
+                    f"10.1.0.0/16,fd00::/8), got {item.strip()!r}"
+                ) from None
+    return tuple(networks)
+
+
+def _number(name: str, default: float, low: int, high: int, *, integer: bool = False) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must lie in [{low:,}, {high:,}], got {raw}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -36,6 +94,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path.cwd() / ".hlsp")
     ivoa_authority: str = DEFAULT_AUTHORITY
     public_url: str | None = None
+    tap_uploads: TapUploadSettings = field(default_factory=TapUploadSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -46,6 +105,7 @@ class Settings:
             data_dir=Path(data_dir).expanduser().absolute() if data_dir else Path.cwd() / ".hlsp",
             ivoa_authority=_env("HLSP_IVOA_AUTHORITY") or DEFAULT_AUTHORITY,
             public_url=_env("HLSP_PUBLIC_URL"),
+            tap_uploads=TapUploadSettings.from_env(),
         )
         settings.validate()
         return settings

@@ -14,6 +14,7 @@ OBSCORE_MODEL = ("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore-1.1")
 
 def tap_config(db: Database) -> TapConfig:
     public = db.settings.public_url
+    uploads = db.settings.tap_uploads
     return TapConfig(
         title="HLSP Catalog",
         description="High-Level Science Products: collections, products (files), targets and "
@@ -22,6 +23,11 @@ def tap_config(db: Database) -> TapConfig:
         reader_role=READER_ROLE,
         server_software=f"HLSP-Catalog/{__version__} (IVOA TAP 1.1)",
         data_models=(OBSCORE_MODEL,),
+        upload_bytes=uploads.max_bytes,
+        upload_rows=uploads.max_rows,
+        upload_tables=uploads.max_tables,
+        upload_timeout=uploads.timeout,
+        upload_allow=uploads.allow,
     )
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from catalog.config import Settings
+from catalog.errors import ConfigError
 from tap.config import TapConfig
 from tap.errors import UploadError
 from tap.upload import Deadline, FetchPolicy, fetch_url, parse_upload_param, read_uploads
@@ -99,6 +101,26 @@ def test_the_allow_list_admits_networks() -> None:
     assert not is_allowed(ipaddress.ip_address("::1"), allow)
     with pytest.raises(ValueError, match="CIDR"):
         parse_networks(["10.0.0.0/33"])
+
+
+def test_upload_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HLSP_TAP_UPLOAD_ALLOW", "10.1.0.0/16, fd00::/8")
+    monkeypatch.setenv("HLSP_TAP_UPLOAD_TIMEOUT", "7.5")
+    monkeypatch.setenv("HLSP_TAP_UPLOAD_TABLES", "4")
+    uploads = Settings.from_env().tap_uploads
+    assert [str(n) for n in uploads.allow] == ["10.1.0.0/16", "fd00::/8"]
+    assert (uploads.timeout, uploads.max_tables, uploads.max_rows) == (7.5, 4, 1_000_000)
+    bad = [
+        ("HLSP_TAP_UPLOAD_ALLOW", "10.1.0.0/16,intranet"),
+        ("HLSP_TAP_UPLOAD_TIMEOUT", "0"),
+        ("HLSP_TAP_UPLOAD_ROWS", "many"),
+    ]
+    for name, value in bad:
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            with pytest.raises(ConfigError, match=name):
+                Settings.from_env()
+    assert Settings().tap_uploads.allow == ()
 
 
 def test_the_default_row_limit_holds_for_the_request() -> None:
