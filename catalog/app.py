@@ -25,15 +25,19 @@ from starlette.routing import Mount, Route
 
 from catalog import __version__
 from catalog.db import Database
-from catalog.serving.admit import Admitted
+from catalog.serving.admit import Admitted, graphql_error
 from catalog.serving.budget import Budget, Gates
 from catalog.serving.guard import RequestGuard
 from catalog.tap_service import build_tap
 from tap.admission import Gate, Overloaded
+from tap.service import VOTABLE
+from tap.votable.document import error_document
 
 log = logging.getLogger(__name__)
 # Request bodies: TAP's uploads (plus the form around them), GraphQL documents, nothing else.
-FORM_OVERHEAD = 1 << 20
+# TAP's own form reader refuses a body over its uploads plus 1 MiB with a DALI error document;
+# the guard, a little above that, is the net for what does not read the body through it.
+FORM_OVERHEAD = 2 << 20
 GRAPHQL_BODY = 1 << 20
 
 ENDPOINTS = [
@@ -102,6 +106,10 @@ line-height:1.5}}code{{background:#f3f3f3;padding:0 .2em}}</style></head>
 </ul></body></html>"""
 
 
+def _dali_error(status: int, message: str) -> tuple[bytes, str]:
+    return error_document(message), VOTABLE
+
+
 def create_app(db: Database) -> Starlette:
     serving = db.settings.serving
     budget = Budget.from_settings(serving)
@@ -143,6 +151,7 @@ def create_app(db: Database) -> Starlette:
         body_limits=[("/tap", tap.config.upload_bytes + FORM_OVERHEAD), ("/graphql", GRAPHQL_BODY)],
         client_timeout=serving.client_timeout,
         send_stall=serving.send_stall,
+        renderers=[("/tap", _dali_error), ("/graphql", graphql_error)],
     )  # fmt: skip
     app = Starlette(
         routes=[Route("/", landing), Route("/health", health), Mount("/tap", app=tap.app())],

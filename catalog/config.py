@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from catalog.errors import ConfigError
+from tap.config import TapConfig
 
 DEFAULT_AUTHORITY = "ivo://hlsp.example/catalog"
 _AUTHORITY_RE = re.compile(r"^ivo://[A-Za-z0-9][A-Za-z0-9._~\-]{2,}(/[A-Za-z0-9._~\-/]*)?$")
@@ -86,6 +88,48 @@ class ServingSettings:
 
 
 @dataclass(frozen=True)
+class TapUploadSettings:
+    """TAP uploads (``HLSP_TAP_UPLOAD_*``): limits per request, and where URLs may point.
+
+    ``allow``: networks an upload URL may be fetched from although they are not public
+    (``HLSP_TAP_UPLOAD_ALLOW``, comma-separated CIDRs; by default only globally routable
+    addresses are). ``timeout``: seconds for all the URL fetches of one request. ``max_bytes``,
+    ``max_rows``, ``max_tables``: all the uploads of one request together.
+    """
+
+    allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    timeout: float = TapConfig.upload_timeout
+    max_bytes: int = TapConfig.upload_bytes
+    max_rows: int = TapConfig.upload_rows
+    max_tables: int = TapConfig.upload_tables
+
+    @classmethod
+    def from_env(cls) -> TapUploadSettings:
+        env = "HLSP_TAP_UPLOAD_"
+        return cls(
+            allow=_networks(env + "ALLOW"),
+            timeout=_number(env + "TIMEOUT", cls.timeout, 1, 600, integer=False),
+            max_bytes=int(_number(env + "BYTES", cls.max_bytes, 1, 2**40, integer=True)),
+            max_rows=int(_number(env + "ROWS", cls.max_rows, 1, 10**9, integer=True)),
+            max_tables=int(_number(env + "TABLES", cls.max_tables, 1, 100, integer=True)),
+        )
+
+
+def _networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in (_env(name) or "").split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(
+                    f"{name} must be comma-separated networks in CIDR notation (e.g. "
+                    f"10.1.0.0/16,fd00::/8), got {item.strip()!r}"
+                ) from None
+    return tuple(networks)
+
+
+@dataclass(frozen=True)
 class Settings:
     """What the catalog needs to know about its surroundings.
 
@@ -104,6 +148,7 @@ class Settings:
     ivoa_authority: str = DEFAULT_AUTHORITY
     public_url: str | None = None
     serving: ServingSettings = field(default_factory=ServingSettings)
+    tap_uploads: TapUploadSettings = field(default_factory=TapUploadSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -115,6 +160,7 @@ class Settings:
             ivoa_authority=_env("HLSP_IVOA_AUTHORITY") or DEFAULT_AUTHORITY,
             public_url=_env("HLSP_PUBLIC_URL"),
             serving=ServingSettings.from_env(),
+            tap_uploads=TapUploadSettings.from_env(),
         )
         settings.validate()
         return settings

@@ -19,6 +19,7 @@ def tap_config(db: Database, budget: Budget | None = None) -> TapConfig:
     public = db.settings.public_url
     budget = budget or Budget.from_settings(db.settings.serving)
     serving = db.settings.serving
+    uploads = db.settings.tap_uploads
     return TapConfig(
         title="HLSP Catalog",
         description="High-Level Science Products: collections, products (files), targets and "
@@ -35,6 +36,11 @@ def tap_config(db: Database, budget: Budget | None = None) -> TapConfig:
         spool_budget=max(serving.spool_bytes, SPOOL_BUDGET),
         spool_hold=serving.spool_hold,
         send_stall=serving.send_stall,
+        upload_bytes=uploads.max_bytes,
+        upload_rows=uploads.max_rows,
+        upload_tables=uploads.max_tables,
+        upload_timeout=uploads.timeout,
+        upload_allow=uploads.allow,
     )
 
 

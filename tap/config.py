@@ -1,7 +1,8 @@
 """Service settings: public URL, limits, identity. Declared in the capabilities document.
 
 Limits (TAPRegExt): ``maxrec_default``/``maxrec_hard`` rows; ``upload_bytes``/``upload_rows``
-per request; ``retention_default``/``retention_hard`` seconds that an async job lives;
+per request (all its uploaded tables together: inline parts and fetched URLs), at most
+``upload_tables`` tables; ``retention_default``/``retention_hard`` seconds that an async job lives;
 ``duration_default``/``duration_hard`` seconds of execution (async); ``sync_timeout`` seconds
 for a synchronous query (the statement timeout of sync requests).
 
@@ -13,11 +14,16 @@ file in ``spool_dir`` (the system's default when None) of at most ``spool_max_by
 bytes, all results of the process together at most ``spool_budget`` bytes on disk; the query
 may wait ``spool_hold`` seconds in all for a slow client while its spool is full, and a client
 that accepts no bytes for ``send_stall`` seconds is dropped.
+
+Upload URLs (:mod:`tap.upload.fetch`): ``upload_timeout`` seconds for all the URL fetches of
+one request together; ``upload_allow``, networks fetched from although not public (by
+default only globally routable addresses are).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 
 from tap.admission import GateLimits
 
@@ -42,6 +48,9 @@ class TapConfig:
     maxrec_hard: int = 10_000_000
     upload_bytes: int = 20_000_000
     upload_rows: int = 1_000_000
+    upload_tables: int = 10
+    upload_timeout: float = 20.0
+    upload_allow: tuple[IPv4Network | IPv6Network, ...] = ()
     retention_default: int = 2 * 86_400
     retention_hard: int = 30 * 86_400
     duration_default: int = 600

@@ -1,35 +1,61 @@
 """Reading DALI parameters from an HTTP request: query string, urlencoded or multipart body.
 
-Multipart file parts are inline uploads (``UPLOAD=t1,param:t1`` names the part ``t1``);
-they are read with a size limit, so a huge upload is refused before it fills memory.
+Multipart file parts are inline uploads (``UPLOAD=t1,param:t1`` names the part ``t1``).
+``upload_limit`` bounds them all together, as the service's upload limit is per request, and
+the body as a whole may hold at most :data:`FIELDS_ALLOWANCE` bytes more (the other
+parameters and the multipart framing): a larger body is refused while it arrives, before it
+fills memory or disk.
 """
 
 from __future__ import annotations
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
+from starlette.types import Message
 
 from tap.errors import UploadError, UsageError
 from tap.params import Params
 
 _CHUNK = 1 << 16
+FIELDS_ALLOWANCE = 1 << 20
+MAX_FILES = 10
 
 
-async def _read_limited(part: UploadFile, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise UploadError(
-                f"upload {part.filename or part.size!r} is larger than the limit of {limit:,} bytes"
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _too_large(upload_limit: int) -> UploadError:
+    return UploadError(
+        f"the uploads of this request are larger than {upload_limit:,} bytes, the limit for "
+        "all of them together (the other parameters may add 1 MiB); upload fewer rows or "
+        "columns."
+    )
 
 
-async def read_params(request: Request, *, upload_limit: int) -> tuple[Params, dict[str, bytes]]:
-    """All parameters of ``request`` (query string first), and the inline upload parts."""
+def _bounded(request: Request, upload_limit: int) -> Request:
+    """``request`` whose body is refused (UploadError) once it passes the limit."""
+    limit = upload_limit + FIELDS_ALLOWANCE
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise _too_large(upload_limit)
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _too_large(upload_limit)
+        return message
+
+    return Request(request.scope, receive)
+
+
+async def read_params(
+    request: Request, *, upload_limit: int, max_files: int = MAX_FILES
+) -> tuple[Params, dict[str, bytes]]:
+    """All parameters of ``request`` (query string first), and the inline upload parts.
+
+    ``upload_limit``: bytes of all the file parts together; ``max_files``: how many there may be.
+    """
     params = Params(request.query_params.multi_items())
     files: dict[str, bytes] = {}
     if request.method != "POST":
@@ -40,14 +66,24 @@ async def read_params(request: Request, *, upload_limit: int) -> tuple[Params, d
             f"a POST body of type {content_type!r} cannot hold TAP parameters: send "
             "application/x-www-form-urlencoded or multipart/form-data"
         )
+    bounded = _bounded(request, upload_limit)
     try:
-        form = await request.form(max_files=100, max_fields=1000, max_part_size=upload_limit)
+        form = await bounded.form(max_files=max_files, max_fields=1000, max_part_size=upload_limit)
+    except UploadError:
+        raise
     except Exception as exc:  # starlette raises MultiPartException / HTTPException variants
         raise UsageError(f"the request body could not be read as a form: {exc}") from None
+    total = 0
     try:
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
-                files[name] = await _read_limited(value, upload_limit)
+                chunks: list[bytes] = []
+                while chunk := await value.read(_CHUNK):
+                    total += len(chunk)
+                    if total > upload_limit:
+                        raise _too_large(upload_limit)
+                    chunks.append(chunk)
+                files[name] = b"".join(chunks)
             else:
                 params.add(name, value)
     finally:

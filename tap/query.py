@@ -31,7 +31,7 @@ from tap.config import TapConfig
 from tap.errors import QueryError, QueryTimeout, Unavailable
 from tap.metadata import Schema, Table, TapMetadata
 from tap.params import Params, query_request
-from tap.upload import UploadedTable, create_upload_table, read_upload, upload_bytes
+from tap.upload import UploadedTable, create_upload_table, read_uploads
 from tap.upload.load import upload_sql_name
 from tap.uws import ResultInfo, ResultSink, RunningJob
 from tap.votable.document import Info
@@ -96,12 +96,7 @@ class QueryRunner:
         """Validate the parameters, read the uploads, translate: TapError on user errors."""
         request = query_request(params, self.config)
         output = resolve_format(request.response_format)
-        limit = self.config.upload_bytes
-        uploads = tuple(
-            (spec.name, read_upload(upload_bytes(spec, parts, max_bytes=limit),
-                                    max_bytes=limit, max_rows=self.config.upload_rows))
-            for spec in request.uploads
-        )  # fmt: skip
+        uploads = read_uploads(request.uploads, parts, self.config)
         metadata = self.metadata
         if uploads:
             tables = [

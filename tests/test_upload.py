@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import http.server
 import io
+import ipaddress
 import math
 import re
 import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import psycopg
 import pytest
 
 from catalog.db import Database
+from tap.config import TapConfig
 from tap.errors import UploadError, UsageError
 from tap.metadata import Column
 from tap.upload import (
@@ -26,7 +29,7 @@ from tap.upload import (
     create_upload_table,
     parse_upload_param,
     read_upload,
-    upload_bytes,
+    read_uploads,
 )
 from tap.votable import query_result, write
 from tests.votable_cases import astropy_rows, same, stilts
@@ -374,7 +377,7 @@ def test_upload_parameter_forms() -> None:
     [("t1", "name,URI"), ("t1,", "name,URI"), ("1t,param:a", "regular identifier"),
      ("a.b,param:a", "regular identifier"), ("t,param:a;T,param:b", "twice"),
      ("t,file:///etc/passwd", "'file' is not supported"), ("t,ftp://x/y", "not supported"),
-     ("t,param:", "must name a part")],
+     ("t,param:", "must name a part"), ("t,http://[::1/x", "is not a valid URI")],
 )  # fmt: skip
 def test_bad_upload_parameters(value: str, message: str) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
@@ -382,12 +385,13 @@ def test_bad_upload_parameters(value: str, message: str) -> None:
 
 
 def test_missing_part_is_named() -> None:
-    (spec,) = parse_upload_param(["t1,param:upload1"])
+    specs = parse_upload_param(["t1,param:upload1"])
     with pytest.raises(UploadError, match=r"no part named 'upload1' \(parts: other\)"):
-        upload_bytes(spec, {"other": b""}, max_bytes=10)
-    assert upload_bytes(spec, {"upload1": b"abc"}, max_bytes=10) == b"abc"
-    with pytest.raises(UploadError, match="over the upload limit"):
-        upload_bytes(spec, {"upload1": b"abc"}, max_bytes=2)
+        read_uploads(specs, {"other": b""}, TapConfig())
+    ((name, table),) = read_uploads(specs, {"upload1": GOOD.encode()}, TapConfig())
+    assert name == "t1" and table.rows == [(1,), (2,)]
+    with pytest.raises(UploadError, match="over the limit of 100 bytes"):
+        read_uploads(specs, {"upload1": GOOD.encode()}, TapConfig(upload_bytes=100))
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -425,24 +429,34 @@ def server() -> Iterator[str]:
     httpd.server_close()
 
 
+# The fixture server runs on loopback, which only an operator's allow-list opens.
+LOOPBACK = TapConfig(upload_timeout=5, upload_allow=(ipaddress.ip_network("127.0.0.0/8"),))
+
+
 def test_http_uploads_are_fetched_with_limits(server: str) -> None:
-    (spec,) = parse_upload_param([f"t1,{server}/table.vot"])
-    table = read_upload(upload_bytes(spec, {}, max_bytes=10_000, timeout=5))
+    specs = parse_upload_param([f"t1,{server}/table.vot"])
+    ((_, table),) = read_uploads(specs, {}, LOOPBACK)
     assert table.rows == [(1,), (2,)]
-    with pytest.raises(UploadError, match="over the upload limit"):
-        upload_bytes(spec, {}, max_bytes=100, timeout=5)
-    for path, message in [("/big", "over the upload limit"), ("/missing", "HTTP 404"),
-                          ("/redirect", "not allowed")]:  # fmt: skip
-        (spec,) = parse_upload_param([f"t1,{server}{path}"])
-        with pytest.raises(UploadError, match=message) as caught:
-            upload_bytes(spec, {}, max_bytes=1000, timeout=5)
+    with pytest.raises(UploadError, match="over 100 bytes, the limit for all of them together"):
+        read_uploads(specs, {}, replace(LOOPBACK, upload_bytes=100))
+    for path, message in [("/big", "over 1,000 bytes"), ("/missing", "HTTP 404 Not Found"),
+                          ("/redirect", "redirects to a URL that is not http(s)")]:  # fmt: skip
+        specs = parse_upload_param([f"t1,{server}{path}"])
+        with pytest.raises(UploadError, match=re.escape(message)) as caught:
+            read_uploads(specs, {}, replace(LOOPBACK, upload_bytes=1000))
         assert caught.value.message.startswith("UPLOAD t1: ")
 
 
 def test_unreachable_http_upload() -> None:
-    (spec,) = parse_upload_param(["t1,http://127.0.0.1:9/x"])
-    with pytest.raises(UploadError, match=re.escape("fetching http://127.0.0.1:9/x failed")):
-        upload_bytes(spec, {}, max_bytes=1000, timeout=5)
+    specs = parse_upload_param(["t1,http://127.0.0.1:9/x"])
+    expected = (
+        "UPLOAD t1: the table at http://127.0.0.1:9/x could not be fetched: no valid answer "
+        "within the deadline (5 s for all the upload URLs of a request)."
+    )
+    with pytest.raises(UploadError, match=re.escape(expected)):
+        read_uploads(specs, {}, LOOPBACK)
+    with pytest.raises(UploadError, match="address not allowed"):
+        read_uploads(specs, {}, TapConfig())
 
 
 @pytest.mark.parametrize(

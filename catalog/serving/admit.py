@@ -24,15 +24,19 @@ def _accepts_html(scope: Scope) -> bool:
     return False
 
 
-def _graphql_overloaded(exc: Overloaded) -> tuple[bytes, str]:
-    body = {
-        "data": None,
-        "errors": [{
-            "message": exc.message,
-            "extensions": {"code": "SERVICE_UNAVAILABLE", "retryAfter": exc.retry_after},
-        }],
-    }  # fmt: skip
+_CODES = {408: "REQUEST_TIMEOUT", 413: "REQUEST_TOO_LARGE", 503: "SERVICE_UNAVAILABLE"}
+
+
+def graphql_error(status: int, message: str, **extensions: Any) -> tuple[bytes, str]:
+    """A GraphQL error response body for a request refused before it ran."""
+    code = _CODES.get(status, "BAD_REQUEST")
+    body = {"data": None, "errors": [{"message": message,
+                                      "extensions": {"code": code, **extensions}}]}  # fmt: skip
     return json.dumps(body).encode(), "application/json"
+
+
+def _graphql_overloaded(exc: Overloaded) -> tuple[bytes, str]:
+    return graphql_error(503, exc.message, retryAfter=exc.retry_after)
 
 
 class Admitted:

@@ -11,7 +11,9 @@ every response (and every page) should carry.
   abandoned (the application sees the client gone; the connection is closed).
 
 In each case the connection is closed after the answer, and the application sees the client
-disconnect (so it stops, and its later response is discarded).
+disconnect (so it stops, and its later response is discarded). The answer is in the form the
+clients of that path read (``renderers``: a DALI error document under ``/tap``, a GraphQL
+error under ``/graphql``), plain text elsewhere.
 
 Every response gets ``X-Content-Type-Options: nosniff``; HTML and XHTML pages also get a
 Content-Security-Policy (pages of this server load nothing from elsewhere, except the GraphQL
@@ -23,12 +25,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
+
+Renderer = Callable[[int, str], tuple[bytes, str]]
+"""(HTTP status, message) -> (body, media type) of a refusal."""
 
 PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -84,6 +89,7 @@ class RequestGuard:
         client_timeout: float = 20.0,
         send_stall: float = 60.0,
         intake_budget: IntakeBudget | None = None,
+        renderers: Sequence[tuple[str, Renderer]] = (),
     ) -> None:
         self.app = app
         self.body_limits = tuple(body_limits)
@@ -91,10 +97,17 @@ class RequestGuard:
         self.client_timeout = client_timeout
         self.send_stall = send_stall
         self.budget = intake_budget or IntakeBudget(256 * 1024 * 1024)
+        self.renderers = tuple(renderers)
+
+    def renderer_for(self, path: str) -> Renderer:
+        for prefix, renderer in self.renderers:
+            if _under(path, prefix):
+                return renderer
+        return plain_text
 
     def limit_for(self, path: str) -> int:
         for prefix, limit in self.body_limits:
-            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+            if _under(path, prefix):
                 return limit
         return self.default_limit
 
@@ -191,9 +204,9 @@ class _Exchange:
         self.refused = True
         if self.started:  # too late for a status: end the connection
             return
-        body = (exc.text + "\n").encode()
+        body, media_type = self.guard.renderer_for(self.scope.get("path", ""))(exc.status, exc.text)
         headers = [
-            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-type", media_type.encode()),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]
@@ -203,6 +216,14 @@ class _Exchange:
         await self._send({"type": "http.response.start", "status": exc.status,
                           "headers": headers})  # fmt: skip
         await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def plain_text(status: int, message: str) -> tuple[bytes, str]:
+    return (message + "\n").encode(), "text/plain; charset=utf-8"
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -1,22 +1,27 @@
 """Uploaded tables (TAP 1.1 §2.7.6, §3.5): the UPLOAD parameter, VOTable reading, loading.
 
 parse_upload_param(values) -> list[UploadSpec]       name,URI pairs, validated
-upload_bytes(spec, parts, *, max_bytes, timeout)     the document (part or http(s) fetch)
+read_uploads(specs, parts, config)                   every table of a request, within its limits
+fetch_url(url, *, max_bytes, deadline, policy)       an http(s) document, public addresses only
 read_upload(data, *, max_bytes, max_rows) -> UploadedTable
 create_upload_table(conn, name, uploaded) -> str     TEMPORARY table, loaded with COPY
 """
 
+from tap.upload.budget import read_uploads
+from tap.upload.fetch import Deadline, FetchPolicy, fetch_url
 from tap.upload.load import create_upload_table, upload_sql_name
-from tap.upload.param import UploadSpec, fetch_url, parse_upload_param, upload_bytes
+from tap.upload.param import UploadSpec, parse_upload_param
 from tap.upload.reader import UploadedTable, read_upload
 
 __all__ = [
+    "Deadline",
+    "FetchPolicy",
     "UploadSpec",
     "UploadedTable",
     "create_upload_table",
     "fetch_url",
     "parse_upload_param",
     "read_upload",
-    "upload_bytes",
+    "read_uploads",
     "upload_sql_name",
 ]

@@ -86,10 +86,12 @@ def read_upload(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_rows: int = DEFAULT_MAX_ROWS,
     label: str = "upload",
+    too_many_rows: str | None = None,
 ) -> UploadedTable:
     """Parse an uploaded VOTable into an :class:`UploadedTable`.
 
-    ``label`` names the upload in messages (the UPLOAD table name).
+    ``label`` names the upload in messages (the UPLOAD table name); ``too_many_rows`` is what
+    to say when the table has more than ``max_rows`` rows (a limit shared with other tables).
     """
     raw = _read_all(data, max_bytes)
     prefix = f"Table {label}: "
@@ -98,15 +100,16 @@ def read_upload(
     if _ENTITY.search(raw):
         raise UploadError(prefix + "XML entity declarations are not accepted in uploads.")
     try:
-        return _Parser(prefix, max_rows).parse(raw)
+        return _Parser(prefix, max_rows, too_many_rows).parse(raw)
     except ET.ParseError as exc:
         raise UploadError(prefix + f"not well-formed XML ({exc}); send a VOTable.") from None
 
 
 class _Parser:
-    def __init__(self, prefix: str, max_rows: int) -> None:
+    def __init__(self, prefix: str, max_rows: int, too_many_rows: str | None) -> None:
         self.prefix = prefix
         self.max_rows = max_rows
+        self.too_many_rows = too_many_rows
 
     def fail(self, message: str) -> UploadError:
         return UploadError(self.prefix + message)
@@ -233,7 +236,9 @@ class _Parser:
             raise self.fail(f"row {index + 1}: {exc}.") from None
 
     def too_many(self) -> UploadError:
-        return self.fail(f"more than {self.max_rows:,} rows; upload at most that many.")
+        return self.fail(
+            self.too_many_rows or f"more than {self.max_rows:,} rows; upload at most that many."
+        )
 
     def stream(self, events: Iterator[tuple[str, ET.Element]], kind: str) -> bytes:
         for event, elem in events:
