@@ -46,6 +46,16 @@ def test_embedded_lifecycle(scratch_dir: Path) -> None:
         assert psql.returncode == 0, psql.stderr
         assert psql.stdout.strip() == "0"
 
+        # The query login carries the database's own bounds: read only, temporary files
+        # capped, idle transactions ended.
+        query_url = url.stdout.strip().replace("hlsp_admin@", "hlsp_query@")
+        shown = subprocess.run(
+            ["psql", query_url, "-Atc", "SHOW default_transaction_read_only; "
+             "SHOW temp_file_limit; SHOW idle_in_transaction_session_timeout"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert shown.stdout.split() == ["on", "1GB", "5min"], shown.stderr
+
         stop = hlsp("db", "stop", env=env)
         assert stop.returncode == 0 and "stopped" in stop.stdout
         assert "not running" in hlsp("db", "stop", env=env).stdout
