@@ -28,8 +28,9 @@ What it does, in one run (the total time, at most, is printed before it starts):
            does; after a connection error it waits 0.1 s
   settle   after each level, until /health and a TAP count answer within 1 s three times in
            a row (at most --settle-limit s): work an overwhelmed server still holds would be
-           billed to the next level. The time it took is reported; the next level starts
-           after --pause s, recovered or not
+           billed to the next level. The time it took is reported; a server this script
+           started that has not recovered is restarted (and the next level says so); the
+           next level starts after --pause s
 
 The client is asyncio (uvloop when installed) with raw HTTP/1.1 over keep-alive connections
 (benchmarks/load_client.py): it shares the cores with the server and PostgreSQL, so it must
@@ -81,6 +82,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -371,12 +373,17 @@ def plan(args: argparse.Namespace, corpus_ready: bool) -> None:
     extra = "" if corpus_ready or args.url else " + corpus generation and harvest (1–3 min)"
     print(
         f"time: about {usual / 60:.1f} min, at most {bound / 60:.1f} min{extra}, "
-        "+ server start (≤ 3 min) and stop (≤ 30 s)",
+        "+ server start (≤ 3 min) and stop (≤ 30 s), each time it is restarted",
         flush=True,
     )
 
 
-async def measure(target: Target, mix: Mix, args: argparse.Namespace) -> list[Level]:
+async def measure(
+    target: Target, mix: Mix, args: argparse.Namespace, restart: Callable[[], Target] | None
+) -> list[Level]:
+    """Warm-up, then the levels; a server that has not recovered from a level within the
+    settle limit is restarted before the next (when ``restart`` can), and the next level
+    says so."""
     await preflight(target, mix, args.timeout)
     if args.warmup > 0:
         print(f"warm-up: 4 clients for {args.warmup:g} s", flush=True)
@@ -392,11 +399,19 @@ async def measure(target: Target, mix: Mix, args: argparse.Namespace) -> list[Le
         )
     levels = [Level("open", args.open_rate)] if args.open_rate > 0 else []
     levels += [Level("closed", n) for n in args.levels]
+    restarted = False
     for i, level in enumerate(levels):
         if i:
+            if levels[i - 1].result["recovered_after_s"] is None and restart is not None:
+                print("the server has not recovered: restarting it", flush=True)
+                target = restart()
+                await preflight(target, mix, args.timeout)  # also warms the new process
+                restarted = True
             await asyncio.sleep(args.pause)
         print(f"\n{time.strftime('%T')} {level_name(level)} for {args.duration:g} s …", flush=True)
         await run_level(target, mix, level, args)
+        level.result["server_restarted_before"] = restarted
+        restarted = False
         print_level(level)
     return levels
 
@@ -424,6 +439,7 @@ def main() -> None:
     )
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     server: Server | None = None
+    restart: Callable[[], Target] | None = None
     started_cluster = False
     try:
         if args.url:
@@ -450,6 +466,15 @@ def main() -> None:
             server = Server.start(args.checkout, args.data_dir, args.server_arg)
             host, port, prefix = loopback(server.base)
             target = Target(host, port, server.base, server.process.pid, database_url, server.log)
+
+            def restart_server() -> Target:
+                nonlocal server
+                assert server is not None
+                server.stop()
+                server = Server.start(args.checkout, args.data_dir, args.server_arg, port)
+                return Target(host, port, server.base, server.process.pid, database_url, server.log)
+
+            restart = restart_server
             described = (
                 f"hlsp serve {' '.join(args.server_arg)} of {describe_checkout(args.checkout)}"
             )
@@ -461,7 +486,7 @@ def main() -> None:
         )
         mix = Mix(facts, host, port, prefix, args.seed)
         with event_loop_runner() as runner:
-            levels = runner.run(measure(target, mix, args))
+            levels = runner.run(measure(target, mix, args, restart))
         print_summary(levels)
         targets = check_targets(levels)
         print()

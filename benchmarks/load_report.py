@@ -76,6 +76,8 @@ def print_level(level: Level) -> None:
     r = level.result
     la, lb = r["load_average_before"], r["load_average_after"]
     print(f"\n== {level_name(level)}, {r['duration_s']:g} s (took {r['wall_s']:.1f} s) ==")
+    if r.get("server_restarted_before"):
+        print("(the server was restarted before this level: it had not recovered from the last)")
     print("| kind | requests | ok | p50 ms | p95 ms | p99 ms | max ms | p99/p50 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for kind, k in [
@@ -148,8 +150,9 @@ def print_summary(levels: list[Level]) -> None:
         r = level.result
         ratio, kind = worst_ratio(r)
         rss = "-" if r["rss_max_mb"] is None else f"{r['rss_max_mb']:.0f}"
+        note = " (restarted)" if r["server_restarted_before"] else ""
         print(
-            f"| {level.loop} | {level.load:g} | {r['throughput_ok_per_s']:.1f} | "
+            f"| {level.loop} | {level.load:g}{note} | {r['throughput_ok_per_s']:.1f} | "
             f"{r['errors']:,} | {r['outcomes'][SHED]:,} | {ms(r['all']['p50_ms'])} | "
             f"{ms(r['all']['p95_ms'])} | {ms(r['all']['p99_ms'])} | "
             f"{ratio:.1f} ({kind}) | {rss} | "

@@ -127,8 +127,8 @@ class Server:
     log: Path
 
     @classmethod
-    def start(cls, checkout: Path, data_dir: Path, extra: list[str]) -> Server:
-        port = free_port()
+    def start(cls, checkout: Path, data_dir: Path, extra: list[str], port: int = 0) -> Server:
+        port = port or free_port()
         log_dir = data_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
         log = log_dir / f"serve-{time.strftime('%Y%m%d-%H%M%S')}.log"
