@@ -62,7 +62,7 @@ Usage:
     uv run python benchmarks/load.py --url http://127.0.0.1:8000 --server-pid 1234 --data-dir D
 
 The corpus and its cluster live in --data-dir (default benchmarks/out/load-<files>, about
-0.2 GB for 10^4 products); the embedded cluster is stopped at the end when this run
+0.4 GB for 10^4 products); the embedded cluster is stopped at the end when this run
 started it. The server's log goes to DATA/log/serve-<time>.log.
 """
 
