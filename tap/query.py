@@ -125,17 +125,19 @@ class QueryRunner:
                 if role:
                     cur.execute(psql.SQL("GRANT SELECT ON {} TO {}").format(
                         psql.Identifier("pg_temp", created), psql.Identifier(role)))  # fmt: skip
-            cur.execute("SET TRANSACTION READ ONLY")
+            # One round trip: read only, the reader role, the statement timeout, and the
+            # database's own net under the service's bounds (a transaction left idle, its
+            # client or thread gone, ends by itself).
+            settings: list[psql.Composable] = [psql.SQL("SET TRANSACTION READ ONLY")]
             if role:
-                cur.execute(psql.SQL("SET LOCAL ROLE {}").format(psql.Identifier(role)))
+                settings.append(psql.SQL("SET LOCAL ROLE {}").format(psql.Identifier(role)))
             if timeout is not None:
                 ms = max(1, int(timeout * 1000))
-                cur.execute(psql.SQL("SET LOCAL statement_timeout = {}").format(
+                settings.append(psql.SQL("SET LOCAL statement_timeout = {}").format(
                     psql.Literal(str(ms))))  # fmt: skip
-            # The database's own net under the service's bounds: a transaction left idle
-            # (its client or thread gone) ends by itself.
-            cur.execute(psql.SQL("SET LOCAL idle_in_transaction_session_timeout = {}").format(
+            settings.append(psql.SQL("SET LOCAL idle_in_transaction_session_timeout = {}").format(
                 psql.Literal(str(IDLE_IN_TRANSACTION_MS))))  # fmt: skip
+            cur.execute(psql.SQL("; ").join(settings))
         t = prepared.translation
         return query_result(conn, t.sql, t.columns, prepared.output,
                             infos=prepared.infos, maxrec=prepared.maxrec)  # fmt: skip
