@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from catalog import __version__
-from catalog.db import READER_ROLE, Database, create_engine
+from catalog.db import Database, create_engine
 from catalog.tap_examples import EXAMPLES
 from catalog.tap_tables import published_metadata
 from tap.config import TapConfig
 from tap.service import TapService
 
 OBSCORE_MODEL = ("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore-1.1")
+# The role ADQL runs as (migration 0006): the published views, ivoa.obscore and TAP_SCHEMA,
+# nothing else. Members of READER_ROLE (every query login) may switch to it.
+TAP_READER_ROLE = "hlsp_tap_reader"
 
 
 def tap_config(db: Database) -> TapConfig:
@@ -19,7 +22,7 @@ def tap_config(db: Database) -> TapConfig:
         description="High-Level Science Products: collections, products (files), targets and "
         "provenance, with an ObsCore 1.1 view (ivoa.ObsCore).",
         base_url=f"{public.rstrip('/')}/tap" if public else None,
-        reader_role=READER_ROLE,
+        reader_role=TAP_READER_ROLE,
         server_software=f"HLSP-Catalog/{__version__} (IVOA TAP 1.1)",
         data_models=(OBSCORE_MODEL,),
     )
