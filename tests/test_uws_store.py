@@ -14,7 +14,7 @@ import time
 import sqlalchemy as sa
 
 from catalog.db import Database
-from tap.uws import JobStore, ensure_schema
+from tap.uws import ErrorSummary, JobStore, ensure_schema
 from tap.uws.jobs import utc_now
 from tap.uws.notify import Listener
 from tap.uws.store import STALE_CODE, notify_key
@@ -216,3 +216,17 @@ def test_the_watchdog_cancels_a_statement_whose_abort_was_lost(database: Databas
         assert store.phase_of(job_id) == "ABORTED"
     finally:
         pool.stop(timeout=5)
+
+
+def test_an_error_message_postgresql_cannot_store_is_stored_escaped(database: Database) -> None:
+    store = store_for(database)
+    job_id = new_job(store, "rows:1")
+    claim = store.claim()
+    assert claim is not None and claim.job.job_id == job_id
+    try:
+        assert store.fail(job_id, ErrorSummary("table 'a\x00b\ud800' is unknown", "TAP-E200"))
+    finally:
+        store.release(claim)
+    job = store.get_any(job_id)
+    assert job is not None and job.phase == "ERROR" and job.error is not None
+    assert job.error.message == "table 'a\\u0000b\\ud800' is unknown"

@@ -14,7 +14,6 @@ the client's, with a message that says what to change:
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
@@ -27,11 +26,11 @@ from starlette.types import Message
 
 from tap.uws.errors import HttpJobError, JobRequestError, ParametersTooLarge
 from tap.uws.params import Params, UwsLimits, collect, shown
+from tap.uws.store import UNSTORABLE
 
 MAX_FIELDS = 1000
 MAX_FILES = 100
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 Files = list[tuple[str, UploadFile]]
 Read = tuple[Params, Files]
@@ -40,12 +39,12 @@ Read = tuple[Params, Files]
 def check_storable(pairs: Iterable[tuple[str, str]]) -> None:
     """JobRequestError for the first name or value PostgreSQL could not store as text."""
     for name, value in pairs:
-        if _UNSTORABLE.search(name):
+        if UNSTORABLE.search(name):
             raise JobRequestError(
                 f"The parameter name {shown(name)} contains a NUL character or an unpaired "
                 "surrogate (U+0000, U+D800-U+DFFF), which cannot be stored; remove it."
             )
-        if _UNSTORABLE.search(value):
+        if UNSTORABLE.search(value):
             raise JobRequestError(
                 f"The value of parameter {shown(name)} contains a NUL character or an unpaired "
                 "surrogate (U+0000, U+D800-U+DFFF), which cannot be stored; remove it."

@@ -118,6 +118,15 @@ def ensure_schema(engine: sa.Engine) -> None:
         conn.exec_driver_sql(DDL)
 
 
+# What PostgreSQL refuses in text and jsonb: NUL, and lone surrogates (not UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """``text`` with what PostgreSQL refuses in ``text`` (NUL, lone surrogates) escaped."""
+    return UNSTORABLE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
 def notify_key(job_id: str) -> str:
     """What phase-change notifications name a job by: the SHA-256 of its id, in hex."""
     return hashlib.sha256(job_id.encode()).hexdigest()
@@ -468,10 +477,12 @@ class JobStore:
         ) is not None  # fmt: skip
 
     def fail(self, job_id: str, error: ErrorSummary, *, from_phase: str = EXECUTING) -> bool:
+        """-> ERROR with ``error``; False if the job was not in ``from_phase``. A message that
+        quotes what PostgreSQL cannot store (NUL, lone surrogates) is stored escaped."""
         return self._update(
             job_id, "phase = 'ERROR', end_time = clock_timestamp(), query_pid = NULL, "
             "error_message = :m, error_code = :c, error_fatal = :f", "phase = :from",
-            m=error.message, c=error.code, f=error.fatal, **{"from": from_phase},
+            m=storable_text(error.message), c=error.code, f=error.fatal, **{"from": from_phase},
         ) is not None  # fmt: skip
 
     def interrupt(self, job_id: str, message: str, code: str = STALE_CODE) -> bool:
