@@ -123,7 +123,7 @@ class UwsLimits:
     max_wait: int = 60
     job_list_limit: int = 1000
     upload_limit: int = 100 * 1024 * 1024
-    parameter_limit: int = 256 * 1024
+    parameter_limit: int = 512 * 1024  # the longest ADQL query (100,000 characters) fits
 
     def execution_duration(self, requested: int | None) -> int:
         if requested is None:
