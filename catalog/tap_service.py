@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from catalog import __version__
-from catalog.db import READER_ROLE, Database, create_engine
+from catalog.db import Database, create_engine
 from catalog.serving.budget import Budget, Gates
 from catalog.tap_examples import EXAMPLES
 from catalog.tap_tables import published_metadata
@@ -13,6 +13,9 @@ from tap.service import TapGates, TapService
 # Bytes of results that all the slow clients of one server process may keep waiting on disk.
 SPOOL_BUDGET = 2 << 30
 OBSCORE_MODEL = ("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore-1.1")
+# The role ADQL runs as (migration 0006): the published views, ivoa.obscore and TAP_SCHEMA,
+# nothing else. Members of READER_ROLE (every query login) may switch to it.
+TAP_READER_ROLE = "hlsp_tap_reader"
 
 
 def tap_config(db: Database, budget: Budget | None = None) -> TapConfig:
@@ -25,7 +28,7 @@ def tap_config(db: Database, budget: Budget | None = None) -> TapConfig:
         description="High-Level Science Products: collections, products (files), targets and "
         "provenance, with an ObsCore 1.1 view (ivoa.ObsCore).",
         base_url=f"{public.rstrip('/')}/tap" if public else None,
-        reader_role=READER_ROLE,
+        reader_role=TAP_READER_ROLE,
         server_software=f"HLSP-Catalog/{__version__} (IVOA TAP 1.1)",
         data_models=(OBSCORE_MODEL,),
         sync_gate=budget.tap_sync,

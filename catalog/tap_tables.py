@@ -5,6 +5,9 @@ tables and columns, their descriptions, units, UCDs, utypes, principal/std flags
 the PostgreSQL type of each column (mapped to its VOTable type), whether an index helps
 constraints on it, and the foreign keys between published tables (plus
 ``ivoa.ObsCore.product_id`` → ``hlsp.product``, so ObsCore rows join provenance and targets).
+
+TAP names the tables ``hlsp.*``; ADQL reads them through the views of the same names in
+:data:`PUBLISHED_SCHEMA` (migration 0006), which leave withdrawn products and their rows out.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from catalog.vo import column_meta, table_meta
 from tap.metadata import Column, ForeignKey, Schema, Table, TapMetadata, votable_type
 
 OBSCORE_TAP_NAME = "ivoa.ObsCore"
+# Views over the hlsp tables without withdrawn products, the only hlsp relations TAP reads.
+PUBLISHED_SCHEMA = "hlsp_published"
 
 SCHEMAS = (
     Schema("hlsp", "The HLSP catalog: collections, products (files), targets, provenance and "
@@ -108,6 +113,7 @@ def published_metadata() -> TapMetadata:
         assert meta is not None
         tables.append(Table(
             schema="hlsp", name=table.name, description=meta.description,
+            sql_name=f"{PUBLISHED_SCHEMA}.{table.name}",
             columns=_columns(table, _indexed(table)), utype=meta.utype,
             point_columns=_POINTS if "pos" in table.columns and "s_ra" in table.columns else (),
         ))  # fmt: skip

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from catalog.app import create_app
-from catalog.db import READER_ROLE, Database
+from catalog.db import Database
+from catalog.tap_service import TAP_READER_ROLE
 from catalog.tap_tables import published_metadata
 from tap.adql import translate
 from tap.tap_schema import with_tap_schema
@@ -97,7 +98,8 @@ def test_geometry_constraints_on_obscore_use_the_gist_indexes(filled: Database) 
         "100.32, 10.008))",
     )]  # fmt: skip
     with filled.engine.begin() as conn:
-        conn.execute(sa.text(f"SET LOCAL ROLE {READER_ROLE}"))  # the hidden columns are readable
+        # the role ADQL runs as: the hidden columns are readable
+        conn.execute(sa.text(f"SET LOCAL ROLE {TAP_READER_ROLE}"))
         plans = [(cone, "product_pos_idx")] + [(r, "product_footprint_bound_idx") for r in regions]
         for translation, index in plans:
             plan = "\n".join(conn.execute(sa.text("EXPLAIN " + translation.sql)).scalars())
@@ -109,7 +111,8 @@ def test_geometry_constraints_on_obscore_use_the_gist_indexes(filled: Database) 
             "<@ footprint",
             "SELECT obs_id FROM ivoa.obscore WHERE footprint && scircle(spoint(radians(100.305), "
             "radians(10.005)), radians(0.001))",
-            "SELECT obs_id FROM hlsp.product WHERE spoint(radians(100.5), radians(10.005)) "
+            "SELECT obs_id FROM hlsp_published.product WHERE spoint(radians(100.5), "
+            "radians(10.005)) "
             "<@ footprint",
             "SELECT obs_id FROM ivoa.obscore WHERE footprint && "
             "'{(100.3d,10.002d),(100.32d,10.002d),(100.32d,10.008d)}'::spoly",
@@ -138,11 +141,12 @@ def test_footprint_circles_in_subqueries_joins_and_random_points(filled: Databas
                       "100 + RAND(), 10.005), s_region) = 1", metadata)  # fmt: skip
     assert drawn.sql.count("random()") == 1 and "footprint_bound" not in drawn.sql
     with filled.engine.begin() as conn:
-        conn.execute(sa.text(f"SET LOCAL ROLE {READER_ROLE}"))
+        conn.execute(sa.text(f"SET LOCAL ROLE {TAP_READER_ROLE}"))
         same = conn.execute(
             sa.text(
-                "SELECT count(*) FROM hlsp.product WHERE footprint = (SELECT footprint FROM "
-                "hlsp.product WHERE obs_id = 'hlsp_x_tess_phot_t7_tess_v1_lc')"
+                "SELECT count(*) FROM hlsp_published.product WHERE footprint = (SELECT "
+                "footprint FROM hlsp_published.product WHERE obs_id = "
+                "'hlsp_x_tess_phot_t7_tess_v1_lc')"
             )
         ).scalar_one()
         assert len(conn.execute(sa.text(within.sql)).all()) == same == 50  # one in 100 shapes
@@ -150,8 +154,8 @@ def test_footprint_circles_in_subqueries_joins_and_random_points(filled: Databas
         overlapping = conn.execute(sa.text(pairs.sql)).scalar_one()
         exact = conn.execute(
             sa.text(
-                "SELECT count(*) FROM hlsp.product a JOIN hlsp.product b ON a.footprint && "
-                "b.footprint WHERE a.obs_id = 'hlsp_x_tess_phot_t7_tess_v1_lc'"
+                "SELECT count(*) FROM hlsp_published.product a JOIN hlsp_published.product b "
+                "ON a.footprint && b.footprint WHERE a.obs_id = 'hlsp_x_tess_phot_t7_tess_v1_lc'"
             )
         ).scalar_one()
         assert overlapping == exact >= 2  # itself and its neighbours

@@ -15,7 +15,8 @@ from catalog.app import create_app
 from catalog.config import Settings
 from catalog.db import READER_ROLE, Database
 from catalog.tap_examples import EXAMPLES
-from catalog.tap_tables import published_metadata
+from catalog.tap_service import TAP_READER_ROLE
+from catalog.tap_tables import PUBLISHED_SCHEMA, published_metadata
 from tap import tap_schema
 from tap.metadata import Column, MetadataError, votable_type
 
@@ -26,40 +27,60 @@ def client(database: Database) -> Iterator[TestClient]:
         yield client
 
 
-def test_published_columns_are_exactly_what_the_reader_role_may_select(
-    database: Database,
-) -> None:
-    metadata = published_metadata()
-    declared = {
-        (t.relation, c.name) for t in metadata.tables for c in t.columns
-    }  # fmt: skip
-    with database.engine.connect() as conn:
-        rows = conn.execute(sa.text(
+def _granted(conn: sa.Connection, role: str) -> set[tuple[str, str]]:
+    rows = conn.execute(
+        sa.text(
             "SELECT table_schema || '.' || table_name, column_name "
             "FROM information_schema.column_privileges "
             "WHERE grantee = :role AND privilege_type = 'SELECT' "
-            "AND table_schema IN ('hlsp', 'ivoa')"
-        ), {"role": READER_ROLE}).all()  # fmt: skip
-        granted = {(r[0], r[1]) for r in rows}
-        # unpublished but granted: the ObsCore view's pg_sphere columns (the ADQL translator
-        # uses them for s_ra/s_dec/s_region), the circles holding footprints (region queries
-        # test them first) and the tsvectors of GraphQL's text search
-        helpers = {
-            ("ivoa.obscore", "pos"),
-            ("ivoa.obscore", "footprint"),
-            ("ivoa.obscore", "footprint_bound"),
-            ("hlsp.product", "footprint_bound"),
-            ("hlsp.collection", "search_text"),
-            ("hlsp.target_alias", "search_text"),
-        }
+            "AND table_schema IN ('hlsp', 'hlsp_published', 'ivoa')"
+        ),
+        {"role": role},
+    ).all()
+    return {(r[0], r[1]) for r in rows}
+
+
+# Unpublished but granted: the ObsCore view's pg_sphere columns (the ADQL translator uses them
+# for s_ra/s_dec/s_region), the circles holding footprints (region queries test them first)
+# and the tsvectors of GraphQL's text search.
+HELPERS = {
+    ("ivoa.obscore", "pos"),
+    ("ivoa.obscore", "footprint"),
+    ("ivoa.obscore", "footprint_bound"),
+    ("{hlsp}.product", "footprint_bound"),
+    ("{hlsp}.collection", "search_text"),
+    ("{hlsp}.target_alias", "search_text"),
+}
+
+
+def test_published_columns_are_exactly_what_the_query_roles_may_select(
+    database: Database,
+) -> None:
+    metadata = published_metadata()
+    declared = {(t.relation, c.name) for t in metadata.tables for c in t.columns}
+    with database.engine.connect() as conn:
+        # ADQL runs as the TAP role: the published views and ObsCore, no hlsp table
+        granted = _granted(conn, TAP_READER_ROLE)
+        helpers = {(t.format(hlsp=PUBLISHED_SCHEMA), c) for t, c in HELPERS}
         assert declared == granted - helpers
+        # GraphQL reads the base tables as the reader role: the same columns
+        views = PUBLISHED_SCHEMA + "."
+        base = {("hlsp." + r.removeprefix(views), c) for r, c in declared if r.startswith(views)}
+        on_tables = {g for g in _granted(conn, READER_ROLE) if g[0].startswith("hlsp.")}
+        assert base == on_tables - {(t.format(hlsp="hlsp"), c) for t, c in HELPERS}
         # and every declared SQL type is the live one
-        live: dict[str, str] = dict(conn.execute(sa.text(
-            "SELECT c.table_schema || '.' || c.table_name || '.' || c.column_name, "
-            "format_type(a.atttypid, a.atttypmod) FROM information_schema.columns c "
-            "JOIN pg_attribute a ON a.attrelid = (c.table_schema || '.' || c.table_name)::regclass "
-            "AND a.attname = c.column_name WHERE c.table_schema IN ('hlsp', 'ivoa')"
-        )).all())  # fmt: skip
+        live: dict[str, str] = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT c.table_schema || '.' || c.table_name || '.' || c.column_name, "
+                    "format_type(a.atttypid, a.atttypmod) FROM information_schema.columns c "
+                    "JOIN pg_attribute a ON a.attrelid = "
+                    "(c.table_schema || '.' || c.table_name)::regclass "
+                    "AND a.attname = c.column_name "
+                    "WHERE c.table_schema IN ('hlsp_published', 'ivoa')"
+                )
+            ).all()
+        )
     for table in metadata.tables:
         for column in table.columns:
             assert live[f"{table.relation}.{column.name}"] == column.sql_type, column.name

@@ -10,9 +10,17 @@ import warnings
 
 import httpx
 import pytest
+import requests
 
 from catalog.db import Database
-from tests.uws_support import live_server, make_app, make_service, valid_uws
+from tests.uws_support import (
+    USER_HEADER,
+    header_owner,
+    live_server,
+    make_app,
+    make_service,
+    valid_uws,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -21,27 +29,31 @@ with warnings.catch_warnings():
 
 
 def test_pyvo_run_async_waits_fetches_and_deletes(database: Database) -> None:
-    with live_server(make_app(make_service(database.engine))) as base:
+    uws = make_service(database.engine)
+    with live_server(make_app(uws)) as base:
         svc = pyvo.dal.TAPService(base)
         result = svc.run_async("votable:25")
         assert len(result) == 25
         assert list(result.to_table()["n"]) == list(range(1, 26))
         # run_async deleted its job
-        listed = httpx.get(f"{base}/async")
-        assert list(valid_uws(listed.content)) == []
+        assert uws.store.statuses() == {}
 
 
 def test_pyvo_job_lifecycle(database: Database) -> None:
-    with live_server(make_app(make_service(database.engine))) as base:
-        svc = pyvo.dal.TAPService(base)
+    """With identities (a header here; credentials once users exist), pyvo lists its jobs."""
+    with live_server(make_app(make_service(database.engine, owner_of=header_owner))) as base:
+        session = requests.Session()
+        session.headers[USER_HEADER] = "alice"
+        svc = pyvo.dal.TAPService(base, session=session)
         job = svc.submit_job("votable:3", runid="mine")
         assert job.phase == "PENDING"
         job.execution_duration = 30
         assert job.execution_duration.sec == 30
-        assert httpx.get(f"{job.url}/executionduration").text == "30"
+        alice = {USER_HEADER: "alice"}
+        assert httpx.get(f"{job.url}/executionduration", headers=alice).text == "30"
         later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
         job.destruction = later
-        stored = dt.datetime.fromisoformat(httpx.get(f"{job.url}/destruction").text)
+        stored = dt.datetime.fromisoformat(httpx.get(f"{job.url}/destruction", headers=alice).text)
         assert abs((stored - later).total_seconds()) < 1
         job.query = "votable:4"
         job.run()
@@ -51,10 +63,11 @@ def test_pyvo_job_lifecycle(database: Database) -> None:
         assert len(job.fetch_result()) == 4
         jobs = svc.get_job_list(phases=["COMPLETED"], last=10)
         assert [j.jobid for j in jobs] == [job.job_id]
+        assert pyvo.dal.TAPService(base).get_job_list() == []  # anonymous callers own nothing
         assert svc.get_job(job.job_id).runid == "mine"
         url = job.url
         job.delete()
-        assert httpx.get(url).status_code == 404
+        assert httpx.get(url, headers=alice).status_code == 404
         assert svc.get_job_list() == []
 
 
@@ -101,7 +114,8 @@ def test_jobs_and_results_survive_a_server_restart(database: Database) -> None:
 
 @pytest.mark.skipif(shutil.which("stilts") is None, reason="needs STILTS (apt-get install stilts)")
 def test_stilts_tapquery_async(database: Database) -> None:
-    with live_server(make_app(make_service(database.engine))) as base:
+    uws = make_service(database.engine)
+    with live_server(make_app(uws)) as base:
         out = subprocess.run(
             ["stilts", "tapquery", f"tapurl={base}", "adql=votable:7", "sync=false",
              "delete=always", "poll=200", "ofmt=csv", "out=-"],
@@ -109,7 +123,7 @@ def test_stilts_tapquery_async(database: Database) -> None:
         )  # fmt: skip
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == ["n", *[str(i) for i in range(1, 8)]]
-        assert list(valid_uws(httpx.get(f"{base}/async").content)) == []
+        assert uws.store.statuses() == {}  # it deleted its job
 
 
 @pytest.mark.skipif(shutil.which("stilts") is None, reason="needs STILTS (apt-get install stilts)")

@@ -14,10 +14,10 @@ import time
 import sqlalchemy as sa
 
 from catalog.db import Database
-from tap.uws import JobStore, ensure_schema
+from tap.uws import ErrorSummary, JobStore, ensure_schema
 from tap.uws.jobs import utc_now
 from tap.uws.notify import Listener
-from tap.uws.store import STALE_CODE
+from tap.uws.store import STALE_CODE, notify_key
 from tap.uws.worker import WorkerPool
 from tests.conftest import REPO as REPO_ROOT
 from tests.uws_support import execute
@@ -181,8 +181,9 @@ def test_phase_changes_reach_listeners_of_any_process(database: Database) -> Non
         events = [heard.get(timeout=30) for _ in range(4)]
     finally:
         listener.stop()
-    assert events == [(job_id, "PENDING"), (job_id, "QUEUED"), (job_id, "ABORTED"),
-                      (job_id, "DELETED")]  # fmt: skip
+    key = notify_key(job_id)
+    assert events == [(key, "PENDING"), (key, "QUEUED"), (key, "ABORTED"), (key, "DELETED")]
+    assert all(job_id not in k for k, _ in events)  # any session may LISTEN: no ids
 
 
 def active_sleeps(engine: sa.Engine) -> int:
@@ -215,3 +216,17 @@ def test_the_watchdog_cancels_a_statement_whose_abort_was_lost(database: Databas
         assert store.phase_of(job_id) == "ABORTED"
     finally:
         pool.stop(timeout=5)
+
+
+def test_an_error_message_postgresql_cannot_store_is_stored_escaped(database: Database) -> None:
+    store = store_for(database)
+    job_id = new_job(store, "rows:1")
+    claim = store.claim()
+    assert claim is not None and claim.job.job_id == job_id
+    try:
+        assert store.fail(job_id, ErrorSummary("table 'a\x00b\ud800' is unknown", "TAP-E200"))
+    finally:
+        store.release(claim)
+    job = store.get_any(job_id)
+    assert job is not None and job.phase == "ERROR" and job.error is not None
+    assert job.error.message == "table 'a\\u0000b\\ud800' is unknown"

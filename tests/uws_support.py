@@ -144,6 +144,15 @@ def make_app(svc: UwsService, *, with_lifespan: bool = True) -> Starlette:
     )
 
 
+USER_HEADER = "x-test-user"
+
+
+def header_owner(request: Request) -> str | None:
+    """A test identity: the caller named by the ``x-test-user`` header, else anonymous (what
+    the access layer will do with real credentials)."""
+    return request.headers.get(USER_HEADER) or None
+
+
 def make_service(engine: sa.Engine, **kwargs: Any) -> UwsService:
     kwargs.setdefault("limits", UwsLimits(default_execution_duration=60,
                                           max_execution_duration=120, max_wait=30))  # fmt: skip

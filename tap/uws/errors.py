@@ -6,7 +6,8 @@
     ├── JobRequestError    (TAP-E503)  a UWS parameter has a bad value            -> 400
     ├── JobTooLarge        (TAP-E504)  inline uploads exceed the upload limit     -> 413
     ├── JobStoreUnavailable(TAP-E505)  the job database cannot be reached         -> 503
-    └── JobForbidden       (TAP-E507)  the job belongs to another user            -> 403
+    ├── JobForbidden       (TAP-E507)  the job belongs to another user            -> 403
+    └── ParametersTooLarge (TAP-E508)  parameters (or the body) over the limit    -> 413
 
 Messages say what was wrong and what to do; the HTTP layer sends them as text/plain.
 
@@ -54,3 +55,8 @@ class JobStoreUnavailable(HttpJobError):
 class JobForbidden(HttpJobError):
     code = "TAP-E507"
     status = 403
+
+
+class ParametersTooLarge(HttpJobError):
+    code = "TAP-E508"
+    status = 413

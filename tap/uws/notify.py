@@ -1,10 +1,12 @@
 """Phase-change notifications across server processes (PostgreSQL LISTEN/NOTIFY).
 
 One :class:`Listener` thread per process LISTENs on the store's channel and calls its
-subscribers with ``(job_id, phase)``. :class:`PhaseWaiters` turns those calls into
-asyncio events, so a client blocked in ``WAIT`` holds no thread: it awaits an event
-that the listener sets (from its thread, through the event loop). Waiters also re-read
-the job every few seconds, so a notification lost during a reconnect only delays them.
+subscribers with ``(key, phase)``, the key being :func:`tap.uws.store.notify_key` of the
+job id (notifications never carry ids: any database session may LISTEN).
+:class:`PhaseWaiters` turns those calls into asyncio events, so a client blocked in
+``WAIT`` holds no thread: it awaits an event that the listener sets (from its thread,
+through the event loop). Waiters also re-read the job every few seconds, so a
+notification lost during a reconnect only delays them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from contextlib import contextmanager
 import psycopg
 import sqlalchemy as sa
 
-from tap.uws.store import CHANNEL
+from tap.uws.store import CHANNEL, notify_key
 
 log = logging.getLogger("tap.uws")
 
@@ -73,24 +75,25 @@ class Listener:
                 self._stop.wait(self._retry)
 
     def _dispatch(self, payload: str) -> None:
-        job_id, _, phase = payload.partition(" ")
+        key, _, phase = payload.partition(" ")
         for callback in self._subscribers:
             try:
-                callback(job_id, phase)
+                callback(key, phase)
             except Exception:
                 log.exception("UWS listener: a subscriber failed")
 
 
 class PhaseWaiters:
-    """asyncio events per job id, set from any thread by :meth:`notify`."""
+    """asyncio events per job, set from any thread by :meth:`notify` (with the job's
+    notification key)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
 
-    def notify(self, job_id: str, phase: str = "") -> None:
+    def notify(self, key: str, phase: str = "") -> None:
         with self._lock:
-            entries = list(self._waiting.get(job_id, ()))
+            entries = list(self._waiting.get(key, ()))
         for loop, event in entries:
             with contextlib.suppress(RuntimeError):  # that loop is closed
                 loop.call_soon_threadsafe(event.set)
@@ -99,17 +102,18 @@ class PhaseWaiters:
     def watch(self, job_id: str) -> Iterator[asyncio.Event]:
         """An event set when ``job_id`` changes phase; register before reading the job."""
         entry = (asyncio.get_running_loop(), asyncio.Event())
+        key = notify_key(job_id)
         with self._lock:
-            self._waiting.setdefault(job_id, set()).add(entry)
+            self._waiting.setdefault(key, set()).add(entry)
         try:
             yield entry[1]
         finally:
             with self._lock:
-                waiting = self._waiting.get(job_id)
+                waiting = self._waiting.get(key)
                 if waiting is not None:
                     waiting.discard(entry)
                     if not waiting:
-                        del self._waiting[job_id]
+                        del self._waiting[key]
 
     def __len__(self) -> int:
         with self._lock:

@@ -30,25 +30,63 @@ def last(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
+INT32_MAX = 2**31 - 1
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """``text`` quoted for a message, cut to ``limit`` characters (clients send anything)."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text):,} chars)"
+
+
+def parameters_size(params: Mapping[str, Sequence[str]]) -> int:
+    """Bytes (UTF-8) of the names and values of ``params``, as the parameter limit counts."""
+
+    def size(text: str) -> int:
+        return len(text.encode("utf-8", "surrogatepass"))
+
+    return sum(size(name) + sum(map(size, values)) for name, values in params.items())
+
+
+def parameters_too_large(limit: int) -> str:
+    return (
+        f"The job's parameters would exceed the limit of {limit:,} bytes (names and values "
+        "together); send shorter parameters (tables go in UPLOAD, as files)."
+    )
+
+
 def parse_time(name: str, text: str) -> dt.datetime:
-    """An ISO 8601 date or date-time; without a zone it is UTC."""
+    """An ISO 8601 date or date-time, in UTC; without a zone it is UTC."""
     try:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise JobRequestError(
-            f"{name}={text!r} is not an ISO 8601 date-time; write it like "
+            f"{name}={shown(text)} is not an ISO 8601 date-time; write it like "
             f"{format_time(utc_now())} (UTC)."
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        raise JobRequestError(
+            f"{name}={shown(text)} is out of range in UTC; give a date-time between years 1 "
+            "and 9999 (UTC)."
+        ) from None
 
 
-def parse_int(name: str, text: str, *, minimum: int) -> int:
+def parse_int(name: str, text: str, *, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(text.strip())
-    except ValueError:
-        raise JobRequestError(f"{name}={text!r} is not an integer.") from None
+    except ValueError:  # also for numbers of more than 4,300 digits
+        raise JobRequestError(f"{name}={shown(text)} is not an integer.") from None
     if value < minimum:
-        raise JobRequestError(f"{name}={value} is too small: it must be at least {minimum}.")
+        raise JobRequestError(
+            f"{name}={shown(str(value))} is too small: it must be at least {minimum}."
+        )
+    if maximum is not None and value > maximum:
+        raise JobRequestError(
+            f"{name}={shown(str(value))} is too large: it must be at most {maximum}."
+        )
     return value
 
 
@@ -59,7 +97,7 @@ def parse_phases(values: Sequence[str]) -> list[str]:
         phase = value.strip().upper()
         if phase not in PHASES:
             raise JobRequestError(
-                f"PHASE={value!r} is not a UWS phase; use one of {', '.join(PHASES)}."
+                f"PHASE={shown(value)} is not a UWS phase; use one of {', '.join(PHASES)}."
             )
         phases.append(phase)
     return phases
@@ -74,7 +112,8 @@ class UwsLimits:
     Destruction: jobs and results are destroyed ``default_destruction`` after creation,
     and never kept longer than ``max_destruction`` from the request that sets it.
     ``max_wait``: how long a ``WAIT`` (also ``WAIT=-1``) blocks at most, in seconds.
-    ``upload_limit``: bytes of inline uploads per request.
+    ``upload_limit``: bytes of inline uploads per request. ``parameter_limit``: bytes (UTF-8)
+    of a job's parameter names and values together, and of any one form field.
     """
 
     default_execution_duration: int = 600
@@ -84,6 +123,7 @@ class UwsLimits:
     max_wait: int = 60
     job_list_limit: int = 1000
     upload_limit: int = 100 * 1024 * 1024
+    parameter_limit: int = 512 * 1024  # the longest ADQL query (100,000 characters) fits
 
     def execution_duration(self, requested: int | None) -> int:
         if requested is None:

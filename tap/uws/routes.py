@@ -8,6 +8,7 @@ phase or someone else's job, 404 unknown job, 413 uploads too large, 503 databas
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -29,6 +29,7 @@ from tap.uws.errors import (
     JobRequestError,
     JobStoreUnavailable,
     JobTooLarge,
+    ParametersTooLarge,
 )
 from tap.uws.jobs import (
     CONTROL_PARAMETERS,
@@ -39,9 +40,22 @@ from tap.uws.jobs import (
     WAITABLE,
     Job,
     format_time,
+    utc_now,
 )
-from tap.uws.params import Params, collect, last, parse_int, parse_phases, parse_time
-from tap.uws.store import INPUT, RESULT
+from tap.uws.params import (
+    INT32_MAX,
+    Params,
+    collect,
+    last,
+    parameters_size,
+    parameters_too_large,
+    parse_int,
+    parse_phases,
+    parse_time,
+    shown,
+)
+from tap.uws.request import Files, request_params
+from tap.uws.store import INPUT, RESULT, is_job_id
 
 if TYPE_CHECKING:
     from tap.uws.service import UwsService
@@ -49,7 +63,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("tap.uws")
 Handler = Callable[[Request], Awaitable[Response]]
 TEXT = "text/plain; charset=utf-8"
-FORM_LIMITS = {"max_files": 100, "max_fields": 1000, "max_part_size": 4 * 1024 * 1024}
 
 
 def _guarded(handler: Handler) -> Handler:
@@ -95,13 +108,15 @@ class _Endpoints:
         return RedirectResponse(self.job_url(request, job_id), status_code=303)
 
     async def job(self, request: Request) -> Job:
-        """The job of the URL; 404 if there is none, 403 if it is someone else's (UWS §3)."""
+        """The job of the URL; 404 if there is none, 403 if it is someone else's (UWS §3).
+
+        Anything that is not a well-formed job id is a 404 without a look-up."""
         job_id = request.path_params["job_id"]
-        job = await run_in_threadpool(self.store.get_any, job_id)
+        job = await run_in_threadpool(self.store.get_any, job_id) if is_job_id(job_id) else None
         if job is None:
             raise JobNotFound(
-                f"There is no job {job_id!r} (it may have been deleted or destroyed); "
-                f"list your jobs at {self.base(request)}/async."
+                f"There is no job {shown(job_id)} (it may have been deleted or destroyed); "
+                "use the job URL this service gave when the job was created."
             )
         if job.owner_id is not None and job.owner_id != self.svc.owner_of(request):
             raise JobForbidden(
@@ -109,27 +124,12 @@ class _Endpoints:
             )
         return job
 
-    async def params(self, request: Request) -> tuple[Params, list[tuple[str, UploadFile]]]:
-        """Query-string and body parameters (form or multipart), and uploaded files."""
-        pairs = list(request.query_params.multi_items())
-        files: list[tuple[str, UploadFile]] = []
-        if request.method == "POST":
-            ctype = request.headers.get("content-type", "")
-            if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-                form = await request.form(**FORM_LIMITS)
-                for name, value in form.multi_items():
-                    if isinstance(value, str):
-                        pairs.append((name, value))
-                    else:
-                        files.append((name, value))
-            elif ctype and (await request.body()).strip():
-                raise JobRequestError(
-                    f"Cannot read a {ctype.split(';')[0]} body: send the parameters as "
-                    "application/x-www-form-urlencoded or multipart/form-data."
-                )
-        return collect(pairs), files
+    async def params(self, request: Request) -> Params:
+        """The request's parameters, where uploaded files mean nothing."""
+        async with request_params(request, self.limits) as (params, _):
+            return params
 
-    async def store_files(self, job_id: str, files: list[tuple[str, UploadFile]]) -> list[str]:
+    async def store_files(self, job_id: str, files: Files) -> list[str]:
         """Copy uploaded files into the store (chunk by chunk); the upload limit applies."""
         total = 0
         names = []
@@ -158,7 +158,19 @@ class _Endpoints:
         text = last(params, "executionduration")
         if text is None:
             return None
-        return self.limits.execution_duration(parse_int("EXECUTIONDURATION", text, minimum=0))
+        return self.limits.execution_duration(
+            parse_int("EXECUTIONDURATION", text, minimum=0, maximum=INT32_MAX)
+        )
+
+    def destruction_time(self, text: str) -> dt.datetime:
+        """A requested destruction time (capped by the limits); the past is refused."""
+        requested = parse_time("DESTRUCTION", text)
+        if requested <= utc_now():
+            raise JobRequestError(
+                f"DESTRUCTION={shown(text)} is in the past; give a future date-time, or "
+                "DELETE the job to destroy it now."
+            )
+        return self.limits.destruction(requested)
 
     # -- the job list ---------------------------------------------------------------------------
 
@@ -179,31 +191,37 @@ class _Endpoints:
                         media_type=documents.XML_TYPE)  # fmt: skip
 
     async def create(self, request: Request) -> Response:
-        params, files = await self.params(request)
-        phase = last(params, "phase")
-        if phase is not None and phase.upper() != "RUN":
-            raise JobRequestError(
-                f"PHASE={phase!r} cannot create a job; send PHASE=RUN to start it at once, "
-                "or no PHASE to create it PENDING."
+        async with request_params(request, self.limits) as (params, files):
+            phase = last(params, "phase")
+            if phase is not None and phase.upper() != "RUN":
+                raise JobRequestError(
+                    f"PHASE={shown(phase)} cannot create a job; send PHASE=RUN to start it at "
+                    "once, or no PHASE to create it PENDING."
+                )
+            duration = self.duration(params)
+            destruction_text = last(params, "destruction")
+            destruction = (
+                self.destruction_time(destruction_text)
+                if destruction_text
+                else self.limits.destruction(None)
             )
-        duration = self.duration(params)
-        destruction_text = last(params, "destruction")
-        requested = parse_time("DESTRUCTION", destruction_text) if destruction_text else None
-        job = await run_in_threadpool(
-            functools.partial(
-                self.store.create, owner_id=self.svc.owner_of(request),
-                run_id=last(params, "runid"), parameters=self.job_parameters(params),
-                execution_duration=duration if duration is not None
-                else self.limits.execution_duration(None),
-                destruction=self.limits.destruction(requested),
-                inputs=[name for name, _ in files],
-            )
-        )  # fmt: skip
-        try:
-            await self.store_files(job.job_id, files)
-        except BaseException:
-            await run_in_threadpool(self.store.delete, job.job_id)
-            raise
+            values = self.job_parameters(params)
+            if parameters_size(values) > self.limits.parameter_limit:
+                raise ParametersTooLarge(parameters_too_large(self.limits.parameter_limit))
+            job = await run_in_threadpool(
+                functools.partial(
+                    self.store.create, owner_id=self.svc.owner_of(request),
+                    run_id=last(params, "runid"), parameters=values,
+                    execution_duration=duration if duration is not None
+                    else self.limits.execution_duration(None),
+                    destruction=destruction, inputs=[name for name, _ in files],
+                )
+            )  # fmt: skip
+            try:
+                await self.store_files(job.job_id, files)
+            except BaseException:
+                await run_in_threadpool(self.store.delete, job.job_id)
+                raise
         if phase is not None:
             await run_in_threadpool(self.store.run, job.job_id)
         return self.see_job(request, job.job_id)
@@ -214,7 +232,7 @@ class _Endpoints:
         if request.method == "DELETE":
             return await self.delete(request)
         if request.method == "POST":
-            params, _ = await self.params(request)
+            params = await self.params(request)
             action = last(params, "action")
             if action is not None and action.upper() == "DELETE":
                 return await self.delete(request)
@@ -249,7 +267,7 @@ class _Endpoints:
                 changed.clear()
                 current = await run_in_threadpool(self.store.get_any, job.job_id)
                 if current is None:
-                    raise JobNotFound(f"Job {job.job_id!r} was deleted while you waited.")
+                    raise JobNotFound(f"Job {job.job_id} was deleted while you waited.")
                 remaining = deadline - loop.time()
                 if current.phase != start_phase or remaining <= 0:
                     return current
@@ -269,7 +287,7 @@ class _Endpoints:
         job = await self.job(request)
         if request.method == "GET":
             return PlainTextResponse(job.phase, media_type=TEXT)
-        params, _ = await self.params(request)
+        params = await self.params(request)
         value = (last(params, "phase") or "").strip().upper()
         if value == "RUN":
             await run_in_threadpool(self.store.run, job.job_id)
@@ -277,7 +295,7 @@ class _Endpoints:
             await run_in_threadpool(self.store.abort, job.job_id)
         else:
             raise JobRequestError(
-                f"PHASE={last(params, 'phase') or ''!r} is not allowed here; "
+                f"PHASE={shown(last(params, 'phase') or '')} is not allowed here; "
                 "send PHASE=RUN to start the job or PHASE=ABORT to stop it."
             )
         return self.see_job(request, job.job_id)
@@ -286,7 +304,7 @@ class _Endpoints:
         job = await self.job(request)
         if request.method == "GET":
             return PlainTextResponse(str(job.execution_duration), media_type=TEXT)
-        params, _ = await self.params(request)
+        params = await self.params(request)
         seconds = self.duration(params)
         if seconds is None:
             raise JobRequestError("Send EXECUTIONDURATION=<seconds> (0 asks for the maximum, "
@@ -303,12 +321,12 @@ class _Endpoints:
         if request.method == "GET":
             text = format_time(job.destruction) if job.destruction else ""
             return PlainTextResponse(text, media_type=TEXT)
-        params, _ = await self.params(request)
+        params = await self.params(request)
         value = last(params, "destruction")
         if not value:
             raise JobRequestError("Send DESTRUCTION=<ISO 8601 UTC date-time>, e.g. "
-                                  f"{format_time(job.creation_time)}.")  # fmt: skip
-        when = self.limits.destruction(parse_time("DESTRUCTION", value))
+                                  f"{format_time(job.destruction or utc_now())}.")  # fmt: skip
+        when = self.destruction_time(value)
         await run_in_threadpool(self.store.set_destruction, job.job_id, when)
         return self.see_job(request, job.job_id)
 
@@ -326,19 +344,20 @@ class _Endpoints:
         if request.method == "GET":
             return Response(documents.parameters_document(job, url),
                             media_type=documents.XML_TYPE)  # fmt: skip
-        params, files = await self.params(request)
-        values = self.job_parameters(params)
-        updated = await run_in_threadpool(
-            functools.partial(self.store.set_parameters, job.job_id, values,
-                              accumulate=self.svc.multi_valued,
-                              inputs=[name for name, _ in files])
-        )  # fmt: skip
-        if updated is None:
-            raise JobPhaseError(
-                f"The job is {job.phase}: parameters can only be changed while it is "
-                f"{PENDING}. Create a new job instead."
-            )
-        await self.store_files(job.job_id, files)
+        async with request_params(request, self.limits) as (params, files):
+            values = self.job_parameters(params)
+            updated = await run_in_threadpool(
+                functools.partial(self.store.set_parameters, job.job_id, values,
+                                  accumulate=self.svc.multi_valued,
+                                  inputs=[name for name, _ in files],
+                                  max_bytes=self.limits.parameter_limit)
+            )  # fmt: skip
+            if updated is None:
+                raise JobPhaseError(
+                    f"The job is {job.phase}: parameters can only be changed while it is "
+                    f"{PENDING}. Create a new job instead."
+                )
+            await self.store_files(job.job_id, files)
         return self.see_job(request, job.job_id)
 
     async def parameter(self, request: Request) -> Response:
@@ -349,7 +368,7 @@ class _Endpoints:
             return StreamingResponse(chunks, media_type="application/octet-stream")
         value = job.parameter(name)
         if value is None:
-            raise JobNotFound(f"Job {job.job_id} has no parameter {name!r}.")
+            raise JobNotFound(f"Job {job.job_id} has no parameter {shown(name)}.")
         return PlainTextResponse(";".join(job.parameters[name.lower()]), media_type=TEXT)
 
     async def results(self, request: Request) -> Response:
@@ -362,7 +381,7 @@ class _Endpoints:
         if request.path_params["result_id"] != RESULT_ID or job.result is None:
             state = "is still running" if job.phase == EXECUTING else f"is {job.phase}"
             raise JobNotFound(
-                f"Job {job.job_id} has no result {request.path_params['result_id']!r}: it "
+                f"Job {job.job_id} has no result {shown(request.path_params['result_id'])}: it "
                 f"{state}. The result of a COMPLETED job is …/results/{RESULT_ID}."
             )
         chunks = self.store.read_blob(job.job_id, RESULT, RESULT)

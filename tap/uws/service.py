@@ -83,8 +83,8 @@ class UwsService:
         self._reaper: threading.Thread | None = None
         self._started = False
 
-    def _on_change(self, job_id: str, phase: str) -> None:
-        self.waiters.notify(job_id, phase)
+    def _on_change(self, key: str, phase: str) -> None:
+        self.waiters.notify(key, phase)
         if phase == QUEUED:
             self.pool.wake()
 

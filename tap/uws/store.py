@@ -4,8 +4,10 @@ Everything lives in the schema ``tap_uws`` of the writer database, so every serv
 sees the same jobs, and jobs survive a restart. :func:`ensure_schema` creates it
 (idempotent; the host runs it at start-up). Results and uploads are ``bytea`` chunks of
 ``chunk_size`` bytes, written and read one chunk at a time: a large result never sits in
-memory. A trigger NOTIFYs ``tap_uws`` with ``"<job id> <phase>"`` on every phase change
-(and ``"<job id> DELETED"``), which wakes waiting clients and idle workers in any process.
+memory. A trigger NOTIFYs ``tap_uws`` with ``"<key> <phase>"`` on every phase change (and
+``"<key> DELETED"``), which wakes waiting clients and idle workers in any process. The key
+is :func:`notify_key` of the job id, not the id: PostgreSQL lets any session LISTEN on any
+channel, and a job id is what gives access to an anonymous job.
 
 A worker holds a session-level advisory lock, keyed by the job's ``lock_key``, while it
 executes a job: the lock dies with the worker's connection, so an EXECUTING job whose lock
@@ -16,7 +18,9 @@ can be taken belongs to a process that is gone (:meth:`JobStore.recover_stale`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import re
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tap.uws.errors import ParametersTooLarge
 from tap.uws.jobs import (
     ABORTABLE,
     EXECUTING,
@@ -34,6 +39,7 @@ from tap.uws.jobs import (
     Job,
     ResultMeta,
 )
+from tap.uws.params import parameters_size, parameters_too_large
 
 SCHEMA = "tap_uws"
 CHANNEL = "tap_uws"
@@ -89,12 +95,14 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.blob (
     data bytea NOT NULL,
     PRIMARY KEY (job_id, kind, name, seq)
 );
+CREATE OR REPLACE FUNCTION {SCHEMA}.notify_key(job_id text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT encode(sha256(convert_to(job_id, 'UTF8')), 'hex') $$;
 CREATE OR REPLACE FUNCTION {SCHEMA}.notify_phase() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        PERFORM pg_notify('{CHANNEL}', OLD.job_id || ' DELETED');
+        PERFORM pg_notify('{CHANNEL}', {SCHEMA}.notify_key(OLD.job_id) || ' DELETED');
     ELSIF TG_OP = 'INSERT' OR NEW.phase IS DISTINCT FROM OLD.phase THEN
-        PERFORM pg_notify('{CHANNEL}', NEW.job_id || ' ' || NEW.phase);
+        PERFORM pg_notify('{CHANNEL}', {SCHEMA}.notify_key(NEW.job_id) || ' ' || NEW.phase);
     END IF;
     RETURN NULL;
 END $$;
@@ -110,9 +118,36 @@ def ensure_schema(engine: sa.Engine) -> None:
         conn.exec_driver_sql(DDL)
 
 
+# What PostgreSQL refuses in text and jsonb: NUL, and lone surrogates (not UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """``text`` with what PostgreSQL refuses in ``text`` (NUL, lone surrogates) escaped."""
+    return UNSTORABLE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def notify_key(job_id: str) -> str:
+    """What phase-change notifications name a job by: the SHA-256 of its id, in hex."""
+    return hashlib.sha256(job_id.encode()).hexdigest()
+
+
+JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{24}")
+
+
 def new_job_id() -> str:
-    """An unguessable job id (144 random bits, URL-safe)."""
+    """An unguessable job id: 144 random bits from :mod:`secrets`, 24 URL-safe characters.
+
+    Holding a job's URL is what lets a caller reach an anonymous job, so the id must not be
+    predictable from other ids or from the time.
+    """
     return secrets.token_urlsafe(18)
+
+
+def is_job_id(text: str) -> bool:
+    """Whether ``text`` has the form of an id :func:`new_job_id` makes (no need to look up
+    anything else)."""
+    return JOB_ID_PATTERN.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
@@ -140,7 +175,9 @@ _COLUMNS = (
     "execution_duration, destruction, parameters, inputs, error_message, error_code, "
     "error_fatal, result_type, result_size, result_rows"
 )
-_VISIBLE = "(owner_id IS NULL OR owner_id = :owner)"
+# A job is reachable (by its URL) by its owner, and an anonymous job by whoever holds its URL;
+# the job list shows a caller its own jobs only: anonymous jobs are listed to nobody.
+_REACHABLE = "(owner_id IS NULL OR owner_id = :owner)"
 
 
 def _job(row: sa.Row[Any]) -> Job:
@@ -204,10 +241,10 @@ class JobStore:
         return _job(row)
 
     def get(self, job_id: str, owner_id: str | None) -> Job | None:
-        """The job if it exists and the caller may see it (its owner, or an anonymous job)."""
+        """The job if it exists and the caller may reach it (its owner, or an anonymous job)."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.text(f"SELECT {_COLUMNS} FROM {SCHEMA}.job WHERE job_id = :id AND {_VISIBLE}"),
+                sa.text(f"SELECT {_COLUMNS} FROM {SCHEMA}.job WHERE job_id = :id AND {_REACHABLE}"),
                 {"id": job_id, "owner": owner_id},
             ).first()
         return _job(row) if row is not None else None
@@ -221,9 +258,15 @@ class JobStore:
         last: int | None = None,
         limit: int = 1000,
     ) -> list[JobRef]:
-        """Visible jobs, newest first; ``phases`` (union), ``after`` and ``last`` combine
-        with AND (UWS 1.1 §2.2.2.1). ARCHIVED jobs appear only when asked for by phase."""
-        where = [_VISIBLE]
+        """The jobs of ``owner_id``, newest first; ``phases`` (union), ``after`` and ``last``
+        combine with AND (UWS 1.1 §2.2.2.1). ARCHIVED jobs appear only when asked for by phase.
+
+        An anonymous caller (None) owns nothing: its list is empty. Anonymous jobs are listed to
+        no one, so the only way to one is the URL its creator was given.
+        """
+        if owner_id is None:
+            return []
+        where = ["owner_id = :owner"]
         params: dict[str, Any] = {"owner": owner_id, "limit": min(last or limit, limit)}
         if phases:
             where.append("phase = ANY(:phases)")
@@ -263,11 +306,13 @@ class JobStore:
         values: Mapping[str, Sequence[str]],
         accumulate: Iterable[str] = (),
         inputs: Sequence[str] = (),
+        max_bytes: int | None = None,
     ) -> Job | None:
         """Replace (or, for names in ``accumulate``, append to) parameters of a PENDING job.
 
         None if the job is not PENDING (any more). ``runid`` also sets the job's runId;
-        ``inputs`` names inline uploads added to the job.
+        ``inputs`` names inline uploads added to the job. :class:`ParametersTooLarge` (and
+        nothing changed) if the parameters would then exceed ``max_bytes``.
         """
         acc = set(accumulate)
         with self.engine.begin() as conn:
@@ -281,6 +326,8 @@ class JobStore:
             merged: dict[str, list[str]] = {k: list(v) for k, v in row[0].items()}
             for name, new in values.items():
                 merged[name] = [*merged.get(name, []), *new] if name in acc else list(new)
+            if max_bytes is not None and parameters_size(merged) > max_bytes:
+                raise ParametersTooLarge(parameters_too_large(max_bytes))
             run_id = merged["runid"][-1] if merged.get("runid") else None
             updated = conn.execute(
                 sa.text(
@@ -430,10 +477,12 @@ class JobStore:
         ) is not None  # fmt: skip
 
     def fail(self, job_id: str, error: ErrorSummary, *, from_phase: str = EXECUTING) -> bool:
+        """-> ERROR with ``error``; False if the job was not in ``from_phase``. A message that
+        quotes what PostgreSQL cannot store (NUL, lone surrogates) is stored escaped."""
         return self._update(
             job_id, "phase = 'ERROR', end_time = clock_timestamp(), query_pid = NULL, "
             "error_message = :m, error_code = :c, error_fatal = :f", "phase = :from",
-            m=error.message, c=error.code, f=error.fatal, **{"from": from_phase},
+            m=storable_text(error.message), c=error.code, f=error.fatal, **{"from": from_phase},
         ) is not None  # fmt: skip
 
     def interrupt(self, job_id: str, message: str, code: str = STALE_CODE) -> bool:
