@@ -140,7 +140,7 @@ class TapService:
                 max_destruction=timedelta(seconds=config.retention_hard),
                 upload_limit=config.upload_bytes,
             ),
-            base_url=config.base_url, render_error=_error_document,
+            base_url=config.base_url, render_error=_error_document, gate=self.gates.jobs,
         )  # fmt: skip
 
     # -- installation -------------------------------------------------------------------

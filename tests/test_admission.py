@@ -209,3 +209,23 @@ def test_an_abandoned_spool_stops_its_producer(tmp_path: Path) -> None:
             await spool.read()
 
     run(scenario())
+
+
+def test_a_job_request_refused_by_its_gate_is_a_503_with_retry_after() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from tap.uws.routes import _guarded
+
+    async def full(request: Request) -> Response:
+        raise Overloaded("async", 3, "too many requests are waiting")
+
+    app = Starlette(routes=[Route("/async", _guarded(full))])
+    with TestClient(app) as client:
+        answer = client.get("/async")
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "3"
+    assert "busy" in answer.text

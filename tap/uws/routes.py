@@ -11,15 +11,16 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import psycopg
 import sqlalchemy as sa
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from tap.admission import Overloaded
 from tap.uws import documents
 from tap.uws.errors import (
     HttpJobError,
@@ -75,7 +76,10 @@ def _guarded(handler: Handler) -> Handler:
             return await handler(request)
         except HttpJobError as exc:
             return PlainTextResponse(exc.message + "\n", status_code=exc.status, media_type=TEXT)
-        except sa.exc.OperationalError:
+        except Overloaded as exc:
+            return PlainTextResponse(exc.message + "\n", status_code=503, media_type=TEXT,
+                                     headers={"Retry-After": str(exc.retry_after)})  # fmt: skip
+        except (sa.exc.OperationalError, sa.exc.TimeoutError, psycopg.OperationalError):
             log.exception("UWS: the job database is unavailable")
             exc2 = JobStoreUnavailable("The job database is unavailable; try again later.")
             return PlainTextResponse(exc2.message + "\n", status_code=exc2.status)
@@ -112,7 +116,7 @@ class _Endpoints:
 
         Anything that is not a well-formed job id is a 404 without a look-up."""
         job_id = request.path_params["job_id"]
-        job = await run_in_threadpool(self.store.get_any, job_id) if is_job_id(job_id) else None
+        job = await self.svc.run(self.store.get_any, job_id) if is_job_id(job_id) else None
         if job is None:
             raise JobNotFound(
                 f"There is no job {shown(job_id)} (it may have been deleted or destroyed); "
@@ -124,6 +128,16 @@ class _Endpoints:
             )
         return job
 
+    async def blob(self, job_id: str, kind: str, name: str) -> AsyncIterator[bytes]:
+        """A stored result or upload, chunk by chunk, each read admitted by the gate (a slow
+        reader holds no connection between chunks)."""
+        seq = 0
+        while (
+            data := await self.svc.run(self.store.read_chunk, job_id, kind, name, seq)
+        ) is not None:
+            yield data
+            seq += 1
+
     async def params(self, request: Request) -> Params:
         """The request's parameters, where uploaded files mean nothing."""
         async with request_params(request, self.limits) as (params, _):
@@ -134,7 +148,7 @@ class _Endpoints:
         total = 0
         names = []
         for name, upload in files:
-            await run_in_threadpool(self.store.delete_input, job_id, name)
+            await self.svc.run(self.store.delete_input, job_id, name)
             seq = 0
             while chunk := await upload.read(self.store.chunk_size):
                 total += len(chunk)
@@ -143,10 +157,10 @@ class _Endpoints:
                         f"The uploaded files exceed the upload limit of "
                         f"{self.limits.upload_limit} bytes; upload smaller tables."
                     )
-                await run_in_threadpool(self.store.write_input, job_id, name, seq, chunk)
+                await self.svc.run(self.store.write_input, job_id, name, seq, chunk)
                 seq += 1
             if seq == 0:
-                await run_in_threadpool(self.store.write_input, job_id, name, 0, b"")
+                await self.svc.run(self.store.write_input, job_id, name, 0, b"")
             names.append(name)
         return names
 
@@ -183,7 +197,7 @@ class _Endpoints:
         after = parse_time("AFTER", after_text) if after_text is not None else None
         last_text = last(params, "last")
         last_n = parse_int("LAST", last_text, minimum=1) if last_text is not None else None
-        refs = await run_in_threadpool(
+        refs = await self.svc.run(
             functools.partial(self.store.list_jobs, self.svc.owner_of(request), phases=phases,
                               after=after, last=last_n, limit=self.limits.job_list_limit)
         )  # fmt: skip
@@ -208,7 +222,7 @@ class _Endpoints:
             values = self.job_parameters(params)
             if parameters_size(values) > self.limits.parameter_limit:
                 raise ParametersTooLarge(parameters_too_large(self.limits.parameter_limit))
-            job = await run_in_threadpool(
+            job = await self.svc.run(
                 functools.partial(
                     self.store.create, owner_id=self.svc.owner_of(request),
                     run_id=last(params, "runid"), parameters=values,
@@ -220,10 +234,10 @@ class _Endpoints:
             try:
                 await self.store_files(job.job_id, files)
             except BaseException:
-                await run_in_threadpool(self.store.delete, job.job_id)
+                await self.svc.run(self.store.delete, job.job_id)
                 raise
         if phase is not None:
-            await run_in_threadpool(self.store.run, job.job_id)
+            await self.svc.run(self.store.run, job.job_id)
         return self.see_job(request, job.job_id)
 
     # -- one job --------------------------------------------------------------------------------
@@ -265,7 +279,7 @@ class _Endpoints:
             current: Job | None = job
             while True:
                 changed.clear()
-                current = await run_in_threadpool(self.store.get_any, job.job_id)
+                current = await self.svc.run(self.store.get_any, job.job_id)
                 if current is None:
                     raise JobNotFound(f"Job {job.job_id} was deleted while you waited.")
                 remaining = deadline - loop.time()
@@ -280,7 +294,7 @@ class _Endpoints:
 
     async def delete(self, request: Request) -> Response:
         job = await self.job(request)
-        await run_in_threadpool(self.store.delete, job.job_id)
+        await self.svc.run(self.store.delete, job.job_id)
         return RedirectResponse(f"{self.base(request)}/async", status_code=303)
 
     async def phase(self, request: Request) -> Response:
@@ -290,9 +304,9 @@ class _Endpoints:
         params = await self.params(request)
         value = (last(params, "phase") or "").strip().upper()
         if value == "RUN":
-            await run_in_threadpool(self.store.run, job.job_id)
+            await self.svc.run(self.store.run, job.job_id)
         elif value == "ABORT":
-            await run_in_threadpool(self.store.abort, job.job_id)
+            await self.svc.run(self.store.abort, job.job_id)
         else:
             raise JobRequestError(
                 f"PHASE={shown(last(params, 'phase') or '')} is not allowed here; "
@@ -309,7 +323,7 @@ class _Endpoints:
         if seconds is None:
             raise JobRequestError("Send EXECUTIONDURATION=<seconds> (0 asks for the maximum, "
                                   f"{self.limits.max_execution_duration} s).")  # fmt: skip
-        if await run_in_threadpool(self.store.set_execution_duration, job.job_id, seconds) is None:
+        if await self.svc.run(self.store.set_execution_duration, job.job_id, seconds) is None:
             raise JobPhaseError(
                 f"The job is {job.phase}: its execution duration can only be changed "
                 "before it runs (PENDING). Create a new job with the duration you need."
@@ -327,7 +341,7 @@ class _Endpoints:
             raise JobRequestError("Send DESTRUCTION=<ISO 8601 UTC date-time>, e.g. "
                                   f"{format_time(job.destruction or utc_now())}.")  # fmt: skip
         when = self.destruction_time(value)
-        await run_in_threadpool(self.store.set_destruction, job.job_id, when)
+        await self.svc.run(self.store.set_destruction, job.job_id, when)
         return self.see_job(request, job.job_id)
 
     async def quote(self, request: Request) -> Response:
@@ -346,7 +360,7 @@ class _Endpoints:
                             media_type=documents.XML_TYPE)  # fmt: skip
         async with request_params(request, self.limits) as (params, files):
             values = self.job_parameters(params)
-            updated = await run_in_threadpool(
+            updated = await self.svc.run(
                 functools.partial(self.store.set_parameters, job.job_id, values,
                                   accumulate=self.svc.multi_valued,
                                   inputs=[name for name, _ in files],
@@ -364,7 +378,7 @@ class _Endpoints:
         job = await self.job(request)
         name = request.path_params["name"]
         if name in job.inputs:
-            chunks = self.store.read_blob(job.job_id, INPUT, name)
+            chunks = self.blob(job.job_id, INPUT, name)
             return StreamingResponse(chunks, media_type="application/octet-stream")
         value = job.parameter(name)
         if value is None:
@@ -384,7 +398,7 @@ class _Endpoints:
                 f"Job {job.job_id} has no result {shown(request.path_params['result_id'])}: it "
                 f"{state}. The result of a COMPLETED job is …/results/{RESULT_ID}."
             )
-        chunks = self.store.read_blob(job.job_id, RESULT, RESULT)
+        chunks = self.blob(job.job_id, RESULT, RESULT)
         return StreamingResponse(chunks, media_type=job.result.content_type,
                                  headers={"Content-Length": str(job.result.size)})  # fmt: skip
 

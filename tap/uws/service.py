@@ -12,12 +12,14 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import BaseRoute
 
+from tap.admission import Gate
 from tap.uws.documents import votable_error
 from tap.uws.jobs import QUEUED, Executor
 from tap.uws.notify import Listener, PhaseWaiters
@@ -26,6 +28,7 @@ from tap.uws.store import JobStore, ensure_schema
 from tap.uws.worker import WorkerPool
 
 log = logging.getLogger("tap.uws")
+T = TypeVar("T")
 
 OwnerOf = Callable[[Request], "str | None"]
 ErrorRenderer = Callable[[str], tuple[bytes, str]]
@@ -44,9 +47,10 @@ class UwsService:
     :data:`tap.uws.jobs.Executor`); ``base_url``: the public URL of the TAP service
     (``https://host/tap``) for Location headers and links, when behind a proxy (default:
     taken from each request); ``owner_of``: the caller's identity (None = anonymous), a
-    caller sees only its own and anonymous jobs; ``render_error``: message -> (body,
+    caller lists only its own jobs (anonymous ones are listed to nobody; their URL reaches them); ``render_error``: message -> (body,
     media type) of ``…/error`` (default a VOTable error document); ``multi_valued``:
-    parameters that accumulate over requests instead of being replaced (``UPLOAD``).
+    parameters that accumulate over requests instead of being replaced (``UPLOAD``); ``gate``:
+    admission of the requests' job-store work (:mod:`tap.admission`).
     """
 
     def __init__(
@@ -63,8 +67,10 @@ class UwsService:
         workers: int = 2,
         reap_interval: float = 60.0,
         recheck_interval: float = 5.0,
+        gate: Gate | None = None,
     ) -> None:
         self.limits = limits or UwsLimits()
+        self.gate = gate
         self.store = JobStore(store_engine, query_engine=query_engine)
         self.pool = WorkerPool(
             self.store, executor, workers=workers,
@@ -87,6 +93,14 @@ class UwsService:
         self.waiters.notify(key, phase)
         if phase == QUEUED:
             self.pool.wake()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` (a job-store call) on a worker thread, admitted by the gate when
+        there is one (:class:`tap.admission.Overloaded` when it is full)."""
+        if self.gate is None:
+            return await run_in_threadpool(fn, *args)
+        async with self.gate.admit():
+            return await run_in_threadpool(fn, *args)
 
     def routes(self) -> list[BaseRoute]:
         """The ``/async`` routes, relative to the TAP service's base path."""

@@ -590,17 +590,19 @@ class JobStore:
     def read_blob(self, job_id: str, kind: str, name: str) -> Iterator[bytes]:
         """The chunks of a result or upload, fetched one at a time (one query per chunk)."""
         seq = 0
-        while True:
-            with self.engine.connect() as conn:
-                data = conn.execute(
-                    sa.text(f"SELECT data FROM {SCHEMA}.blob WHERE job_id = :id AND kind = :k "
-                            "AND name = :n AND seq = :s"),
-                    {"id": job_id, "k": kind, "n": name, "s": seq},
-                ).scalar()  # fmt: skip
-            if data is None:
-                return
-            yield bytes(data)
+        while (data := self.read_chunk(job_id, kind, name, seq)) is not None:
+            yield data
             seq += 1
+
+    def read_chunk(self, job_id: str, kind: str, name: str, seq: int) -> bytes | None:
+        """Chunk ``seq`` of a result or upload, None after the last."""
+        with self.engine.connect() as conn:
+            data = conn.execute(
+                sa.text(f"SELECT data FROM {SCHEMA}.blob WHERE job_id = :id AND kind = :k "
+                        "AND name = :n AND seq = :s"),
+                {"id": job_id, "k": kind, "n": name, "s": seq},
+            ).scalar()  # fmt: skip
+        return None if data is None else bytes(data)
 
     def statuses(self) -> dict[str, int]:
         """Number of jobs per phase (for monitoring and tests)."""
