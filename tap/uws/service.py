@@ -47,10 +47,11 @@ class UwsService:
     :data:`tap.uws.jobs.Executor`); ``base_url``: the public URL of the TAP service
     (``https://host/tap``) for Location headers and links, when behind a proxy (default:
     taken from each request); ``owner_of``: the caller's identity (None = anonymous), a
-    caller lists only its own jobs (anonymous ones are listed to nobody; their URL reaches them); ``render_error``: message -> (body,
-    media type) of ``…/error`` (default a VOTable error document); ``multi_valued``:
-    parameters that accumulate over requests instead of being replaced (``UPLOAD``); ``gate``:
-    admission of the requests' job-store work (:mod:`tap.admission`).
+    caller lists only its own jobs (anonymous ones are listed to nobody; their URL reaches
+    them); ``render_error``: message -> (body, media type) of ``…/error`` (default a VOTable
+    error document); ``multi_valued``: parameters that accumulate over requests instead of
+    being replaced (``UPLOAD``); ``gate``: admission of the requests' job-store work
+    (:mod:`tap.admission`).
     """
 
     def __init__(
