@@ -43,7 +43,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     elif original is None or error.path is None:
         code = error_code(error)
         body["message"] = error.message
-        extensions = {"code": code, **limit_hint(code)}
+        extensions = {**(error.extensions or {}), "code": code, **limit_hint(code)}
     else:
         body["message"] = INTERNAL_MESSAGE
         extensions = {"code": "INTERNAL_ERROR"}
