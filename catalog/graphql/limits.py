@@ -15,7 +15,9 @@ setting                     environment variable                default
 ``max_list_items``          ``HLSP_GRAPHQL_MAX_LIST_ITEMS``     1000
 ``max_filter_depth``        ``HLSP_GRAPHQL_MAX_FILTER_DEPTH``   8
 ``max_filter_values``       ``HLSP_GRAPHQL_MAX_FILTER_VALUES``  2000
+``max_body_bytes``          ``HLSP_GRAPHQL_MAX_BODY_BYTES``     1048576
 ``statement_timeout_ms``    ``HLSP_GRAPHQL_STATEMENT_TIMEOUT``  5000
+``request_timeout_ms``      ``HLSP_GRAPHQL_REQUEST_TIMEOUT``    30000
 ``introspection``           ``HLSP_GRAPHQL_INTROSPECTION``      on
 ==========================  ==================================  =========
 
@@ -31,7 +33,9 @@ multiplied by the page sizes of the paged fields around it, summed over the docu
 same way (every selected field once per object asked for), and the variables may hold 4
 list items or object fields per ``max_filter_values``. ``max_query_chars`` bounds the
 length of the query text (comments and strings included: the token limit does not see
-their size). With introspection off, GraphiQL is not served either (it needs
+their size). ``max_body_bytes`` bounds a POST body and a GET query string;
+``request_timeout_ms`` is the wall-clock budget of a whole request (its statements each have
+``statement_timeout_ms``). With introspection off, GraphiQL is not served either (it needs
 introspection).
 """
 
@@ -88,7 +92,9 @@ class GraphQLSettings:
     max_list_items: int = 1000
     max_filter_depth: int = 8
     max_filter_values: int = 2000
+    max_body_bytes: int = 1_048_576
     statement_timeout_ms: int = 5000
+    request_timeout_ms: int = 30_000
     introspection: bool = True
 
     @classmethod
@@ -107,8 +113,12 @@ class GraphQLSettings:
             max_list_items=_int_env(env + "MAX_LIST_ITEMS", cls.max_list_items, 1, 100_000),
             max_filter_depth=_int_env(env + "MAX_FILTER_DEPTH", cls.max_filter_depth, 1, 64),
             max_filter_values=_int_env(env + "MAX_FILTER_VALUES", cls.max_filter_values, 1, 50_000),
+            max_body_bytes=_int_env(env + "MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1 << 30),
             statement_timeout_ms=_int_env(
                 env + "STATEMENT_TIMEOUT", cls.statement_timeout_ms, 1, 3_600_000
+            ),
+            request_timeout_ms=_int_env(
+                env + "REQUEST_TIMEOUT", cls.request_timeout_ms, 100, 3_600_000
             ),
             introspection=_bool_env(env + "INTROSPECTION", cls.introspection),
         )
