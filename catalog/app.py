@@ -113,7 +113,17 @@ def create_app(db: Database) -> Starlette:
 
 
 def _mount_graphql(app: Starlette, db: Database) -> None:
-    """GraphQL at /graphql (settings from HLSP_GRAPHQL_*; see catalog.graphql.limits)."""
+    """GraphQL at /graphql (settings from HLSP_GRAPHQL_*; see catalog.graphql.limits), with
+    CORS for the origins of HLSP_CORS_ORIGINS, so that portals on other sites can use it."""
+    from starlette.middleware.cors import CORSMiddleware
+
     from catalog.graphql.view import graphql_app
 
-    app.router.routes.append(Route("/graphql", graphql_app(db), methods=["GET", "POST"]))
+    endpoint = CORSMiddleware(
+        graphql_app(db),
+        allow_origins=list(db.settings.cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "Authorization", "Accept"],
+        max_age=600,
+    )
+    app.router.routes.append(Route("/graphql", endpoint, methods=["GET", "POST", "OPTIONS"]))

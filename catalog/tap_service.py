@@ -22,6 +22,7 @@ def tap_config(db: Database) -> TapConfig:
         reader_role=READER_ROLE,
         server_software=f"HLSP-Catalog/{__version__} (IVOA TAP 1.1)",
         data_models=(OBSCORE_MODEL,),
+        cors_origins=db.settings.cors_origins,
     )
 
 
