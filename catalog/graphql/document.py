@@ -37,10 +37,11 @@ from strawberry.schema.schema import validate_document
 from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.rules import shape_rule
 
-MERGE_BUDGET = 20_000
+MERGE_BUDGET = 10_000
 """Work units (about one per pair of fields compared) the field-merging check may spend:
-the portal operations need a few hundred; the worst document within the token limit
-would need about a million, a second of CPU."""
+the portal operations need none (their response names are distinct), ten fragments spread
+ten times each a few hundred; the worst document within the token limit would need about
+a million, a second of CPU. At the budget, the check takes some tens of milliseconds."""
 CACHE_MAX_CHARS = 20_000
 CACHE_ENTRIES = 256
 MERGE_MESSAGE = (
