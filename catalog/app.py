@@ -25,6 +25,7 @@ from starlette.routing import Mount, Route
 
 from catalog import __version__
 from catalog.db import Database
+from catalog.graphql.limits import GraphQLSettings
 from catalog.serving.admit import Admitted, graphql_error
 from catalog.serving.budget import Budget, Gates
 from catalog.serving.guard import RequestGuard
@@ -35,10 +36,11 @@ from tap.votable.document import error_document
 
 log = logging.getLogger(__name__)
 # Request bodies: TAP's uploads (plus the form around them), GraphQL documents, nothing else.
-# TAP's own form reader refuses a body over its uploads plus 1 MiB with a DALI error document;
-# the guard, a little above that, is the net for what does not read the body through it.
+# TAP's own form reader refuses a body over its uploads plus 1 MiB, and GraphQL's view one
+# over HLSP_GRAPHQL_MAX_BODY_BYTES, each in its own error format; the guard, a little above
+# those, is the net for whatever does not read its body through them.
 FORM_OVERHEAD = 2 << 20
-GRAPHQL_BODY = 1 << 20
+GRAPHQL_MARGIN = 64 << 10
 
 ENDPOINTS = [
     ("/", "This page"),
@@ -148,7 +150,10 @@ def create_app(db: Database) -> Starlette:
 
     guard = Middleware(
         RequestGuard,
-        body_limits=[("/tap", tap.config.upload_bytes + FORM_OVERHEAD), ("/graphql", GRAPHQL_BODY)],
+        body_limits=[
+            ("/tap", tap.config.upload_bytes + FORM_OVERHEAD),
+            ("/graphql", GraphQLSettings.from_env().max_body_bytes + GRAPHQL_MARGIN),
+        ],
         client_timeout=serving.client_timeout,
         send_stall=serving.send_stall,
         renderers=[("/tap", _dali_error), ("/graphql", graphql_error)],
@@ -166,9 +171,19 @@ def create_app(db: Database) -> Starlette:
 
 
 def _mount_graphql(app: Starlette, db: Database, gate: Gate) -> None:
-    """GraphQL at /graphql (settings from HLSP_GRAPHQL_*; see catalog.graphql.limits)."""
+    """GraphQL at /graphql (settings from HLSP_GRAPHQL_*; see catalog.graphql.limits), behind
+    its gate, with CORS for the origins of HLSP_CORS_ORIGINS, so that portals on other sites
+    can use it (preflights take no slot; refusals carry the CORS headers too)."""
+    from starlette.middleware.cors import CORSMiddleware
+
     from catalog.graphql.view import graphql_app
 
-    app.router.routes.append(
-        Route("/graphql", Admitted(graphql_app(db), gate), methods=["GET", "POST"])
+    endpoint = CORSMiddleware(
+        Admitted(graphql_app(db), gate),
+        allow_origins=list(db.settings.cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "Authorization", "Accept"],
+        expose_headers=["Retry-After"],
+        max_age=600,
     )
+    app.router.routes.append(Route("/graphql", endpoint, methods=["GET", "POST", "OPTIONS"]))

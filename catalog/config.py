@@ -12,6 +12,7 @@ from catalog.errors import ConfigError
 from tap.config import TapConfig
 
 DEFAULT_AUTHORITY = "ivo://hlsp.example/catalog"
+_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 _AUTHORITY_RE = re.compile(r"^ivo://[A-Za-z0-9][A-Za-z0-9._~\-]{2,}(/[A-Za-z0-9._~\-/]*)?$")
 
 
@@ -129,6 +130,12 @@ def _networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
     return tuple(networks)
 
 
+def _origins(raw: str | None) -> tuple[str, ...]:
+    if raw is None:
+        return ("*",)
+    return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the catalog needs to know about its surroundings.
@@ -140,6 +147,8 @@ class Settings:
     ``public_url``: the server's URL as clients see it (``https://archive.example/hlsp``), for
     the links and capabilities the server writes when a proxy stands in front of it; None
     means "as each request arrives".
+    ``cors_origins``: the web origins (``https://portal.example``) whose pages may call
+    ``/graphql`` and ``/tap`` from a browser; ``*`` for any.
     """
 
     database_url: str | None = None
@@ -149,6 +158,7 @@ class Settings:
     public_url: str | None = None
     serving: ServingSettings = field(default_factory=ServingSettings)
     tap_uploads: TapUploadSettings = field(default_factory=TapUploadSettings)
+    cors_origins: tuple[str, ...] = ("*",)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -161,6 +171,7 @@ class Settings:
             public_url=_env("HLSP_PUBLIC_URL"),
             serving=ServingSettings.from_env(),
             tap_uploads=TapUploadSettings.from_env(),
+            cors_origins=_origins(_env("HLSP_CORS_ORIGINS")),
         )
         settings.validate()
         return settings
@@ -184,6 +195,12 @@ class Settings:
                 )
         if self.public_url is not None and not re.match(r"^https?://[^/\s]+", self.public_url):
             raise ConfigError(f"HLSP_PUBLIC_URL must be an http(s) URL, got {self.public_url!r}")
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN_RE.match(origin):
+                raise ConfigError(
+                    "HLSP_CORS_ORIGINS must be * or comma-separated origins such as "
+                    f"https://portal.example (scheme, host, optional port), got {origin!r}"
+                )
         if not _AUTHORITY_RE.match(self.ivoa_authority):
             raise ConfigError(
                 f"HLSP_IVOA_AUTHORITY must look like ivo://authority[/path], got "

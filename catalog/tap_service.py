@@ -44,6 +44,7 @@ def tap_config(db: Database, budget: Budget | None = None) -> TapConfig:
         upload_tables=uploads.max_tables,
         upload_timeout=uploads.timeout,
         upload_allow=uploads.allow,
+        cors_origins=db.settings.cors_origins,
     )
 
 

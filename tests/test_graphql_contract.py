@@ -57,10 +57,13 @@ def test_cursor_round_trip_and_order_signature() -> None:
 
     keys = sort_keys([("T_MIN_MJD", Product.t_min, True, True)], "id", Product.product_id)
     window = Window(tuple(keys), 10, False, None, False)
-    values = (None, 42)
-    assert decode_cursor(encode_cursor(window, values), window.signature(), 2) == values
+    sig = window.signature()
+    for values in ((None, 42), (58000.125, 7)):
+        assert decode_cursor(encode_cursor(window, values), sig, window.keys) == values
+    term = ("LAST_HARVESTED", Product.last_harvested, False, False)
+    by_date = sort_keys([term], "id", Product.product_id)
+    dated = Window(tuple(by_date), 10, False, None, False)
     moment = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
-    assert decode_cursor(encode_cursor(window, (moment, 7)), window.signature(), 2) == (moment, 7)
-    assert decode_cursor(encode_cursor(window, (58000.125, 7)), window.signature(), 2) == (
-        58000.125, 7)  # fmt: skip
+    cursor = encode_cursor(dated, (moment, 7))
+    assert decode_cursor(cursor, dated.signature(), dated.keys) == (moment, 7)
     assert window.signature() == "T_MIN_MJD:desc,id:desc"

@@ -294,7 +294,7 @@ def test_request_bodies_over_their_limit_are_refused(impatient_server: str) -> N
     huge = b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     answer = raw_exchange(impatient_server, huge + b"Content-Length: 200000000\r\n\r\n{")
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert b'"code": "REQUEST_TOO_LARGE"' in answer
+    assert b'"code": "LIMIT_EXCEEDED"' in answer
 
     # streamed without a length: refused when the count passes the limit
     def chunks() -> Iterator[bytes]:

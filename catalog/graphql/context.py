@@ -5,6 +5,12 @@ transaction opened with ``SET TRANSACTION READ ONLY``, ``SET LOCAL statement_tim
 ``SET LOCAL ROLE hlsp_reader`` (one round trip), so a request sees one snapshot, can change
 nothing, reads only published columns and cannot run longer than the timeout per statement.
 
+When the database cannot serve the request (unreachable, the connection lost, every
+connection of the pool in use) the resolvers get ``SERVICE_UNAVAILABLE``. When the request is
+abandoned (its time budget spent, or its client gone), :meth:`RequestContext.abort` cancels
+the running statement in PostgreSQL, refuses further work, rolls the transaction back and
+returns the connection to the pool.
+
 Resolvers are async; SQLAlchemy is synchronous. :meth:`RequestContext.run` hands functions
 of the connection to the thread pool, in batches run one after the other by one task per
 request, so the event loop never blocks on the database, the connection is never used by
@@ -33,6 +39,24 @@ from catalog.graphql.limits import GraphQLSettings
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+CANCEL_ATTEMPTS = 20
+"""Cancel requests sent, half a second apart, before :meth:`RequestContext.abort` leaves the
+worker thread to return the connection itself (it may still wait for a pool slot)."""
+UNAVAILABLE = "The catalog database cannot be reached; try again later."
+BUSY = "The catalog is busy: every database connection is in use; try again in a few seconds."
+LOST = "The catalog database stopped answering (connection lost); try again later."
+
+
+class Abandoned(Exception):
+    """Work asked for after the request was abandoned (nobody waits for its outcome)."""
+
+
+def _cancel_statement(conn: sa.Connection) -> None:
+    """Ask PostgreSQL to cancel what ``conn`` is running (from any thread)."""
+    try:
+        conn.connection.dbapi_connection.cancel_safe(timeout=5)  # type: ignore[union-attr]
+    except Exception as exc:  # a closed connection has nothing to cancel
+        log.debug("GraphQL: cancelling a statement: %s", exc)
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,7 @@ class RequestContext:
         default_factory=list
     )
     _drain: asyncio.Task[None] | None = None
+    _aborted: bool = False
 
     async def run(self, work: Callable[[sa.Connection], T]) -> T:
         """Run ``work(connection)`` in the thread pool, inside the request's transaction.
@@ -102,11 +127,12 @@ class RequestContext:
     def _open(self) -> sa.Connection:
         try:
             conn = self.db.read_engine.connect()
-        except sa.exc.OperationalError as exc:
-            log.warning("GraphQL: database unreachable: %s", exc)
-            raise ServiceUnavailable(
-                "The catalog database cannot be reached; try again later."
-            ) from None
+        except sa.exc.TimeoutError as exc:  # the pool's: no connection free in time
+            log.warning("GraphQL: database pool exhausted: %s", exc)
+            raise ServiceUnavailable(BUSY) from None
+        except sa.exc.DBAPIError as exc:
+            log.warning("GraphQL: database unreachable: %s", str(exc.orig).strip())
+            raise ServiceUnavailable(UNAVAILABLE) from None
         timeout = int(self.settings.statement_timeout_ms)
         try:
             conn.exec_driver_sql(
@@ -123,19 +149,25 @@ class RequestContext:
         return conn
 
     def _run(self, work: Callable[[sa.Connection], T]) -> T:
+        if self._aborted:
+            raise Abandoned
         if self._conn is None:
             self._conn = self._open()
+            if self._aborted:  # abandoned while waiting for the connection
+                self._discard()
+                raise Abandoned
         try:
             return work(self._conn)
-        except sa.exc.OperationalError as exc:
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            self._discard()
             if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
-                self._discard()
                 raise QueryTimeout(
                     f"The query took longer than the {self.settings.statement_timeout_ms} ms "
                     "allowed per statement; narrow the filter or ask for fewer items.",
                     timeoutMs=self.settings.statement_timeout_ms,
                 ) from None
-            raise
+            log.warning("GraphQL: database connection failed: %s", str(exc.orig).strip())
+            raise ServiceUnavailable(LOST) from None
         except (sa.exc.DataError, sa.exc.InternalError) as exc:
             # pg_sphere refuses some values (a self-crossing polygon) with an internal error.
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "invalid value"
@@ -148,16 +180,40 @@ class RequestContext:
             ) from None
 
     def _discard(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.rollback()
-            finally:
-                self._conn.close()
-                self._conn = None
+        """Roll back and return the connection (a broken one is dropped from the pool)."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.rollback()
+        except sa.exc.DBAPIError as exc:
+            log.debug("GraphQL: rolling back a broken connection: %s", exc)
+            conn.invalidate()
+        finally:
+            conn.close()
 
     async def close(self) -> None:
         """End the transaction (read-only: rolling back loses nothing) and free the connection."""
         if self._drain is not None:
             await self._drain
+        if self._conn is not None:
+            await run_in_threadpool(self._discard)
+
+    async def abort(self) -> None:
+        """Abandon the request's database work: refuse more, cancel the running statement
+        (again every half second until the worker thread is done), then roll back and
+        return the connection."""
+        self._aborted = True
+        for _ in range(CANCEL_ATTEMPTS):
+            drain = self._drain
+            if drain is None or drain.done():
+                break
+            conn = self._conn
+            if conn is not None:
+                await asyncio.to_thread(_cancel_statement, conn)
+            await asyncio.wait({drain}, timeout=0.5)
+        else:
+            log.warning("GraphQL: abandoned work still runs; its thread will free the connection")
+            return
         if self._conn is not None:
             await run_in_threadpool(self._discard)

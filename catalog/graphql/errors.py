@@ -12,11 +12,14 @@ error ever carries a stack trace or SQL: anything unexpected becomes ``INTERNAL_
     ├── NotFound                    an id names nothing the caller may see (NOT_FOUND)
     ├── Ambiguous                   a name matches several objects (AMBIGUOUS)
     ├── QueryTimeout                the database statement timeout fired (QUERY_TIMEOUT)
-    └── ServiceUnavailable          the database cannot be reached (SERVICE_UNAVAILABLE)
+    └── ServiceUnavailable          the database is unreachable, lost, or its pool is full
+                                    (SERVICE_UNAVAILABLE)
 
 Errors raised by GraphQL itself get codes too: ``GRAPHQL_PARSE_FAILED``,
 ``GRAPHQL_VALIDATION_FAILED``, ``INTROSPECTION_DISABLED`` and ``LIMIT_EXCEEDED`` (depth,
-tokens, aliases); see :mod:`catalog.graphql.limits`.
+tokens, length, aliases, objects and fields asked for); see :mod:`catalog.graphql.limits`.
+A request that is not a GraphQL request gets ``BAD_REQUEST`` (HTTP 400), one over the size
+limits ``LIMIT_EXCEEDED`` (HTTP 413/414); see :mod:`catalog.graphql.transport`.
 """
 
 from __future__ import annotations

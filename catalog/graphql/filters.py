@@ -14,6 +14,7 @@ from datetime import datetime
 import strawberry
 
 from catalog.graphql.enums import DataproductType, Long, Severity, Verdict, Waveband
+from catalog.graphql.inputs import convert_given_fields
 
 _IN = "Any of these values (at most the configured list size, 1000 by default)."
 _ILIKE = "Case-insensitive SQL LIKE pattern: % matches any run of characters, _ one character."
@@ -258,3 +259,26 @@ class ProductFilter:
     findings: FindingFilter | None = strawberry.field(
         default=None, description="Products with at least one guideline finding matching."
     )
+
+
+convert_given_fields(
+    StringFilter,
+    FloatFilter,
+    IntFilter,
+    LongFilter,
+    DateTimeFilter,
+    BooleanFilter,
+    DataproductTypeFilter,
+    VerdictFilter,
+    SeverityFilter,
+    WavebandFilter,
+    SkyPointInput,
+    ConeInput,
+    PolygonInput,
+    TimeOverlapInput,
+    WavelengthOverlapInput,
+    FindingFilter,
+    CollectionFilter,
+    TargetFilter,
+    ProductFilter,
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,19 +126,60 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _from_json(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"t"}:
-        return datetime.fromisoformat(value["t"])
-    return value
-
-
 def encode_cursor(window: Window, values: Sequence[Any]) -> str:
     payload = json.dumps([window.signature(), [_jsonable(v) for v in values]],
                          separators=(",", ":"))  # fmt: skip
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, signature: str, size: int) -> tuple[Any, ...]:
+class _Malformed(Exception):
+    pass
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _python_type(key: SortKey) -> type | None:
+    try:
+        kind: type = key.expr.type.python_type
+    except (AttributeError, NotImplementedError):
+        return None
+    return kind
+
+
+def _key_value(value: Any, key: SortKey) -> Any:
+    """A decoded cursor value, checked against the type of its sort key (raises _Malformed)."""
+    if value is None:
+        if key.nullable:
+            return None
+        raise _Malformed
+    kind = _python_type(key)
+    if isinstance(value, dict):
+        if kind is not datetime or set(value) != {"t"} or not isinstance(value["t"], str):
+            raise _Malformed
+        try:
+            return datetime.fromisoformat(value["t"])
+        except ValueError:
+            raise _Malformed from None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _Malformed
+    if kind is float and isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:
+            raise _Malformed from None
+        if not math.isfinite(number):
+            raise _Malformed
+        return number
+    if kind is int and isinstance(value, int) and INT64[0] <= value <= INT64[1]:
+        return value
+    if kind is str and isinstance(value, str) and "\x00" not in value:
+        return value
+    raise _Malformed
+
+
+def decode_cursor(cursor: str, signature: str, keys: Sequence[SortKey]) -> tuple[Any, ...]:
+    """The key values a cursor holds, each of its key's type, or InvalidCursor."""
     bad = InvalidCursor(
         "The cursor is not one this list gave out (malformed, or from another list or "
         "ordering); use a cursor from the same query with the same orderBy.",
@@ -146,15 +188,15 @@ def decode_cursor(cursor: str, signature: str, size: int) -> tuple[Any, ...]:
         raise bad
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sig, values = json.loads(raw)
-        decoded = tuple(_from_json(v) for v in values)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        payload = json.loads(raw)
+        if not isinstance(payload, list) or len(payload) != 2:
+            raise _Malformed
+        sig, values = payload
+        if sig != signature or not isinstance(values, list) or len(values) != len(keys):
+            raise _Malformed
+        return tuple(_key_value(v, k) for v, k in zip(values, keys, strict=True))
+    except (_Malformed, binascii.Error, ValueError, RecursionError):
         raise bad from None
-    if sig != signature or len(decoded) != size:
-        raise bad
-    if any(not isinstance(v, str | int | float | datetime | type(None)) for v in decoded):
-        raise bad
-    return decoded
 
 
 def make_window(
@@ -191,7 +233,7 @@ def make_window(
     window = Window(tuple(keys), limit, backward, None, cursor_text is not None)
     if cursor_text is None:
         return window
-    cursor = decode_cursor(cursor_text, window.signature(), len(keys))
+    cursor = decode_cursor(cursor_text, window.signature(), window.keys)
     return Window(tuple(keys), limit, backward, cursor, True)
 
 

@@ -16,11 +16,13 @@ from catalog.graphql import aggregates, listing, loaders
 from catalog.graphql import queries as q
 from catalog.graphql.access import visible_collections, visible_products
 from catalog.graphql.context import RequestContext
+from catalog.graphql.cost import CostLimits
+from catalog.graphql.document import CheckedDocument, DocumentChecks
 from catalog.graphql.enums import LONG_SCALAR, Long
 from catalog.graphql.errors import Ambiguous, GraphQLApiError, InvalidArgument, LimitExceeded
 from catalog.graphql.filters import CollectionFilter, ProductFilter, TargetFilter
 from catalog.graphql.ids import parse_global_id
-from catalog.graphql.limits import GraphQLSettings, limit_extensions
+from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.ordering import (
     CollectionOrder,
     ProductOrder,
@@ -256,10 +258,16 @@ def is_expected(error: GraphQLError) -> bool:
 def build_schema(settings: GraphQLSettings | None = None) -> strawberry.Schema:
     """The schema with the limits of ``settings`` (defaults when None)."""
     settings = settings or GraphQLSettings()
+    checks = DocumentChecks(settings)  # one per schema: its caches serve every request
+    limits = settings
     return CatalogSchema(
         query=Query,
         types=[Collection, Product, Target],
-        extensions=[RequestTransaction, *limit_extensions(settings)],
+        extensions=[
+            RequestTransaction,
+            lambda: CheckedDocument(checks),
+            lambda: CostLimits(limits),
+        ],
         config=StrawberryConfig(
             scalar_map={Long: LONG_SCALAR},
             # Suggestions ("did you mean ...") would reveal the schema introspection hides.

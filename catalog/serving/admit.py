@@ -24,7 +24,8 @@ def _accepts_html(scope: Scope) -> bool:
     return False
 
 
-_CODES = {408: "REQUEST_TIMEOUT", 413: "REQUEST_TOO_LARGE", 503: "SERVICE_UNAVAILABLE"}
+# As catalog.graphql answers the same refusals (catalog/graphql/transport.py, view.py).
+_CODES = {408: "BAD_REQUEST", 413: "LIMIT_EXCEEDED", 503: "SERVICE_UNAVAILABLE"}
 
 
 def graphql_error(status: int, message: str, **extensions: Any) -> tuple[bytes, str]:
