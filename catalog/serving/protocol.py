@@ -64,11 +64,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._in_head:
             self._head_bytes += len(data)
-            if self._head_bytes > self.head_limit:
-                self._refuse(431, b"Request Header Fields Too Large",
-                             b"The request line and headers are too large.")  # fmt: skip
-                return
         super().data_received(data)
+        # Still in the head after this chunk (its body, if any, not begun): the head alone is
+        # over the limit. (A chunk that completes the head may carry body bytes too.)
+        if self._in_head and self._head_bytes > self.head_limit:
+            self._refuse(431, b"Request Header Fields Too Large",
+                         b"The request line and headers are too large.")  # fmt: skip
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
