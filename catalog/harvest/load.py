@@ -24,6 +24,7 @@ from catalog.harvest import copytext
 from catalog.harvest.findings import Finding, Severity, rule
 from catalog.harvest.ids import Sequences
 from catalog.harvest.manifest import Manifest, clean_doi
+from catalog.harvest.outage import is_outage
 from catalog.harvest.records import FileFailure, ProductRecord
 from catalog.harvest.targets import TargetResolver
 from catalog.model.base import DATAPRODUCT_TYPES
@@ -238,13 +239,16 @@ class Loader:
     def load_safely(self, records: Sequence[ProductRecord]) -> BatchOutcome:
         """:meth:`load` under a savepoint; if PostgreSQL rejects something, load the records
         one by one and record each one it rejects as a failure, so one bad file never costs
-        the others."""
+        the others. An error that is the database's, not a product's (see
+        :mod:`catalog.harvest.outage`), is raised: no file is recorded for it."""
         try:
             with self.conn.transaction():
                 return self.load(records)
         except _CONFLICTS:
             raise  # a lock conflict with another loader: the caller retries the whole batch
-        except psycopg.Error:
+        except psycopg.Error as error:
+            if is_outage(error):
+                raise  # the database failed, not a product: no file is to blame
             self.collections.clear()  # ids made inside the rolled-back savepoint are gone
         outcome = BatchOutcome()
         for record in records:
@@ -254,6 +258,8 @@ class Loader:
             except _CONFLICTS:
                 raise
             except psycopg.Error as error:
+                if is_outage(error):
+                    raise
                 self.collections.clear()
                 reason = getattr(error.diag, "message_primary", None) or str(error)
                 outcome.rejected.append(FileFailure(

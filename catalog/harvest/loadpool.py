@@ -37,6 +37,7 @@ import psycopg
 
 from catalog.harvest.load import Loader, skip_reference_triggers
 from catalog.harvest.manifest import Manifest
+from catalog.harvest.outage import database_error, is_outage
 from catalog.harvest.records import FileFailure, FileTask, ProductRecord
 from catalog.harvest.rules import MemberFacts
 from catalog.harvest.worker import process_file
@@ -120,6 +121,10 @@ class _Process:
             cls.session.close()
             cls.session = None
 
+    @classmethod
+    def run_id(cls) -> int | None:
+        return cls.context.run_id if cls.context is not None else None
+
 
 RETRIES = 3
 """Attempts at a chunk's transaction when PostgreSQL breaks a deadlock between loaders."""
@@ -133,17 +138,27 @@ def load_chunk(
     ``manifests``: the collection manifests the walk has found so far (a forked worker's
     copy of the context dates from the fork). A deadlock between two loaders (one file
     name in two directories of a collection, say) rolls the chunk back and loads it again:
-    it is nobody's file's fault."""
-    session = _Process.current_session()
-    if manifests is not None:
-        session.loader.manifests = manifests
-    for attempt in range(1, RETRIES + 1):
-        try:
-            return _load(session, tasks)
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
-            session.loader.collections.clear()
-            if attempt == RETRIES:
-                raise
+    it is nobody's file's fault.
+
+    An error that is the database's (see :mod:`catalog.harvest.outage`) is raised as the
+    run's one message (a :class:`~catalog.errors.CatalogError`, which pickles whole from a
+    pool worker to the harvesting process)."""
+    try:
+        session = _Process.current_session()
+        if manifests is not None:
+            session.loader.manifests = manifests
+        for attempt in range(1, RETRIES + 1):
+            try:
+                return _load(session, tasks)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
+                session.loader.collections.clear()
+                if attempt == RETRIES:
+                    raise
+    except psycopg.Error as error:
+        if is_outage(error):
+            _Process.close_session()  # a later chunk of this process connects afresh
+            raise database_error(error, _Process.run_id()) from error
+        raise
     raise AssertionError("unreachable")
 
 
