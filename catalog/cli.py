@@ -286,7 +286,8 @@ def check(  # noqa: PLR0917 (click passes options positionally)
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Files per database transaction.")  # fmt: skip
 @click.option("--keep-missing", is_flag=True, help="Do not mark products whose files "
-              "disappeared as withdrawn.")  # fmt: skip
+              "disappeared as withdrawn (a file present but damaged withdraws its product "
+              "all the same).")  # fmt: skip
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress bar on a terminal, log lines otherwise.")  # fmt: skip
 @click.pass_context

@@ -9,8 +9,9 @@ and every worker keeps its own backend busy: reading, checking and loading overl
 core instead of queueing behind one loading connection.
 
 Each chunk's transaction holds its products (upserted on (collection, file name)), their
-findings, provenance and target links, the chunk's failures and its counts in the run's
-row: it commits whole or not at all. Collections are upserted just before, each in a
+findings, provenance and target links, the chunk's failures (a failing file's earlier
+product withdrawn: its metadata is stale) and its counts in the run's row: it commits whole
+or not at all. Collections are upserted just before, each in a
 statement of its own, so two workers loading one collection never wait on its row. Target
 resolution, which reads and then writes the shared target names, takes a transaction-level
 advisory lock: workers resolve one at a time, at the very end of their transactions.
@@ -179,9 +180,13 @@ def _load(session: _Session, tasks: Sequence[FileTask]) -> ChunkOutcome:
         failures += outcome.rejected
         # A file now read into another collection (edited HLSPID, --collection): its
         # product in the old collection is withdrawn, so one path is one live product.
+        # A file that fails now (damaged, truncated or overwritten since it was harvested):
+        # its product's metadata is stale, so it is withdrawn until a run reads it again.
         withdrawn = loader.withdraw([owners[r.path][0] for r in records
                                      if r.path in outcome.product_ids and r.path in owners
-                                     and owners[r.path][1] != r.collection])  # fmt: skip
+                                     and owners[r.path][1] != r.collection]
+                                    + [owners[f.path][0] for f in failures
+                                       if f.path in owners])  # fmt: skip
         loader.record_failures(failures)
         conn.execute(
             "UPDATE hlsp.harvest_run SET files_added = files_added + %s, files_updated = "
