@@ -354,9 +354,11 @@ def _print_summary(summary: Any) -> None:
         f" {summary.updated} updated, {summary.unchanged} unchanged, {summary.failed} failed, "
         f"{summary.withdrawn} withdrawn in {summary.elapsed:.1f} s ({rate:,.0f} files/s)"
     )
-    for failure in summary.failures[:20]:
-        err.print(Text.assemble(("failed ", "red"), f"{failure.path}: {failure.code} ",
-                                failure.reason))  # fmt: skip
+    from catalog.harvest.records import terminal_safe
+
+    for failure in summary.failures[:20]:  # a file name may hold escape sequences: shown
+        err.print(Text.assemble(("failed ", "red"), f"{terminal_safe(failure.path)}: "
+                                f"{failure.code} ", failure.reason))  # fmt: skip
     if len(summary.failures) > 20:
         err.print(f"... and {len(summary.failures) - 20} more: hlsp runs --failures "
                   f"{summary.run_id}")  # fmt: skip

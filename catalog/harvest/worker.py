@@ -77,7 +77,8 @@ def process_file(task: FileTask, *, keep_info: bool = True) -> FileResult:
 
 
 def _process(task: FileTask) -> FileResult:
-    headers = read_headers(task.path)
+    source = task.source or task.path  # a link's target when the walk followed a link
+    headers = read_headers(source, follow_links=False)
     file_name = task.path.rpartition("/")[2]  # Path(...).name of a file path, unparsed
     facts = ex.collection_facts(headers)
     provisional = check_name(file_name)
@@ -107,14 +108,18 @@ def _process(task: FileTask) -> FileResult:
         kind=str(classification.kind), dataproduct_type=classification.dataproduct_type,
         simulated=classification.simulated, product_type=name.product_type,
     )  # fmt: skip
-    fill(record, headers, name)
+    fill(record, headers, name, source)
     record.findings = findings
     record.verdict = verdict_of(findings)
     return record
 
 
-def fill(record: ProductRecord, headers: list[Header], name: NameCheck) -> None:
-    """Set every extracted value of the record from the headers and the parsed name."""
+def fill(
+    record: ProductRecord, headers: list[Header], name: NameCheck, source: str | None = None
+) -> None:
+    """Set every extracted value of the record from the headers and the parsed name
+    (``source``: the file the headers came from, when not ``record.path``)."""
+    source = source or record.path
     record.product_version = ex.first_text(headers, "HLSPVER", "HLSP_VER") or name.version
     record.observatory = ex.canonical(
         ex.first_text(headers, "OBSERVAT", "MISSION", "TELESCOP") or name.observatory
@@ -154,10 +159,10 @@ def fill(record: ProductRecord, headers: list[Header], name: NameCheck) -> None:
         headers, record.observatory, record.instrument, filters
     )
     if record.em_min is None and record.kind == "spectrum":
-        record.em_min, record.em_max, record.em_xel = table_wavelengths(record.path, headers)
+        record.em_min, record.em_max, record.em_xel = table_wavelengths(source, headers)
     record.targets = ex.targets_of(headers, name.target, position, record.observatory)
     record.target_name = record.targets[0].name if record.targets else name.target
-    record.inputs = ex.inputs_of(headers) + provenance_rows(record.path, headers)
+    record.inputs = ex.inputs_of(headers) + provenance_rows(source, headers)
     record.software = ex.software_of(headers, record.instrument)
     record.headers = ex.headers_json(headers)
 
@@ -174,7 +179,7 @@ def table_wavelengths(
         column = next((c for c in ex.WAVE_COLUMNS if c in names), None)
         if column is None:
             continue
-        values = read_columns(path, header, [column]).get(column, [])
+        values = read_columns(path, header, [column], follow_links=False).get(column, [])
         found = finite_range(values)
         scale = length_unit(header.get(f"TUNIT{names[column]}"), default=1e-10)
         if found is not None and scale is not None:
@@ -188,7 +193,8 @@ def provenance_rows(path: str, headers: list[Header]) -> list[InputRef]:
         if (header.extname or "").upper() != "PROVENANCE":
             continue
         columns = read_columns(path, header, ["FILENAME", "PROPOSID", "TELESCOPE",
-                                              "INSTRUMENT", "MJD_BEG", "MJD_END"])  # fmt: skip
+                                              "INSTRUMENT", "MJD_BEG", "MJD_END"],
+                               follow_links=False)  # fmt: skip
         names = columns.get("FILENAME", [])
         inputs = []
         for row, name in enumerate(names):
