@@ -110,9 +110,10 @@ def _process(task: FileTask) -> FileResult:
         kind=str(classification.kind), dataproduct_type=classification.dataproduct_type,
         simulated=classification.simulated, product_type=name.product_type,
     )  # fmt: skip
-    known = {(f.code, f.keyword) for f in findings}  # the rules may have said it already
-    findings += [f for f in fill(record, headers, name, source)
-                 if (f.code, f.keyword) not in known]  # fmt: skip
+    dropped = fill(record, headers, name, source)
+    if dropped:  # values left out as implausible: unless the rules said so already
+        known = {(f.code, f.keyword) for f in findings}
+        findings += [f for f in dropped if (f.code, f.keyword) not in known]
     record.findings = findings
     record.verdict = verdict_of(findings)
     return record
