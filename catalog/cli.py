@@ -21,7 +21,7 @@ from rich.text import Text
 from catalog import __version__
 from catalog.config import Settings
 from catalog.db import Database, _describe
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, DatabaseUnavailable, EmbeddedClusterError
 
 F = TypeVar("F", bound=Callable[..., Any])
 # markup=False: messages carry paths, URLs and brackets that must print literally.
@@ -222,7 +222,7 @@ def demo(ctx: click.Context, host: str, port: int, serve: bool, regenerate: bool
     settings: Settings = ctx.obj["settings"]
     database = _database(ctx)
     database.ensure_ready()
-    from catalog.harvest.run import HarvestBusy
+    from catalog.errors import HarvestBusy
 
     try:
         root, summary = run_demo(database, settings.data_dir, stream=sys.stderr,
@@ -301,7 +301,8 @@ def check(  # noqa: PLR0917 (click passes options positionally)
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Files per database transaction.")  # fmt: skip
 @click.option("--keep-missing", is_flag=True, help="Do not mark products whose files "
-              "disappeared as withdrawn.")  # fmt: skip
+              "disappeared as withdrawn (a file present but damaged withdraws its product "
+              "all the same).")  # fmt: skip
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress bar on a terminal, log lines otherwise.")  # fmt: skip
 @click.pass_context
@@ -313,9 +314,13 @@ def harvest(  # noqa: PLR0917 (click passes options positionally)
     """Read FITS headers under PATHS into the catalog (incremental and resumable).
 
     Exit status: 0 every file harvested, 1 some files failed (each is recorded with its
-    reason), 2 usage or database error, 130 interrupted (the next run completes the work).
+    reason), 2 usage error, or the run could not go on (the database unreachable, gone or
+    failing, a worker process killed: one message with a code; the next run completes the
+    work), 130 interrupted (the next run completes the work).
     """
-    from catalog.harvest.run import HarvestBusy, HarvestOptions
+    import logging
+
+    from catalog.harvest.run import HarvestOptions
     from catalog.harvest.run import harvest as run_harvest
     from catalog.harvest.worker import hlsp_id
 
@@ -326,17 +331,35 @@ def harvest(  # noqa: PLR0917 (click passes options positionally)
             param_hint="--collection",
         )
     database = _database(ctx)
-    database.ensure_ready()
+    _ready_for_harvest(database)
     options = HarvestOptions(paths=list(paths), collection=collection, jobs=jobs, force=force,
                              batch_size=batch_size, withdraw=not keep_missing,
                              progress=progress)  # fmt: skip
-    try:
-        summary = run_harvest(database, options, stream=sys.stderr)
-    except HarvestBusy as busy:
-        err.print(Text.assemble(("error ", "bold red"), str(busy)))
-        sys.exit(2)
+    # A database that goes away ends the run with one message (HLSP-020/022); psycopg's own
+    # warnings about the copy or pipeline it could not end on the dead connection would only
+    # repeat it, from every worker process.
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
+    summary = run_harvest(database, options, stream=sys.stderr)
     _print_summary(summary)
     sys.exit(summary.exit_code)
+
+
+def _ready_for_harvest(database: Database) -> None:
+    """:meth:`Database.ensure_ready`, with the embedded cluster's files out of this account's
+    reach (a data directory made by another user, its modes changed) said in one message."""
+    try:
+        database.ensure_ready()
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        if database.cluster is None:
+            raise DatabaseUnavailable(
+                f"Cannot reach the database: {where}{error.strerror or error}"
+            ) from error
+        raise EmbeddedClusterError(
+            f"Cannot use the embedded cluster's files: {where}{error.strerror or error}",
+            hint=f"Run hlsp as the account that owns {database.cluster.data_dir} (the one that "
+            "created it), or give a data directory of your own (--data-dir or HLSP_DATA_DIR).",
+        ) from error
 
 
 def _print_summary(summary: Any) -> None:
@@ -346,9 +369,11 @@ def _print_summary(summary: Any) -> None:
         f" {summary.updated} updated, {summary.unchanged} unchanged, {summary.failed} failed, "
         f"{summary.withdrawn} withdrawn in {summary.elapsed:.1f} s ({rate:,.0f} files/s)"
     )
-    for failure in summary.failures[:20]:
-        err.print(Text.assemble(("failed ", "red"), f"{failure.path}: {failure.code} ",
-                                failure.reason))  # fmt: skip
+    from catalog.harvest.records import terminal_safe
+
+    for failure in summary.failures[:20]:  # a file name may hold escape sequences: shown
+        err.print(Text.assemble(("failed ", "red"), f"{terminal_safe(failure.path)}: "
+                                f"{failure.code} ", failure.reason))  # fmt: skip
     if len(summary.failures) > 20:
         err.print(f"... and {len(summary.failures) - 20} more: hlsp runs --failures "
                   f"{summary.run_id}")  # fmt: skip

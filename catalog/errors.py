@@ -9,8 +9,15 @@ without a stack trace; programs match on the class or on ``code``.
     ├── PostgresNotInstalled      no usable PostgreSQL server binaries (HLSP-010)
     ├── PgSphereNotInstalled      PostgreSQL found, the pg_sphere extension is not (HLSP-011)
     ├── EmbeddedClusterError      the private cluster failed to init/start/stop (HLSP-012)
-    ├── DatabaseUnavailable       the database cannot be reached (HLSP-020)
-    └── MigrationError            the schema could not be brought up to date (HLSP-021)
+    ├── DatabaseUnavailable       the database cannot be reached, or went away (HLSP-020)
+    ├── MigrationError            the schema could not be brought up to date (HLSP-021)
+    ├── DatabaseFailure           the database failed during the work: its files, its disk,
+    │                             a read-only server, a privilege (HLSP-022)
+    └── HarvestError              a harvest could not go on: a worker process died (HLSP-030)
+        └── HarvestBusy           another harvest holds the catalog's harvest lock (HLSP-031)
+
+Errors cross process boundaries (a harvest's pool workers raise them): they pickle with
+their message and hint.
 """
 
 from __future__ import annotations
@@ -52,3 +59,15 @@ class DatabaseUnavailable(CatalogError):
 
 class MigrationError(CatalogError):
     code = "HLSP-021"
+
+
+class DatabaseFailure(CatalogError):
+    code = "HLSP-022"
+
+
+class HarvestError(CatalogError):
+    code = "HLSP-030"
+
+
+class HarvestBusy(HarvestError):
+    code = "HLSP-031"

@@ -235,6 +235,49 @@ def test_changed_vanished_and_returning_files(database, harvested):
                 )[0][0] == 0  # fmt: skip
 
 
+@pytest.mark.parametrize(("damage", "keep_missing"), [("truncated", False),
+                                                      ("overwritten", True)])  # fmt: skip
+def test_a_file_damaged_after_its_harvest_withdraws_its_product_until_repaired(
+    database, harvested, damage, keep_missing
+):
+    """A harvested file truncated or overwritten with something that is not FITS: the next
+    run records the failure and withdraws the product (its metadata describes bytes that are
+    gone), even with --keep-missing (which is about files that are absent); a later run that
+    reads the file repaired brings the product back."""
+    root, generated, _first = harvested
+    intact = [f for f in generated.intact if not f.path.name.endswith(".gz")]
+    damaged = next(root.rglob(intact[2].path.name))
+    good = damaged.read_bytes()
+    obs_id = damaged.name.removesuffix(".fits")
+
+    def served() -> int:
+        return int(rows(database, "SELECT count(*) FROM ivoa.obscore WHERE obs_id = :o",
+                        o=obs_id)[0][0])  # fmt: skip
+
+    assert served() == 1
+    if damage == "truncated":
+        damaged.write_bytes(good[:1000])  # a copy cut short inside the primary header
+    else:
+        damaged.write_bytes(b"<!DOCTYPE html><title>502 Bad Gateway</title>".ljust(len(good)))
+    second = run(database, root, withdraw=not keep_missing)
+    assert (second.added, second.updated, second.withdrawn) == (0, 0, 1)
+    failure = rows(database, "SELECT code, reason FROM hlsp.harvest_failure WHERE run_id = :r "
+                   "AND file_path = :p", r=second.run_id, p=str(damaged))  # fmt: skip
+    assert [code for code, _ in failure] == ["HLSP-R004" if damage == "truncated"
+                                              else "HLSP-R003"]  # fmt: skip
+    withdrawn = rows(database, "SELECT file_name FROM hlsp.product WHERE withdrawn_at IS NOT "
+                     "NULL")  # fmt: skip
+    assert [r[0] for r in withdrawn] == [damaged.name]
+    assert served() == 0
+    damaged.write_bytes(good)  # repaired (a new mtime: the next run reads it)
+    third = run(database, root, withdraw=not keep_missing)
+    assert (third.added, third.updated, third.withdrawn) == (0, 1, 0)
+    assert third.failed == _first.failed  # the corpus's own damaged files, as every run
+    assert rows(database, "SELECT count(*) FROM hlsp.product WHERE withdrawn_at IS NOT NULL"
+                )[0][0] == 0  # fmt: skip
+    assert served() == 1
+
+
 def test_harvesting_a_subtree_withdraws_nothing_outside_it(database, harvested):
     root, _, _ = harvested
     subtree = root / "uv-stars"

@@ -14,13 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from catalog.db import Database
+from catalog.errors import HarvestBusy
 from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.findings import Finding, Severity, Verdict
 from catalog.harvest.fitswrite import primary_hdu, write_fits
 from catalog.harvest.load import Loader
 from catalog.harvest.manifest import clean_doi
 from catalog.harvest.records import ProductRecord, TargetRef
-from catalog.harvest.run import LOCK_KEY, Harvest, HarvestBusy, HarvestOptions, harvest
+from catalog.harvest.run import LOCK_KEY, Harvest, HarvestOptions, harvest
 from catalog.harvest.walk import Walk
 
 

@@ -225,15 +225,14 @@ def test_migration_0004_turns_headers_back_into_jsonb_and_again(database: Databa
 def test_a_worker_that_dies_fails_the_run_instead_of_hanging(
     database: Database, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from concurrent.futures.process import BrokenProcessPool
-
+    from catalog.errors import HarvestError
     from catalog.harvest import loadpool
 
     def die(task: Any, keep_info: bool = True) -> Any:
         os._exit(9)  # as an OOM kill would end it
 
     monkeypatch.setattr(loadpool, "process_file", die)
-    with pytest.raises(BrokenProcessPool):
+    with pytest.raises(HarvestError, match="worker process ended abruptly"):
         run(database, corpus)
     with database.engine.connect() as conn:
         state, added = conn.execute(sa.text(

@@ -8,6 +8,9 @@ Modules:
     rules        the metadata rules per product type, provenance, collection consistency
     bands        wavelength ranges of common filters (em_min/em_max fallback)
     extract      headers -> the values of a product row (position, footprint, times, ...)
+    plausible    the one range of times and exposures the catalog keeps
+    walk         the files of a contribution (links followed only inside its roots)
+    outage       the database's failures told from a product's, as one coded error
     corpus       a generator of realistic HLSP corpora (demo, benchmarks, tests)
 """
 

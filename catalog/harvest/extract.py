@@ -25,6 +25,7 @@ import orjson
 
 from catalog.harvest import bands
 from catalog.harvest.fitsio import Header, Value
+from catalog.harvest.plausible import EXPOSURE_RANGE, TIME_RANGE, is_exposure, is_mjd
 from catalog.harvest.records import CollectionFacts, InputRef, SoftwareRef, TargetRef
 from catalog.harvest.skywcs import (
     angular_distance,
@@ -263,34 +264,79 @@ def _relative_times(headers: Sequence[Header]) -> tuple[float, float] | None:
     return None
 
 
-def time_of(headers: Sequence[Header]) -> tuple[float | None, float | None, str | None]:
-    """(t_min, t_max) in MJD and the time scale, from the first convention that applies."""
+Dropped = list[tuple[str, str, str]]
+"""Values extraction left out as implausible: (keyword, the value, what it should be)."""
+
+
+def _drop(dropped: Dropped | None, keyword: str, value: Value, what: str) -> None:
+    if dropped is not None:
+        shown = repr(value) if isinstance(value, str) else str(value)
+        dropped.append((keyword, shown if len(shown) <= 40 else shown[:37] + "...", what))
+
+
+def _checked(mjd: float | None, keyword: str, value: Value, dropped: Dropped | None
+             ) -> float | None:  # fmt: skip
+    """``mjd`` if it is a plausible time; else None, the value noted in ``dropped``."""
+    if mjd is None or is_mjd(mjd):
+        return mjd
+    _drop(dropped, keyword, value, TIME_RANGE)
+    return None
+
+
+def _time(headers: Sequence[Header], keywords: tuple[str, ...], dropped: Dropped | None
+          ) -> float | None:  # fmt: skip
+    """The first plausible MJD among ``keywords`` (implausible ones noted and passed over)."""
+    values = _view(headers)
+    for keyword in keywords:
+        for value in values.get(keyword, ()):
+            mjd = _checked(number(value), keyword, value, dropped)
+            if mjd is not None:
+                return mjd
+    return None
+
+
+def _date(headers: Sequence[Header], keyword: str, dropped: Dropped | None) -> float | None:
+    """The MJD of an ISO-8601 date keyword, if plausible."""
+    found = first(headers, keyword)
+    return _checked(iso_to_mjd(found[0]), keyword, found[0], dropped) if found else None
+
+
+def time_of(
+    headers: Sequence[Header], dropped: Dropped | None = None
+) -> tuple[float | None, float | None, str | None]:
+    """(t_min, t_max) in MJD and the time scale, from the first convention that applies.
+
+    A time outside the plausible range (:mod:`catalog.harvest.plausible`) counts as absent,
+    whatever keyword it came from, and is noted in ``dropped``."""
     scale = first_text(headers, "TIMESYS")
     scale = scale.upper() if scale else None
-    begin = first_number(headers, "MJD-BEG", "MJD_BEG")
-    end = first_number(headers, "MJD-END", "MJD_END")
+    begin = _time(headers, ("MJD-BEG", "MJD_BEG"), dropped)
+    end = _time(headers, ("MJD-END", "MJD_END"), dropped)
     if begin is None:
-        found = first(headers, "DATE-BEG")
-        begin = iso_to_mjd(found[0]) if found else None
+        begin = _date(headers, "DATE-BEG", dropped)
     if end is None:
-        found = first(headers, "DATE-END")
-        end = iso_to_mjd(found[0]) if found else None
+        end = _date(headers, "DATE-END", dropped)
     if begin is None or end is None:
         relative = _relative_times(headers)
         if relative is not None:
-            begin, end = begin if begin is not None else relative[0], end or relative[1]
+            start = _checked(relative[0], "TSTART (as an MJD)", relative[0], dropped)
+            stop = _checked(relative[1], "TSTOP (as an MJD)", relative[1], dropped)
+            begin = begin if begin is not None else start
+            end = end if end is not None else stop
     if begin is None or end is None:
-        start, stop = first_number(headers, "EXPSTART"), first_number(headers, "EXPEND")
+        start, stop = _time(headers, ("EXPSTART",), dropped), _time(headers, ("EXPEND",), dropped)
         begin, end = begin if begin is not None else start, end if end is not None else stop
     if begin is None:
         date = first(headers, "DATE-OBS")
         if date is not None:
             clock = first_text(headers, "TIME-OBS")
             stamp = str(date[0]).strip()
-            begin = iso_to_mjd(f"{stamp}T{clock}" if clock and "T" not in stamp else stamp)
+            begin = _checked(iso_to_mjd(f"{stamp}T{clock}" if clock and "T" not in stamp
+                                        else stamp), "DATE-OBS", date[0], dropped)  # fmt: skip
             if end is None and begin is not None:
-                exposure = exposure_of(headers)
+                exposure = exposure_of(headers, dropped)
                 end = begin + exposure / 86400 if exposure is not None else None
+                end = end if end is not None and is_mjd(end) else None
     if begin is not None and end is None:
         end = begin
     if begin is not None and end is not None and end < begin:
@@ -298,16 +344,27 @@ def time_of(headers: Sequence[Header]) -> tuple[float | None, float | None, str 
     return begin, end, scale
 
 
-def exposure_of(headers: Sequence[Header]) -> float | None:
-    """Exposure time in seconds (XPOSURE, XPTIME, EXPTIME, or TESS/Kepler EXPOSURE in days)."""
-    seconds = first_number(headers, "XPOSURE", "XPTIME", "EXPTIME", "EFFEXPTM")
-    if seconds is not None:
-        return seconds if seconds >= 0 else None
+def exposure_of(headers: Sequence[Header], dropped: Dropped | None = None) -> float | None:
+    """Exposure time in seconds (XPOSURE, XPTIME, EXPTIME, or TESS/Kepler EXPOSURE in days);
+    a value outside the plausible range (negative, over a century) counts as absent."""
+    values = _view(headers)
+    for keyword in ("XPOSURE", "XPTIME", "EXPTIME", "EFFEXPTM"):
+        for value in values.get(keyword, ()):
+            seconds = number(value)
+            if seconds is None:
+                continue
+            if is_exposure(seconds):
+                return seconds
+            _drop(dropped, keyword, value, EXPOSURE_RANGE)
     for header in headers:
-        days = number(header.get("EXPOSURE"))
-        if days is not None and days >= 0:
+        value = header.get("EXPOSURE")
+        days = number(value)
+        if days is not None:
             unit = header.comment("EXPOSURE").lower()
-            return days * 86400 if "[d]" in unit or "day" in unit else days
+            seconds = days * 86400 if "[d]" in unit or "day" in unit else days
+            if is_exposure(seconds):
+                return seconds
+            _drop(dropped, "EXPOSURE", value, EXPOSURE_RANGE)
     return None
 
 

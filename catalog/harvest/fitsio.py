@@ -20,6 +20,7 @@ after it (astropy's classic parser; its fast path reads on to the next clean END
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import stat
@@ -210,12 +211,25 @@ def _error(kind: Rule, detail: str) -> FitsReadError:
     return FitsReadError(kind.code, kind(detail).message)
 
 
+EXCERPT = 24
+"""Characters of a file's bytes or values a reason quotes (a file that is not FITS, or a
+damaged one, is not copied into the catalog's audit: a short excerpt says what it is)."""
+
+
+def _excerpt(value: object, limit: int = EXCERPT) -> str:
+    """A value or some bytes of the file, quoted short: their repr (printable ASCII, escapes
+    for anything else), cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 GZIP_MAGIC = b"\x1f\x8b"
 _READ = 8 * BLOCK  # plain files: one read holds a typical small file or header
 _GZIP_IN = 64 * 1024  # compressed bytes read at a time
 _GZIP_OUT = 256 * 1024  # most decompressed bytes produced at a time
 _MAX_HEADER = 10_000 * BLOCK  # 360,000 cards: beyond this the END card is taken as missing
 _OPEN_FLAGS = getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _PRINTABLE = bytes(range(0x20, 0x7F))
 _OTHER_FORMATS = {
     b"\x89HDF": "an HDF5 file",
@@ -360,14 +374,19 @@ class _GzipStream(_Stream):
         return done
 
 
-def read_headers(path: str | os.PathLike[str]) -> list[Header]:
+def read_headers(path: str | os.PathLike[str], *, follow_links: bool = True) -> list[Header]:
     """Every HDU header of the file at ``path`` (gzip detected by its magic bytes).
 
+    ``follow_links=False``: a symbolic link at ``path`` is not opened (the harvest decides
+    which links to follow when it walks; what it then names must not have become one).
     Raises :class:`FitsReadError` (codes HLSP-R001 to HLSP-R011) and nothing else.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+        fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS | (0 if follow_links else _NOFOLLOW))
     except (OSError, ValueError) as error:  # ValueError: NUL in the path
+        if not follow_links and getattr(error, "errno", None) == errno.ELOOP:
+            raise _error(UNREADABLE, "The path has become a symbolic link since the walk "
+                         "found it: not followed") from None  # fmt: skip
         reason = getattr(error, "strerror", None) or error
         raise _error(UNREADABLE, f"Cannot open the file: {reason}") from None
     try:
@@ -423,7 +442,7 @@ def _not_fits(start: bytes) -> str:
     for magic, kind in _OTHER_FORMATS.items():
         if start.startswith(magic):
             return f"The file is {kind}, not FITS"
-    return f"The file starts with {start!r}, not with the card SIMPLE = T"
+    return f"The file starts with {_excerpt(start)}, not with the card SIMPLE = T"
 
 
 def _header_text(stream: _Stream, index: int) -> str:
@@ -500,7 +519,7 @@ def _cards(text: str, index: int) -> list[Card]:
         number = bad if numbers is None else numbers[bad - 1] + 1
         raise _error(
             UNPARSABLE_CARD,
-            f"HDU {index} card {number} {images[number - 1].rstrip()!r}: {error}",
+            f"HDU {index} card {number} {_excerpt(images[number - 1].rstrip(), 40)}: {error}",
         ) from None
 
 
@@ -510,9 +529,11 @@ def _data_size(header: Header) -> int:
     first = header.cards[0] if header.cards else Card("", None)
     if index == 0:
         if first.keyword != "SIMPLE" or first.value is not True:
-            raise _error(NOT_FITS, f"The first card is {first.keyword} = {first.value!r}")
+            shown = _excerpt(first.value)
+            raise _error(NOT_FITS, f"The first card is {first.keyword} = {shown}")
     elif first.keyword != "XTENSION" or not isinstance(first.value, str):
-        raise _error(BAD_STRUCTURE, f"HDU {index} starts with {first.keyword} = {first.value!r}")
+        shown = _excerpt(first.value)
+        raise _error(BAD_STRUCTURE, f"HDU {index} starts with {first.keyword} = {shown}")
     bitpix = _integer(header, "BITPIX")
     if bitpix not in _BITPIX:
         raise _error(BAD_STRUCTURE, f"HDU {index} has BITPIX = {bitpix}")
@@ -537,7 +558,8 @@ def _integer(header: Header, keyword: str, default: int | None = None) -> int:
             raise _error(BAD_STRUCTURE, f"HDU {header.index} has no {keyword} keyword")
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _error(BAD_STRUCTURE, f"HDU {header.index} has {keyword} = {value!r}, not an integer")
+        shown = _excerpt(value)
+        raise _error(BAD_STRUCTURE, f"HDU {header.index} has {keyword} = {shown}, not an integer")
     if value < 0 and keyword != "BITPIX":
         raise _error(BAD_STRUCTURE, f"HDU {header.index} has a negative {keyword} = {value}")
     return value
@@ -554,7 +576,7 @@ def _check_tail(stream: _Stream, index: int) -> None:
         if chunk.strip(b"\0"):
             raise _error(
                 TRAILING_BYTES,
-                f"Bytes {chunk[:16]!r}... follow HDU {index - 1} at byte {offset:,} "
+                f"Bytes {_excerpt(chunk[:16])} follow HDU {index - 1} at byte {offset:,} "
                 "and do not start an XTENSION header",
             )
         stream.skip(have)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import re
 import struct
 from collections.abc import Sequence
-from pathlib import Path
 from typing import BinaryIO
 
 from catalog.harvest.fitsio import Header
@@ -50,17 +50,21 @@ def _layout(header: Header) -> dict[str, tuple[int, str, int]]:
     return layout
 
 
-def _open(path: str) -> BinaryIO:
-    raw = Path(path).open("rb")  # noqa: SIM115 - returned to the caller's with-block
+def _open(path: str, follow_links: bool) -> BinaryIO:
+    flags = os.O_RDONLY | (0 if follow_links else getattr(os, "O_NOFOLLOW", 0))
+    raw = os.fdopen(os.open(path, flags), "rb")  # returned to the caller's with-block
     if raw.read(2) == b"\x1f\x8b":
-        raw.close()
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     raw.seek(0)
     return raw
 
 
-def read_columns(path: str, header: Header, names: Sequence[str]) -> dict[str, list[TableValue]]:
-    """The values of the named columns (arrays flattened), or {} when not readable here."""
+def read_columns(
+    path: str, header: Header, names: Sequence[str], *, follow_links: bool = True
+) -> dict[str, list[TableValue]]:
+    """The values of the named columns (arrays flattened), or {} when not readable here
+    (``follow_links=False``: nor when ``path`` is a symbolic link, see fitsio)."""
     if header.kind != "BINTABLE" or not 0 < header.data_bytes <= MAX_BYTES:
         return {}
     layout = _layout(header)
@@ -69,9 +73,12 @@ def read_columns(path: str, header: Header, names: Sequence[str]) -> dict[str, l
     rows = int(number(header.get("NAXIS2")) or 0)
     if not wanted or width <= 0 or rows <= 0 or width * rows > header.data_bytes:
         return {}
-    with _open(path) as stream:
-        stream.seek(header.data_offset)
-        data = stream.read(width * rows)
+    try:
+        with _open(path, follow_links) as stream:
+            stream.seek(header.data_offset)
+            data = stream.read(width * rows)
+    except OSError:  # gone, or made a link, since its headers were read
+        return {}
     if len(data) < width * rows:
         return {}
     result: dict[str, list[TableValue]] = {}

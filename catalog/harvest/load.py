@@ -24,6 +24,8 @@ from catalog.harvest import copytext
 from catalog.harvest.findings import Finding, Severity, rule
 from catalog.harvest.ids import Sequences
 from catalog.harvest.manifest import Manifest, clean_doi
+from catalog.harvest.outage import is_outage
+from catalog.harvest.plausible import is_exposure, is_mjd
 from catalog.harvest.records import FileFailure, ProductRecord
 from catalog.harvest.targets import TargetResolver
 from catalog.model.base import DATAPRODUCT_TYPES
@@ -107,16 +109,21 @@ def _bound_footprint(record: ProductRecord) -> None:
         record.footprint, record.footprint_bound = None, None
 
 
+def _time(value: float | None) -> float | None:
+    return value if value is not None and is_mjd(value) else None
+
+
 def sanitize(record: ProductRecord) -> None:
-    """Drop extracted values that would break a catalog constraint (the rules report them)."""
-    record.t_min, record.t_max = _finite(record.t_min), _finite(record.t_max)
+    """Drop extracted values that would break a catalog constraint or lie outside the
+    plausible ranges (:mod:`catalog.harvest.plausible`; extraction reports those it drops,
+    the rules report the others)."""
+    record.t_min, record.t_max = _time(record.t_min), _time(record.t_max)
     if record.t_min is None or record.t_max is None or record.t_min > record.t_max:
         record.t_min = record.t_max = None
     record.em_min, record.em_max = _finite(record.em_min), _finite(record.em_max)
     if record.em_min is None or record.em_max is None or not 0 < record.em_min <= record.em_max:
         record.em_min = record.em_max = None
-    record.t_exptime = _finite(record.t_exptime)
-    if record.t_exptime is not None and record.t_exptime < 0:
+    if record.t_exptime is not None and not is_exposure(record.t_exptime):
         record.t_exptime = None
     record.s_fov = _finite(record.s_fov)
     if record.s_fov is not None and not 0 < record.s_fov <= 360:
@@ -238,13 +245,16 @@ class Loader:
     def load_safely(self, records: Sequence[ProductRecord]) -> BatchOutcome:
         """:meth:`load` under a savepoint; if PostgreSQL rejects something, load the records
         one by one and record each one it rejects as a failure, so one bad file never costs
-        the others."""
+        the others. An error that is the database's, not a product's (see
+        :mod:`catalog.harvest.outage`), is raised: no file is recorded for it."""
         try:
             with self.conn.transaction():
                 return self.load(records)
         except _CONFLICTS:
             raise  # a lock conflict with another loader: the caller retries the whole batch
-        except psycopg.Error:
+        except psycopg.Error as error:
+            if is_outage(error):
+                raise  # the database failed, not a product: no file is to blame
             self.collections.clear()  # ids made inside the rolled-back savepoint are gone
         outcome = BatchOutcome()
         for record in records:
@@ -254,6 +264,8 @@ class Loader:
             except _CONFLICTS:
                 raise
             except psycopg.Error as error:
+                if is_outage(error):
+                    raise
                 self.collections.clear()
                 reason = getattr(error.diag, "message_primary", None) or str(error)
                 outcome.rejected.append(FileFailure(

@@ -9,8 +9,9 @@ and every worker keeps its own backend busy: reading, checking and loading overl
 core instead of queueing behind one loading connection.
 
 Each chunk's transaction holds its products (upserted on (collection, file name)), their
-findings, provenance and target links, the chunk's failures and its counts in the run's
-row: it commits whole or not at all. Collections are upserted just before, each in a
+findings, provenance and target links, the chunk's failures (a failing file's earlier
+product withdrawn: its metadata is stale) and its counts in the run's row: it commits whole
+or not at all. Collections are upserted just before, each in a
 statement of its own, so two workers loading one collection never wait on its row. Target
 resolution, which reads and then writes the shared target names, takes a transaction-level
 advisory lock: workers resolve one at a time, at the very end of their transactions.
@@ -37,6 +38,7 @@ import psycopg
 
 from catalog.harvest.load import Loader, skip_reference_triggers
 from catalog.harvest.manifest import Manifest
+from catalog.harvest.outage import database_error, is_outage
 from catalog.harvest.records import FileFailure, FileTask, ProductRecord
 from catalog.harvest.rules import MemberFacts
 from catalog.harvest.worker import process_file
@@ -120,6 +122,10 @@ class _Process:
             cls.session.close()
             cls.session = None
 
+    @classmethod
+    def run_id(cls) -> int | None:
+        return cls.context.run_id if cls.context is not None else None
+
 
 RETRIES = 3
 """Attempts at a chunk's transaction when PostgreSQL breaks a deadlock between loaders."""
@@ -133,17 +139,27 @@ def load_chunk(
     ``manifests``: the collection manifests the walk has found so far (a forked worker's
     copy of the context dates from the fork). A deadlock between two loaders (one file
     name in two directories of a collection, say) rolls the chunk back and loads it again:
-    it is nobody's file's fault."""
-    session = _Process.current_session()
-    if manifests is not None:
-        session.loader.manifests = manifests
-    for attempt in range(1, RETRIES + 1):
-        try:
-            return _load(session, tasks)
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
-            session.loader.collections.clear()
-            if attempt == RETRIES:
-                raise
+    it is nobody's file's fault.
+
+    An error that is the database's (see :mod:`catalog.harvest.outage`) is raised as the
+    run's one message (a :class:`~catalog.errors.CatalogError`, which pickles whole from a
+    pool worker to the harvesting process)."""
+    try:
+        session = _Process.current_session()
+        if manifests is not None:
+            session.loader.manifests = manifests
+        for attempt in range(1, RETRIES + 1):
+            try:
+                return _load(session, tasks)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
+                session.loader.collections.clear()
+                if attempt == RETRIES:
+                    raise
+    except psycopg.Error as error:
+        if is_outage(error):
+            _Process.close_session()  # a later chunk of this process connects afresh
+            raise database_error(error, _Process.run_id()) from error
+        raise
     raise AssertionError("unreachable")
 
 
@@ -164,9 +180,13 @@ def _load(session: _Session, tasks: Sequence[FileTask]) -> ChunkOutcome:
         failures += outcome.rejected
         # A file now read into another collection (edited HLSPID, --collection): its
         # product in the old collection is withdrawn, so one path is one live product.
+        # A file that fails now (damaged, truncated or overwritten since it was harvested):
+        # its product's metadata is stale, so it is withdrawn until a run reads it again.
         withdrawn = loader.withdraw([owners[r.path][0] for r in records
                                      if r.path in outcome.product_ids and r.path in owners
-                                     and owners[r.path][1] != r.collection])  # fmt: skip
+                                     and owners[r.path][1] != r.collection]
+                                    + [owners[f.path][0] for f in failures
+                                       if f.path in owners])  # fmt: skip
         loader.record_failures(failures)
         conn.execute(
             "UPDATE hlsp.harvest_run SET files_added = files_added + %s, files_updated = "

@@ -23,6 +23,7 @@ class FileTask:
     mtime_ns: int
     collection: str | None = None  # from --collection
     directory_collection: str | None = None  # fallback from the directory layout
+    source: str | None = None  # what to read when ``path`` is a link (its target), else None
 
 
 class TargetRef(NamedTuple):
@@ -115,15 +116,38 @@ class ProductRecord:
     name_version: str | None = None
 
 
+REASON_LIMIT = 500
+"""Characters a failure's reason keeps (the reasons quote only short excerpts of a file;
+this bounds what an exception or the database may add)."""
+_SPACES = {ord(c): " " for c in "\t\n\r\v\f"}
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))} | _SPACES
+
+
+def terminal_safe(text: str) -> str:
+    """Text with its control characters escaped (\\x1b, ...) and line breaks as spaces: a
+    file name or a message that reaches a terminal or a log cannot drive it."""
+    return text.translate(_CONTROLS) if not text.isprintable() else text
+
+
 @dataclass(frozen=True, slots=True)
 class FileFailure:
-    """A file that could not be read or has no collection: recorded, never dropped."""
+    """A file that could not be read or has no collection: recorded, never dropped.
+
+    The reason is one line of at most :data:`REASON_LIMIT` characters, control characters
+    escaped, whatever produced it."""
 
     path: str
     code: str
     reason: str
     file_bytes: int | None = None
     mtime_ns: int | None = None
+
+    def __post_init__(self) -> None:
+        reason = terminal_safe(self.reason)
+        if len(reason) > REASON_LIMIT:
+            reason = reason[: REASON_LIMIT - 3] + "..."
+        if reason is not self.reason:
+            object.__setattr__(self, "reason", reason)
 
 
 FileResult = ProductRecord | FileFailure

@@ -6,7 +6,9 @@ Guarantees:
   moment leaves the catalog consistent; the next run redoes only what is missing;
 - unchanged files (same path, size and mtime as in the catalog) are not opened;
 - files that disappeared from a fully walked tree are marked withdrawn, never deleted;
-- every run is recorded with its counts, and every failure with its path and reason.
+- every run is recorded with its counts, and every failure with its path and reason;
+- a database that goes away or fails mid-run, in this process or in a pool worker, ends the
+  run with one :class:`~catalog.errors.CatalogError` (see ``outage``), never a file's failure.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,9 +31,11 @@ import psycopg
 
 from catalog import __version__
 from catalog.db import Database
+from catalog.errors import HarvestBusy, HarvestError
 from catalog.harvest.findings import Finding
 from catalog.harvest.load import Loader, skip_reference_triggers
 from catalog.harvest.loadpool import GC_THRESHOLD, LoadContext, load_chunks, start_reader
+from catalog.harvest.outage import database_error, is_outage
 from catalog.harvest.progress import Reporter
 from catalog.harvest.records import FileFailure, FileResult, FileTask
 from catalog.harvest.rules import MemberFacts, check_collection
@@ -39,10 +44,7 @@ from catalog.harvest.worker import process_file
 
 LOCK_KEY = 0x484C5350  # "HLSP": one harvest at a time per catalog
 LOCK_ATTEMPTS = 10  # 0.1 s apart
-
-
-class HarvestBusy(Exception):
-    """Another harvest holds the catalog's harvest lock."""
+END_TIMEOUT = 10  # seconds to reach the database to record how a run ended
 
 
 @dataclass
@@ -216,6 +218,19 @@ class Harvest:
             summary.state = "completed"
         except KeyboardInterrupt:
             summary.state = "interrupted"
+        except psycopg.Error as error:  # in this process's session
+            summary.state = "failed"
+            if is_outage(error):
+                raise database_error(error, summary.run_id) from error
+            raise
+        except BrokenProcessPool as error:
+            summary.state = "failed"
+            raise HarvestError(
+                f"A harvest worker process ended abruptly during harvest run "
+                f"{summary.run_id} (killed, or out of memory?)",
+                hint="Every batch committed before is kept. Run the same command again to "
+                "complete the work (with fewer --jobs if memory is short).",
+            ) from error
         except BaseException:
             summary.state = "failed"
             raise
@@ -307,7 +322,8 @@ class Harvest:
         for it (closing releases it otherwise). Recording first means a harvest started next
         never finds this run still 'running' (it would mark it interrupted)."""
         try:
-            with psycopg.connect(self.database.url, autocommit=True) as conn:
+            with psycopg.connect(self.database.url, autocommit=True,
+                                 connect_timeout=END_TIMEOUT) as conn:  # fmt: skip
                 conn.execute(
                     "UPDATE hlsp.harvest_run SET state = %s, finished_at = now() "
                     "WHERE run_id = %s", (summary.state, summary.run_id),
@@ -325,8 +341,18 @@ class Harvest:
 def harvest(
     database: Database, options: HarvestOptions, *, stream: TextIO | None = None
 ) -> HarvestSummary:
-    """Run one harvest (see the module docstring for what it guarantees)."""
-    runner = Harvest(database, options, stream=stream)
+    """Run one harvest (see the module docstring for what it guarantees).
+
+    Raises :class:`~catalog.errors.CatalogError` when the run cannot go on (the database
+    went away or failed, a worker process died, another harvest is running): the run is
+    recorded as failed where the database can still be reached, and the next run completes
+    the work."""
+    try:
+        runner = Harvest(database, options, stream=stream)
+    except psycopg.Error as error:
+        if is_outage(error):
+            raise database_error(error) from error
+        raise
     try:
         return runner.run()
     finally:

@@ -1,9 +1,25 @@
 """Finding the files of a contribution: FITS files to read, the others, and manifests.
 
-The walk is deterministic (sorted), skips hidden files and directories, does not follow
-directory symlinks, and stats each file once (the stat is what the no-change re-run
-compares with the catalog). Files that are not FITS by name (README, previews, CSV) are
-reported as ``other_files`` for the collection checks; they are not harvested.
+The walk is deterministic (sorted), skips hidden files and directories, and stats each file
+once (the stat is what the no-change re-run compares with the catalog). Files that are not
+FITS by name (README, previews, CSV) are reported as ``other_files`` for the collection
+checks; they are not harvested (nor opened).
+
+Symbolic links (the harvest reads only what lies inside the harvested roots):
+
+- a link whose target leaves every harvested root (``/etc/passwd``, another contribution)
+  is not followed and its target never opened: a FITS-named file link or a directory link
+  is a recorded failure naming the link (HLSP-R113);
+- a FITS-named file link whose target stays inside a root is followed when the target is
+  not harvested on its own (a hidden store, as git-annex and DataLad keep: the link is the
+  file's only visible name; the product takes the link's name and path and the target's
+  bytes); a link to a file the walk reaches anyway (``latest.fits -> v2.fits``) is skipped,
+  so one file is one product;
+- directory links are never followed: inside a root, the directory is walked where it is;
+- a link given as a root is followed: naming it is the choice.
+
+What a task names is read without following links (``O_NOFOLLOW``): a file swapped for a
+link between the walk and the read is a failure, not a way out of the tree.
 """
 
 from __future__ import annotations
@@ -36,6 +52,11 @@ BAD_NAME = rule(
     "HLSP-R112", Severity.ERROR, "File name the catalog cannot hold",
     "Rename the file: names must be UTF-8 and must not start with '.'.",
 )  # fmt: skip
+OUTSIDE_LINK = rule(
+    "HLSP-R113", Severity.ERROR, "Link out of the harvested tree",
+    "Links are followed only within the harvested directories: copy the file (or the "
+    "directory) into the contribution, or harvest the place the link points to.",
+)  # fmt: skip
 
 
 def printable(path: str) -> str:
@@ -58,6 +79,7 @@ class Walk:
     failures: list[FileFailure] = field(default_factory=list)
     complete: bool = False  # every root was listed to the end
     seen: set[str] = field(default_factory=set)  # paths of the FITS files found
+    real_roots: list[str] = field(default_factory=list)  # the directory roots, links resolved
 
     def tasks(self) -> Iterator[FileTask]:
         """The FITS files under every root, in a stable order, each once (roots may overlap);
@@ -69,21 +91,25 @@ class Walk:
 
     def _tasks(self) -> Iterator[FileTask]:
         complete = True
+        roots: list[tuple[Path, os.stat_result]] = []
         for root in self.roots:
             absolute = Path(os.path.abspath(root))  # noqa: PTH100 - normalises '..' too
             try:
-                info = absolute.stat()
+                roots.append((absolute, absolute.stat()))
             except OSError as error:
                 complete = False
                 self._fail(absolute, UNREADABLE_DIRECTORY, f"cannot read {root}: {error.strerror}")
-                continue
+        self.real_roots = [os.path.realpath(absolute) for absolute, info in roots
+                           if stat.S_ISDIR(info.st_mode)]  # fmt: skip
+        for absolute, info in roots:
             if stat.S_ISDIR(info.st_mode):
                 complete &= yield from self._directory(absolute)
             elif is_fits_name(absolute.name):
                 manifest = (self._manifest(absolute.parent)
                             if (absolute.parent / MANIFEST_NAME).is_file() else None)  # fmt: skip
+                source = os.path.realpath(absolute) if absolute.is_symlink() else None
                 task = self._make_task(str(absolute), info, hlsp_id(absolute.parent.name),
-                                       manifest)  # fmt: skip
+                                       manifest, source)  # fmt: skip
                 if task is not None:
                     yield task
             else:
@@ -98,13 +124,9 @@ class Walk:
         stack = [base]
         while stack:
             current = stack.pop()
-            try:
-                with os.scandir(current) as scan:
-                    entries = sorted(scan, key=lambda e: e.name)
-            except OSError as error:
+            entries = self._entries(current)
+            if entries is None:
                 ok = False
-                self._fail(Path(current), UNREADABLE_DIRECTORY,
-                           f"cannot list {current}: {error.strerror}")  # fmt: skip
                 continue
             manifest = inherited.pop(current, None)
             if any(e.name == MANIFEST_NAME for e in entries):
@@ -121,23 +143,90 @@ class Walk:
                     if entry.is_dir(follow_symlinks=False):
                         subdirs.append(entry.path)
                         continue
-                    if not is_fits_name(name):
-                        if entry.is_file():
-                            self.other_files.setdefault(group, []).append(entry.path)
+                    if entry.is_symlink():
+                        task = self._link(entry.path, group, directory_id, manifest)
+                    elif is_fits_name(name):
+                        info = entry.stat()
+                        task = (self._make_task(entry.path, info, directory_id, manifest)
+                                if stat.S_ISREG(info.st_mode) else None)  # fmt: skip
+                    else:
+                        self._other(entry, group)
                         continue
-                    info = entry.stat()
                 except OSError as error:
                     self._fail(Path(entry.path), UNREADABLE_DIRECTORY,
                                f"cannot stat: {error.strerror}")  # fmt: skip
                     continue
-                if stat.S_ISREG(info.st_mode):
-                    task = self._make_task(entry.path, info, directory_id, manifest)
-                    if task is not None:
-                        yield task
+                if task is not None:
+                    yield task
             for subdir in reversed(subdirs):  # popped in sorted order
                 inherited[subdir] = manifest
                 stack.append(subdir)
         return ok
+
+    def _entries(self, directory: str) -> list[os.DirEntry[str]] | None:
+        """The directory's entries sorted by name; None (and a failure) when unlistable."""
+        try:
+            with os.scandir(directory) as scan:
+                return sorted(scan, key=lambda e: e.name)
+        except OSError as error:
+            self._fail(Path(directory), UNREADABLE_DIRECTORY,
+                       f"cannot list {directory}: {error.strerror}")  # fmt: skip
+            return None
+
+    def _other(self, entry: os.DirEntry[str], group: str) -> None:
+        """A file that is not FITS by name (README, preview, CSV): known by name, not read."""
+        if entry.is_file(follow_symlinks=False):
+            self.other_files.setdefault(group, []).append(entry.path)
+
+    def _link(
+        self, link: str, group: str, directory_id: str | None, manifest: Manifest | None
+    ) -> FileTask | None:  # fmt: skip
+        """A symbolic link met in a directory (see the module docstring): the task that
+        reads its target, or None. The target is resolved and stat'ed, never opened; an
+        OSError is the caller's to record, as for any file it cannot stat."""
+        target = os.path.realpath(link)
+        fits = is_fits_name(link)
+        inside = self._inside(target)
+        if fits and not inside:
+            self._outside(link, "file")
+            return None
+        try:
+            info = Path(target).stat()
+        except OSError:
+            if fits:
+                raise  # a dangling link where a FITS file should be
+            return None
+        if stat.S_ISDIR(info.st_mode):
+            if not inside:
+                self._outside(link, "directory")
+        elif not fits and stat.S_ISREG(info.st_mode):  # a README: known by name, never read
+            self.other_files.setdefault(group, []).append(link)
+        elif fits and stat.S_ISREG(info.st_mode) and not self._walked(target):
+            return self._make_task(link, info, directory_id, manifest, target)
+        return None  # (a file the walk reaches itself: one file, one product)
+
+    def _inside(self, target: str) -> bool:
+        return any(target == root or target.startswith(root + "/") for root in self.real_roots)
+
+    def _walked(self, target: str) -> bool:
+        """Whether the walk reaches this file (links resolved) under its own name."""
+        if not is_fits_name(target):
+            return False
+        for root in self.real_roots:
+            if target.startswith(root + "/"):
+                parts = target[len(root) + 1 :].split("/")
+                if not any(part.startswith(".") for part in parts):
+                    return True
+        return False
+
+    def _outside(self, link: str, kind: str) -> None:
+        try:
+            points_to = str(Path(link).readlink())
+        except OSError:
+            points_to = "?"
+        self._fail(Path(link), OUTSIDE_LINK,
+                   f"points outside the harvested tree (to {printable(points_to)}): a link "
+                   f"to a {kind}, not followed")  # fmt: skip
 
     def _manifest(self, directory: Path) -> Manifest | None:
         try:
@@ -148,7 +237,7 @@ class Walk:
 
     def _make_task(
         self, path: str, info: os.stat_result, directory_id: str | None,
-        manifest: Manifest | None,
+        manifest: Manifest | None, source: str | None = None,
     ) -> FileTask | None:  # fmt: skip
         name = path.rsplit("/", 1)[-1]
         try:
@@ -165,7 +254,8 @@ class Walk:
                 directory_id = hlsp_id(manifest.hlsp_id) or directory_id
             if directory_id and directory_id not in self.manifests:
                 self.manifests[directory_id] = manifest
-        return FileTask(path, info.st_size, info.st_mtime_ns, self.collection, directory_id)
+        return FileTask(path, info.st_size, info.st_mtime_ns, self.collection, directory_id,
+                        source)  # fmt: skip
 
     def _fail(self, path: Path, kind: Rule, reason: str) -> None:
         self.failures.append(FileFailure(printable(str(path)), kind.code, kind(reason).message))

@@ -14,8 +14,10 @@ from catalog.harvest.findings import Finding, Severity, rule, verdict_of
 from catalog.harvest.fitsio import FitsReadError, Header, read_headers
 from catalog.harvest.fitstable import TableValue, finite_range, read_columns
 from catalog.harvest.nomenclature import PROJ_ID_PATTERN, NameCheck, check_name
+from catalog.harvest.plausible import TIME_RANGE, is_mjd
 from catalog.harvest.records import FileFailure, FileResult, FileTask, InputRef, ProductRecord
 from catalog.harvest.rules import check_headers, classify
+from catalog.harvest.rules.codes import OUT_OF_RANGE
 from catalog.harvest.skywcs import length_unit, number
 
 NO_COLLECTION = rule(
@@ -77,7 +79,8 @@ def process_file(task: FileTask, *, keep_info: bool = True) -> FileResult:
 
 
 def _process(task: FileTask) -> FileResult:
-    headers = read_headers(task.path)
+    source = task.source or task.path  # a link's target when the walk followed a link
+    headers = read_headers(source, follow_links=False)
     file_name = task.path.rpartition("/")[2]  # Path(...).name of a file path, unparsed
     facts = ex.collection_facts(headers)
     provisional = check_name(file_name)
@@ -107,14 +110,23 @@ def _process(task: FileTask) -> FileResult:
         kind=str(classification.kind), dataproduct_type=classification.dataproduct_type,
         simulated=classification.simulated, product_type=name.product_type,
     )  # fmt: skip
-    fill(record, headers, name)
+    dropped = fill(record, headers, name, source)
+    if dropped:  # values left out as implausible: unless the rules said so already
+        known = {(f.code, f.keyword) for f in findings}
+        findings += [f for f in dropped if (f.code, f.keyword) not in known]
     record.findings = findings
     record.verdict = verdict_of(findings)
     return record
 
 
-def fill(record: ProductRecord, headers: list[Header], name: NameCheck) -> None:
-    """Set every extracted value of the record from the headers and the parsed name."""
+def fill(
+    record: ProductRecord, headers: list[Header], name: NameCheck, source: str | None = None
+) -> list[Finding]:
+    """Set every extracted value of the record from the headers and the parsed name
+    (``source``: the file the headers came from, when not ``record.path``). Returns a
+    finding for each value left out as implausible (see :mod:`catalog.harvest.plausible`)."""
+    source = source or record.path
+    dropped: ex.Dropped = []
     record.product_version = ex.first_text(headers, "HLSPVER", "HLSP_VER") or name.version
     record.observatory = ex.canonical(
         ex.first_text(headers, "OBSERVAT", "MISSION", "TELESCOP") or name.observatory
@@ -148,18 +160,31 @@ def fill(record: ProductRecord, headers: list[Header], name: NameCheck) -> None:
     if position is not None:
         record.ra, record.dec = position
 
-    record.t_min, record.t_max, record.time_scale = ex.time_of(headers)
-    record.t_exptime = ex.exposure_of(headers)
+    record.t_min, record.t_max, record.time_scale = ex.time_of(headers, dropped)
+    record.t_exptime = ex.exposure_of(headers, dropped)
     record.em_min, record.em_max, record.em_xel = ex.wavelength_of(
         headers, record.observatory, record.instrument, filters
     )
     if record.em_min is None and record.kind == "spectrum":
-        record.em_min, record.em_max, record.em_xel = table_wavelengths(record.path, headers)
+        record.em_min, record.em_max, record.em_xel = table_wavelengths(source, headers)
     record.targets = ex.targets_of(headers, name.target, position, record.observatory)
     record.target_name = record.targets[0].name if record.targets else name.target
-    record.inputs = ex.inputs_of(headers) + provenance_rows(record.path, headers)
+    record.inputs = ex.inputs_of(headers) + provenance_rows(source, headers, dropped)
     record.software = ex.software_of(headers, record.instrument)
     record.headers = ex.headers_json(headers)
+    return implausible(dropped) if dropped else []
+
+
+def implausible(dropped: ex.Dropped) -> list[Finding]:
+    """One finding (HLSP-K015) per keyword whose values extraction left out."""
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for keyword, value, what in dropped:
+        if keyword not in seen:
+            seen.add(keyword)
+            findings.append(OUT_OF_RANGE(f"{keyword} = {value} is not {what}: the catalog "
+                                         "leaves it out", keyword=keyword))  # fmt: skip
+    return findings
 
 
 def table_wavelengths(
@@ -174,7 +199,7 @@ def table_wavelengths(
         column = next((c for c in ex.WAVE_COLUMNS if c in names), None)
         if column is None:
             continue
-        values = read_columns(path, header, [column]).get(column, [])
+        values = read_columns(path, header, [column], follow_links=False).get(column, [])
         found = finite_range(values)
         scale = length_unit(header.get(f"TUNIT{names[column]}"), default=1e-10)
         if found is not None and scale is not None:
@@ -182,13 +207,17 @@ def table_wavelengths(
     return None, None, None
 
 
-def provenance_rows(path: str, headers: list[Header]) -> list[InputRef]:
-    """The rows of a PROVENANCE extension: one input file per row."""
+def provenance_rows(
+    path: str, headers: list[Header], dropped: ex.Dropped | None = None
+) -> list[InputRef]:
+    """The rows of a PROVENANCE extension: one input file per row (implausible times left
+    out, noted in ``dropped``)."""
     for header in headers:
         if (header.extname or "").upper() != "PROVENANCE":
             continue
         columns = read_columns(path, header, ["FILENAME", "PROPOSID", "TELESCOPE",
-                                              "INSTRUMENT", "MJD_BEG", "MJD_END"])  # fmt: skip
+                                              "INSTRUMENT", "MJD_BEG", "MJD_END"],
+                               follow_links=False)  # fmt: skip
         names = columns.get("FILENAME", [])
         inputs = []
         for row, name in enumerate(names):
@@ -200,8 +229,8 @@ def provenance_rows(path: str, headers: list[Header]) -> list[InputRef]:
                 program_id=str(program).strip() or None if program is not None else None,
                 telescope=_text_cell(_cell(columns, "TELESCOPE", row)),
                 instrument=_text_cell(_cell(columns, "INSTRUMENT", row)),
-                t_min=_float_cell(_cell(columns, "MJD_BEG", row)),
-                t_max=_float_cell(_cell(columns, "MJD_END", row)),
+                t_min=_time_cell(columns, "MJD_BEG", row, dropped),
+                t_max=_time_cell(columns, "MJD_END", row, dropped),
             ))  # fmt: skip
         return inputs
     return []
@@ -216,5 +245,13 @@ def _text_cell(value: TableValue) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _float_cell(value: TableValue) -> float | None:
-    return number(value) if isinstance(value, int | float) else None
+def _time_cell(
+    columns: dict[str, list[TableValue]], column: str, row: int, dropped: ex.Dropped | None
+) -> float | None:
+    value = _cell(columns, column, row)
+    mjd = number(value) if isinstance(value, int | float) else None
+    if mjd is None or is_mjd(mjd):
+        return mjd
+    if dropped is not None:
+        dropped.append((f"PROVENANCE {column}", str(value), TIME_RANGE))
+    return None

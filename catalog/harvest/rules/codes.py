@@ -79,7 +79,8 @@ NOT_A_NUMBER = rule(
 OUT_OF_RANGE = rule(
     "HLSP-K015", ERROR, "Value out of range",
     "Correct the value; coordinates are decimal degrees, RA in [0, 360), Dec in [-90, 90], "
-    "durations non-negative seconds.",
+    "durations non-negative seconds (an exposure at most a century), times MJD or dates "
+    "between the years 1000 and 3000.",
 )  # fmt: skip
 DATE_NOT_ISO = rule(
     "HLSP-K016", ERROR, "Date not in ISO-8601",

@@ -15,6 +15,7 @@ from itertools import pairwise
 
 from catalog.harvest.findings import Finding, Severity
 from catalog.harvest.fitsio import Header, Value
+from catalog.harvest.plausible import EXPOSURE_MAX, EXPOSURE_RANGE, MJD_MAX, MJD_MIN, TIME_RANGE
 from catalog.harvest.rules import codes
 from catalog.harvest.rules.view import FileView, label, number, shown, text
 
@@ -211,6 +212,8 @@ _RANGES: dict[str, tuple[float, float, bool, str]] = {  # low, high, high includ
     **dict.fromkeys(RAS, (0.0, 360.0, False, "right ascension must be in [0, 360) degrees")),
     **dict.fromkeys(DECS, (-90.0, 90.0, True, "declination must be in [-90, 90] degrees")),
     **dict.fromkeys(DURATIONS, (0.0, math.inf, True, "a duration cannot be negative")),
+    "XPOSURE": (0.0, EXPOSURE_MAX, True, f"it must be {EXPOSURE_RANGE}"),
+    **dict.fromkeys(MJDS, (MJD_MIN, MJD_MAX, True, f"it must be {TIME_RANGE}")),
 }
 
 
