@@ -186,7 +186,7 @@ _WORKERS_HELP = (
 def serve(ctx: click.Context, host: str, port: int, workers: int | None, access_log: bool) -> None:
     """Serve the catalog over HTTP: landing page, /health, /tap and /graphql."""
     database = _database(ctx)
-    database.ensure_ready()
+    _ensure_ready(database)
     _serve(ctx, database, host, port, workers=workers, access_log=access_log)
 
 
@@ -221,7 +221,7 @@ def demo(ctx: click.Context, host: str, port: int, serve: bool, regenerate: bool
 
     settings: Settings = ctx.obj["settings"]
     database = _database(ctx)
-    database.ensure_ready()
+    _ensure_ready(database)
     from catalog.errors import HarvestBusy
 
     try:
@@ -331,7 +331,7 @@ def harvest(  # noqa: PLR0917 (click passes options positionally)
             param_hint="--collection",
         )
     database = _database(ctx)
-    _ready_for_harvest(database)
+    _ensure_ready(database)
     options = HarvestOptions(paths=list(paths), collection=collection, jobs=jobs, force=force,
                              batch_size=batch_size, withdraw=not keep_missing,
                              progress=progress)  # fmt: skip
@@ -344,9 +344,10 @@ def harvest(  # noqa: PLR0917 (click passes options positionally)
     sys.exit(summary.exit_code)
 
 
-def _ready_for_harvest(database: Database) -> None:
+def _ensure_ready(database: Database) -> None:
     """:meth:`Database.ensure_ready`, with the embedded cluster's files out of this account's
-    reach (a data directory made by another user, its modes changed) said in one message."""
+    reach (a data directory made by another user, its modes changed) said in one message
+    (every command that needs the database starts here)."""
     try:
         database.ensure_ready()
     except OSError as error:
@@ -396,7 +397,7 @@ def runs(ctx: click.Context, failures_of: int | None, limit: int) -> None:
     import sqlalchemy as sa
 
     database = _database(ctx)
-    database.ensure_ready()
+    _ensure_ready(database)
     with database.engine.connect() as conn:
         if failures_of is not None:
             rows = conn.execute(sa.text(
