@@ -213,26 +213,30 @@ def test_a_stalled_reader_holds_no_connection_beyond_the_hold_time(
             sock.close()
 
 
-def slow_query_running(base: str) -> httpx.Response:
-    query = f"SELECT COUNT(*) AS n FROM ({CARTESIAN}) AS x"
+def query_running(base: str) -> httpx.Response:
+    query = "SELECT COUNT(*) AS n FROM ivoa.ObsCore"
     return httpx.post(base + "/tap/sync", data={"LANG": "ADQL", "QUERY": query}, timeout=90)
 
 
 def test_overload_is_refused_at_once_with_retry_after(
     catalog_db: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """One slot, no queue: while a slow query holds the slot, the next TAP query is refused
-    (503, Retry-After, a DALI error document) before the slow one ends; health still answers."""
+    """One slot, no queue: while a query holds the slot (waiting on a lock another session
+    holds), the next TAP query is refused (503, Retry-After, a DALI error document) before
+    the first ends; health still answers."""
     data = tmp_path_factory.mktemp("overload-data")
     env = server_env(catalog_db, data_dir=str(data), workers="1", tap_slots="1", queue="0")
     with serving("serve", env=env) as base, ThreadPoolExecutor(1) as pool:
-        slow = pool.submit(slow_query_running, base)
-        assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
-        refused = httpx.post(base + "/tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 "
-                             "obs_id FROM ivoa.ObsCore"}, timeout=30)  # fmt: skip
-        assert not slow.done()
-        assert_overloaded_tap(refused)
-        assert httpx.get(base + "/health", timeout=30).status_code == 200
+        with catalog_db.engine.connect() as locker:
+            locker.execute(sa.text("LOCK TABLE hlsp.product IN ACCESS EXCLUSIVE MODE"))
+            slow = pool.submit(query_running, base)
+            assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
+            refused = httpx.post(base + "/tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT "
+                                 "TOP 1 obs_id FROM ivoa.ObsCore"}, timeout=30)  # fmt: skip
+            assert not slow.done()
+            assert_overloaded_tap(refused)
+            assert httpx.get(base + "/health", timeout=30).status_code == 200
+            locker.rollback()
         assert slow.result().status_code == 200
 
 
@@ -240,7 +244,7 @@ def _active_count(db: Database) -> int:
     with db.engine.connect() as conn:
         return int(conn.execute(sa.text(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND state = 'active' AND query LIKE '%obs_id%' AND pid <> pg_backend_pid()"
+            "AND state = 'active' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
         )).scalar_one())  # fmt: skip
 
 
