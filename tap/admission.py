@@ -190,3 +190,25 @@ class Gate:
             "admitted": self.admitted,
             "refused": self.refused,
         }
+
+
+class ByteBudget:
+    """Bytes that the requests of a process may hold together (of spooled results, of request
+    bodies being received): :meth:`take` says whether ``n`` more fit, :meth:`give` returns
+    them; any thread."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if self.used + n > self.limit:
+                return False
+            self.used += n
+            return True
+
+    def give(self, n: int) -> None:
+        with self._lock:
+            self.used -= n

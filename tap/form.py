@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.types import Message
 
+from tap.body import limited
 from tap.errors import UploadError, UsageError
 from tap.params import Params
 
@@ -27,26 +27,6 @@ def _too_large(upload_limit: int) -> UploadError:
         "all of them together (the other parameters may add 1 MiB); upload fewer rows or "
         "columns."
     )
-
-
-def _bounded(request: Request, upload_limit: int) -> Request:
-    """``request`` whose body is refused (UploadError) once it passes the limit."""
-    limit = upload_limit + FIELDS_ALLOWANCE
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise _too_large(upload_limit)
-    received = 0
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise _too_large(upload_limit)
-        return message
-
-    return Request(request.scope, receive)
 
 
 async def read_params(
@@ -66,7 +46,7 @@ async def read_params(
             f"a POST body of type {content_type!r} cannot hold TAP parameters: send "
             "application/x-www-form-urlencoded or multipart/form-data"
         )
-    bounded = _bounded(request, upload_limit)
+    bounded = limited(request, upload_limit + FIELDS_ALLOWANCE, lambda: _too_large(upload_limit))
     try:
         form = await bounded.form(max_files=max_files, max_fields=1000, max_part_size=upload_limit)
     except UploadError:

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tap import examples as examples_mod
 from tap import tap_schema, vosi
-from tap.admission import Gate, Overloaded, Slot
+from tap.admission import ByteBudget, Gate, Overloaded, Slot
 from tap.config import TapConfig
 from tap.errors import TapError, Unavailable
 from tap.examples import Example
@@ -42,7 +42,7 @@ from tap.form import read_params
 from tap.metadata import TapMetadata
 from tap.params import Params
 from tap.query import QueryRunner
-from tap.spool import ClientGone, ResultSpool, SpoolBudget, SpoolOverrun, SpoolResponse
+from tap.spool import ClientGone, ResultSpool, SpoolOverrun, SpoolResponse
 from tap.uws import UwsLimits, UwsService
 from tap.votable.document import error_document
 from tap.votable.formats import DESCRIPTIONS
@@ -126,7 +126,7 @@ class TapService:
             jobs=Gate("async", config.jobs_gate),
             meta=Gate("availability", config.meta_gate),
         )
-        self.spool_budget = SpoolBudget(config.spool_budget)
+        self.spool_budget = ByteBudget(config.spool_budget)
         # A thread per admitted query (the gate bounds them): never a queue behind others.
         self._sync_threads = ThreadPoolExecutor(
             max_workers=config.sync_gate.limit + 1, thread_name_prefix="tap-sync"

@@ -8,7 +8,7 @@ a slow or stalled reader holds a socket and some disk, nothing the next query ne
 
 The spool keeps up to ``memory`` bytes in memory; beyond that it writes to an unlinked
 temporary file (in ``directory``), at most ``max_bytes`` unread bytes per result and at most
-the shared :class:`SpoolBudget` over all results of the process. When either is full the
+the shared :class:`ByteBudget` over all results of the process. When either is full the
 producer waits for the client to read; the time it may spend waiting over the whole result
 is ``hold``: after that the result is abandoned (:class:`SpoolOverrun` in the producer; the
 client's response ends without its final chunk, which HTTP clients report as a truncated
@@ -37,6 +37,8 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from tap.admission import ByteBudget
+
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 1 << 16
@@ -50,33 +52,13 @@ class SpoolOverrun(Exception):
     """The client read too slowly for too long while the spool was full."""
 
 
-class SpoolBudget:
-    """Bytes on disk that all the spools of a process may hold together."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self._lock = threading.Lock()
-
-    def reserve(self, n: int) -> bool:
-        with self._lock:
-            if self.used + n > self.limit:
-                return False
-            self.used += n
-            return True
-
-    def free(self, n: int) -> None:
-        with self._lock:
-            self.used -= n
-
-
 class ResultSpool:
     """One result's bytes between a producer thread and the event loop (see module doc)."""
 
     def __init__(
         self,
         *,
-        budget: SpoolBudget,
+        budget: ByteBudget,
         memory: int = 1 << 20,
         max_bytes: int = 1 << 30,
         hold: float = 30.0,
@@ -132,7 +114,7 @@ class ResultSpool:
         while True:
             if self._gone:
                 raise ClientGone
-            if self._written - self._read + n <= self.max_bytes and self.budget.reserve(n):
+            if self._written - self._read + n <= self.max_bytes and self.budget.take(n):
                 return
             remaining = self.hold - self._held
             if remaining <= 0:
@@ -172,7 +154,7 @@ class ResultSpool:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        self.budget.free(self._written - self._read)
+        self.budget.give(self._written - self._read)
         self._written = self._read = 0
 
     def _take(self) -> bytes | None:
@@ -186,7 +168,7 @@ class ResultSpool:
             n = min(READ_CHUNK, self._written - self._read)
             data = os.pread(self._fd, n, self._read)
             self._read += len(data)
-            self.budget.free(len(data))
+            self.budget.give(len(data))
             if self._read == self._written:  # caught up: back to memory
                 os.ftruncate(self._fd, 0)
                 self._read = self._written = 0

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tap.admission import Gate, GateLimits, Overloaded
-from tap.spool import ClientGone, ResultSpool, SpoolBudget, SpoolOverrun
+from tap.admission import ByteBudget, Gate, GateLimits, Overloaded
+from tap.spool import ClientGone, ResultSpool, SpoolOverrun
 
 
 def run(coro: object) -> object:
@@ -132,7 +132,7 @@ def test_a_spool_delivers_every_byte_in_order_through_memory_and_disk(tmp_path: 
     chunks = [bytes([i % 251]) * (1000 + i * 37) for i in range(400)]
 
     async def scenario() -> bytes:
-        budget = SpoolBudget(1 << 30)
+        budget = ByteBudget(1 << 30)
         spool = ResultSpool(budget=budget, memory=10_000, directory=str(tmp_path / "spool"))
         spool.bind(asyncio.get_running_loop())
         thread = produce(spool, chunks)
@@ -148,7 +148,7 @@ def test_a_spool_delivers_every_byte_in_order_through_memory_and_disk(tmp_path: 
 
 def test_a_full_spool_makes_the_producer_wait_then_give_up(tmp_path: Path) -> None:
     async def scenario() -> None:
-        spool = ResultSpool(budget=SpoolBudget(1 << 30), memory=100, max_bytes=1000,
+        spool = ResultSpool(budget=ByteBudget(1 << 30), memory=100, max_bytes=1000,
                             hold=0.3, directory=str(tmp_path))  # fmt: skip
         spool.bind(asyncio.get_running_loop())
         thread = produce(spool, [b"x" * 400] * 10)
@@ -161,7 +161,7 @@ def test_a_full_spool_makes_the_producer_wait_then_give_up(tmp_path: Path) -> No
 
 
 def test_the_process_budget_bounds_all_spools_together(tmp_path: Path) -> None:
-    budget = SpoolBudget(1500)
+    budget = ByteBudget(1500)
 
     async def scenario() -> None:
         a = ResultSpool(budget=budget, memory=0, max_bytes=10_000, hold=0.3,
@@ -184,7 +184,7 @@ def test_the_process_budget_bounds_all_spools_together(tmp_path: Path) -> None:
 
 def test_an_abandoned_spool_stops_its_producer(tmp_path: Path) -> None:
     async def scenario() -> None:
-        budget = SpoolBudget(1 << 30)
+        budget = ByteBudget(1 << 30)
         spool = ResultSpool(budget=budget, memory=10, max_bytes=100, hold=60,
                             directory=str(tmp_path))  # fmt: skip
         spool.bind(asyncio.get_running_loop())

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tap.admission import ByteBudget
 
 log = logging.getLogger(__name__)
 
@@ -46,26 +47,6 @@ GRAPHIQL_POLICY = (
     "font-src 'self' data: https://unpkg.com; connect-src 'self'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-
-
-class IntakeBudget:
-    """Bytes of request bodies a process holds at once (all requests together)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self._lock = threading.Lock()
-
-    def take(self, n: int) -> bool:
-        with self._lock:
-            if self.used + n > self.limit:
-                return False
-            self.used += n
-            return True
-
-    def give(self, n: int) -> None:
-        with self._lock:
-            self.used -= n
 
 
 class _Refused(Exception):
@@ -88,7 +69,7 @@ class RequestGuard:
         default_limit: int = 64 * 1024,
         client_timeout: float = 20.0,
         send_stall: float = 60.0,
-        intake_budget: IntakeBudget | None = None,
+        intake_budget: ByteBudget | None = None,
         renderers: Sequence[tuple[str, Renderer]] = (),
     ) -> None:
         self.app = app
@@ -96,7 +77,7 @@ class RequestGuard:
         self.default_limit = default_limit
         self.client_timeout = client_timeout
         self.send_stall = send_stall
-        self.budget = intake_budget or IntakeBudget(256 * 1024 * 1024)
+        self.budget = intake_budget or ByteBudget(256 * 1024 * 1024)
         self.renderers = tuple(renderers)
 
     def renderer_for(self, path: str) -> Renderer:

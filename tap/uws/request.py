@@ -22,8 +22,8 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.types import Message
 
+from tap.body import limited
 from tap.uws.errors import HttpJobError, JobRequestError, ParametersTooLarge
 from tap.uws.params import Params, UwsLimits, collect, shown
 from tap.uws.store import UNSTORABLE
@@ -64,25 +64,6 @@ def _too_large(limit: int) -> ParametersTooLarge:
     )
 
 
-def _limited(request: Request, limit: int) -> Request:
-    """``request`` with a body that stops at ``limit`` bytes (:class:`ParametersTooLarge`)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    received = 0
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise _too_large(limit)
-        return message
-
-    return Request(request.scope, receive)
-
-
 def _form_error(detail: str, limits: UwsLimits) -> HttpJobError:
     if "maximum size" in detail:  # starlette: "Part exceeded maximum size of …KB."
         return ParametersTooLarge(
@@ -105,10 +86,11 @@ async def request_params(request: Request, limits: UwsLimits) -> AsyncIterator[R
     form = None
     if request.method == "POST":
         ctype = request.headers.get("content-type", "")
-        limited = _limited(request, body_limit(limits))
+        limit = body_limit(limits)
+        bounded = limited(request, limit, lambda: _too_large(limit))
         if ctype.split(";")[0].strip().lower() in FORM_TYPES:
             try:
-                form = await limited.form(
+                form = await bounded.form(
                     max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=limits.parameter_limit
                 )
             except HTTPException as exc:  # starlette's wrapping of MultiPartException
@@ -120,7 +102,7 @@ async def request_params(request: Request, limits: UwsLimits) -> AsyncIterator[R
                     pairs.append((name, value))
                 else:
                     files.append((name, value))
-        elif ctype and (await limited.body()).strip():
+        elif ctype and (await bounded.body()).strip():
             raise JobRequestError(
                 f"Cannot read a {shown(ctype.split(';')[0])} body: send the parameters as "
                 "application/x-www-form-urlencoded or multipart/form-data."
