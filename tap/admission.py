@@ -122,21 +122,27 @@ class Gate:
             self.refused += 1
             raise Overloaded(self.name, self.retry_after(), "too many requests are waiting")
 
-    async def acquire(self) -> Slot:
-        """A slot now, or after waiting in the queue; :class:`Overloaded` otherwise."""
+    async def acquire(self, *, patient: bool = False) -> Slot:
+        """A slot now, or after waiting in the queue; :class:`Overloaded` otherwise.
+
+        ``patient``: for work already under way that must not fail half-done (the next chunk
+        of a download whose headers went out): it waits in the queue whatever its length and
+        for as long as it takes (its request's cancellation still ends the wait)."""
         loop = asyncio.get_running_loop()
         self._loop = loop
         if self.active < self.limits.limit and not self._waiters:
             self.active += 1
             self.admitted += 1
             return Slot(self)
-        if len(self._waiters) >= self.limits.queue:
+        if not patient and len(self._waiters) >= self.limits.queue:
             self.refused += 1
             raise Overloaded(self.name, self.retry_after(), "too many requests are waiting")
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), self.limits.max_wait)
+            await asyncio.wait_for(
+                asyncio.shield(waiter), None if patient else self.limits.max_wait
+            )
         except TimeoutError:
             if waiter.done() and not waiter.cancelled():
                 return self._admitted()  # handed a slot just as the wait ran out

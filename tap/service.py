@@ -287,7 +287,11 @@ class TapService:
             slot=slot,
             loop=loop,
         )
-        loop.run_in_executor(self._sync_threads, query.run)
+        try:
+            loop.run_in_executor(self._sync_threads, query.run)
+        except RuntimeError:  # the executor has shut down: the server is stopping
+            slot.release()
+            return error_response("the service is shutting down; try again shortly", 503)
         try:
             media_type = await _first_of(query.started, request.receive, query.cancel)
         except TapError as exc:
@@ -382,14 +386,17 @@ class _SyncQuery:
             raise ClientGone
 
     def cancel(self) -> None:
-        """The client left before the first byte: stop the statement (any thread)."""
+        """The client left before the first byte (on the event loop): stop the result, mark
+        the query cancelled, and cancel its statement from a worker thread (cancelling opens
+        a connection to the server: never on the event loop)."""
         self.spool.abandon()
+        if not self.started.done():
+            self.started.cancel()  # nobody will read what the query ends with
         with self._lock:
             self._cancelled = True
             conn = self._conn
         if conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                conn.cancel_safe(timeout=5)
+            self.loop.run_in_executor(None, _cancel_statement, conn)
 
     def run(self) -> None:
         deadline = time.monotonic() + self.config.sync_timeout + self.config.spool_hold
@@ -431,6 +438,11 @@ def _produce(chunks: Iterator[bytes], spool: ResultSpool, deadline: float) -> No
                 close()
             except Exception:
                 log.warning("ending a TAP query's transaction failed", exc_info=True)
+
+
+def _cancel_statement(conn: psycopg.Connection[Any]) -> None:
+    with contextlib.suppress(psycopg.Error):
+        conn.cancel_safe(timeout=5)
 
 
 async def _first_of(

@@ -16,8 +16,10 @@ transfer). When the client disconnects, the producer's next write raises
 :class:`ClientGone`, so the query ends and its transaction is rolled back at once.
 
 :class:`SpoolResponse` sends what the spool holds, gives each chunk ``stall`` seconds to be
-accepted by the client (a client that stops reading is dropped), and watches for the client
-going away while the result is still being produced.
+accepted by the client (a client that stops reading is dropped), drops a client still reading
+after ``deliver`` seconds while bytes wait for it on disk (so that slow readers cannot keep
+the process's spool budget), and watches for the client going away while the result is still
+being produced.
 """
 
 from __future__ import annotations
@@ -102,9 +104,13 @@ class ResultSpool:
             else:
                 self._spilled = True
                 self._wait_for_room(len(chunk))
-                if self._fd is None:
-                    self._fd = _temporary_file(self.directory)
-                os.pwrite(self._fd, chunk, self._written)
+                try:
+                    if self._fd is None:
+                        self._fd = _temporary_file(self.directory)
+                    _write_all(self._fd, chunk, self._written)
+                except BaseException:
+                    self.budget.give(len(chunk))  # reserved, never written
+                    raise
                 self._written += len(chunk)
         self._wake()
 
@@ -141,6 +147,11 @@ class ResultSpool:
 
     # -- consumer (the event loop) ------------------------------------------------------------
 
+    @property
+    def on_disk(self) -> bool:
+        """Bytes wait for the client in the spool's file (it reads slower than it gets)."""
+        return self._fd is not None and self._read < self._written
+
     def abandon(self) -> None:
         """The client is gone: make the producer stop, free the file."""
         with self._cond:
@@ -167,6 +178,8 @@ class ResultSpool:
         if self._fd is not None and self._read < self._written:
             n = min(READ_CHUNK, self._written - self._read)
             data = os.pread(self._fd, n, self._read)
+            if not data:
+                raise OSError(f"the spool file ended {self._written - self._read} bytes early")
             self._read += len(data)
             self.budget.give(len(data))
             if self._read == self._written:  # caught up: back to memory
@@ -196,6 +209,13 @@ class ResultSpool:
             await self._ready.wait()
 
 
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+
+
 def _temporary_file(directory: str | None) -> int:
     if directory is not None:
         Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -215,9 +235,11 @@ class SpoolResponse(Response):
         media_type: str,
         headers: Mapping[str, str] | None = None,
         stall: float = 60.0,
+        deliver: float = 900.0,
     ) -> None:
         self.spool = spool
         self.stall = stall
+        self.deliver = deliver
         self.status_code = 200
         self.media_type = media_type
         self.background = None
@@ -225,18 +247,24 @@ class SpoolResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         watcher = asyncio.ensure_future(self._watch(receive))
+        deadline = time.monotonic() + self.deliver
         try:
             await self._send(send, {"type": "http.response.start", "status": 200,
                                     "headers": self.raw_headers})  # fmt: skip
             while (chunk := await self.spool.read()) is not None:
                 await self._send(send, {"type": "http.response.body", "body": chunk,
                                         "more_body": True})  # fmt: skip
+                if self.spool.on_disk and time.monotonic() > deadline:
+                    raise SpoolOverrun(
+                        f"the client took more than {self.deliver:g} s to read a result the "
+                        "server kept on disk for it"
+                    )
             await self._send(send, {"type": "http.response.body", "body": b"",
                                     "more_body": False})  # fmt: skip
         except ClientGone:
             return
         except (SpoolOverrun, TimeoutError) as exc:
-            log.warning("TAP result abandoned: %s", exc or "the client stopped reading")
+            log.warning("TAP result abandoned: %s", str(exc) or "the client stopped reading")
         except Exception:
             log.exception("TAP result failed part-way")
         finally:

@@ -229,3 +229,71 @@ def test_a_job_request_refused_by_its_gate_is_a_503_with_retry_after() -> None:
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "3"
     assert "busy" in answer.text
+
+
+def test_a_spill_that_fails_gives_its_reservation_back(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("x")
+    budget = ByteBudget(1 << 20)
+
+    async def scenario() -> None:
+        spool = ResultSpool(budget=budget, memory=0, directory=str(not_a_directory / "spool"))
+        spool.bind(asyncio.get_running_loop())
+        with pytest.raises(OSError):
+            spool.write(b"z" * 1000)
+        spool.abandon()
+
+    run(scenario())
+    assert budget.used == 0
+
+
+def test_the_intake_budget_is_given_back_once_the_answer_starts() -> None:
+    """Two requests whose bodies do not fit the budget together: the second is served while
+    the first is still being delivered (its body is done with)."""
+    import httpx
+    import uvicorn
+    from starlette.types import Receive, Scope, Send
+
+    from catalog.serving.guard import RequestGuard
+    from tests.clirun import free_port
+
+    release = threading.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        while scope["path"] == "/slow" and not release.is_set():
+            await asyncio.sleep(0.05)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    guarded = RequestGuard(app, default_limit=10_000, intake_budget=ByteBudget(1500))
+    port = free_port()
+    config = uvicorn.Config(guarded, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.02)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with (
+            httpx.Client(timeout=30) as first,
+            httpx.Client(timeout=30) as second,
+            first.stream("POST", base + "/slow", content=b"a" * 1000) as streamed,
+        ):
+            assert next(streamed.iter_raw()) == b"first"
+            answer = second.post(base + "/quick", content=b"b" * 1000)
+            assert answer.status_code == 200, answer.text
+            release.set()
+    finally:
+        release.set()
+        server.should_exit = True
+        thread.join(10)

@@ -370,3 +370,77 @@ def test_a_database_outage_is_503_not_500(
                              "edges { node { fileName } } } }"}, timeout=30)  # fmt: skip
         assert graphql.status_code in (200, 503)
         assert graphql.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_a_graphql_get_that_runs_a_query_takes_a_slot_like_a_post(
+    catalog_db: Database, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A GET with ?query= runs the query whatever its Accept header says, so it is admitted
+    like a POST; only the IDE page (a GET without a query) passes without a slot."""
+    data = tmp_path_factory.mktemp("graphql-gate")
+    env = server_env(catalog_db, data_dir=str(data), workers="1", graphql_slots="1", queue="0")
+    document = "{ products(first: 1) { totalCount } }"
+    with serving("serve", env=env) as base, ThreadPoolExecutor(1) as pool:
+        with catalog_db.engine.connect() as locker:
+            locker.execute(sa.text("LOCK TABLE hlsp.product IN ACCESS EXCLUSIVE MODE"))
+            held = pool.submit(httpx.post, base + "/graphql", json={"query": document}, timeout=90)
+            assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
+            browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+            sneaky = httpx.get(base + "/graphql", params={"query": document},
+                               headers=browser, timeout=30)  # fmt: skip
+            assert sneaky.status_code == 503, sneaky.text[:300]
+            assert sneaky.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+            ide = httpx.get(base + "/graphql", headers=browser, timeout=30)
+            assert ide.status_code == 200
+            assert "graphiql" in ide.text.lower()
+            assert not held.done()
+            locker.rollback()
+        assert held.result().status_code == 200
+
+
+def test_a_blank_line_between_requests_does_not_stop_the_clock(impatient_server: str) -> None:
+    """The parser skips blank lines before a request without beginning one: they must not
+    keep an idle connection open past the head timeout."""
+    host, port = impatient_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(b"GET /tap/capabilities HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while b"</vosi:capabilities>" not in first:
+            first += sock.recv(65536)
+        sock.sendall(b"\r\n")
+        rest = b""
+        try:
+            while chunk := sock.recv(65536):
+                rest += chunk
+        except TimeoutError:
+            rest += b"<still open>"
+    assert rest.startswith(b"HTTP/1.1 408"), rest[:200]
+
+
+def test_a_pipelined_head_that_stalls_waits_for_the_answer_before_it(
+    catalog_db: Database, impatient_server: str
+) -> None:
+    """A request still being answered, and behind it the start of a second head that never
+    ends: the first answer arrives whole, then the 408 for the second."""
+    host, port = impatient_server.removeprefix("http://").split(":")
+    body = b"LANG=ADQL&QUERY=SELECT+COUNT%28%2A%29+AS+n+FROM+ivoa.ObsCore"
+    first = (
+        b"POST /tap/sync HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+        b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    with catalog_db.engine.connect() as locker:
+        locker.execute(sa.text("LOCK TABLE hlsp.product IN ACCESS EXCLUSIVE MODE"))
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(first + b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
+            time.sleep(3)  # past the 2 s head timeout, while the first answer is pending
+            locker.rollback()
+            answer = b""
+            try:
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            except TimeoutError:
+                answer += b"<still open>"
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert b"HTTP/1.1 408" in answer
+    assert answer.index(b"</VOTABLE>") < answer.index(b"HTTP/1.1 408")

@@ -38,7 +38,9 @@ def _polygon_sql(ra: float, dec: float, size: float) -> str:
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(shape=polygon)
-def test_the_same_text_in_rad_and_deg_output(conn: sa.Connection, shape: tuple) -> None:
+def test_the_same_text_in_rad_and_deg_output(
+    conn: sa.Connection, shape: tuple[float, float, float]
+) -> None:
     ra, dec, size = shape
     text = _polygon_sql(ra, dec, size)
     try:

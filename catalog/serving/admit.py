@@ -4,24 +4,27 @@ The request body is read first (the guard bounds its size and time), then a slot
 gate is taken, then the application runs with the body replayed; the slot is given back when
 the application returns. A request that gets no slot is answered 503 with ``Retry-After``
 and a GraphQL error ``SERVICE_UNAVAILABLE``, without running anything. Requests that touch no
-database (CORS preflights, the GraphQL IDE page a browser asks for) pass without a slot.
+database (CORS preflights, a GET without a query: the GraphQL IDE page a browser asks for)
+pass without a slot.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tap.admission import Gate, Overloaded
 
 
-def _accepts_html(scope: Scope) -> bool:
-    for name, value in scope.get("headers", ()):
-        if name == b"accept":
-            return b"text/html" in value
-    return False
+def _runs_nothing(scope: Scope) -> bool:
+    """A GET or HEAD without a ``query`` parameter: the IDE page or an error, no execution
+    (a GET *with* one runs it, whatever its Accept header says)."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return False
+    return "query" not in parse_qs(scope.get("query_string", b"").decode("latin-1"))
 
 
 # As catalog.graphql answers the same refusals (catalog/graphql/transport.py, view.py).
@@ -48,11 +51,7 @@ class Admitted:
         self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] in ("OPTIONS", "HEAD")
-            or (scope["method"] == "GET" and _accepts_html(scope))
-        ):
+        if scope["type"] != "http" or scope["method"] == "OPTIONS" or _runs_nothing(scope):
             await self.app(scope, receive, send)
             return
         try:

@@ -109,7 +109,8 @@ class _Exchange:
         self._receive = receive
         self._send = send
         self.limit = guard.limit_for(scope.get("path", ""))
-        self.received = 0
+        self.received = 0  # body bytes so far (the size limit)
+        self.held = 0  # of which the process's budget still counts
         self.body_done = False
         self.started = False
         self.refused = False
@@ -129,7 +130,13 @@ class _Exchange:
             if not self.refused:
                 raise
         finally:
-            self.guard.budget.give(self.received)
+            self._give_back()
+
+    def _give_back(self) -> None:
+        """The body's bytes leave the process's budget: once the answer starts, the request
+        has been read and used (a response may take long to deliver; its body is done)."""
+        self.guard.budget.give(self.held)
+        self.held = 0
 
     def _too_large(self) -> str:
         return f"The request body is larger than this resource accepts ({self.limit:,} bytes)."
@@ -160,6 +167,7 @@ class _Exchange:
             text = "The server is receiving too much data; try again shortly."
             return message, _Refused(503, text, 2)
         self.received += size
+        self.held += size
         if not message.get("more_body", False):
             self.body_done = True
         return message, None
@@ -169,6 +177,7 @@ class _Exchange:
             return  # the client already has its answer
         if message["type"] == "http.response.start":
             self.started = True
+            self._give_back()
             message["headers"] = _with_security_headers(
                 list(message.get("headers", [])), self.html_policy
             )
@@ -194,9 +203,16 @@ class _Exchange:
         if exc.retry_after is not None:
             headers.append((b"retry-after", str(exc.retry_after).encode()))
         headers = _with_security_headers(headers, self.html_policy)
-        await self._send({"type": "http.response.start", "status": exc.status,
-                          "headers": headers})  # fmt: skip
-        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+        stall = self.guard.send_stall
+        try:
+            await asyncio.wait_for(self._send({"type": "http.response.start",
+                                               "status": exc.status, "headers": headers}),
+                                   stall)  # fmt: skip
+            await asyncio.wait_for(
+                self._send({"type": "http.response.body", "body": body, "more_body": False}), stall
+            )
+        except TimeoutError:
+            log.warning("dropped a client that read nothing for %g s", stall)
 
 
 def _under(path: str, prefix: str) -> bool:

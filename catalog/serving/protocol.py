@@ -35,6 +35,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._in_head = False
         self._discarding = False
+        self._refusal: tuple[int, bytes, bytes] | None = None  # due when a response ends
+
+    def _busy(self) -> bool:
+        """A request is being answered (a later, pipelined head must wait for it)."""
+        return self.cycle is not None and not self.cycle.response_complete
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -45,10 +50,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _start_head(self) -> None:
+        """A head begins: count its bytes, and give it ``head_timeout`` seconds (from now,
+        or, behind a request still being answered, from when that answer ends)."""
         self._stop_head()
         self._in_head = True
         self._head_bytes = 0
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_expired)
+        if not self._busy():
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_expired)
 
     def _stop_head(self) -> None:
         self._in_head = False
@@ -62,6 +70,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             if self._head_bytes > LINGER_BYTES:
                 self.transport.close()
             return
+        if not self._in_head and not self._busy():
+            # Bytes between requests (even the blank lines the parser skips without
+            # beginning a message) start the next head's clock.
+            self._start_head()
         if self._in_head:
             self._head_bytes += len(data)
         super().data_received(data)
@@ -73,7 +85,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if not self._in_head:  # a later request on a kept-alive connection
+        if not self._in_head:  # a later request on a kept-alive (or pipelining) connection
             self._start_head()
 
     def on_headers_complete(self) -> None:
@@ -82,7 +94,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self._head_bytes = 0
+        if self._refusal is not None:
+            status, reason, text = self._refusal
+            self._refusal = None
+            self._refuse(status, reason, text)
+        elif self._in_head and self._head_timer is None and not self.transport.is_closing():
+            # a pipelined head that began while this response was on its way: its clock
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_expired)
 
     def _head_expired(self) -> None:
         self._head_timer = None
@@ -93,6 +111,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self, status: int, reason: bytes, text: bytes) -> None:
         self._stop_head()
         if self.transport.is_closing():
+            return
+        if self._busy():  # the answer in progress goes first; read nothing more meanwhile
+            self._refusal = (status, reason, text)
+            self.flow.pause_reading()
             return
         self.transport.write(
             b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"

@@ -130,13 +130,20 @@ class _Endpoints:
 
     async def blob(self, job_id: str, kind: str, name: str) -> AsyncIterator[bytes]:
         """A stored result or upload, chunk by chunk, each read admitted by the gate (a slow
-        reader holds no connection between chunks)."""
+        reader holds no connection between chunks). The first chunk is read before the
+        response starts (a full gate is still a 503); the others wait their turn whatever
+        the queue, since the client already has the headers."""
+        first = await self.svc.run(self.store.read_chunk, job_id, kind, name, 0)
+        return self._chunks(first, job_id, kind, name)
+
+    async def _chunks(
+        self, data: bytes | None, job_id: str, kind: str, name: str
+    ) -> AsyncIterator[bytes]:
         seq = 0
-        while (
-            data := await self.svc.run(self.store.read_chunk, job_id, kind, name, seq)
-        ) is not None:
+        while data is not None:
             yield data
             seq += 1
+            data = await self.svc.run(self.store.read_chunk, job_id, kind, name, seq, patient=True)
 
     async def params(self, request: Request) -> Params:
         """The request's parameters, where uploaded files mean nothing."""
@@ -378,7 +385,7 @@ class _Endpoints:
         job = await self.job(request)
         name = request.path_params["name"]
         if name in job.inputs:
-            chunks = self.blob(job.job_id, INPUT, name)
+            chunks = await self.blob(job.job_id, INPUT, name)
             return StreamingResponse(chunks, media_type="application/octet-stream")
         value = job.parameter(name)
         if value is None:
@@ -398,7 +405,7 @@ class _Endpoints:
                 f"Job {job.job_id} has no result {shown(request.path_params['result_id'])}: it "
                 f"{state}. The result of a COMPLETED job is …/results/{RESULT_ID}."
             )
-        chunks = self.blob(job.job_id, RESULT, RESULT)
+        chunks = await self.blob(job.job_id, RESULT, RESULT)
         return StreamingResponse(chunks, media_type=job.result.content_type,
                                  headers={"Content-Length": str(job.result.size)})  # fmt: skip
 

@@ -95,13 +95,17 @@ class UwsService:
         if phase == QUEUED:
             self.pool.wake()
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any, patient: bool = False) -> T:
         """``fn(*args)`` (a job-store call) on a worker thread, admitted by the gate when
-        there is one (:class:`tap.admission.Overloaded` when it is full)."""
+        there is one (:class:`tap.admission.Overloaded` when it is full; ``patient`` waits
+        instead, for the later chunks of a download under way)."""
         if self.gate is None:
             return await run_in_threadpool(fn, *args)
-        async with self.gate.admit():
+        slot = await self.gate.acquire(patient=patient)
+        try:
             return await run_in_threadpool(fn, *args)
+        finally:
+            slot.release()
 
     def routes(self) -> list[BaseRoute]:
         """The ``/async`` routes, relative to the TAP service's base path."""
