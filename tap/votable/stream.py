@@ -192,11 +192,11 @@ def write(
 
 def _describe(conn: psycopg.Connection[Any], sql: str) -> tuple[list[str] | None, bool]:
     """The type names of ``sql``'s output columns (planned, not run: LIMIT 0), and
-    whether the session prints dates in ISO style."""
+    whether the session prints dates in ISO style (a setting the server reports to the
+    client whenever it changes: no query)."""
+    style = conn.info.parameter_status("DateStyle")
+    iso = style is not None and style.upper().startswith("ISO")
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("SELECT current_setting('DateStyle')")
-        style = cur.fetchone()
-        iso = style is not None and str(style[0]).upper().startswith("ISO")
         body = sql.strip().rstrip(";")
         cur.execute(f"SELECT * FROM (\n{body}\n) AS tap_types LIMIT 0")  # noqa: S608
         names = []
