@@ -16,9 +16,9 @@ The service calls::
     return StreamingResponse(chunks, media_type=fmt.mime)
 
 BINARY and BINARY2 go through :mod:`tap.votable.fastpath` when every column's type allows
-it (``fast=False`` forces the generic path, for comparison); there a thread reads the next
-batch while the previous one is encoded, so the database and the encoder work at the same
-time. The connection belongs to the returned iterator until it is exhausted or closed
+it (``fast=False`` forces the generic path, for comparison); there, when the rows come
+from a server-side cursor, a thread reads the next batch while the previous one is encoded,
+so the database and the encoder work at the same time. The connection belongs to the returned iterator until it is exhausted or closed
 (closing it, as Starlette does when a client goes away, ends the cursor and its savepoint).
 """
 
@@ -289,7 +289,9 @@ def query_result(
             small = fetch_in_one(conn, plan.sql, None if maxrec is None else maxrec + 1)
             cursor = _Cursor(conn, plan.sql, batch, binary=True, small=small)
             limit: RowLimit[tuple[Any, ...]] = RowLimit((), maxrec)
-            source = prefetched(cursor.batches())
+            # A plain cursor holds its rows already: reading ahead in a thread would only add
+            # a thread and its hand-offs. A server-side cursor's next FETCH overlaps encoding.
+            source = cursor.batches() if small else prefetched(cursor.batches())
             encoded = (plan.assemble(rows) for rows in limit.batches_of(source))
             return binary_stream(columns, encoded, limit, infos, binary2=binary2)
     return write(
