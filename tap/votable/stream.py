@@ -18,8 +18,9 @@ The service calls::
 BINARY and BINARY2 go through :mod:`tap.votable.fastpath` when every column's type allows
 it (``fast=False`` forces the generic path, for comparison); there, when the rows come
 from a server-side cursor, a thread reads the next batch while the previous one is encoded,
-so the database and the encoder work at the same time. The connection belongs to the returned iterator until it is exhausted or closed
-(closing it, as Starlette does when a client goes away, ends the cursor and its savepoint).
+so the database and the encoder work at the same time. The connection belongs to the
+returned iterator until it is exhausted or closed (closing it, as Starlette does when a
+client goes away, ends the cursor and its savepoint).
 """
 
 from __future__ import annotations
