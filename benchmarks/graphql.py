@@ -90,10 +90,11 @@ def statements_per_request(db: Database) -> dict[str, list[int]]:
     from catalog.app import create_app
 
     seen: list[str] = []
+    app = create_app(db)  # sizes the query pool (engines made afresh): listen after it
     sa.event.listen(db.read_engine, "before_cursor_execute",
                     lambda *args: seen.append(args[2]))  # fmt: skip
     counts: dict[str, list[int]] = {"portal": [], "facets": [], "portal rows": []}
-    with TestClient(create_app(db)) as client:
+    with TestClient(app) as client:
         for f in FILTERS:
             for name, query in (("portal", PORTAL), ("facets", FACETS)):
                 seen.clear()

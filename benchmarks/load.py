@@ -8,7 +8,8 @@ What it does, in one run (the total time, at most, is printed before it starts):
            of DATA (``HLSP_DATA_DIR=DATA``, private to the benchmark). Both are kept and
            reused by later runs (--data-dir), so two checkouts are measured on one catalog
   server   ``hlsp serve`` of --checkout (its .venv/bin/hlsp, else ``uv run --project``) on
-           127.0.0.1 and a free port, with --server-arg passed through; stopped at the end
+           127.0.0.1 and a free port, with --server-arg passed through (and --server-env
+           HLSP_*=… settings: the caller's own HLSP_* variables are not); stopped at the end
            (SIGINT, then SIGKILL after 15 s), also on Ctrl-C or an error. Or --url: a server
            already running on this machine (loopback only); --server-pid and --database-url
            (or --data-dir) then say what to sample
@@ -343,6 +344,14 @@ def parse_args() -> argparse.Namespace:
         default=[],
         help="passed to hlsp serve (--server-arg=--workers=2)",
     )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an HLSP_* setting for hlsp serve (--server-env HLSP_TAP_SLOTS=2); the caller's "
+        "own HLSP_* variables are not passed on",
+    )
     parser.add_argument("--url", help="measure this running server (loopback) instead")
     parser.add_argument("--server-pid", type=int, help="with --url: its pid, for RSS")
     parser.add_argument("--database-url", help="with --url: the catalog database, for connections")
@@ -424,6 +433,16 @@ def event_loop_runner() -> asyncio.Runner:
     return asyncio.Runner(loop_factory=uvloop.new_event_loop)
 
 
+def server_settings(args: argparse.Namespace) -> dict[str, str]:
+    settings = {}
+    for item in args.server_env:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("HLSP_"):
+            raise SystemExit(f"--server-env takes HLSP_NAME=VALUE, got {item!r}")
+        settings[name] = value
+    return settings
+
+
 def main() -> None:
     args = parse_args()
     # Ctrl-C and SIGTERM stop the run and clean up (also when started in the background,
@@ -463,7 +482,9 @@ def main() -> None:
             if started.returncode != 0:
                 raise SystemExit(f"hlsp db start failed:\n{started.stdout}{started.stderr}")
             database_url = run_hlsp(args.checkout, args.data_dir, "db", "url").stdout.strip()
-            server = Server.start(args.checkout, args.data_dir, args.server_arg)
+            server = Server.start(
+                args.checkout, args.data_dir, args.server_arg, settings=server_settings(args)
+            )
             host, port, prefix = loopback(server.base)
             target = Target(host, port, server.base, server.process.pid, database_url, server.log)
 
@@ -471,12 +492,16 @@ def main() -> None:
                 nonlocal server
                 assert server is not None
                 server.stop()
-                server = Server.start(args.checkout, args.data_dir, args.server_arg, port)
+                server = Server.start(
+                    args.checkout, args.data_dir, args.server_arg, port, server_settings(args)
+                )
                 return Target(host, port, server.base, server.process.pid, database_url, server.log)
 
             restart = restart_server
+            settings = " ".join(args.server_env)
             described = (
-                f"hlsp serve {' '.join(args.server_arg)} of {describe_checkout(args.checkout)}"
+                f"{settings + ' ' if settings else ''}hlsp serve {' '.join(args.server_arg)} "
+                f"of {describe_checkout(args.checkout)}"
             )
         print(f"measuring {described}", flush=True)
         facts: Facts = read_facts(target.base)

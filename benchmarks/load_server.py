@@ -31,8 +31,12 @@ def hlsp_command(checkout: Path) -> list[str]:
     return ["uv", "run", "--frozen", "--project", str(checkout), "hlsp"]
 
 
-def hlsp_env(data_dir: Path) -> dict[str, str]:
+def hlsp_env(data_dir: Path, settings: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the commands this script runs: the caller's without its HLSP_*
+    settings (a stray HLSP_DATABASE_URL must not redirect the benchmark), plus the data
+    directory and the server settings given with --server-env."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HLSP_")}
+    env.update(settings or {})
     env["HLSP_DATA_DIR"] = str(data_dir)
     return env
 
@@ -127,7 +131,14 @@ class Server:
     log: Path
 
     @classmethod
-    def start(cls, checkout: Path, data_dir: Path, extra: list[str], port: int = 0) -> Server:
+    def start(
+        cls,
+        checkout: Path,
+        data_dir: Path,
+        extra: list[str],
+        port: int = 0,
+        settings: dict[str, str] | None = None,
+    ) -> Server:
         port = port or free_port()
         log_dir = data_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -145,7 +156,7 @@ class Server:
         with log.open("wb") as out:
             process = subprocess.Popen(
                 command,
-                env=hlsp_env(data_dir),
+                env=hlsp_env(data_dir, settings),
                 cwd=checkout,
                 stdout=out,
                 stderr=subprocess.STDOUT,
