@@ -171,7 +171,7 @@ def migrate(ctx: click.Context, revision: str) -> None:
 
 _WORKERS_HELP = (
     "Server processes (they share async jobs through PostgreSQL) [default: HLSP_WORKERS, "
-    "else the number of CPUs]."
+    "else two per CPU, at most 8]."
 )
 
 

@@ -43,11 +43,20 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def default_workers(cpus: int) -> int:
+    """Two server processes per CPU, at most 8: a process runs its database calls on threads
+    that contend for one interpreter lock: on 2 cores, 4 processes with 2 queries each answer
+    more than 2 with 4 (benchmarks/RESULTS.md, "Serving under load"); at most 8 keeps the
+    embedded cluster's 100 connections well clear."""
+    return max(1, min(2 * cpus, 8))
+
+
 @dataclass(frozen=True)
 class ServingSettings:
     """How ``hlsp serve`` shares the machine (per server process unless said otherwise).
 
-    ``workers``: server processes; ``tap_slots`` / ``graphql_slots``: TAP synchronous queries
+    ``workers``: server processes (default: :func:`default_workers`); ``tap_slots`` /
+    ``graphql_slots``: TAP synchronous queries
     / GraphQL requests that run at once (each holds one database connection while it does);
     ``queue``: requests of each kind that may wait for a slot; ``queue_wait``: seconds one
     may wait before it is refused (503 with Retry-After); ``client_timeout``: seconds a client
@@ -58,9 +67,9 @@ class ServingSettings:
     ``spool_hold``: seconds a query may wait in all for a slow client while its spool is full.
     """
 
-    workers: int = field(default_factory=usable_cpus)
-    tap_slots: int = 4
-    graphql_slots: int = 4
+    workers: int = field(default_factory=lambda: default_workers(usable_cpus()))
+    tap_slots: int = 2
+    graphql_slots: int = 2
     queue: int = 64
     queue_wait: float = 10.0
     client_timeout: float = 20.0

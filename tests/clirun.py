@@ -39,7 +39,10 @@ def serving(
 ) -> Iterator[str]:
     """Run ``hlsp <args> --port P`` and yield its base URL once ``ready`` answers."""
     port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HLSP_")} | env
+    # Two server processes unless the test says otherwise: several, as in production, but
+    # not the default's two per CPU (each process takes seconds to start on a busy machine).
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HLSP_")}
+    full_env |= {"HLSP_WORKERS": "2"} | env
     proc = subprocess.Popen(
         [HLSP, *args, "--port", str(port)],
         env=full_env,
