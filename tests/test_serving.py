@@ -172,7 +172,8 @@ def test_an_aborted_download_gives_its_connection_back(
     """Clients that start a large result, read a little and disconnect: their transactions
     end at once (not when the database's idle timeout would end them)."""
     data = tmp_path_factory.mktemp("abort-data")
-    env = server_env(catalog_db, data_dir=str(data), spool_bytes=str(1 << 20))
+    # three slots in whichever process takes the three connections
+    env = server_env(catalog_db, data_dir=str(data), spool_bytes=str(1 << 20), tap_slots="3")
     with serving("serve", env=env) as base:
         clients = [start_stream(base, CARTESIAN) for _ in range(3)]
         assert wait_until(lambda: query_sessions(catalog_db), timeout=10)
