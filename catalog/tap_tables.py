@@ -57,9 +57,10 @@ def _indexed(table: sa.Table) -> set[str]:
 
 
 # Columns of the ObsCore view that answer from indexes of hlsp.product.
-# (s_ra, s_dec and s_region through the hidden pos/footprint_bound columns the translator uses)
+# (s_ra, s_dec and s_region also through the hidden pos/footprint_bound columns the translator
+# uses; access_estsize through the index on its expression, migration 0008)
 _OBSCORE_INDEXED = frozenset({"obs_id", "t_min", "em_min", "product_id", "s_ra", "s_dec",
-                              "s_region"})  # fmt: skip
+                              "s_region", "access_estsize"})  # fmt: skip
 # POINT(s_ra, s_dec) is the stored spoint ``pos`` (GiST-indexed) in these relations.
 _POINTS = (("s_ra", "s_dec", "pos"),)
 

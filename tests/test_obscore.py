@@ -244,6 +244,16 @@ def test_cone_on_the_view_uses_the_gist_index(session: Session) -> None:
 
     cone = plan("pos <@ scircle(spoint(radians(120.0), radians(-30.0)), radians(0.1))")
     assert "product_pos_idx" in cone, cone
+    # TOP n sorted by a coordinate or by size: the first rows of an index, not a sort.
+    sorted_by = [
+        ("s_ra DESC", "product_s_ra_idx"),
+        ("s_dec", "product_s_dec_idx"),
+        ("access_estsize DESC", "product_access_estsize_idx"),
+    ]
+    for order, index in sorted_by:
+        query = f"EXPLAIN SELECT * FROM ivoa.obscore ORDER BY {order} LIMIT 100"
+        top = "\n".join(session.execute(sa.text(query)).scalars())
+        assert index in top and "Sort" not in top, top
     shape = "scircle(spoint(radians(99.8), radians(10.5)), radians(0.2))"
     # Region queries test the footprint's bounding circle first: its index answers.
     region = plan(f"footprint_bound && {shape} AND footprint && {shape}")

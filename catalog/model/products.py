@@ -139,6 +139,11 @@ class Product(Base):
         # GraphQL: product(fileName), and a collection's products page by page.
         sa.Index(None, "file_name"),
         sa.Index(None, "collection_id", "product_id"),
+        # ObsCore sorted or cut by coordinate or by size (ORDER BY s_ra, s_dec BETWEEN, the
+        # largest files first): without these, every such TOP n sorted the whole table.
+        sa.Index(None, "s_ra"),
+        sa.Index(None, "s_dec"),
+        sa.Index("product_access_estsize_idx", sa.text("((file_bytes + 999) / 1000)")),
     )  # fmt: skip
 
     product_id: Mapped[int] = vo_column(
