@@ -41,7 +41,7 @@ from catalog.db import create_engine
 
 sys.path.insert(
     0, str(Path(__file__).resolve().parents[1])
-)  # the repository first: benchmarks/tap.py must not shadow the tap package
+)  # the repository first, for benchmarks.synthetic
 from benchmarks.synthetic import admin_server, scratch_database
 from tap.uws import ResultInfo, ResultSink, RunningJob, UwsService
 

@@ -17,7 +17,8 @@
 
 Usage:
 
-    uv run python benchmarks/tap.py [--only adql|sync|stream] [--repeat 50] [--sizes 10000 1000000]
+    uv run python benchmarks/tap_queries.py [--only adql|sync|stream] [--repeat 50]
+                                            [--sizes 10000 1000000]
 
 Needs ../shared beside the checkout for the corpus.
 """
