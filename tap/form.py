@@ -9,6 +9,8 @@ fills memory or disk.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
@@ -19,6 +21,7 @@ from tap.params import Params
 _CHUNK = 1 << 16
 FIELDS_ALLOWANCE = 1 << 20
 MAX_FILES = 10
+MAX_FIELDS = 1000
 
 
 def _too_large(upload_limit: int) -> UploadError:
@@ -47,8 +50,14 @@ async def read_params(
             "application/x-www-form-urlencoded or multipart/form-data"
         )
     bounded = limited(request, upload_limit + FIELDS_ALLOWANCE, lambda: _too_large(upload_limit))
+    if content_type == "application/x-www-form-urlencoded":
+        for field_name, text in await _urlencoded(bounded, upload_limit):
+            params.add(field_name, text)
+        return params, files
     try:
-        form = await bounded.form(max_files=max_files, max_fields=1000, max_part_size=upload_limit)
+        form = await bounded.form(
+            max_files=max_files, max_fields=MAX_FIELDS, max_part_size=upload_limit
+        )
     except UploadError:
         raise
     except Exception as exc:  # starlette raises MultiPartException / HTTPException variants
@@ -69,3 +78,29 @@ async def read_params(
     finally:
         await form.close()
     return params, files
+
+
+async def _urlencoded(request: Request, field_limit: int) -> list[tuple[str, str]]:
+    """The fields of an urlencoded body, read whole (``request`` bounds its size) and split by
+    the standard library's parser: the same fields as Starlette's streaming form parser (the
+    raw bytes read as Latin-1, %-escapes as UTF-8, ``+`` a space, a name without ``=`` an
+    empty value) at a tenth of its cost, which every synchronous query paid."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+    text = body.decode("latin-1")
+    if text.count("&") >= MAX_FIELDS:  # (parse_qsl counts empty pieces too)
+        fields = [piece for piece in text.split("&") if piece]
+        if len(fields) > MAX_FIELDS:
+            raise UsageError(
+                f"the request body could not be read as a form: Too many fields. Maximum "
+                f"number of fields is {MAX_FIELDS}."
+            )
+    items = parse_qsl(text, keep_blank_values=True)
+    for name, value in items:
+        if len(name) + len(value) > field_limit:
+            raise UsageError(
+                f"the request body could not be read as a form: the field {name[:40]!r} is "
+                f"larger than {field_limit:,} bytes"
+            )
+    return items

@@ -272,7 +272,8 @@ class SpoolResponse(Response):
             watcher.cancel()
 
     async def _send(self, send: Send, message: Message) -> None:
-        await asyncio.wait_for(send(message), self.stall)
+        async with asyncio.timeout(self.stall):  # (cheaper than wait_for: no task per send)
+            await send(message)
 
     async def _watch(self, receive: Receive) -> None:
         while True:

@@ -50,6 +50,28 @@ def test_statements_per_request_do_not_grow_with_page_size_or_nesting(
     assert per_size == {6}
 
 
+def test_relations_a_page_selects_are_loaded_with_it_and_only_those(api: GraphQLClient) -> None:
+    """A page's products get their collection and targets in one statement each, whether
+    selected directly, under an alias or through fragments, and the same values as one
+    product asked for alone; a page that selects neither costs no statement for them."""
+    api.run("{ products(first: 5) { edges { node { fileName } } } }")
+    assert api.statements == 2  # setup, page
+
+    page = api.run("""
+      fragment Rel on Product { home: collection { hlspId } ... on Product { targets { name } } }
+      { products(first: 5, orderBy: [{field: FILE_NAME}]) {
+          nodes { id ...Rel } edges { node { fileName } } } }""")["products"]
+    assert api.statements == 4  # setup, page, collections, targets
+    for node in page["nodes"]:
+        alone = api.run(
+            "query($id: ID!) { node(id: $id) { ... on Product { home: collection { hlspId } "
+            "targets { name } } } }",
+            {"id": node["id"]},
+        )["node"]
+        assert alone == {"home": node["home"], "targets": node["targets"]}
+    assert {n["home"]["hlspId"] for n in page["nodes"]} and any(n["targets"] for n in page["nodes"])
+
+
 def test_total_count_is_computed_only_when_asked(api: GraphQLClient) -> None:
     api.run("{ products(first: 2) { edges { cursor } } }")
     without = api.statements

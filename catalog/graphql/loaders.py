@@ -10,13 +10,14 @@ between requests. Nested lists with arguments get one loader per distinct set of
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from strawberry.dataloader import DataLoader
 
 from catalog.graphql import queries as q
+from catalog.graphql.access import visible_collections
 from catalog.graphql.context import RequestContext
 from catalog.graphql.pagination import Window
 
@@ -43,6 +44,33 @@ def _loader(
     return loader
 
 
+NOT_READY: Any = object()
+"""What :func:`settled` answers when the loader does not hold the value yet."""
+
+
+def settled(loader: DataLoader[K, V], key: K) -> V:
+    """The value ``loader`` already holds for ``key`` (loaded without error), or
+    :data:`NOT_READY`: a resolver that finds its value here answers synchronously, which spares
+    graphql-core a task and a gather per item of a list."""
+    future = loader.cache_map.get(key) if loader.cache else None
+    if future is None or not future.done() or future.cancelled() or future.exception():
+        return NOT_READY  # type: ignore[no-any-return]
+    return future.result()
+
+
+def now_or_later(loader: DataLoader[K, V], key: K, convert: Callable[[V], Any]) -> Any:
+    """``convert(value)`` now when the loader holds the value, else an awaitable of it (which
+    graphql-core awaits: a resolver may answer either)."""
+    value = settled(loader, key)
+    if value is not NOT_READY:
+        return convert(value)
+    return _converted(loader.load(key), convert)
+
+
+async def _converted(pending: Awaitable[V], convert: Callable[[V], Any]) -> Any:
+    return convert(await pending)
+
+
 def _grouped(rows: Sequence[Any]) -> dict[int, list[Any]]:
     groups: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
@@ -58,6 +86,15 @@ def rows_by_id(ctx: RequestContext, entity: q.Entity, where: Any) -> DataLoader[
         return {getattr(row, entity.id.key): row for row in rows}
 
     return _loader(ctx, ("by_id", entity.name), batch, lambda: None)
+
+
+def collections(ctx: RequestContext) -> DataLoader[int, Any]:
+    """Collection rows by id, as the caller may see them (the loader :func:`rows_by_id`
+    makes for collections; built once per request, with its visibility condition)."""
+    existing = ctx.loaders.get(("by_id", q.COLLECTION.name))
+    if existing is not None:
+        return existing  # type: ignore[no-any-return]
+    return rows_by_id(ctx, q.COLLECTION, visible_collections(ctx.caller))
 
 
 def targets_of_product(ctx: RequestContext) -> DataLoader[int, list[Any]]:

@@ -33,7 +33,15 @@ from catalog.graphql.ordering import (
 )  # fmt: skip
 from catalog.graphql.pagination import Connection
 from catalog.graphql.predicates import FilterCompiler
-from catalog.graphql.types import FIRST, LAST, Collection, Node, Product, Target
+from catalog.graphql.types import (
+    FIRST,
+    LAST,
+    Collection,
+    Node,
+    Product,
+    Target,
+    prefetch_relations,
+)
 from catalog.harvest.extract import target_key
 from catalog.model import Collection as C
 from catalog.model import Product as P
@@ -189,7 +197,9 @@ class Query:
         win = listing.window(
             ctx, product_keys(order_by), first=first, after=after, last=last, before=before
         )
-        return await listing.connection(ctx, q.PRODUCT, where, win, Product.from_row)
+        page = await listing.connection(ctx, q.PRODUCT, where, win, Product.from_row)
+        await prefetch_relations(info, page)
+        return page
 
     @strawberry.field(description="Targets shared across collections, filtered and paged.")
     async def targets(

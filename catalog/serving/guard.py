@@ -154,7 +154,8 @@ class _Exchange:
 
     async def _body_message(self) -> tuple[Message, _Refused | None]:
         try:
-            message = await asyncio.wait_for(self._receive(), self.guard.client_timeout)
+            async with asyncio.timeout(self.guard.client_timeout):
+                message = await self._receive()
         except TimeoutError:
             text = f"The request body stalled for {self.guard.client_timeout:g} s."
             return {}, _Refused(408, text)
@@ -182,7 +183,8 @@ class _Exchange:
                 list(message.get("headers", [])), self.html_policy
             )
         try:
-            await asyncio.wait_for(self._send(message), self.guard.send_stall)
+            async with asyncio.timeout(self.guard.send_stall):
+                await self._send(message)
         except TimeoutError:
             self.refused = True  # nothing more can reach this client
             log.warning("dropped a client that read nothing for %g s", self.guard.send_stall)
@@ -205,12 +207,11 @@ class _Exchange:
         headers = _with_security_headers(headers, self.html_policy)
         stall = self.guard.send_stall
         try:
-            await asyncio.wait_for(self._send({"type": "http.response.start",
-                                               "status": exc.status, "headers": headers}),
-                                   stall)  # fmt: skip
-            await asyncio.wait_for(
-                self._send({"type": "http.response.body", "body": body, "more_body": False}), stall
-            )
+            async with asyncio.timeout(stall):
+                await self._send({"type": "http.response.start", "status": exc.status,
+                                  "headers": headers})  # fmt: skip
+            async with asyncio.timeout(stall):
+                await self._send({"type": "http.response.body", "body": body, "more_body": False})
         except TimeoutError:
             log.warning("dropped a client that read nothing for %g s", stall)
 
