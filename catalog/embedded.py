@@ -309,7 +309,7 @@ class EmbeddedCluster:
             "unix_socket_permissions": "0700",
             "timezone": "'UTC'",
             "log_timezone": "'UTC'",
-            "max_connections": "100",
+            "max_connections": "250",  # hlsp serve: up to 8 processes × 23 (config.py)
             "shared_buffers": "'256MB'",
             "work_mem": "'16MB'",
             "maintenance_work_mem": "'256MB'",
