@@ -47,7 +47,7 @@ def default_workers(cpus: int) -> int:
     """Two server processes per CPU, at most 8: a process runs its database calls on threads
     that contend for one interpreter lock: on 2 cores, 4 processes with 2 queries each answer
     more than 2 with 4 (benchmarks/RESULTS.md, "Serving under load"). Each process may hold
-    up to 23 connections (its query and job-store pools with their overflow, and two schema
+    up to 22 connections (its query and job-store pools with their overflow, and two schema
     look-ups of the availability checks): 8 processes stay within the embedded cluster's 250
     with room for the harvest and the command line."""
     return max(1, min(2 * cpus, 8))
@@ -70,10 +70,7 @@ class ServingSettings:
     """
 
     workers: int = field(default_factory=lambda: default_workers(usable_cpus()))
-    # Three TAP queries to two GraphQL requests: a TAP query spends much of its time in
-    # PostgreSQL, a GraphQL request in the interpreter; with three, TAP traffic (most of it, in
-    # the load benchmark) keeps its share of the machine at 300 and 1,000 clients (RESULTS.md).
-    tap_slots: int = 3
+    tap_slots: int = 2
     graphql_slots: int = 2
     queue: int = 64
     queue_wait: float = 10.0

@@ -26,6 +26,9 @@ from catalog.config import Settings
 from catalog.embedded import DATABASE, EmbeddedCluster
 from catalog.errors import DatabaseUnavailable, MigrationError, PgSphereNotInstalled
 
+POOL_OVERFLOW = 2
+"""Connections a server pool may open beyond its size (the odd request outside the gates)."""
+
 READER_ROLE = "hlsp_reader"
 # The database's own bounds on every session of the query login, under the server's: read
 # only; no query writes more than this much to temporary files (sorts and hashes that spill,
@@ -138,7 +141,7 @@ class Database:
     def _query_pool_options(self) -> dict[str, Any]:
         # max_overflow: a little room for the odd request outside the gates (the landing
         # page's TAP tables, tests); pool_timeout: a short wait, then "unavailable" (503).
-        return {"pool_size": self.query_pool, "max_overflow": 2, "pool_timeout": 10}
+        return {"pool_size": self.query_pool, "max_overflow": POOL_OVERFLOW, "pool_timeout": 10}
 
     def size_query_pool(self, connections: int) -> None:
         """Hold ``connections`` for query traffic (the server's gates' sum); engines already

@@ -40,6 +40,9 @@ from catalog.postgres import PostgresInstall, find_postgres
 SUPERUSER = "hlsp_admin"  # not "hlsp": "$user" in search_path would resolve to our schema
 DATABASE = "hlsp"
 PORT = 5432
+MAX_CONNECTIONS = 250
+"""The cluster's connection limit: ``hlsp serve``'s processes (at most 8, each holding at most
+``Budget.most_connections``, 22 by default) with room for the harvest and the command line."""
 FALLBACK_ROOT = Path("/var/lib/hlsp-catalog")
 SERVICE_USER = "hlsp-postgres"
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; leave room for ".s.PGSQL.5432"
@@ -309,7 +312,7 @@ class EmbeddedCluster:
             "unix_socket_permissions": "0700",
             "timezone": "'UTC'",
             "log_timezone": "'UTC'",
-            "max_connections": "250",  # hlsp serve: up to 8 processes × 23 (config.py)
+            "max_connections": str(MAX_CONNECTIONS),
             "shared_buffers": "'256MB'",
             "work_mem": "'16MB'",
             "maintenance_work_mem": "'256MB'",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from catalog import __version__
-from catalog.db import Database, create_engine
+from catalog.db import POOL_OVERFLOW, Database, create_engine
 from catalog.serving.budget import Budget, Gates
 from catalog.tap_examples import EXAMPLES
 from catalog.tap_tables import published_metadata
@@ -58,7 +58,7 @@ def build_tap(
         # its own pool: the job store's listener, workers and reaper stay out of the
         # catalog engine's connections (and out of its statement events)
         admin_engine=create_engine(
-            db.url, pool_size=budget.store_connections, max_overflow=2, pool_timeout=10
+            db.url, pool_size=budget.store_connections, max_overflow=POOL_OVERFLOW, pool_timeout=10
         ),
         config=tap_config(db, budget),
         examples=EXAMPLES,

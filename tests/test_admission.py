@@ -297,3 +297,15 @@ def test_the_intake_budget_is_given_back_once_the_answer_starts() -> None:
         release.set()
         server.should_exit = True
         thread.join(10)
+
+
+def test_the_most_processes_fit_in_the_embedded_clusters_connections() -> None:
+    """Eight processes (the most ``hlsp serve`` starts by default) at their default budget,
+    every pool full with its overflow, leave room for a harvest and the command line."""
+    from catalog.config import ServingSettings, default_workers
+    from catalog.embedded import MAX_CONNECTIONS
+    from catalog.serving.budget import Budget
+
+    budget = Budget.from_settings(ServingSettings())
+    assert budget.most_connections == 22  # as config.py and the README say
+    assert default_workers(64) * budget.most_connections + 30 <= MAX_CONNECTIONS

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.config import ServingSettings
+from catalog.db import POOL_OVERFLOW
 from tap.admission import Gate, GateLimits
 
 # /async requests are short (a row of the job table), availability checks shorter.
@@ -55,6 +56,13 @@ class Budget:
     def store_connections(self) -> int:
         """Connections of the job store's (writer) pool."""
         return self.tap_jobs.limit + UWS_STORE_THREADS
+
+    @property
+    def most_connections(self) -> int:
+        """The most one process may hold: both pools with their overflow, and the schema
+        look-ups of the availability checks (on the catalog's own engine)."""
+        pools = self.query_connections + self.store_connections + 2 * POOL_OVERFLOW
+        return pools + self.meta.limit
 
 
 @dataclass(frozen=True)
