@@ -22,9 +22,11 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from catalog import __version__
 from catalog.db import Database
+from catalog.graphql.ide import STATIC_DIR
 from catalog.graphql.limits import GraphQLSettings
 from catalog.serving.admit import Admitted, graphql_error
 from catalog.serving.budget import Budget, Gates
@@ -159,7 +161,13 @@ def create_app(db: Database) -> Starlette:
         renderers=[("/tap", _dali_error), ("/graphql", graphql_error)],
     )  # fmt: skip
     app = Starlette(
-        routes=[Route("/", landing), Route("/health", health), Mount("/tap", app=tap.app())],
+        routes=[
+            Route("/", landing),
+            Route("/health", health),
+            Mount("/tap", app=tap.app()),
+            # files the pages load (GraphiQL's scripts: catalog.graphql.ide), never the internet
+            Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
         lifespan=lifespan,
         middleware=[guard],
     )

@@ -3,6 +3,7 @@
 #   - PostgreSQL (>= 15) with pg_sphere   (apt; as root, or with passwordless sudo)
 #   - uv                                  (from PyPI, into the user's ~/.local)
 #   - the locked Python dependencies      (uv sync --frozen, into ./.venv)
+#   - for the tests (--with-stilts, --with-browser): STILTS, Debian's chromium (apt)
 # Without root or sudo it prints the exact apt-get command to run and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +62,12 @@ fi
 for extra in "$@"; do
   case "$extra" in
     --with-stilts) command -v stilts >/dev/null 2>&1 || packages+=(stilts) ;;
+    --with-browser)  # the page tests' headless browser: Debian's chromium (Ubuntu's is a snap)
+      if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+        if [ "$(. /etc/os-release 2>/dev/null && echo "${ID:-}")" = debian ]; then packages+=(chromium)
+        else say "no chromium here and no Debian package for it: the browser tests will be skipped"
+        fi
+      fi ;;
   esac
 done
 command -v python3 >/dev/null 2>&1 || packages+=(python3)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import cached_property
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -40,6 +41,7 @@ from strawberry.types import ExecutionResult
 from catalog.db import Database
 from catalog.graphql.context import ANONYMOUS, Caller, RequestContext
 from catalog.graphql.errors import GraphQLApiError
+from catalog.graphql.ide import offline_page
 from catalog.graphql.limits import GraphQLSettings, error_code, limit_hint
 from catalog.graphql.schema import build_schema
 from catalog.graphql.transport import (
@@ -110,6 +112,11 @@ class CatalogGraphQL(GraphQL[RequestContext, None]):
         )
         self.db = db
         self.settings = settings
+
+    @cached_property
+    def graphql_ide_html(self) -> str:
+        """strawberry's GraphiQL page, loading its files from this server (catalog.graphql.ide)."""
+        return offline_page(super().graphql_ide_html)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
