@@ -4,15 +4,17 @@ Multipart file parts are inline uploads (``UPLOAD=t1,param:t1`` names the part `
 ``upload_limit`` bounds them all together, as the service's upload limit is per request, and
 the body as a whole may hold at most :data:`FIELDS_ALLOWANCE` bytes more (the other
 parameters and the multipart framing): a larger body is refused while it arrives, before it
-fills memory or disk.
+fills memory or disk. An urlencoded body holds no inline upload: at most
+:data:`FIELDS_ALLOWANCE` bytes.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from tap.body import limited
 from tap.errors import UploadError, UsageError
@@ -49,11 +51,11 @@ async def read_params(
             f"a POST body of type {content_type!r} cannot hold TAP parameters: send "
             "application/x-www-form-urlencoded or multipart/form-data"
         )
-    bounded = limited(request, upload_limit + FIELDS_ALLOWANCE, lambda: _too_large(upload_limit))
     if content_type == "application/x-www-form-urlencoded":
-        for field_name, text in await _urlencoded(bounded, upload_limit):
+        for field_name, text in await _urlencoded(request):
             params.add(field_name, text)
         return params, files
+    bounded = limited(request, upload_limit + FIELDS_ALLOWANCE, lambda: _too_large(upload_limit))
     try:
         form = await bounded.form(
             max_files=max_files, max_fields=MAX_FIELDS, max_part_size=upload_limit
@@ -80,27 +82,39 @@ async def read_params(
     return params, files
 
 
-async def _urlencoded(request: Request, field_limit: int) -> list[tuple[str, str]]:
-    """The fields of an urlencoded body, read whole (``request`` bounds its size) and split by
-    the standard library's parser: the same fields as Starlette's streaming form parser (the
-    raw bytes read as Latin-1, %-escapes as UTF-8, ``+`` a space, a name without ``=`` an
-    empty value) at a tenth of its cost, which every synchronous query paid."""
+async def _urlencoded(request: Request) -> list[tuple[str, str]]:
+    """The fields of an urlencoded body, read whole and split by the standard library's
+    parser: the same fields as Starlette's streaming form parser (the raw bytes read as
+    Latin-1, %-escapes as UTF-8, ``+`` a space, a name without ``=`` an empty value, empty
+    pieces skipped) at a tenth of its cost, which every synchronous query paid.
+
+    Such a body holds no inline upload, so it may be at most :data:`FIELDS_ALLOWANCE` bytes
+    (refused as it arrives); its pieces are counted as they are found, so a body of many
+    fields is refused before any list of them is made."""
+    bounded = limited(request, FIELDS_ALLOWANCE, _parameters_too_large)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
+    try:
+        async for chunk in bounded.stream():
+            body += chunk
+    except ClientDisconnect:
+        raise UsageError("the request body ended before it was complete") from None
     text = body.decode("latin-1")
-    if text.count("&") >= MAX_FIELDS:  # (parse_qsl counts empty pieces too)
-        fields = [piece for piece in text.split("&") if piece]
-        if len(fields) > MAX_FIELDS:
+    pieces: list[str] = []
+    for piece in _PIECE.finditer(text):
+        if len(pieces) == MAX_FIELDS:
             raise UsageError(
                 f"the request body could not be read as a form: Too many fields. Maximum "
                 f"number of fields is {MAX_FIELDS}."
             )
-    items = parse_qsl(text, keep_blank_values=True)
-    for name, value in items:
-        if len(name) + len(value) > field_limit:
-            raise UsageError(
-                f"the request body could not be read as a form: the field {name[:40]!r} is "
-                f"larger than {field_limit:,} bytes"
-            )
-    return items
+        pieces.append(piece.group())
+    return parse_qsl("&".join(pieces), keep_blank_values=True)
+
+
+_PIECE = re.compile(r"[^&]+")
+
+
+def _parameters_too_large() -> UsageError:
+    return UsageError(
+        f"the request's parameters are larger than {FIELDS_ALLOWANCE:,} bytes; send uploads "
+        "as multipart/form-data (or by URL)"
+    )
