@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from catalog.db import Database
+from catalog.graphql import loaders
 from tests.clirun import serving
 from tests.graphql_client import GraphQLClient
 from tests.graphql_fixtures import names
@@ -50,18 +51,36 @@ def test_statements_per_request_do_not_grow_with_page_size_or_nesting(
     assert per_size == {6}
 
 
-def test_relations_a_page_selects_are_loaded_with_it_and_only_those(api: GraphQLClient) -> None:
-    """A page's products get their collection and targets in one statement each, whether
-    selected directly, under an alias or through fragments, and the same values as one
-    product asked for alone; a page that selects neither costs no statement for them."""
+def test_relations_a_page_selects_are_loaded_with_it_and_only_those(
+    api: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's products get their collection and targets loaded with the page (one statement
+    each), whether selected directly, under an alias or through named or inline fragments,
+    so that those fields answer at once; the same values as one product asked for alone (whose
+    fields wait for their loader); a relation the page does not select, or leaves out with
+    @skip, costs nothing."""
+    waited: list[int] = []
+    later = loaders._converted
+
+    def counted(pending: Any, convert: Any) -> Any:
+        waited.append(1)
+        return later(pending, convert)
+
+    monkeypatch.setattr(loaders, "_converted", counted)
     api.run("{ products(first: 5) { edges { node { fileName } } } }")
     assert api.statements == 2  # setup, page
+    skipped = """query($no: Boolean!) { products(first: 5) { nodes { fileName
+      collection @skip(if: $no) { hlspId } ... @include(if: false) { targets { name } } } } }"""
+    api.run(skipped, {"no": True})
+    assert api.statements == 2
 
     page = api.run("""
       fragment Rel on Product { home: collection { hlspId } ... on Product { targets { name } } }
+      fragment Page on ProductConnection { nodes { id ...Rel } }
       { products(first: 5, orderBy: [{field: FILE_NAME}]) {
-          nodes { id ...Rel } edges { node { fileName } } } }""")["products"]
+          ...Page edges { node { fileName } } } }""")["products"]
     assert api.statements == 4  # setup, page, collections, targets
+    assert waited == []  # every collection and targets answered from the loaded page
     for node in page["nodes"]:
         alone = api.run(
             "query($id: ID!) { node(id: $id) { ... on Product { home: collection { hlspId } "
@@ -69,6 +88,7 @@ def test_relations_a_page_selects_are_loaded_with_it_and_only_those(api: GraphQL
             {"id": node["id"]},
         )["node"]
         assert alone == {"home": node["home"], "targets": node["targets"]}
+    assert waited  # alone, a product's relations wait for their loader
     assert {n["home"]["hlspId"] for n in page["nodes"]} and any(n["targets"] for n in page["nodes"])
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
 
 from catalog.graphql import listing, loaders
 from catalog.graphql import queries as q
@@ -309,33 +310,44 @@ async def prefetch_relations(info: strawberry.Info, page: Connection[Product]) -
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _node_fields(selections: Any, depth: int = 0) -> set[str]:
+def _node_fields(selections: list[Selection], depth: int = 0) -> set[str]:
     """Names of the fields selected on a connection's nodes (``edges { node { … } }`` or
-    ``nodes { … }``), through fragments; ``selections``: the connection field's."""
+    ``nodes { … }``), through fragments of every kind; ``selections``: the connection field's.
+    A selection that ``@skip`` or ``@include`` leaves out is not counted."""
     names: set[str] = set()
     for selection in selections:
-        inner = getattr(selection, "selections", None) or []
-        name = getattr(selection, "name", None)
-        if name is None:  # a fragment: its selections belong to the same level
+        if not _included(selection):
+            continue
+        inner = selection.selections
+        if isinstance(selection, FragmentSpread | InlineFragment):  # the same level
             names |= _node_fields(inner, depth)
         elif depth == 0:  # the connection field itself (products, under any alias)
             names |= _node_fields(inner, 1)
-        elif depth == 1 and name == "edges":
+        elif depth == 1 and selection.name == "edges":
             names |= _node_fields(inner, 2)
-        elif (depth == 1 and name == "nodes") or (depth == 2 and name == "node"):
+        elif (depth == 1 and selection.name == "nodes") or (
+            depth == 2 and selection.name == "node"
+        ):
             names |= _leaf_names(inner)
     return names
 
 
-def _leaf_names(selections: Any) -> set[str]:
+def _leaf_names(selections: list[Selection]) -> set[str]:
     names: set[str] = set()
     for selection in selections:
-        name = getattr(selection, "name", None)
-        if name is None:
-            names |= _leaf_names(getattr(selection, "selections", None) or [])
+        if not _included(selection):
+            continue
+        if isinstance(selection, FragmentSpread | InlineFragment):
+            names |= _leaf_names(selection.selections)
         else:
-            names.add(name)
+            names.add(selection.name)
     return names
+
+
+def _included(selection: Selection) -> bool:
+    directives = selection.directives
+    skip = directives.get("skip", {}).get("if") is True
+    return not skip and directives.get("include", {}).get("if") is not False
 
 
 @strawberry.type(description=describe_table(T))
