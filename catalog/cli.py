@@ -202,10 +202,36 @@ def _serve(
     if workers is not None:
         settings = replace(settings, serving=replace(settings.serving, workers=workers))
     n = settings.serving.workers
+    _warn_if_connections_short(database, settings)
     out.print(f"serving on http://{host}:{port}/ with {n} process{'es' if n > 1 else ''}  "
               "(Ctrl-C to stop)")  # fmt: skip
     database.dispose()  # the server processes make their own connections
     serve(settings, host=host, port=port, access_log=access_log)
+
+
+def _warn_if_connections_short(database: Database, settings: Settings) -> None:
+    """Warn when the server's processes may need more connections than the database gives
+    (it would answer "too many clients" under load: 503s)."""
+    import sqlalchemy as sa
+
+    from catalog.serving.budget import Budget
+
+    per_process = Budget.from_settings(settings.serving).most_connections
+    need = settings.serving.workers * per_process
+    try:
+        with database.engine.connect() as conn:
+            limit = int(conn.execute(sa.text("SHOW max_connections")).scalar_one())
+            reserved = conn.execute(sa.text("SHOW superuser_reserved_connections")).scalar_one()
+    except sa.exc.SQLAlchemyError:
+        return  # the server's own checks say what is wrong with the database
+    available = limit - int(reserved)
+    if need > available:
+        err.print(
+            f"warning: {settings.serving.workers} processes may hold up to {need} "
+            f"database connections ({per_process} each) and the database allows {available}: "
+            "under load, requests past that get 503. Lower HLSP_WORKERS or the slots, or "
+            "raise max_connections."
+        )
 
 
 @main.command()

@@ -42,7 +42,7 @@ DATABASE = "hlsp"
 PORT = 5432
 MAX_CONNECTIONS = 250
 """The cluster's connection limit: ``hlsp serve``'s processes (at most 8, each holding at most
-``Budget.most_connections``, 22 by default) with room for the harvest and the command line."""
+``Budget.most_connections``, 23 by default) with room for the harvest and the command line."""
 FALLBACK_ROOT = Path("/var/lib/hlsp-catalog")
 SERVICE_USER = "hlsp-postgres"
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; leave room for ".s.PGSQL.5432"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import socket
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from catalog.db import Database
 from tests import factories as f
-from tests.clirun import serving
+from tests.clirun import HLSP, serving
 
 PRODUCTS = 2000
 CARTESIAN = "SELECT a.obs_id, b.obs_id AS o2 FROM ivoa.ObsCore AS a, ivoa.ObsCore AS b"
@@ -445,3 +446,29 @@ def test_a_pipelined_head_that_stalls_waits_for_the_answer_before_it(
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     assert b"HTTP/1.1 408" in answer
     assert answer.index(b"</VOTABLE>") < answer.index(b"HTTP/1.1 408")
+
+
+@pytest.mark.parametrize("tap_slots", ["2", "256"])
+def test_serve_warns_when_its_processes_may_need_more_connections_than_the_database_has(
+    catalog_db: Database, tmp_path: Path, tap_slots: str
+) -> None:
+    """256 TAP slots in one process need more connections than the test cluster's 250: the
+    operator is told before the server starts (here it then fails: its port is taken)."""
+    from catalog.config import ServingSettings
+    from catalog.serving.budget import Budget
+
+    settings = ServingSettings(workers=1, tap_slots=int(tap_slots))
+    need = Budget.from_settings(settings).most_connections
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HLSP_")}
+    env |= server_env(catalog_db, data_dir=str(tmp_path), workers="1", tap_slots=tap_slots)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [HLSP, "serve", "--port", str(port)]
+        done = subprocess.run(
+            command, check=False, env=env, timeout=120, capture_output=True, text=True
+        )
+    said = done.stdout + done.stderr
+    warned = f"may hold up to {need} database connections" in said
+    assert warned == (tap_slots == "256"), said

@@ -24,6 +24,7 @@ META_SLOTS = 2
 # and its other threads that use the job store (listener, reaper, and the executors' writes).
 UWS_EXECUTORS = 2
 UWS_STORE_THREADS = 4
+UWS_LISTENER = 1  # LISTEN for job changes: a connection of its own, outside the pools
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,11 @@ class Budget:
 
     @property
     def most_connections(self) -> int:
-        """The most one process may hold: both pools with their overflow, and the schema
-        look-ups of the availability checks (on the catalog's own engine)."""
+        """The most one process may hold: both pools with their overflow, the schema look-ups
+        of the availability checks (on the catalog's own engine), and the job listener's own
+        connection (tap.uws.notify)."""
         pools = self.query_connections + self.store_connections + 2 * POOL_OVERFLOW
-        return pools + self.meta.limit
+        return pools + self.meta.limit + UWS_LISTENER
 
 
 @dataclass(frozen=True)
