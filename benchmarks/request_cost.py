@@ -10,7 +10,7 @@ throughput the machine can reach at best (cores / mean cost); the split says whe
 The server is ``hlsp serve`` of --checkout on the corpus of --data-dir, harvested by a
 previous ``benchmarks/load.py`` run (the same catalog), started here with --workers 1 unless
 --server-arg says otherwise; or --url: a running server on this machine (then every ``hlsp
-serve`` process and every ``postgres`` process of the machine are counted).
+serve`` process with its workers, and every PostgreSQL process of the machine, are counted).
 
     uv run python benchmarks/request_cost.py --data-dir benchmarks/out/load-10000
     uv run python benchmarks/request_cost.py --data-dir DATA --checkout ../before  # compare
@@ -25,6 +25,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -40,10 +41,8 @@ from benchmarks.load_server import (
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(server_pid: int | None) -> tuple[float, float]:
-    """CPU seconds so far of the server (the process tree of ``server_pid``, else every
-    ``hlsp serve`` process) and of every ``postgres`` process."""
-    server = database = 0.0
+def _processes() -> tuple[dict[int, list[int]], dict[int, float], dict[int, str]]:
+    """Children by parent, CPU seconds so far (user + system) and command line, by pid."""
     children: dict[int, list[int]] = {}
     times: dict[int, float] = {}
     commands: dict[int, str] = {}
@@ -52,22 +51,37 @@ def cpu_seconds(server_pid: int | None) -> tuple[float, float]:
             continue
         pid = int(entry.name)
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            comm = (entry / "comm").read_text().strip()
         except OSError:
             continue
         children.setdefault(int(stat[1]), []).append(pid)
         times[pid] = (int(stat[11]) + int(stat[12])) / TICK
-        commands[pid] = command
-    if server_pid is not None:
-        stack = [server_pid]
-        while stack:
-            pid = stack.pop()
-            server += times.get(pid, 0.0)
-            stack += children.get(pid, [])
+        commands[pid] = command if comm != "postgres" else "postgres " + command
+    return children, times, commands
+
+
+def _tree(root: int, children: dict[int, list[int]], times: dict[int, float]) -> float:
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack += children.get(pid, [])
+    return total
+
+
+def cpu_seconds(server_pid: int | None, postmaster: int | None) -> tuple[float, float]:
+    """CPU seconds so far of the server (the process tree of ``server_pid``, else of every
+    ``hlsp serve`` process: uvicorn's workers are its children) and of PostgreSQL (the tree
+    of ``postmaster``, else every ``postgres`` process of the machine)."""
+    children, times, commands = _processes()
+    roots = [server_pid] if server_pid else [p for p, c in commands.items() if "hlsp serve" in c]
+    server = sum(_tree(p, children, times) for p in roots)
+    if postmaster:
+        database = _tree(postmaster, children, times)
     else:
-        server = sum(t for p, t in times.items() if "hlsp serve" in commands[p])
-    database = sum(t for p, t in times.items() if commands[p].startswith("postgres"))
+        database = sum(t for p, t in times.items() if commands[p].startswith("postgres "))
     return server, database
 
 
@@ -76,16 +90,23 @@ def _answer(sock: socket.socket) -> bytes:
     data = b""
     while b"\r\n\r\n" not in data:
         data += _recv(sock)
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, _, rest = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").lower().split("\r\n")
     length = next((int(x.split(":")[1]) for x in lines if x.startswith("content-length:")), None)
     if length is not None:
-        while len(body) < length:
-            body += _recv(sock)
-    else:
-        while not body.endswith(b"0\r\n\r\n"):
-            body += _recv(sock)
-    return head.split(b" ")[1]
+        while len(rest) < length:
+            rest += _recv(sock)
+        return head.split(b" ")[1]
+    while True:  # chunked: size line, data, CRLF; a size of 0 ends it
+        while b"\r\n" not in rest:
+            rest += _recv(sock)
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        while len(rest) < size + 2:
+            rest += _recv(sock)
+        rest = rest[size + 2 :]
+        if size == 0:
+            return head.split(b" ")[1]
 
 
 def _recv(sock: socket.socket) -> bytes:
@@ -96,28 +117,38 @@ def _recv(sock: socket.socket) -> bytes:
 
 
 def measure(
-    mix: Mix, host: str, port: int, kind: str, requests: int, clients: int, server_pid: int | None
+    mix: Mix,
+    host: str,
+    port: int,
+    kind: str,
+    requests: int,
+    clients: int,
+    pids: tuple[int | None, int | None],
 ) -> tuple[float, float, float]:
-    """(requests/s, server CPU ms, PostgreSQL CPU ms) per request of ``kind``."""
+    """(requests/s, server CPU ms, PostgreSQL CPU ms) per request of ``kind``; ``pids``: the
+    server's and the postmaster's (None: see :func:`cpu_seconds`)."""
     per_client = max(1, requests // clients)
     failures: list[str] = []
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
-        with socket.create_connection((host, port)) as sock:
-            for _ in range(per_client):
-                sock.sendall(rng.choice(mix.requests[kind]).wire)
-                status = _answer(sock)
-                if status != b"200":
-                    failures.append(status.decode())
+        try:
+            with socket.create_connection((host, port)) as sock:
+                for _ in range(per_client):
+                    sock.sendall(rng.choice(mix.requests[kind]).wire)
+                    status = _answer(sock)
+                    if status != b"200":
+                        failures.append(status.decode())
+        except (OSError, ValueError) as exc:
+            failures.append(f"client failed: {exc}")
 
-    before, started = cpu_seconds(server_pid), time.monotonic()
+    before, started = cpu_seconds(*pids), time.monotonic()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    after, took = cpu_seconds(server_pid), time.monotonic() - started
+    after, took = cpu_seconds(*pids), time.monotonic() - started
     if failures:
         raise SystemExit(f"{kind}: {len(failures)} answers were not 200: {failures[:5]}")
     done = per_client * clients
@@ -138,6 +169,7 @@ def main() -> None:
     args = parser.parse_args()
     server: Server | None = None
     try:
+        postmaster: int | None = None
         if args.url:
             base, pid = args.url.rstrip("/"), None
         else:
@@ -148,9 +180,11 @@ def main() -> None:
                 args.checkout, args.data_dir, args.server_arg or ["--workers", "1"]
             )
             base, pid = server.base, server.process.pid
+            postmaster = int((args.data_dir / "pgdata/postmaster.pid").read_text().split()[0])
             print(f"measuring hlsp serve of {describe_checkout(args.checkout)}")
-        host, port = base.split("//")[1].split("/")[0].rsplit(":", 1)
-        mix = Mix(read_facts(base), host, int(port), "", args.seed)
+        netloc = urllib.parse.urlsplit(base)
+        host, port = netloc.hostname or "127.0.0.1", netloc.port or 80
+        mix = Mix(read_facts(base), host, port, netloc.path.rstrip("/"), args.seed)
         print(
             f"{args.requests} requests of each kind from {args.clients} clients, best of "
             f"{args.rounds}; CPU per request, ms\n"
@@ -159,7 +193,7 @@ def main() -> None:
         total = 0.0
         for kind in KINDS:
             rounds = [
-                measure(mix, host, int(port), kind, args.requests, args.clients, pid)
+                measure(mix, host, port, kind, args.requests, args.clients, (pid, postmaster))
                 for _ in range(args.rounds)
             ]
             rate, srv, db = min(rounds, key=lambda r: r[1] + r[2])

@@ -112,6 +112,8 @@ class CatalogGraphQL(GraphQL[RequestContext, None]):
         )
         self.db = db
         self.settings = settings
+        if self.graphql_ide:
+            _ = self.graphql_ide_html  # a page whose files this server lacks fails at start
 
     @cached_property
     def graphql_ide_html(self) -> str:

@@ -16,8 +16,8 @@ clients of that path read (``renderers``: a DALI error document under ``/tap``, 
 error under ``/graphql``), plain text elsewhere.
 
 Every response gets ``X-Content-Type-Options: nosniff``; HTML and XHTML pages also get a
-Content-Security-Policy (pages of this server load nothing from elsewhere, except the GraphQL
-IDE's scripts), ``X-Frame-Options: DENY`` and ``Referrer-Policy``.
+Content-Security-Policy (pages of this server load nothing from elsewhere; the GraphQL IDE's
+scripts come from this server too), ``X-Frame-Options: DENY`` and ``Referrer-Policy``.
 """
 
 from __future__ import annotations
