@@ -410,13 +410,20 @@ def test_a_blank_line_between_requests_does_not_stop_the_clock(impatient_server:
         while b"</vosi:capabilities>" not in first:
             first += sock.recv(65536)
         sock.sendall(b"\r\n")
-        rest = b""
-        try:
-            while chunk := sock.recv(65536):
-                rest += chunk
-        except TimeoutError:
-            rest += b"<still open>"
+        rest = _read_to_end(sock)
     assert rest.startswith(b"HTTP/1.1 408"), rest[:200]
+
+
+def _read_to_end(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes; ``<still open>`` after it if the socket's
+    timeout came first."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except TimeoutError:
+        received += b"<still open>"
+    return received
 
 
 def test_a_pipelined_head_that_stalls_waits_for_the_answer_before_it(
@@ -437,12 +444,7 @@ def test_a_pipelined_head_that_stalls_waits_for_the_answer_before_it(
             assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
             time.sleep(3)  # past the 2 s head timeout, while the first answer is pending
             locker.rollback()
-            answer = b""
-            try:
-                while chunk := sock.recv(65536):
-                    answer += chunk
-            except TimeoutError:
-                answer += b"<still open>"
+            answer = _read_to_end(sock)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     assert b"HTTP/1.1 408" in answer
     assert answer.index(b"</VOTABLE>") < answer.index(b"HTTP/1.1 408")

@@ -50,23 +50,22 @@ def test_the_same_text_in_rad_and_deg_output(
         assume(False)  # a polygon pg_sphere itself refuses (degenerate): nothing to write
     for mode in ("RAD", "DEG"):
         conn.execute(sa.text("SELECT set_sphere_output(:m)"), {"m": mode})
-        new, old = conn.execute(
-            sa.text("SELECT hlsp.spoly_to_stcs(CAST(:p AS spoly)), "
-                    "pg_temp.regex_stcs(CAST(:p AS spoly))"),
-            {"p": text},
-        ).one()  # fmt: skip
+        new, old = _both(conn, text)
         assert new == old
         assert new.startswith("Polygon ICRS ")
     conn.execute(sa.text("SELECT set_sphere_output('RAD')"))
+
+
+def _both(conn: sa.Connection, text: str) -> tuple[str | None, str | None]:
+    """The new function's text and the old (regular-expression) one's, for one polygon."""
+    both = "SELECT hlsp.spoly_to_stcs(CAST(:p AS spoly)), pg_temp.regex_stcs(CAST(:p AS spoly))"
+    new, old = conn.execute(sa.text(both), {"p": text}).one()
+    return new, old
 
 
 def test_unknown_output_modes_give_null_as_before(conn: sa.Connection) -> None:
     text = _polygon_sql(10, 20, 1)
     for mode in ("DMS", "HMS"):
         conn.execute(sa.text("SELECT set_sphere_output(:m)"), {"m": mode})
-        new, old = conn.execute(
-            sa.text("SELECT hlsp.spoly_to_stcs(CAST(:p AS spoly)), "
-                    "pg_temp.regex_stcs(CAST(:p AS spoly))"),
-            {"p": text},
-        ).one()  # fmt: skip
+        new, old = _both(conn, text)
         assert new is None and old is None
