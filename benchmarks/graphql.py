@@ -91,8 +91,7 @@ def statements_per_request(db: Database) -> dict[str, list[int]]:
 
     seen: list[str] = []
     app = create_app(db)  # sizes the query pool (engines made afresh): listen after it
-    sa.event.listen(db.read_engine, "before_cursor_execute",
-                    lambda *args: seen.append(args[2]))  # fmt: skip
+    sa.event.listen(db.read_engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
     counts: dict[str, list[int]] = {"portal": [], "facets": [], "portal rows": []}
     with TestClient(app) as client:
         for f in FILTERS:
@@ -113,8 +112,9 @@ def http_latency(base: str, query: str, repeat: int, vary: bool) -> list[float]:
             variables = {"filter": FILTERS[i % len(FILTERS)]} if vary else {}
             payload = json.dumps({"query": query, "variables": variables})
             t0 = time.perf_counter()
-            response = client.post(base + "/graphql", content=payload,
-                                   headers={"content-type": "application/json"})  # fmt: skip
+            response = client.post(
+                base + "/graphql", content=payload, headers={"content-type": "application/json"}
+            )
             elapsed = (time.perf_counter() - t0) * 1000
             assert response.status_code == 200 and "errors" not in response.json(), response.text
             if i >= 10:  # warm-up excluded
@@ -134,15 +134,23 @@ def run_size(admin_url: str, n: int, repeat: int) -> None:
         )
         with server(url) as base:
             rows = [
-                ("portal search (20 products + collection + targets)",
-                 http_latency(base, PORTAL, repeat, vary=True)),
-                ("facet panel (6 facets)", http_latency(base, FACETS, max(10, repeat // 4),
-                                                       vary=True)),
-                ("floor: { __typename } over HTTP", http_latency(base, "{ __typename }", repeat,
-                                                                 vary=False)),
-            ]  # fmt: skip
-        rows += [(f"sql: {label} (psycopg, no HTTP)", sql_latency(url, sql, max(10, repeat // 4)))
-                 for label, sql in SQL_BASELINE.items()]  # fmt: skip
+                (
+                    "portal search (20 products + collection + targets)",
+                    http_latency(base, PORTAL, repeat, vary=True),
+                ),
+                (
+                    "facet panel (6 facets)",
+                    http_latency(base, FACETS, max(10, repeat // 4), vary=True),
+                ),
+                (
+                    "floor: { __typename } over HTTP",
+                    http_latency(base, "{ __typename }", repeat, vary=False),
+                ),
+            ]
+        rows += [
+            (f"sql: {label} (psycopg, no HTTP)", sql_latency(url, sql, max(10, repeat // 4)))
+            for label, sql in SQL_BASELINE.items()
+        ]
         for label, times in rows:
             p50, p95 = percentiles(times)
             print(f"  {label:<55} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms   (n={len(times)})")

@@ -152,8 +152,10 @@ def wal_position(url: str) -> tuple[int, str]:
     timed checkpoints skipped on an idle server (none are skipped during a load)."""
     with psycopg.connect(url, autocommit=True) as conn:
         try:
-            row = conn.execute("SELECT num_timed + num_requested, pg_current_wal_lsn()::text "
-                               "FROM pg_stat_checkpointer").fetchone()  # fmt: skip
+            row = conn.execute(
+                "SELECT num_timed + num_requested, pg_current_wal_lsn()::text "
+                "FROM pg_stat_checkpointer"
+            ).fetchone()
         except psycopg.errors.UndefinedTable:
             row = conn.execute(
                 "SELECT checkpoints_timed + checkpoints_req, "
@@ -167,8 +169,9 @@ def wal_since(url: str, start: tuple[int, str]) -> tuple[int, float]:
     """(checkpoints, MB of WAL) since ``start`` (a :func:`wal_position`)."""
     checkpoints, _ = wal_position(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)",
-                           (start[1],)).fetchone()  # fmt: skip
+        row = conn.execute(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", (start[1],)
+        ).fetchone()
     assert row is not None
     return checkpoints - start[0], float(row[0]) / 1e6
 
@@ -181,8 +184,10 @@ def harvest_three(
     checkpoints and MB of WAL the server wrote during it."""
     server = ServerCpu(cluster.pgdata) if cluster is not None else None
     wal0 = wal_position(database.url)
-    self0, children0 = (resource.getrusage(resource.RUSAGE_SELF),
-                        resource.getrusage(resource.RUSAGE_CHILDREN))  # fmt: skip
+    self0, children0 = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     first = harvest(database, options)
     main_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - _cpu(self0)
     pool_cpu = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(children0)
@@ -197,8 +202,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--sample", type=int, default=5000,
-                        help="files timed in the single-core astropy/read loops")  # fmt: skip
+    parser.add_argument(
+        "--sample", type=int, default=5000, help="files timed in the single-core astropy/read loops"
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument(
         "--corpus",
@@ -214,8 +220,11 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    kept_paths = (sorted(str(p) for p in args.corpus.rglob("*") if p.name.endswith(FITS))
-                  if args.corpus is not None else [])  # fmt: skip
+    kept_paths = (
+        sorted(str(p) for p in args.corpus.rglob("*") if p.name.endswith(FITS))
+        if args.corpus is not None
+        else []
+    )
     if args.corpus is not None:
         args.sizes = [len(kept_paths)]
     work = Path(tempfile.mkdtemp(prefix="hlsp-bench-", dir=args.workdir))
@@ -231,10 +240,11 @@ def main() -> None:
     try:
         with psycopg.connect(server_url) as conn:
             version = conn.execute("SHOW server_version").fetchone()
-        print(f"# {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()},"
-              f" PostgreSQL {version[0] if version else '?'}, jobs={args.jobs}, compiled harvest"
-              f" modules: {'yes' if native.status().active else 'no'} ({native.status().reason})"
-              )  # fmt: skip
+        print(
+            f"# {platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()},"
+            f" PostgreSQL {version[0] if version else '?'}, jobs={args.jobs}, compiled harvest"
+            f" modules: {'yes' if native.status().active else 'no'} ({native.status().reason})"
+        )
         print("| files | phase | seconds | files/s | vs astropy |")
         print("|---:|---|---:|---:|---:|")
         cpu_rows: list[tuple[int, float, float, float, int, float, float]] = []
@@ -248,8 +258,12 @@ def main() -> None:
                 # Only the paths are kept: the generator's records of 10^5 files are a heap
                 # the harvest's forked workers would inherit, and that every collection of
                 # this process (the astropy loops) would walk.
-                paths = [str(f.path) for f in generate_corpus(
-                    root, files=size, seed=size, flaws=True, damage=False).files]  # fmt: skip
+                paths = [
+                    str(f.path)
+                    for f in generate_corpus(
+                        root, files=size, seed=size, flaws=True, damage=False
+                    ).files
+                ]
                 gc.collect()
             generated = time.perf_counter() - started
             warmed = warm(paths)
@@ -277,21 +291,29 @@ def main() -> None:
             ]
             for phase, seconds, count in rows:
                 rate = count / seconds
-                print(f"| {size:,} | {phase} | {seconds:.2f} | {rate:,.0f} | "
-                      f"{rate / astropy_rate:.1f}× |")  # fmt: skip
+                print(
+                    f"| {size:,} | {phase} | {seconds:.2f} | {rate:,.0f} | "
+                    f"{rate / astropy_rate:.1f}× |"
+                )
             made = "listed" if args.corpus is not None else "generated"
-            print(f"<!-- corpus of {size:,} {made} in {generated:.1f} s, synced and read once"
-                  f" in {warmed:.1f} s -->")  # fmt: skip
+            print(
+                f"<!-- corpus of {size:,} {made} in {generated:.1f} s, synced and read once"
+                f" in {warmed:.1f} s -->"
+            )
             if args.corpus is None and not args.keep:
                 shutil.rmtree(root)
-        print("\n| files | harvest CPU µs per file: harvesting process | pool workers | "
-              "PostgreSQL | total | checkpoints | WAL KB per file | load average |\n"
-              "|---:|---:|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+        print(
+            "\n| files | harvest CPU µs per file: harvesting process | pool workers | "
+            "PostgreSQL | total | checkpoints | WAL KB per file | load average |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )
         for size, main_cpu, pool_cpu, server_cpu, checkpoints, wal_mb, load in cpu_rows:
             micros = [c / size * 1e6 for c in (main_cpu, pool_cpu, server_cpu)]
-            print(f"| {size:,} | {micros[0]:.0f} | {micros[1]:.0f} | {micros[2]:.0f} | "
-                  f"{sum(micros):.0f} | {checkpoints} | {wal_mb * 1e3 / size:.1f} | "
-                  f"{load:.1f} |")  # fmt: skip
+            print(
+                f"| {size:,} | {micros[0]:.0f} | {micros[1]:.0f} | {micros[2]:.0f} | "
+                f"{sum(micros):.0f} | {checkpoints} | {wal_mb * 1e3 / size:.1f} | "
+                f"{load:.1f} |"
+            )
     finally:
         if cluster is not None:
             cluster.destroy()

@@ -61,17 +61,34 @@ def worker_phases(paths: list[str]) -> dict[str, float]:
         headers = timed("read headers", read_headers, path)
         name = timed("file name", check_name, Path(path).name)
         kind = timed("classify", classify, headers, name.product_type)
-        found = timed("rules", check_headers, headers, kind, name_version=name.version,
-                      name_proj_id=name.proj_id)  # fmt: skip
-        record = ProductRecord(path=path, file_name=Path(path).name, file_bytes=0, mtime_ns=0,
-                               file_format="", collection="x", collection_source="",
-                               hdu_count=len(headers), kind=str(kind.kind))  # fmt: skip
+        found = timed(
+            "rules",
+            check_headers,
+            headers,
+            kind,
+            name_version=name.version,
+            name_proj_id=name.proj_id,
+        )
+        record = ProductRecord(
+            path=path,
+            file_name=Path(path).name,
+            file_bytes=0,
+            mtime_ns=0,
+            file_format="",
+            collection="x",
+            collection_source="",
+            hdu_count=len(headers),
+            kind=str(kind.kind),
+        )
         timed("extraction + header JSON", worker.fill, record, headers, name)
         record.findings = [f for f in [*name.findings, *found] if f.severity != Severity.INFO]
         records.append(record)
     for i in range(0, len(records), 256):  # what shipping records between processes would
-        timed("pickle + unpickle (a harvest no longer ships records)",  # cost
-              lambda rs: pickle.loads(pickle.dumps(rs)), records[i : i + 256])  # fmt: skip
+        timed(
+            "pickle + unpickle (a harvest no longer ships records)",  # cost
+            lambda rs: pickle.loads(pickle.dumps(rs)),
+            records[i : i + 256],
+        )
     return {k: v / len(paths) * 1e6 for k, v in totals.items()}
 
 
@@ -86,8 +103,9 @@ def load_cost(server_url: str, records: list[ProductRecord], label: str) -> None
         database.migrate()
         database.dispose()
         with psycopg.connect(database.url, autocommit=True) as conn:
-            run_row = conn.execute("INSERT INTO hlsp.harvest_run DEFAULT VALUES "
-                                   "RETURNING run_id").fetchone()  # fmt: skip
+            run_row = conn.execute(
+                "INSERT INTO hlsp.harvest_run DEFAULT VALUES RETURNING run_id"
+            ).fetchone()
             pid_row = conn.execute("SELECT pg_backend_pid()").fetchone()
             assert run_row is not None and pid_row is not None
             skip_reference_triggers(conn)  # as a harvest's loading sessions do, when they may
@@ -101,8 +119,9 @@ def load_cost(server_url: str, records: list[ProductRecord], label: str) -> None
             cpu1, self1 = _backend_cpu(int(pid_row[0])), resource.getrusage(resource.RUSAGE_SELF)
     n = len(records)
     mine = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
-    print(f"| {label} | {wall / n * 1e6:.0f} | {mine / n * 1e6:.0f} | "
-          f"{(cpu1 - cpu0) / n * 1e6:.0f} |")  # fmt: skip
+    print(
+        f"| {label} | {wall / n * 1e6:.0f} | {mine / n * 1e6:.0f} | {(cpu1 - cpu0) / n * 1e6:.0f} |"
+    )
 
 
 def main() -> None:
@@ -119,32 +138,43 @@ def main() -> None:
         server_url = external or (cluster.url("postgres") if cluster else "")
         corpus = generate_corpus(work / "corpus", files=args.files, seed=11, flaws=True)
         paths = [str(f.path) for f in corpus.files]
-        print(f"compiled harvest modules: {'yes' if native.status().active else 'no'} "
-              f"({native.status().reason})\n")  # fmt: skip
+        print(
+            f"compiled harvest modules: {'yes' if native.status().active else 'no'} "
+            f"({native.status().reason})\n"
+        )
         with fewer_collections():  # as a harvest's workers run
             worker_phases(paths[:300])  # warm caches
             print("| worker phase | µs per file |\n|---|---:|")
             for phase, micros in worker_phases(paths).items():
                 print(f"| {phase} | {micros:.0f} |")
         stats = [Path(p).stat() for p in paths]
-        base = [worker.process_file(FileTask(p, s.st_size, s.st_mtime_ns), keep_info=False)
-                for p, s in zip(paths, stats, strict=True)]  # fmt: skip
+        base = [
+            worker.process_file(FileTask(p, s.st_size, s.st_mtime_ns), keep_info=False)
+            for p, s in zip(paths, stats, strict=True)
+        ]
         records = [r for r in base if isinstance(r, ProductRecord)]
-        print("\n| loading (batches of 500) | wall µs/file | loader CPU µs/file "
-              "| PostgreSQL CPU µs/file |\n|---|---:|---:|---:|")  # fmt: skip
+        print(
+            "\n| loading (batches of 500) | wall µs/file | loader CPU µs/file "
+            "| PostgreSQL CPU µs/file |\n|---|---:|---:|---:|"
+        )
         variants = {
             "everything": lambda r: None,
             "without raw headers": lambda r: setattr(r, "headers", "[]"),
             "without findings": lambda r: setattr(r, "findings", []),
             "without targets": lambda r: setattr(r, "targets", []),
-            "without provenance/software": lambda r: (setattr(r, "inputs", []),
-                                                      setattr(r, "software", [])),
-            "bare product rows": lambda r: (setattr(r, "headers", "[]"),
-                                            setattr(r, "findings", []),
-                                            setattr(r, "targets", []), setattr(r, "inputs", []),
-                                            setattr(r, "software", []),
-                                            setattr(r, "footprint", None)),
-        }  # fmt: skip
+            "without provenance/software": lambda r: (
+                setattr(r, "inputs", []),
+                setattr(r, "software", []),
+            ),
+            "bare product rows": lambda r: (
+                setattr(r, "headers", "[]"),
+                setattr(r, "findings", []),
+                setattr(r, "targets", []),
+                setattr(r, "inputs", []),
+                setattr(r, "software", []),
+                setattr(r, "footprint", None),
+            ),
+        }
         for label, strip in variants.items():
             copies = [pickle.loads(pickle.dumps(r)) for r in records]
             for record in copies:

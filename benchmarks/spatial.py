@@ -54,10 +54,10 @@ ANALYZE hlsp.product;
 
 QUERIES = {
     "cone": "SELECT obs_id, s_ra, s_dec, access_url FROM ivoa.obscore "
-            "WHERE pos <@ scircle(spoint(radians(%(ra)s), radians(%(dec)s)), radians(0.1))",
+    "WHERE pos <@ scircle(spoint(radians(%(ra)s), radians(%(dec)s)), radians(0.1))",
     "facet": "SELECT instrument_name, count(*) FROM ivoa.obscore GROUP BY instrument_name",
     "top1000": "SELECT * FROM ivoa.obscore LIMIT 1000",
-}  # fmt: skip
+}
 
 
 def timed(conn: psycopg.Connection, sql: str, repeat: int, seq: bool = False) -> list[float]:

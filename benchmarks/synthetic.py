@@ -108,8 +108,11 @@ def scratch_database(admin_url: str) -> Iterator[str]:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
-    url = admin_url.replace("/postgres?", f"/{name}?") if "/postgres?" in admin_url else \
-        admin_url.rsplit("/", 1)[0] + f"/{name}"  # fmt: skip
+    url = (
+        admin_url.replace("/postgres?", f"/{name}?")
+        if "/postgres?" in admin_url
+        else admin_url.rsplit("/", 1)[0] + f"/{name}"
+    )
     try:
         yield url
     finally:
@@ -138,8 +141,12 @@ def server(url: str) -> Iterator[str]:
     hlsp = shutil.which("hlsp", path=str(Path(sys.executable).parent)) or "hlsp"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HLSP_")}
     env["HLSP_DATABASE_URL"] = url
-    proc = subprocess.Popen([hlsp, "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [hlsp, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

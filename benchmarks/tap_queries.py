@@ -165,16 +165,19 @@ def sync_section(repeat: int, sizes: list[int]) -> None:
                             ra, dec = positions[i % len(positions)]
                             adql = template.format(ra=ra, dec=dec)
                             t0 = time.perf_counter()
-                            answer = client.post(base + "/tap/sync", data={
-                                "LANG": "ADQL", "QUERY": adql, "MAXREC": "100000"})  # fmt: skip
+                            answer = client.post(
+                                base + "/tap/sync",
+                                data={"LANG": "ADQL", "QUERY": adql, "MAXREC": "100000"},
+                            )
                             elapsed = (time.perf_counter() - t0) * 1000
                             assert answer.status_code == 200, answer.text[:500]
                             if i >= 5:  # warm-up excluded
                                 times.append(elapsed)
                                 counts.append(answer.content.count(b"<FIELD"))
                         ra, dec = positions[0]
-                        sql = translate(template.format(ra=ra, dec=dec), metadata,
-                                        row_limit=100_001).sql  # fmt: skip
+                        sql = translate(
+                            template.format(ra=ra, dec=dec), metadata, row_limit=100_001
+                        ).sql
                         rows.append((label, times, sql_latency(url, sql, repeat), len(counts)))
                 print("| query | p50 ms | p95 ms | SQL alone p50 ms | SQL alone p95 ms |")
                 print("|---|---:|---:|---:|---:|")
@@ -188,8 +191,10 @@ def stream_section() -> None:
     import subprocess
 
     print("## stream")
-    subprocess.run([sys.executable, str(REPO / "benchmarks" / "tap_stream.py"),
-                    "--rows", "1000000"], check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "tap_stream.py"), "--rows", "1000000"],
+        check=True,
+    )
 
 
 SECTIONS = {"adql": adql_section, "sync": sync_section, "stream": stream_section}

@@ -109,10 +109,13 @@ def child(variant: str, url: str) -> dict[str, float]:
     seconds = time.perf_counter() - t0
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
-        "rows": rows, "bytes": size, "seconds": seconds, "rss_mb": usage.ru_maxrss / 1024,
+        "rows": rows,
+        "bytes": size,
+        "seconds": seconds,
+        "rss_mb": usage.ru_maxrss / 1024,
         "client_cpu": usage.ru_utime + usage.ru_stime - start.ru_utime - start.ru_stime,
         "server_cpu": server,
-    }  # fmt: skip
+    }
 
 
 def astropy_write(conn: psycopg.Connection) -> tuple[int, int]:
@@ -143,8 +146,10 @@ def astropy_write(conn: psycopg.Connection) -> tuple[int, int]:
 def run(url: str, variant: str) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", variant, "--url", url],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -179,8 +184,11 @@ def main() -> None:
             version = admin.execute("SHOW server_version").fetchone()
             print(f"server: PostgreSQL {version[0] if version else '?'}")
             admin.execute(f"CREATE DATABASE {name}")
-        url = admin_url.replace("/postgres?", f"/{name}?") if "/postgres?" in admin_url else \
-            admin_url.rsplit("/", 1)[0] + f"/{name}"  # fmt: skip
+        url = (
+            admin_url.replace("/postgres?", f"/{name}?")
+            if "/postgres?" in admin_url
+            else admin_url.rsplit("/", 1)[0] + f"/{name}"
+        )
         print(
             "\n| rows | variant | rows/s (best) | rows/s (median) | client CPU µs/row"
             " | server CPU µs/row | CPU-bound rows/s | MB out | peak RSS MB |"

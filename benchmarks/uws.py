@@ -71,8 +71,9 @@ def make_app(engine: sa.Engine, svc: UwsService) -> Starlette:
             yield from rows_csv(conn, n)
 
     async def direct(request: Request) -> StreamingResponse:
-        return StreamingResponse(direct_rows(int(request.query_params["rows"])),
-                                 media_type="text/csv")  # fmt: skip
+        return StreamingResponse(
+            direct_rows(int(request.query_params["rows"])), media_type="text/csv"
+        )
 
     routes = [Route("/direct", direct), *svc.routes()]
     return Starlette(routes=[Mount("/tap", routes=routes)], lifespan=svc.lifespan)
@@ -101,8 +102,9 @@ def summary(values: list[float]) -> str:
 def bench(url: str, small: int, rows: int) -> None:
     engine = create_engine(url)
     svc = UwsService(engine, execute, workers=2)
-    port_server = uvicorn.Server(uvicorn.Config(make_app(engine, svc), host="127.0.0.1",
-                                                port=0, log_level="warning"))  # fmt: skip
+    port_server = uvicorn.Server(
+        uvicorn.Config(make_app(engine, svc), host="127.0.0.1", port=0, log_level="warning")
+    )
     thread = threading.Thread(target=port_server.run, daemon=True)
     thread.start()
     while not port_server.started:
@@ -122,8 +124,10 @@ def bench(url: str, small: int, rows: int) -> None:
                 client.get(f"{base}/direct", params={"rows": 10})
                 direct.append(time.perf_counter() - t0)
             print(f"small job, async   {summary(jobs)}   (n={small})")
-            print(f"small, direct      {summary(direct)}   -> async/direct "
-                  f"{statistics.median(jobs) / statistics.median(direct):.1f}x")  # fmt: skip
+            print(
+                f"small, direct      {summary(direct)}   -> async/direct "
+                f"{statistics.median(jobs) / statistics.median(direct):.1f}x"
+            )
             t0 = time.perf_counter()
             size = len(run_job(client, base, rows))
             job_s = time.perf_counter() - t0
@@ -132,9 +136,11 @@ def bench(url: str, small: int, rows: int) -> None:
             direct_s = time.perf_counter() - t0
             assert size == direct_size
             mb = size / 1e6
-            print(f"large job {rows:,} rows, {mb:.1f} MB: async {job_s:.2f} s "
-                  f"({mb / job_s:.1f} MB/s); direct {direct_s:.2f} s ({mb / direct_s:.1f} MB/s) "
-                  f"-> async/direct {job_s / direct_s:.2f}x")  # fmt: skip
+            print(
+                f"large job {rows:,} rows, {mb:.1f} MB: async {job_s:.2f} s "
+                f"({mb / job_s:.1f} MB/s); direct {direct_s:.2f} s ({mb / direct_s:.1f} MB/s) "
+                f"-> async/direct {job_s / direct_s:.2f}x"
+            )
     finally:
         port_server.should_exit = True
         thread.join(30)

@@ -75,11 +75,13 @@ def _health(db: Database) -> tuple[int, dict[str, Any]]:
 def _counts(db: Database) -> dict[str, int] | None:
     try:
         with db.read_engine.connect() as conn:
-            row = conn.execute(sa.text(
-                "SELECT (SELECT count(*) FROM hlsp.collection), "
-                "(SELECT count(*) FROM hlsp.product WHERE withdrawn_at IS NULL), "
-                "(SELECT count(*) FROM hlsp.target)"
-            )).one()  # fmt: skip
+            row = conn.execute(
+                sa.text(
+                    "SELECT (SELECT count(*) FROM hlsp.collection), "
+                    "(SELECT count(*) FROM hlsp.product WHERE withdrawn_at IS NULL), "
+                    "(SELECT count(*) FROM hlsp.target)"
+                )
+            ).one()
     except sa.exc.SQLAlchemyError:
         return None
     return {"collections": row[0], "products": row[1], "targets": row[2]}
@@ -126,9 +128,10 @@ def create_app(db: Database) -> Starlette:
                 status, body = await run_in_threadpool(_health, db)
         except Overloaded as exc:
             return JSONResponse(
-                {"status": "busy", "reason": exc.message}, status_code=503,
+                {"status": "busy", "reason": exc.message},
+                status_code=503,
                 headers={"Retry-After": str(exc.retry_after)},
-            )  # fmt: skip
+            )
         return JSONResponse(body, status_code=status)
 
     async def landing(request: Request) -> HTMLResponse:
@@ -159,7 +162,7 @@ def create_app(db: Database) -> Starlette:
         client_timeout=serving.client_timeout,
         send_stall=serving.send_stall,
         renderers=[("/tap", _dali_error), ("/graphql", graphql_error)],
-    )  # fmt: skip
+    )
     app = Starlette(
         routes=[
             Route("/", landing),

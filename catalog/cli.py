@@ -74,7 +74,7 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
     settings = Settings.from_env().with_overrides(
         data_dir=data_dir.absolute() if data_dir else None, database_url=database_url
     )
-    ctx.obj = {"settings": settings, "db": Database.from_settings(settings)}  # fmt: skip
+    ctx.obj = {"settings": settings, "db": Database.from_settings(settings)}
 
 
 @main.group()
@@ -179,8 +179,12 @@ _WORKERS_HELP = (
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", "-w", type=click.IntRange(1, 256), default=None, help=_WORKERS_HELP)
-@click.option("--access-log/--no-access-log", default=True, show_default=True,
-              help="Log every request (uvicorn's access log).")  # fmt: skip
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log every request (uvicorn's access log).",
+)
 @click.pass_context
 @expected_errors
 def serve(ctx: click.Context, host: str, port: int, workers: int | None, access_log: bool) -> None:
@@ -191,9 +195,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int | None, access_
 
 
 def _serve(
-    ctx: click.Context, database: Database, host: str, port: int, *,
-    workers: int | None = None, access_log: bool = True,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    database: Database,
+    host: str,
+    port: int,
+    *,
+    workers: int | None = None,
+    access_log: bool = True,
+) -> None:
     from dataclasses import replace
 
     from catalog.serving.launch import serve
@@ -203,8 +212,10 @@ def _serve(
         settings = replace(settings, serving=replace(settings.serving, workers=workers))
     n = settings.serving.workers
     _warn_if_connections_short(database, settings)
-    out.print(f"serving on http://{host}:{port}/ with {n} process{'es' if n > 1 else ''}  "
-              "(Ctrl-C to stop)")  # fmt: skip
+    out.print(
+        f"serving on http://{host}:{port}/ with {n} process{'es' if n > 1 else ''}  "
+        "(Ctrl-C to stop)"
+    )
     database.dispose()  # the server processes make their own connections
     serve(settings, host=host, port=port, access_log=access_log)
 
@@ -251,8 +262,9 @@ def demo(ctx: click.Context, host: str, port: int, serve: bool, regenerate: bool
     from catalog.errors import HarvestBusy
 
     try:
-        root, summary = run_demo(database, settings.data_dir, stream=sys.stderr,
-                                 regenerate=regenerate)  # fmt: skip
+        root, summary = run_demo(
+            database, settings.data_dir, stream=sys.stderr, regenerate=regenerate
+        )
     except HarvestBusy as busy:
         err.print(Text.assemble(("error ", "bold red"), str(busy)))
         sys.exit(2)
@@ -273,20 +285,43 @@ def _jobs_default() -> int:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--collection", metavar="ID", help="Collection of every file (overrides HLSPID).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text",
-              show_default=True, help="Report format.")  # fmt: skip
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to this file instead of standard output.")  # fmt: skip
-@click.option("--jobs", "-j", type=click.IntRange(1, 512), default=_jobs_default,
-              help="Worker processes [default: number of CPUs].")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 512),
+    default=_jobs_default,
+    help="Worker processes [default: number of CPUs].",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Show the findings of passing files too.")
-@click.option("--list-codes", is_flag=True, help="Print the reference of every finding code "
-              "(Markdown) and exit.")  # fmt: skip
+@click.option(
+    "--list-codes",
+    is_flag=True,
+    help="Print the reference of every finding code (Markdown) and exit.",
+)
 @expected_errors
 def check(  # noqa: PLR0917 (click passes options positionally)
-    paths: tuple[Path, ...], collection: str | None, fmt: str, output: Path | None, jobs: int,
-    verbose: bool, list_codes: bool,
-) -> None:  # fmt: skip
+    paths: tuple[Path, ...],
+    collection: str | None,
+    fmt: str,
+    output: Path | None,
+    jobs: int,
+    verbose: bool,
+    list_codes: bool,
+) -> None:
     """Check files against MAST's HLSP guidelines (no database needed).
 
     Exit status: 0 every file passes, 1 something needs review, 3 something fails,
@@ -302,9 +337,13 @@ def check(  # noqa: PLR0917 (click passes options positionally)
         raise click.UsageError("give at least one file or directory to check")
     report = run_check(list(paths), collection=collection, jobs=jobs)
     if fmt == "text":
-        console = out if output is None else Console(
-            file=output.open("w", encoding="utf-8"), markup=False, highlight=False, width=120
-        )  # fmt: skip
+        console = (
+            out
+            if output is None
+            else Console(
+                file=output.open("w", encoding="utf-8"), markup=False, highlight=False, width=120
+            )
+        )
         print_terminal(report, console, verbose=verbose)
     else:
         text = to_json(report) if fmt == "json" else to_html(report)
@@ -320,23 +359,46 @@ def check(  # noqa: PLR0917 (click passes options positionally)
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--collection", metavar="ID", help="Collection of every file (overrides HLSPID).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 512), default=_jobs_default,
-              help="Worker processes [default: number of CPUs].")  # fmt: skip
-@click.option("--force", is_flag=True, help="Re-read files even when size and mtime are "
-              "unchanged.")  # fmt: skip
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
-              help="Files per database transaction.")  # fmt: skip
-@click.option("--keep-missing", is_flag=True, help="Do not mark products whose files "
-              "disappeared as withdrawn (a file present but damaged withdraws its product "
-              "all the same).")  # fmt: skip
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Progress bar on a terminal, log lines otherwise.")  # fmt: skip
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 512),
+    default=_jobs_default,
+    help="Worker processes [default: number of CPUs].",
+)
+@click.option("--force", is_flag=True, help="Re-read files even when size and mtime are unchanged.")
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Files per database transaction.",
+)
+@click.option(
+    "--keep-missing",
+    is_flag=True,
+    help="Do not mark products whose files "
+    "disappeared as withdrawn (a file present but damaged withdraws its product "
+    "all the same).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Progress bar on a terminal, log lines otherwise.",
+)
 @click.pass_context
 @expected_errors
 def harvest(  # noqa: PLR0917 (click passes options positionally)
-    ctx: click.Context, paths: tuple[Path, ...], collection: str | None, jobs: int,
-    force: bool, batch_size: int, keep_missing: bool, progress: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    collection: str | None,
+    jobs: int,
+    force: bool,
+    batch_size: int,
+    keep_missing: bool,
+    progress: bool,
+) -> None:
     """Read FITS headers under PATHS into the catalog (incremental and resumable).
 
     Exit status: 0 every file harvested, 1 some files failed (each is recorded with its
@@ -358,9 +420,15 @@ def harvest(  # noqa: PLR0917 (click passes options positionally)
         )
     database = _database(ctx)
     _ensure_ready(database)
-    options = HarvestOptions(paths=list(paths), collection=collection, jobs=jobs, force=force,
-                             batch_size=batch_size, withdraw=not keep_missing,
-                             progress=progress)  # fmt: skip
+    options = HarvestOptions(
+        paths=list(paths),
+        collection=collection,
+        jobs=jobs,
+        force=force,
+        batch_size=batch_size,
+        withdraw=not keep_missing,
+        progress=progress,
+    )
     # A database that goes away ends the run with one message (HLSP-020/022); psycopg's own
     # warnings about the copy or pipeline it could not end on the dead connection would only
     # repeat it, from every worker process.
@@ -399,22 +467,31 @@ def _print_summary(summary: Any) -> None:
     from catalog.harvest.records import terminal_safe
 
     for failure in summary.failures[:20]:  # a file name may hold escape sequences: shown
-        err.print(Text.assemble(("failed ", "red"), f"{terminal_safe(failure.path)}: "
-                                f"{failure.code} ", failure.reason))  # fmt: skip
+        err.print(
+            Text.assemble(
+                ("failed ", "red"),
+                f"{terminal_safe(failure.path)}: {failure.code} ",
+                failure.reason,
+            )
+        )
     if len(summary.failures) > 20:
-        err.print(f"... and {len(summary.failures) - 20} more: hlsp runs --failures "
-                  f"{summary.run_id}")  # fmt: skip
+        err.print(
+            f"... and {len(summary.failures) - 20} more: hlsp runs --failures {summary.run_id}"
+        )
     for collection, findings in summary.collection_findings.items():
         for finding in findings:
             err.print(f"collection {collection}: {finding.code} {finding.message}")
     if summary.state == "interrupted":
-        err.print("interrupted: the catalog holds every batch committed so far; run the same "
-                  "command again to complete the work")  # fmt: skip
+        err.print(
+            "interrupted: the catalog holds every batch committed so far; run the same "
+            "command again to complete the work"
+        )
 
 
 @main.command()
-@click.option("--failures", "failures_of", type=int, metavar="RUN",
-              help="List the failures of this run.")  # fmt: skip
+@click.option(
+    "--failures", "failures_of", type=int, metavar="RUN", help="List the failures of this run."
+)
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 10000))
 @click.pass_context
 @expected_errors
@@ -426,20 +503,36 @@ def runs(ctx: click.Context, failures_of: int | None, limit: int) -> None:
     _ensure_ready(database)
     with database.engine.connect() as conn:
         if failures_of is not None:
-            rows = conn.execute(sa.text(
-                "SELECT file_path, code, reason FROM hlsp.harvest_failure WHERE run_id = :r "
-                "ORDER BY file_path LIMIT :n"), {"r": failures_of, "n": limit}).all()  # fmt: skip
+            rows = conn.execute(
+                sa.text(
+                    "SELECT file_path, code, reason FROM hlsp.harvest_failure WHERE run_id = :r "
+                    "ORDER BY file_path LIMIT :n"
+                ),
+                {"r": failures_of, "n": limit},
+            ).all()
             for path, code, reason in rows:
                 click.echo(f"{path}\t{code}\t{reason}")
             return
-        rows = conn.execute(sa.text(
-            "SELECT run_id, state, started_at, finished_at, files_seen, files_added, "
-            "files_updated, files_unchanged, files_failed, files_withdrawn FROM "
-            "hlsp.harvest_run ORDER BY run_id DESC LIMIT :n"), {"n": limit}).all()  # fmt: skip
-    columns = ("run", "state", "started (UTC)", "seen", "added", "updated", "unchanged",
-               "failed", "withdrawn")  # fmt: skip
-    cells = [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M:%S}", *(str(v) for v in r[4:]))
-             for r in rows]  # fmt: skip
+        rows = conn.execute(
+            sa.text(
+                "SELECT run_id, state, started_at, finished_at, files_seen, files_added, "
+                "files_updated, files_unchanged, files_failed, files_withdrawn FROM "
+                "hlsp.harvest_run ORDER BY run_id DESC LIMIT :n"
+            ),
+            {"n": limit},
+        ).all()
+    columns = (
+        "run",
+        "state",
+        "started (UTC)",
+        "seen",
+        "added",
+        "updated",
+        "unchanged",
+        "failed",
+        "withdrawn",
+    )
+    cells = [(str(r[0]), r[1], f"{r[2]:%Y-%m-%d %H:%M:%S}", *(str(v) for v in r[4:])) for r in rows]
     if not sys.stdout.isatty():  # tab-separated for scripts and logs
         click.echo("\t".join(columns))
         for row in cells:

@@ -120,8 +120,9 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
         if settings.database_url:
-            return cls(settings.database_url, read_url=settings.read_database_url,
-                       settings=settings)  # fmt: skip
+            return cls(
+                settings.database_url, read_url=settings.read_database_url, settings=settings
+            )
         cluster = EmbeddedCluster(settings.data_dir)
         read_url = settings.read_database_url or cluster.url(user=QUERY_LOGIN)
         return cls(cluster.url(), cluster=cluster, read_url=read_url, settings=settings)
@@ -170,8 +171,11 @@ class Database:
     def _create_database_if_missing(self) -> None:
         url = make_url(sqlalchemy_url(self.url))
         name = url.database or DATABASE
-        admin = create_engine(url.set(database="postgres").render_as_string(hide_password=False),
-                              isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)  # fmt: skip
+        admin = create_engine(
+            url.set(database="postgres").render_as_string(hide_password=False),
+            isolation_level="AUTOCOMMIT",
+            poolclass=sa.pool.NullPool,
+        )
         try:
             with admin.connect() as conn:
                 exists = conn.execute(
@@ -206,11 +210,12 @@ class Database:
                 script = ScriptDirectory.from_config(cfg)
                 target = script.get_revision(revision) if revision not in ("head", "base") else None
                 if revision == "base" or (
-                    target is not None and current is not None
+                    target is not None
+                    and current is not None
                     and target.revision != current
-                    and target.revision in {r.revision for r in script.iterate_revisions(
-                        current, "base")}
-                ):  # fmt: skip
+                    and target.revision
+                    in {r.revision for r in script.iterate_revisions(current, "base")}
+                ):
                     command.downgrade(cfg, revision)
                 else:
                     command.upgrade(cfg, revision)

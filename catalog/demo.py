@@ -40,9 +40,13 @@ def demo_corpus(data_dir: Path, *, files: int = DEMO_FILES, regenerate: bool = F
 
 
 def run_demo(
-    database: Database, data_dir: Path, *, stream: TextIO | None = None, jobs: int = 2,
+    database: Database,
+    data_dir: Path,
+    *,
+    stream: TextIO | None = None,
+    jobs: int = 2,
     regenerate: bool = False,
-) -> tuple[Path, HarvestSummary]:  # fmt: skip
+) -> tuple[Path, HarvestSummary]:
     """Generate (once) and harvest the demo corpus; returns where it is and the run summary."""
     root = demo_corpus(data_dir, regenerate=regenerate)
     options = HarvestOptions(paths=[root], jobs=jobs, progress=stream is not None)

@@ -89,10 +89,22 @@ def _service_account() -> RunAs:
         raise EmbeddedClusterError(f"HLSP_PG_USER={wanted} does not exist.")
     try:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", "--user-group", SERVICE_USER],
-            check=True, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                "--user-group",
+                SERVICE_USER,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         raise EmbeddedClusterError(
             "Running as root, the embedded PostgreSQL needs an unprivileged account, and "
@@ -188,8 +200,9 @@ class EmbeddedCluster:
         return f"postgresql://{user}@/{database}?host={host}&port={PORT}"
 
     # -- running commands as the service account ------------------------------------
-    def _run(self, args: list[str], *, timeout: float = 120, check: bool = True
-             ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def _run(
+        self, args: list[str], *, timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         account = self.account
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -203,9 +216,15 @@ class EmbeddedCluster:
             kwargs = {"user": account.uid, "group": account.gid, "extra_groups": []}
         try:
             result = subprocess.run(
-                args, capture_output=True, text=True, env=env, timeout=timeout,
-                cwd="/", check=False, **kwargs,  # type: ignore[call-overload]
-            )  # fmt: skip
+                args,
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=timeout,
+                cwd="/",
+                check=False,
+                **kwargs,  # type: ignore[call-overload]
+            )
         except subprocess.TimeoutExpired as exc:
             raise EmbeddedClusterError(
                 f"{Path(args[0]).name} did not finish within {timeout:.0f} s" + self._log_tail()
@@ -295,11 +314,20 @@ class EmbeddedCluster:
             self.pgdata.rmdir()
         self._own(staging, 0o700)
         self._run(
-            [self.install.bin("initdb"), "-D", str(staging), "-U", SUPERUSER, "--auth=trust",
-             "--encoding=UTF8", "--locale=C", "--no-instructions"]
+            [
+                self.install.bin("initdb"),
+                "-D",
+                str(staging),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-instructions",
+            ]
             + ([] if self.durable else ["--no-sync"]),
             timeout=300,
-        )  # fmt: skip
+        )
         with (staging / "postgresql.conf").open("a") as conf:
             conf.write("\ninclude_if_exists = 'hlsp.conf'\n")
         staging.rename(self.pgdata)
@@ -347,8 +375,9 @@ class EmbeddedCluster:
     def is_running(self) -> bool:
         if not self.initialised:
             return False
-        result = self._run([self.install.bin("pg_ctl"), "status", "-D", str(self.pgdata)],
-                           check=False)  # fmt: skip
+        result = self._run(
+            [self.install.bin("pg_ctl"), "status", "-D", str(self.pgdata)], check=False
+        )
         pid = self._pid()
         return result.returncode == 0 and pid is not None and self._is_postgres(pid)
 
@@ -373,10 +402,20 @@ class EmbeddedCluster:
             return False
         self._clear_stale_lock()
         self._run(
-            [self.install.bin("pg_ctl"), "start", "-D", str(self.pgdata), "-l",
-             str(self.log_file), "-w", "-t", str(int(timeout)), "-s"],
+            [
+                self.install.bin("pg_ctl"),
+                "start",
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "-s",
+            ],
             timeout=timeout + 30,
-        )  # fmt: skip
+        )
         return True
 
     def stop(self, *, timeout: float = 60) -> bool:
@@ -389,10 +428,20 @@ class EmbeddedCluster:
             self._clear_stale_lock()
             return False
         self._run(
-            [self.install.bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast", "-w",
-             "-t", str(int(timeout)), "-s"],
+            [
+                self.install.bin("pg_ctl"),
+                "stop",
+                "-D",
+                str(self.pgdata),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "-s",
+            ],
             timeout=timeout + 30,
-        )  # fmt: skip
+        )
         return True
 
     def kill(self) -> None:
@@ -421,8 +470,13 @@ class EmbeddedCluster:
         with contextlib.suppress(EmbeddedClusterError):
             self.stop()
         root = self._root
-        for path in (self.pgdata, self.pgdata.with_name("pgdata.initdb"), root / "run",
-                     root / "log", self.socket_dir):  # fmt: skip
+        for path in (
+            self.pgdata,
+            self.pgdata.with_name("pgdata.initdb"),
+            root / "run",
+            root / "log",
+            self.socket_dir,
+        ):
             shutil.rmtree(path, ignore_errors=True)
         if root != self.data_dir:
             shutil.rmtree(root, ignore_errors=True)

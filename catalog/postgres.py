@@ -63,9 +63,12 @@ def _sharedir(bindir: Path, major: int) -> Path:
     if pg_config.is_file():
         try:
             out = subprocess.run(
-                [str(pg_config), "--sharedir"], capture_output=True, text=True, check=True,
+                [str(pg_config), "--sharedir"],
+                capture_output=True,
+                text=True,
+                check=True,
                 timeout=20,
-            ).stdout.strip()  # fmt: skip
+            ).stdout.strip()
             if out:
                 return Path(out)
         except (OSError, subprocess.SubprocessError):

@@ -68,8 +68,9 @@ class SkyPolygon(NamedTuple):
 
     def stcs(self) -> str:
         """The polygon as STC-S, as ObsCore ``s_region`` serves it."""
-        return "Polygon ICRS " + " ".join(f"{_stcs_number(p.ra)} {_stcs_number(p.dec)}"
-                                          for p in self.vertices)  # fmt: skip
+        return "Polygon ICRS " + " ".join(
+            f"{_stcs_number(p.ra)} {_stcs_number(p.dec)}" for p in self.vertices
+        )
 
 
 class SkyCircle(NamedTuple):

@@ -28,10 +28,13 @@ OBSCORE_TAP_NAME = "ivoa.ObsCore"
 PUBLISHED_SCHEMA = "hlsp_published"
 
 SCHEMAS = (
-    Schema("hlsp", "The HLSP catalog: collections, products (files), targets, provenance and "
-           "the findings of the guideline check."),
+    Schema(
+        "hlsp",
+        "The HLSP catalog: collections, products (files), targets, provenance and "
+        "the findings of the guideline check.",
+    ),
     Schema("ivoa", "IVOA standard views: ObsCore 1.1 over the HLSP products."),
-)  # fmt: skip
+)
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -59,8 +62,9 @@ def _indexed(table: sa.Table) -> set[str]:
 # Columns of the ObsCore view that answer from indexes of hlsp.product.
 # (s_ra, s_dec and s_region also through the hidden pos/footprint_bound columns the translator
 # uses; access_estsize through the index on its expression, migration 0008)
-_OBSCORE_INDEXED = frozenset({"obs_id", "t_min", "em_min", "product_id", "s_ra", "s_dec",
-                              "s_region", "access_estsize"})  # fmt: skip
+_OBSCORE_INDEXED = frozenset(
+    {"obs_id", "t_min", "em_min", "product_id", "s_ra", "s_dec", "s_region", "access_estsize"}
+)
 # POINT(s_ra, s_dec) is the stored spoint ``pos`` (GiST-indexed) in these relations.
 _POINTS = (("s_ra", "s_dec", "pos"),)
 
@@ -69,8 +73,10 @@ _POINTS = (("s_ra", "s_dec", "pos"),)
 _GEOMETRY_SQL = {("obscore", "s_region"): "footprint"}
 # Regions whose values a circle in a hidden, GiST-indexed column holds (hlsp.product's
 # index is on the circle: pg_sphere indexes circles ~15 times faster than polygons).
-_BOUND_SQL = {("obscore", "s_region"): "footprint_bound",
-              ("product", "footprint"): "footprint_bound"}  # fmt: skip
+_BOUND_SQL = {
+    ("obscore", "s_region"): "footprint_bound",
+    ("product", "footprint"): "footprint_bound",
+}
 
 
 def _columns(table: sa.Table, indexed: set[str] | frozenset[str]) -> tuple[Column, ...]:
@@ -87,15 +93,25 @@ def _columns(table: sa.Table, indexed: set[str] | frozenset[str]) -> tuple[Colum
         else:
             datatype, arraysize, xtype = votable_type(sql_type)
             xtype = meta.xtype or xtype
-        columns.append(Column(
-            name=column.name, sql_type=sql_type, datatype=datatype, arraysize=arraysize,
-            xtype=xtype, description=meta.description, unit=meta.unit, ucd=meta.ucd,
-            utype=meta.utype, principal=meta.principal, std=meta.std,
-            indexed=column.name in indexed or (table.name, column.name) in _BOUND_SQL,
-            nullable=bool(column.nullable),
-            sql_geometry=_GEOMETRY_SQL.get((table.name, column.name)),
-            sql_bound=_BOUND_SQL.get((table.name, column.name)),
-        ))  # fmt: skip
+        columns.append(
+            Column(
+                name=column.name,
+                sql_type=sql_type,
+                datatype=datatype,
+                arraysize=arraysize,
+                xtype=xtype,
+                description=meta.description,
+                unit=meta.unit,
+                ucd=meta.ucd,
+                utype=meta.utype,
+                principal=meta.principal,
+                std=meta.std,
+                indexed=column.name in indexed or (table.name, column.name) in _BOUND_SQL,
+                nullable=bool(column.nullable),
+                sql_geometry=_GEOMETRY_SQL.get((table.name, column.name)),
+                sql_bound=_BOUND_SQL.get((table.name, column.name)),
+            )
+        )
     return tuple(columns)
 
 
@@ -112,32 +128,52 @@ def published_metadata() -> TapMetadata:
     for table in sorted(_model_tables(), key=lambda t: t.name):
         meta = table_meta(table)
         assert meta is not None
-        tables.append(Table(
-            schema="hlsp", name=table.name, description=meta.description,
-            sql_name=f"{PUBLISHED_SCHEMA}.{table.name}",
-            columns=_columns(table, _indexed(table)), utype=meta.utype,
-            point_columns=_POINTS if "pos" in table.columns and "s_ra" in table.columns else (),
-        ))  # fmt: skip
+        tables.append(
+            Table(
+                schema="hlsp",
+                name=table.name,
+                description=meta.description,
+                sql_name=f"{PUBLISHED_SCHEMA}.{table.name}",
+                columns=_columns(table, _indexed(table)),
+                utype=meta.utype,
+                point_columns=_POINTS if "pos" in table.columns and "s_ra" in table.columns else (),
+            )
+        )
         for fk in sorted(table.foreign_key_constraints, key=lambda c: tuple(c.column_keys)):
             target = fk.referred_table.name
             if target not in published:
                 continue
             pairs = tuple((e.parent.name, e.column.name) for e in fk.elements)
-            keys.append(ForeignKey(
-                key_id=f"hlsp.{table.name}.{'_'.join(p[0] for p in pairs)}",
-                from_table=f"hlsp.{table.name}", target_table=f"hlsp.{target}", columns=pairs,
-                description=f"{table.name} rows reference their {target}",
-            ))  # fmt: skip
+            keys.append(
+                ForeignKey(
+                    key_id=f"hlsp.{table.name}.{'_'.join(p[0] for p in pairs)}",
+                    from_table=f"hlsp.{table.name}",
+                    target_table=f"hlsp.{target}",
+                    columns=pairs,
+                    description=f"{table.name} rows reference their {target}",
+                )
+            )
     view_meta = table_meta(obscore)
     assert view_meta is not None
-    tables.append(Table(
-        schema="ivoa", name="obscore", tap_name=OBSCORE_TAP_NAME, table_type="view",
-        description=view_meta.description, utype=view_meta.utype,
-        columns=_columns(obscore, _OBSCORE_INDEXED), point_columns=_POINTS,
-    ))  # fmt: skip
-    keys.append(ForeignKey(
-        key_id="ivoa.obscore.product_id", from_table=OBSCORE_TAP_NAME,
-        target_table="hlsp.product", columns=(("product_id", "product_id"),),
-        description="The hlsp.product row behind each ObsCore row",
-    ))  # fmt: skip
+    tables.append(
+        Table(
+            schema="ivoa",
+            name="obscore",
+            tap_name=OBSCORE_TAP_NAME,
+            table_type="view",
+            description=view_meta.description,
+            utype=view_meta.utype,
+            columns=_columns(obscore, _OBSCORE_INDEXED),
+            point_columns=_POINTS,
+        )
+    )
+    keys.append(
+        ForeignKey(
+            key_id="ivoa.obscore.product_id",
+            from_table=OBSCORE_TAP_NAME,
+            target_table="hlsp.product",
+            columns=(("product_id", "product_id"),),
+            description="The hlsp.product row behind each ObsCore row",
+        )
+    )
     return TapMetadata(SCHEMAS, tuple(tables), tuple(keys))

@@ -150,9 +150,10 @@ class Gate:
             self._discard(waiter)
             self.refused += 1
             raise Overloaded(
-                self.name, self.retry_after(),
+                self.name,
+                self.retry_after(),
                 f"no capacity within {self.limits.max_wait:g} s",
-            ) from None  # fmt: skip
+            ) from None
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self._release(0.0)  # handed a slot, but the request is gone: pass it on

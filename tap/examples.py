@@ -45,9 +45,7 @@ def check(examples: Sequence[Example], metadata: TapMetadata) -> None:
 def document(examples: Sequence[Example], *, title: str) -> bytes:
     blocks = []
     for ex in examples:
-        tables = "".join(
-            f' <code property="table">{escape(t)}</code>' for t in ex.tables
-        )  # fmt: skip
+        tables = "".join(f' <code property="table">{escape(t)}</code>' for t in ex.tables)
         blocks.append(
             f'<div typeof="example" id="{ex.id}" resource="#{ex.id}">\n'
             f'<h2 property="name">{escape(ex.name)}</h2>\n'

@@ -211,9 +211,10 @@ class TapMetadata:
     ) -> TapMetadata:
         """A copy with more schemas/tables/keys appended (TAP_SCHEMA itself, uploads)."""
         return TapMetadata(
-            self.schemas + tuple(extra_schemas), self.tables + tuple(extra),
+            self.schemas + tuple(extra_schemas),
+            self.tables + tuple(extra),
             self.keys + tuple(extra_keys),
-        )  # fmt: skip
+        )
 
 
 _ARRAY = re.compile(r"^(?P<base>.+?)\s*\[\]$")

@@ -100,10 +100,15 @@ class QueryRunner:
         metadata = self.metadata
         if uploads:
             tables = [
-                Table("TAP_UPLOAD", name, "Table uploaded with the query", table.columns,
-                      sql_name=f"pg_temp.{upload_sql_name(name)}")
+                Table(
+                    "TAP_UPLOAD",
+                    name,
+                    "Table uploaded with the query",
+                    table.columns,
+                    sql_name=f"pg_temp.{upload_sql_name(name)}",
+                )
                 for name, table in uploads
-            ]  # fmt: skip
+            ]
             metadata = metadata.with_tables((UPLOAD_SCHEMA,), tables)
         translation = translate(request.query, metadata, row_limit=request.maxrec + 1)
         infos = (
@@ -114,8 +119,9 @@ class QueryRunner:
         )
         return PreparedQuery(translation, output, uploads, infos, request.maxrec)
 
-    def start(self, prepared: PreparedQuery, conn: psycopg.Connection[Any], *,
-              timeout: float | None) -> Iterator[bytes]:  # fmt: skip
+    def start(
+        self, prepared: PreparedQuery, conn: psycopg.Connection[Any], *, timeout: float | None
+    ) -> Iterator[bytes]:
         """Set up the transaction ``conn`` is in (nothing may have written in it yet) and
         start the query; ``timeout`` None leaves the statement timeout as it is."""
         role = self.config.reader_role
@@ -123,8 +129,11 @@ class QueryRunner:
             for name, table in prepared.uploads:
                 created = create_upload_table(conn, name, table)
                 if role:
-                    cur.execute(psql.SQL("GRANT SELECT ON {} TO {}").format(
-                        psql.Identifier("pg_temp", created), psql.Identifier(role)))  # fmt: skip
+                    cur.execute(
+                        psql.SQL("GRANT SELECT ON {} TO {}").format(
+                            psql.Identifier("pg_temp", created), psql.Identifier(role)
+                        )
+                    )
             # One round trip: read only, the reader role, the statement timeout, and the
             # database's own net under the service's bounds (a transaction left idle, its
             # client or thread gone, ends by itself).
@@ -133,14 +142,19 @@ class QueryRunner:
                 settings.append(psql.SQL("SET LOCAL ROLE {}").format(psql.Identifier(role)))
             if timeout is not None:
                 ms = max(1, int(timeout * 1000))
-                settings.append(psql.SQL("SET LOCAL statement_timeout = {}").format(
-                    psql.Literal(str(ms))))  # fmt: skip
-            settings.append(psql.SQL("SET LOCAL idle_in_transaction_session_timeout = {}").format(
-                psql.Literal(str(IDLE_IN_TRANSACTION_MS))))  # fmt: skip
+                settings.append(
+                    psql.SQL("SET LOCAL statement_timeout = {}").format(psql.Literal(str(ms)))
+                )
+            settings.append(
+                psql.SQL("SET LOCAL idle_in_transaction_session_timeout = {}").format(
+                    psql.Literal(str(IDLE_IN_TRANSACTION_MS))
+                )
+            )
             cur.execute(psql.SQL("; ").join(settings))
         t = prepared.translation
-        return query_result(conn, t.sql, t.columns, prepared.output,
-                            infos=prepared.infos, maxrec=prepared.maxrec)  # fmt: skip
+        return query_result(
+            conn, t.sql, t.columns, prepared.output, infos=prepared.infos, maxrec=prepared.maxrec
+        )
 
     def run_sync(
         self,
@@ -156,8 +170,14 @@ class QueryRunner:
         media_type = prepared.output.mime
         if prepared.maxrec == 0:  # metadata only: nothing to execute (DALI §3.4.4)
             t = prepared.translation
-            chunks = query_result(None, t.sql, t.columns, prepared.output,  # type: ignore[arg-type]
-                                  infos=prepared.infos, maxrec=0)  # fmt: skip
+            chunks = query_result(
+                None,  # type: ignore[arg-type]
+                t.sql,
+                t.columns,
+                prepared.output,
+                infos=prepared.infos,
+                maxrec=0,
+            )
             return QueryOutput(media_type, chunks)
         try:
             raw = self.engine.raw_connection()

@@ -68,9 +68,10 @@ class ServerHeader:
         async def with_header(message: dict[str, object]) -> None:
             if message["type"] == "http.response.start":
                 headers = [
-                    (k, v) for k, v in message.get("headers", [])  # type: ignore[attr-defined]
+                    (k, v)
+                    for k, v in message.get("headers", [])  # type: ignore[attr-defined]
                     if k.lower() != b"server"
-                ]  # fmt: skip
+                ]
                 headers.append((b"server", self.value))
                 message["headers"] = headers
             await send(message)
@@ -117,8 +118,9 @@ class TapService:
         self.features = tuple(adql_features() if features is None else features)
         self.output_formats = tuple(
             [vosi.OutputFormat(d.mime, d.aliases, d.ivo_id) for d in DESCRIPTIONS]
-            if output_formats is None else output_formats
-        )  # fmt: skip
+            if output_formats is None
+            else output_formats
+        )
         self.started = datetime.now(UTC)
         self.runner = QueryRunner(self.metadata, query_engine, config)
         self.gates = gates or TapGates(
@@ -132,7 +134,9 @@ class TapService:
             max_workers=config.sync_gate.limit + 1, thread_name_prefix="tap-sync"
         )
         self.uws = UwsService(
-            admin_engine, self.runner.execute_job, query_engine=query_engine,
+            admin_engine,
+            self.runner.execute_job,
+            query_engine=query_engine,
             limits=UwsLimits(
                 default_execution_duration=config.duration_default,
                 max_execution_duration=config.duration_hard,
@@ -140,8 +144,10 @@ class TapService:
                 max_destruction=timedelta(seconds=config.retention_hard),
                 upload_limit=config.upload_bytes,
             ),
-            base_url=config.base_url, render_error=_error_document, gate=self.gates.jobs,
-        )  # fmt: skip
+            base_url=config.base_url,
+            render_error=_error_document,
+            gate=self.gates.jobs,
+        )
 
     # -- installation -------------------------------------------------------------------
 
@@ -215,9 +221,12 @@ class TapService:
 
     async def capabilities(self, request: Request) -> Response:
         body = vosi.capabilities(
-            self.base_url(request), self.config, features=self.features,
-            output_formats=self.output_formats, examples=bool(self.examples),
-        )  # fmt: skip
+            self.base_url(request),
+            self.config,
+            features=self.features,
+            output_formats=self.output_formats,
+            examples=bool(self.examples),
+        )
         return Response(body, media_type=XML)
 
     async def availability(self, request: Request) -> Response:
@@ -273,10 +282,12 @@ class TapService:
     ) -> Response:
         loop = asyncio.get_running_loop()
         spool = ResultSpool(
-            budget=self.spool_budget, memory=self.config.spool_memory,
-            max_bytes=self.config.spool_max_bytes, hold=self.config.spool_hold,
+            budget=self.spool_budget,
+            memory=self.config.spool_memory,
+            max_bytes=self.config.spool_max_bytes,
+            hold=self.config.spool_hold,
             directory=self.config.spool_dir,
-        )  # fmt: skip
+        )
         spool.bind(loop)
         query = _SyncQuery(
             runner=self.runner,
@@ -320,12 +331,16 @@ class TapService:
     def app(self, extra_routes: Sequence[BaseRoute] = ()) -> ASGIApp:
         app = Starlette(
             routes=[*self.routes(), *self.uws.routes(), *extra_routes],
-            middleware=[Middleware(
-                CORSMiddleware, allow_origins=list(self.config.cors_origins),
-                allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],
-                expose_headers=["Location", "Content-Disposition"],
-            )],
-        )  # fmt: skip
+            middleware=[
+                Middleware(
+                    CORSMiddleware,
+                    allow_origins=list(self.config.cors_origins),
+                    allow_methods=["GET", "POST", "DELETE"],
+                    allow_headers=["*"],
+                    expose_headers=["Location", "Content-Disposition"],
+                )
+            ],
+        )
         return ServerHeader(app, self.config.server_software)
 
 
@@ -351,9 +366,16 @@ class _SyncQuery:
     connection and the slot."""
 
     def __init__(
-        self, *, runner: QueryRunner, params: Params, parts: Mapping[str, bytes],
-        config: TapConfig, spool: ResultSpool, slot: Slot, loop: asyncio.AbstractEventLoop,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        runner: QueryRunner,
+        params: Params,
+        parts: Mapping[str, bytes],
+        config: TapConfig,
+        spool: ResultSpool,
+        slot: Slot,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self.runner = runner
         self.params = params
         self.parts = parts
@@ -403,9 +425,11 @@ class _SyncQuery:
         try:
             try:
                 output = self.runner.run_sync(
-                    self.params, self.parts, timeout=self.config.sync_timeout,
+                    self.params,
+                    self.parts,
+                    timeout=self.config.sync_timeout,
                     on_connect=self._connected,
-                )  # fmt: skip
+                )
             except BaseException as exc:
                 self._tell(exc)
                 return

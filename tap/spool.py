@@ -249,18 +249,19 @@ class SpoolResponse(Response):
         watcher = asyncio.ensure_future(self._watch(receive))
         deadline = time.monotonic() + self.deliver
         try:
-            await self._send(send, {"type": "http.response.start", "status": 200,
-                                    "headers": self.raw_headers})  # fmt: skip
+            await self._send(
+                send, {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+            )
             while (chunk := await self.spool.read()) is not None:
-                await self._send(send, {"type": "http.response.body", "body": chunk,
-                                        "more_body": True})  # fmt: skip
+                await self._send(
+                    send, {"type": "http.response.body", "body": chunk, "more_body": True}
+                )
                 if self.spool.on_disk and time.monotonic() > deadline:
                     raise SpoolOverrun(
                         f"the client took more than {self.deliver:g} s to read a result the "
                         "server kept on disk for it"
                     )
-            await self._send(send, {"type": "http.response.body", "body": b"",
-                                    "more_body": False})  # fmt: skip
+            await self._send(send, {"type": "http.response.body", "body": b"", "more_body": False})
         except ClientGone:
             return
         except (SpoolOverrun, TimeoutError) as exc:

@@ -28,20 +28,31 @@ TAP_SCHEMA = Schema("TAP_SCHEMA", "Tables and columns published by this TAP serv
 
 
 def _text(name: str, description: str, *, nullable: bool = True) -> Column:
-    return Column(name, "text", "unicodeChar", description, arraysize="*", std=True,
-                  principal=True, nullable=nullable)  # fmt: skip
+    return Column(
+        name,
+        "text",
+        "unicodeChar",
+        description,
+        arraysize="*",
+        std=True,
+        principal=True,
+        nullable=nullable,
+    )
 
 
 def _int(name: str, description: str, *, nullable: bool = True) -> Column:
-    return Column(name, "integer", "int", description, std=True, principal=True,
-                  nullable=nullable)  # fmt: skip
+    return Column(name, "integer", "int", description, std=True, principal=True, nullable=nullable)
 
 
 def _tap_table(name: str, description: str, *columns: Column) -> Table:
     return Table(
-        "TAP_SCHEMA", name, description, columns, tap_name=f"TAP_SCHEMA.{name}",
+        "TAP_SCHEMA",
+        name,
+        description,
+        columns,
+        tap_name=f"TAP_SCHEMA.{name}",
         sql_name=f"{SQL_SCHEMA}.{name}",
-    )  # fmt: skip
+    )
 
 
 TAP_SCHEMA_TABLES = (
@@ -125,17 +136,39 @@ def rows(metadata: TapMetadata) -> dict[str, list[tuple[Any, ...]]]:
     for i, schema in enumerate(metadata.schemas):
         out["schemas"].append((schema.name, schema.utype, schema.description, i))
     for i, table in enumerate(metadata.tables):
-        out["tables"].append((table.schema, table.qualified_name, table.table_type, table.utype,
-                              table.description, i))  # fmt: skip
+        out["tables"].append(
+            (
+                table.schema,
+                table.qualified_name,
+                table.table_type,
+                table.utype,
+                table.description,
+                i,
+            )
+        )
         for j, c in enumerate(table.columns):
-            out["columns"].append((
-                table.qualified_name, c.name, c.datatype, c.arraysize, c.xtype, c.size,
-                c.description, c.utype, c.unit, c.ucd, int(c.indexed), int(c.principal),
-                int(c.std), j,
-            ))  # fmt: skip
+            out["columns"].append(
+                (
+                    table.qualified_name,
+                    c.name,
+                    c.datatype,
+                    c.arraysize,
+                    c.xtype,
+                    c.size,
+                    c.description,
+                    c.utype,
+                    c.unit,
+                    c.ucd,
+                    int(c.indexed),
+                    int(c.principal),
+                    int(c.std),
+                    j,
+                )
+            )
     for key in metadata.keys:
-        out["keys"].append((key.key_id, key.from_table, key.target_table, key.description,
-                            key.utype))  # fmt: skip
+        out["keys"].append(
+            (key.key_id, key.from_table, key.target_table, key.description, key.utype)
+        )
         for from_column, target_column in key.columns:
             out["key_columns"].append((key.key_id, from_column, target_column))
     return out
@@ -174,9 +207,10 @@ def install(conn: sa.Connection, metadata: TapMetadata, *, reader_role: str | No
     full = with_tap_schema(metadata)
     digest = f"tap_schema {content_hash(full)} {reader_role or ''}"
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('tap_schema install'))"))
-    current = conn.execute(sa.text(
-        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = :n"
-    ), {"n": SQL_SCHEMA}).scalar()  # fmt: skip
+    current = conn.execute(
+        sa.text("SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = :n"),
+        {"n": SQL_SCHEMA},
+    ).scalar()
     if current == digest:
         return False
     for statement in _statements(reader_role):
@@ -186,8 +220,9 @@ def install(conn: sa.Connection, metadata: TapMetadata, *, reader_role: str | No
         if not data:
             continue
         names = [f"c{i}" for i in range(len(table.columns))]
-        columns = ", ".join(c.name if c.name.startswith('"') else f'"{c.name}"'
-                            for c in table.columns)  # fmt: skip
+        columns = ", ".join(
+            c.name if c.name.startswith('"') else f'"{c.name}"' for c in table.columns
+        )
         values = ", ".join(f":{n}" for n in names)
         conn.execute(
             sa.text(f"INSERT INTO {SQL_SCHEMA}.{table.name} ({columns}) VALUES ({values})"),  # noqa: S608 - names are module constants

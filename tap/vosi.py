@@ -66,10 +66,12 @@ def _features(features: Iterable[Feature]) -> str:
     out = []
     for type_, items in by_type.items():
         body = "".join(
-            "<feature>" + _el("form", f.form)
-            + (_el("description", f.description) if f.description else "") + "</feature>"
+            "<feature>"
+            + _el("form", f.form)
+            + (_el("description", f.description) if f.description else "")
+            + "</feature>"
             for f in items
-        )  # fmt: skip
+        )
         out.append(f'<languageFeatures type="{TAPREGEXT}#{type_}">{body}</languageFeatures>')
     return "".join(out)
 
@@ -85,10 +87,14 @@ def capabilities(
     """The ``/capabilities`` document for a service whose public root is ``base_url``."""
     models = "".join(_el("dataModel", label, ivo_id=ivo) for ivo, label in config.data_models)
     formats = "".join(
-        "<outputFormat" + (f' ivo-id="{f.ivo_id}"' if f.ivo_id else "") + ">"
-        + _el("mime", f.mime) + "".join(_el("alias", a) for a in f.aliases) + "</outputFormat>"
+        "<outputFormat"
+        + (f' ivo-id="{f.ivo_id}"' if f.ivo_id else "")
+        + ">"
+        + _el("mime", f.mime)
+        + "".join(_el("alias", a) for a in f.aliases)
+        + "</outputFormat>"
         for f in output_formats
-    )  # fmt: skip
+    )
     tap = (
         f'<capability standardID="ivo://ivoa.net/std/TAP" xsi:type="tr:TableAccess">'
         f'<interface xsi:type="vs:ParamHTTP" role="std" version="1.1">'
@@ -189,7 +195,7 @@ def _table(table: Table, metadata: TapMetadata, *, detail: bool) -> str:
             body += "".join(
                 "<fkColumn>" + _el("fromColumn", a) + _el("targetColumn", b) + "</fkColumn>"
                 for a, b in key.columns
-            )  # fmt: skip
+            )
             if key.description:
                 body += _el("description", key.description)
             body += "</foreignKey>"
@@ -216,8 +222,9 @@ def tableset(metadata: TapMetadata, *, detail: bool = True) -> bytes:
         schemas.append(f"<schema>{head}{tables}</schema>")
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><vosi:tableset {_TABLES_NS}>'
-        + "".join(schemas) + "</vosi:tableset>"
-    ).encode()  # fmt: skip
+        + "".join(schemas)
+        + "</vosi:tableset>"
+    ).encode()
 
 
 def table_document(table: Table, metadata: TapMetadata) -> bytes:
@@ -225,6 +232,6 @@ def table_document(table: Table, metadata: TapMetadata) -> bytes:
     inner = _table(table, metadata, detail=True)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        + inner.replace("<table ", f"<vosi:table {_TABLES_NS} ", 1)[:-len("</table>")]
+        + inner.replace("<table ", f"<vosi:table {_TABLES_NS} ", 1)[: -len("</table>")]
         + "</vosi:table>"
-    ).encode()  # fmt: skip
+    ).encode()

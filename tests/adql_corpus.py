@@ -103,11 +103,24 @@ phase3v2.files: file_id t, archive_id t, category t, name t
 def _column(spec: str) -> Column:
     name, code = spec.rsplit(" ", 1)
     if code == "r":
-        return Column(name, "text", "char", "footprint (STC-S)", arraysize="*",
-                      xtype="adql:REGION", sql_geometry="footprint")  # fmt: skip
+        return Column(
+            name,
+            "text",
+            "char",
+            "footprint (STC-S)",
+            arraysize="*",
+            xtype="adql:REGION",
+            sql_geometry="footprint",
+        )
     datatype, arraysize, xtype = votable_type(_TYPES[code])
-    units = {"ra": "deg", "dec": "deg", "s_ra": "deg", "s_dec": "deg", "pm_ra": "mas/yr",
-             "pm_dec": "mas/yr"}  # fmt: skip
+    units = {
+        "ra": "deg",
+        "dec": "deg",
+        "s_ra": "deg",
+        "s_dec": "deg",
+        "pm_ra": "mas/yr",
+        "pm_dec": "mas/yr",
+    }
     unit = units.get(name)
     return Column(name, _TYPES[code], datatype, name, arraysize=arraysize, xtype=xtype, unit=unit)
 

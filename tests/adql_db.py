@@ -60,7 +60,9 @@ def _col(name: str, sql_type: str, datatype: str, **kw: Any) -> Column:
 
 
 SRC = Table(
-    "cat", "src", "sources",
+    "cat",
+    "src",
+    "sources",
     (
         _col("id", "integer", "int", ucd="meta.id;meta.main"),
         _col("name", "text", "unicodeChar", arraysize="*"),
@@ -72,20 +74,23 @@ SRC = Table(
         _col("flux", "double precision", "double", unit="mJy"),
         _col("obs_time", "timestamp", "char", arraysize="*", xtype="timestamp"),
         _col("tags", "text", "unicodeChar", arraysize="*"),
-        _col("s_region", "text", "char", arraysize="*", xtype="adql:REGION",
-             sql_geometry="footprint"),
+        _col(
+            "s_region", "text", "char", arraysize="*", xtype="adql:REGION", sql_geometry="footprint"
+        ),
     ),
     point_columns=(("ra", "dec", "pos"),),
-)  # fmt: skip
+)
 OBS = Table(
-    "cat", "obs", "observations",
+    "cat",
+    "obs",
+    "observations",
     (
         _col("obs_id", "text", "unicodeChar", arraysize="*"),
         _col("id", "integer", "int"),
         _col("band", "text", "unicodeChar", arraysize="*"),
         _col("wl", "double precision", "double", unit="m"),
     ),
-)  # fmt: skip
+)
 METADATA = TapMetadata((Schema("cat", "test catalogue"),), (SRC, OBS))
 
 

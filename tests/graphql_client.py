@@ -29,8 +29,9 @@ from tests.conftest import TEST_AUTHORITY, database_url
 def live_server(db: Database, app: Any = None) -> Iterator[str]:
     """Serve ``app`` (default: ``create_app(db)``) on a free port; yield its base URL."""
     port = free_port()
-    config = uvicorn.Config(app or create_app(db), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="off")  # fmt: skip
+    config = uvicorn.Config(
+        app or create_app(db), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -61,8 +62,9 @@ class GraphQLClient:
 
     def post(self, query: str, variables: dict[str, Any] | None = None, **extra: Any) -> Any:
         self._sql.clear()
-        response = self.http.post(self.url, json={"query": query, "variables": variables or {},
-                                                  **extra})  # fmt: skip
+        response = self.http.post(
+            self.url, json={"query": query, "variables": variables or {}, **extra}
+        )
         self.statements = len(self._sql)
         self.sql = list(self._sql)
         return response

@@ -42,7 +42,7 @@ from catalog.model import (
     ProvenanceSoftware,
     Target,
     TargetAlias,
-)  # fmt: skip
+)
 from catalog.sphere import SkyPoint, SkyPolygon
 from tests.graphql_client import GraphQLClient, live_server, module_database
 
@@ -75,21 +75,35 @@ PRODUCTS: dict[str, dict[str, Any]] = {
                withdrawn=True),
 }  # fmt: skip
 COLLECTIONS: dict[str, dict[str, Any]] = {
-    "alpha": dict(title="Alpha Deep Fields", project_lead="Ada Lovelace",
-                  description="Ultraviolet and optical imaging of galaxy clusters.",
-                  doi="10.17909/alpha-1"),
-    "beta": dict(title="Beta Light Curves", project_lead="Bob Smith",
-                 description="TESS light curves of exoplanet host stars.", doi=None),
-    "gamma": dict(title="Gamma Spectra", project_lead="Grace Hopper",
-                  description="Ultraviolet spectra of hot stars.", doi="10.17909/gamma-3"),
-}  # fmt: skip
+    "alpha": dict(
+        title="Alpha Deep Fields",
+        project_lead="Ada Lovelace",
+        description="Ultraviolet and optical imaging of galaxy clusters.",
+        doi="10.17909/alpha-1",
+    ),
+    "beta": dict(
+        title="Beta Light Curves",
+        project_lead="Bob Smith",
+        description="TESS light curves of exoplanet host stars.",
+        doi=None,
+    ),
+    "gamma": dict(
+        title="Gamma Spectra",
+        project_lead="Grace Hopper",
+        description="Ultraviolet spectra of hot stars.",
+        doi="10.17909/gamma-3",
+    ),
+}
 MTIME = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def _target(s: Session, targets: dict[str, Target], name: str, pos: Any) -> Target:
     if name not in targets:
-        t = Target(name=name, pos=SkyPoint(*pos) if pos else None,
-                   object_type="star" if name.startswith("TIC") else "galaxy")  # fmt: skip
+        t = Target(
+            name=name,
+            pos=SkyPoint(*pos) if pos else None,
+            object_type="star" if name.startswith("TIC") else "galaxy",
+        )
         s.add(t)
         s.flush()
         aliases = [name, name.replace(" ", "")]  # one key: the second is not stored
@@ -111,28 +125,47 @@ def build_catalog(db: Database) -> None:
         targets: dict[str, Target] = {}
         for name, p in PRODUCTS.items():
             row = Product(
-                collection=colls[p["coll"]], file_name=f"{name}.fits", file_path=f"/d/{name}",
-                file_bytes=p["bytes"], file_mtime=MTIME, instrument=p["instrument"],
-                observatory=p["obs"], telescope=p["obs"], dataproduct_type=p["type"],
+                collection=colls[p["coll"]],
+                file_name=f"{name}.fits",
+                file_path=f"/d/{name}",
+                file_bytes=p["bytes"],
+                file_mtime=MTIME,
+                instrument=p["instrument"],
+                observatory=p["obs"],
+                telescope=p["obs"],
+                dataproduct_type=p["type"],
                 pos=SkyPoint(*p["pos"]) if p["pos"] else None,
-                t_min=p["t"][0] if p["t"] else None, t_max=p["t"][1] if p["t"] else None,
-                em_min=p["em"][0] if p["em"] else None, em_max=p["em"][1] if p["em"] else None,
-                verdict=p["verdict"], simulated=p.get("simulated", False),
-                target_name=p["target"], product_type="img" if p["type"] == "image" else "lc",
+                t_min=p["t"][0] if p["t"] else None,
+                t_max=p["t"][1] if p["t"] else None,
+                em_min=p["em"][0] if p["em"] else None,
+                em_max=p["em"][1] if p["em"] else None,
+                verdict=p["verdict"],
+                simulated=p.get("simulated", False),
+                target_name=p["target"],
+                product_type="img" if p["type"] == "image" else "lc",
                 withdrawn_at=MTIME if p.get("withdrawn") else None,
-            )  # fmt: skip
+            )
             s.add(row)
             if name == "a1":
                 row.footprint = SkyPolygon.from_degrees(
                     [(9.8, 19.8), (10.2, 19.8), (10.2, 20.2), (9.8, 20.2)]
                 )
                 row.inputs = [
-                    ProvenanceInput(input_index=1, kind="observation", identifier="j8xi01010",
-                                    source="FILEID01", program_id="10092", telescope=HST,
-                                    instrument="ACS/WFC", t_min=50000.0, t_max=50000.5),
-                    ProvenanceInput(input_index=2, kind="program", identifier="10092",
-                                    source="PROPOSID"),
-                ]  # fmt: skip
+                    ProvenanceInput(
+                        input_index=1,
+                        kind="observation",
+                        identifier="j8xi01010",
+                        source="FILEID01",
+                        program_id="10092",
+                        telescope=HST,
+                        instrument="ACS/WFC",
+                        t_min=50000.0,
+                        t_max=50000.5,
+                    ),
+                    ProvenanceInput(
+                        input_index=2, kind="program", identifier="10092", source="PROPOSID"
+                    ),
+                ]
                 row.software = [
                     ProvenanceSoftware(
                         software_index=1,
@@ -142,14 +175,27 @@ def build_catalog(db: Database) -> None:
                     )
                 ]
             if name == "a2":
-                row.findings = [ProductFinding(
-                    finding_index=1, code="HLSP-K012", severity="warning", keyword="TELESCOP",
-                    message="TELESCOP is missing; add it.")]  # fmt: skip
+                row.findings = [
+                    ProductFinding(
+                        finding_index=1,
+                        code="HLSP-K012",
+                        severity="warning",
+                        keyword="TELESCOP",
+                        message="TELESCOP is missing; add it.",
+                    )
+                ]
             if p["target"]:
                 row.targets = [_target(s, targets, p["target"], p["pos"])]
         for coll in ("alpha", "beta"):
-            s.add(Product(collection=colls[coll], file_name="dup.fits", file_path=f"/{coll}/dup",
-                          file_bytes=10, file_mtime=MTIME))  # fmt: skip
+            s.add(
+                Product(
+                    collection=colls[coll],
+                    file_name="dup.fits",
+                    file_path=f"/{coll}/dup",
+                    file_bytes=10,
+                    file_mtime=MTIME,
+                )
+            )
         s.commit()
     with db.engine.begin() as conn:
         conn.execute(sa.text("ANALYZE"))

@@ -148,8 +148,13 @@ def test_a_spool_delivers_every_byte_in_order_through_memory_and_disk(tmp_path: 
 
 def test_a_full_spool_makes_the_producer_wait_then_give_up(tmp_path: Path) -> None:
     async def scenario() -> None:
-        spool = ResultSpool(budget=ByteBudget(1 << 30), memory=100, max_bytes=1000,
-                            hold=0.3, directory=str(tmp_path))  # fmt: skip
+        spool = ResultSpool(
+            budget=ByteBudget(1 << 30),
+            memory=100,
+            max_bytes=1000,
+            hold=0.3,
+            directory=str(tmp_path),
+        )
         spool.bind(asyncio.get_running_loop())
         thread = produce(spool, [b"x" * 400] * 10)
         thread.join(10)
@@ -164,13 +169,15 @@ def test_the_process_budget_bounds_all_spools_together(tmp_path: Path) -> None:
     budget = ByteBudget(1500)
 
     async def scenario() -> None:
-        a = ResultSpool(budget=budget, memory=0, max_bytes=10_000, hold=0.3,
-                        directory=str(tmp_path))  # fmt: skip
+        a = ResultSpool(
+            budget=budget, memory=0, max_bytes=10_000, hold=0.3, directory=str(tmp_path)
+        )
         a.bind(asyncio.get_running_loop())
         a.write(b"a" * 1000)
         assert budget.used == 1000
-        b = ResultSpool(budget=budget, memory=0, max_bytes=10_000, hold=0.3,
-                        directory=str(tmp_path))  # fmt: skip
+        b = ResultSpool(
+            budget=budget, memory=0, max_bytes=10_000, hold=0.3, directory=str(tmp_path)
+        )
         b.bind(asyncio.get_running_loop())
         with pytest.raises(SpoolOverrun):
             b.write(b"b" * 1000)  # only 500 bytes left in the budget
@@ -185,8 +192,9 @@ def test_the_process_budget_bounds_all_spools_together(tmp_path: Path) -> None:
 def test_an_abandoned_spool_stops_its_producer(tmp_path: Path) -> None:
     async def scenario() -> None:
         budget = ByteBudget(1 << 30)
-        spool = ResultSpool(budget=budget, memory=10, max_bytes=100, hold=60,
-                            directory=str(tmp_path))  # fmt: skip
+        spool = ResultSpool(
+            budget=budget, memory=10, max_bytes=100, hold=60, directory=str(tmp_path)
+        )
         spool.bind(asyncio.get_running_loop())
         failures: list[BaseException] = []
 

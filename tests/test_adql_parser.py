@@ -115,9 +115,11 @@ def test_literals_are_parsed_values() -> None:
     values = [i.expr for i in tree.body.items if isinstance(i, SelectItem)]
     assert all(isinstance(v, Literal) for v in values)
     assert [(v.kind, v.value) for v in values if isinstance(v, Literal)] == [
-        ("int", 9223372036854775807), ("float", 9.223372036854776e18), ("int", -3),
+        ("int", 9223372036854775807),
+        ("float", 9.223372036854776e18),
+        ("int", -3),
         ("string", "it's"),
-    ]  # fmt: skip
+    ]
 
 
 def test_function_names_are_upper_cased() -> None:

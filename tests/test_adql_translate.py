@@ -50,8 +50,11 @@ def test_cone_uses_the_gist_index(adql_db: AdqlDatabase) -> None:
 
 def test_distance_radius_outside_pg_sphere_circles(adql_db: AdqlDatabase) -> None:
     assert adql_db.ids("SELECT id FROM cat.src WHERE DISTANCE(pos, POINT(10, 20)) < 120") == [
-        1, 2, 3, 5,
-    ]  # fmt: skip
+        1,
+        2,
+        3,
+        5,
+    ]
     assert adql_db.ids("SELECT id FROM cat.src WHERE DISTANCE(pos, POINT(10, 20)) < -1") == []
     adql = "SELECT id FROM cat.src WHERE DISTANCE(pos, POINT(10, 20)) < mag / 20"
     assert adql_db.ids(adql) == [1, 2]  # radius from a column: 0.625, 0.65, 0.725 degrees
@@ -72,16 +75,20 @@ def test_region_column_uses_its_geometric_twin(adql_db: AdqlDatabase) -> None:
     adql = "SELECT id FROM cat.src WHERE CONTAINS(POINT(200, -45), s_region) = 1"
     assert adql_db.ids(adql) == [4]
     # through a subquery, the twin travels as a hidden column
-    adql = ("SELECT q.id FROM (SELECT * FROM cat.src WHERE mag < 14) AS q "
-            "WHERE INTERSECTS(q.s_region, CIRCLE(10, 20, 0.1)) = 1")  # fmt: skip
+    adql = (
+        "SELECT q.id FROM (SELECT * FROM cat.src WHERE mag < 14) AS q "
+        "WHERE INTERSECTS(q.s_region, CIRCLE(10, 20, 0.1)) = 1"
+    )
     assert adql_db.ids(adql) == [1]
     with pytest.raises(AdqlError, match="no geometric form"):  # DISTINCT drops the twin
         adql_db.translate(
             "SELECT q.id FROM (SELECT DISTINCT id, s_region FROM cat.src) AS q "
             "WHERE INTERSECTS(q.s_region, CIRCLE(10, 20, 0.1)) = 1"
         )
-    adql = ("WITH w AS (SELECT id, s_region FROM cat.src) SELECT id FROM w "
-            "WHERE INTERSECTS(s_region, CIRCLE(10, 20, 0.1)) = 1")  # fmt: skip
+    adql = (
+        "WITH w AS (SELECT id, s_region FROM cat.src) SELECT id FROM w "
+        "WHERE INTERSECTS(s_region, CIRCLE(10, 20, 0.1)) = 1"
+    )
     assert adql_db.ids(adql) == [1]
     [(text,)] = adql_db.rows("SELECT s_region FROM cat.src WHERE id = 4")
     assert text.startswith("Polygon ICRS 199.8 -45.2")  # REGION text passes through
@@ -94,8 +101,12 @@ def test_polygon_and_box(adql_db: AdqlDatabase) -> None:
     assert adql_db.ids(f"SELECT id FROM cat.src WHERE CONTAINS(pos, {by_points}) = 1") == [1]
     from_columns = "POLYGON(ra - 1, dec - 1, ra + 1, dec - 1, ra, dec + 1)"
     assert adql_db.ids(f"SELECT id FROM cat.src WHERE CONTAINS(pos, {from_columns}) = 1") == [
-        1, 2, 3, 4, 5,
-    ]  # fmt: skip
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
     box = "BOX('', 10.25, 20, 0.6, 0.2)"
     assert adql_db.ids(f"SELECT id FROM cat.src WHERE CONTAINS(pos, {box}) = 1") == [1, 2]
     box_cols = "BOX(POINT(ra, dec), 1, 1)"
@@ -144,9 +155,14 @@ def test_geometry_results_are_dali_arrays(adql_db: AdqlDatabase) -> None:
     assert b == pytest.approx([9, 19, 11, 19, 11, 21, 9, 21], abs=1e-9)
     assert ctr == pytest.approx([10, 20])
     types = [(c.datatype, c.arraysize, c.xtype) for c in tr.columns]
-    assert types == [("double", "2", "point"), ("double", "2", "point"), ("double", "3", "circle"),
-                     ("double", "*", "polygon"), ("double", "*", "polygon"),
-                     ("double", "2", "point")]  # fmt: skip
+    assert types == [
+        ("double", "2", "point"),
+        ("double", "2", "point"),
+        ("double", "3", "circle"),
+        ("double", "*", "polygon"),
+        ("double", "*", "polygon"),
+        ("double", "2", "point"),
+    ]
     assert tr.columns[0].unit == "deg" and tr.columns[0].description == "the pos"
 
 
@@ -170,8 +186,10 @@ def test_geometry_functions(adql_db: AdqlDatabase) -> None:
 
 
 def test_cast_to_geometry(adql_db: AdqlDatabase) -> None:
-    [row] = adql_db.rows("SELECT CAST('12.5 45.5' AS POINT), CAST('1 2 3' AS CIRCLE), "
-                         "CAST('0 0 1 0 1 1' AS POLYGON) FROM cat.src WHERE id = 1")  # fmt: skip
+    [row] = adql_db.rows(
+        "SELECT CAST('12.5 45.5' AS POINT), CAST('1 2 3' AS CIRCLE), "
+        "CAST('0 0 1 0 1 1' AS POLYGON) FROM cat.src WHERE id = 1"
+    )
     assert row[0] == pytest.approx([12.5, 45.5]) and row[1] == pytest.approx([1, 2, 3])
     assert row[2] == pytest.approx([0, 0, 1, 0, 1, 1], abs=1e-9)
 
@@ -195,8 +213,26 @@ def test_math_functions(adql_db: AdqlDatabase) -> None:
         "CEILING(1.2), FLOOR(-1.2), ABS(-3), SQRT(16), DEGREES(PI()), RADIANS(180), "
         "COT(PI() / 4), RAND(), RAND(42) FROM cat.src WHERE id = 1"
     )
-    expected = [2, 3, 2.57, 2.56, 10.5, -2, 1.5, 1, 1024, math.pi / 4, math.pi, 2, -2, 3, 4, 180,
-                math.pi, 1]  # fmt: skip
+    expected = [
+        2,
+        3,
+        2.57,
+        2.56,
+        10.5,
+        -2,
+        1.5,
+        1,
+        1024,
+        math.pi / 4,
+        math.pi,
+        2,
+        -2,
+        3,
+        4,
+        180,
+        math.pi,
+        1,
+    ]
     assert [float(v) for v in row[:18]] == pytest.approx(expected)
     assert 0 <= row[18] < 1 and 0 <= row[19] < 1
 
@@ -234,14 +270,17 @@ def test_cast_and_coalesce(adql_db: AdqlDatabase) -> None:
 
 
 def test_in_unit(adql_db: AdqlDatabase) -> None:
-    tr = adql_db.translate("SELECT IN_UNIT(ra, 'arcsec') AS ra_s, IN_UNIT(wl, 'nm') AS wl_nm, "
-                           "IN_UNIT(\"size\", 'deg') FROM cat.src NATURAL JOIN cat.obs "
-                           "WHERE obs_id = 'o1'")  # fmt: skip
+    tr = adql_db.translate(
+        "SELECT IN_UNIT(ra, 'arcsec') AS ra_s, IN_UNIT(wl, 'nm') AS wl_nm, "
+        "IN_UNIT(\"size\", 'deg') FROM cat.src NATURAL JOIN cat.obs "
+        "WHERE obs_id = 'o1'"
+    )
     [row] = adql_db.execute(tr.sql)
     assert row == pytest.approx((36000, 550, 1 / 3600))
     assert [c.unit for c in tr.columns] == ["arcsec", "nm", "deg"]
-    [(hypot,)] = adql_db.rows("SELECT IN_UNIT(SQRT(POWER(ra, 2) + POWER(dec, 2)), 'arcmin') "
-                              "FROM cat.src WHERE id = 1")  # fmt: skip
+    [(hypot,)] = adql_db.rows(
+        "SELECT IN_UNIT(SQRT(POWER(ra, 2) + POWER(dec, 2)), 'arcmin') FROM cat.src WHERE id = 1"
+    )
     assert hypot == pytest.approx(math.hypot(10, 20) * 60)
     with pytest.raises(AdqlError, match="dimensions differ"):
         adql_db.translate("SELECT IN_UNIT(ra, 'm') FROM cat.src")
@@ -301,8 +340,10 @@ def test_common_table_expressions(adql_db: AdqlDatabase) -> None:
 
 def test_joins(adql_db: AdqlDatabase) -> None:
     assert adql_db.rows("SELECT COUNT(*) FROM cat.src NATURAL JOIN cat.obs") == [(4,)]
-    rows = adql_db.rows("SELECT s.id, o.obs_id FROM cat.src AS s LEFT OUTER JOIN cat.obs AS o "
-                        "ON s.id = o.id WHERE s.id IN (2, 3) ORDER BY s.id")  # fmt: skip
+    rows = adql_db.rows(
+        "SELECT s.id, o.obs_id FROM cat.src AS s LEFT OUTER JOIN cat.obs AS o "
+        "ON s.id = o.id WHERE s.id IN (2, 3) ORDER BY s.id"
+    )
     assert rows == [(2, "o3"), (3, None)]
     rows = adql_db.rows(
         "SELECT id, band FROM cat.src FULL JOIN cat.obs USING (id) ORDER BY id, band"
@@ -310,8 +351,10 @@ def test_joins(adql_db: AdqlDatabase) -> None:
     assert [r[0] for r in rows] == [1, 1, 2, 3, 4, 5]
     rows = adql_db.rows("SELECT COUNT(*) FROM cat.src RIGHT JOIN cat.obs USING (id)")
     assert rows == [(4,)]
-    rows = adql_db.rows("SELECT a.id, b.id FROM cat.src AS a, cat.src AS b "
-                        "WHERE DISTANCE(a.pos, b.pos) < 0.6 AND a.id < b.id")  # fmt: skip
+    rows = adql_db.rows(
+        "SELECT a.id, b.id FROM cat.src AS a, cat.src AS b "
+        "WHERE DISTANCE(a.pos, b.pos) < 0.6 AND a.id < b.id"
+    )
     assert rows == [(1, 2), (2, 3)]
 
 
@@ -319,11 +362,15 @@ def test_subqueries(adql_db: AdqlDatabase) -> None:
     assert adql_db.ids(
         "SELECT id FROM cat.src WHERE id IN (SELECT id FROM cat.obs WHERE band = 'V')"
     ) == [1, 2]
-    assert adql_db.ids("SELECT id FROM cat.src AS s WHERE NOT EXISTS "
-                       "(SELECT * FROM cat.obs AS o WHERE o.id = s.id)") == [3, 5]  # fmt: skip
-    rows = adql_db.rows("SELECT q.n, q.id FROM "
-                        "(SELECT COUNT(*) AS n, id FROM cat.obs GROUP BY id) AS q "
-                        "WHERE q.n > 1")  # fmt: skip
+    assert adql_db.ids(
+        "SELECT id FROM cat.src AS s WHERE NOT EXISTS "
+        "(SELECT * FROM cat.obs AS o WHERE o.id = s.id)"
+    ) == [3, 5]
+    rows = adql_db.rows(
+        "SELECT q.n, q.id FROM "
+        "(SELECT COUNT(*) AS n, id FROM cat.obs GROUP BY id) AS q "
+        "WHERE q.n > 1"
+    )
     assert rows == [(2, 1)]
 
 
@@ -335,9 +382,11 @@ def test_grouping(adql_db: AdqlDatabase) -> None:
     assert [r[:2] for r in rows] == [("V", 2), ("K", 1), ("R", 1)]
     tr = adql_db.translate("SELECT band, COUNT(*), MAX(wl), SUM(id) FROM cat.obs GROUP BY band")
     assert [(c.name, c.datatype, c.unit) for c in tr.columns] == [
-        ("band", "unicodeChar", None), ("count", "long", None), ("max", "double", "m"),
+        ("band", "unicodeChar", None),
+        ("count", "long", None),
+        ("max", "double", "m"),
         ("sum", "long", None),
-    ]  # fmt: skip
+    ]
 
 
 # -- names and result metadata ------------------------------------------------------------------
@@ -346,8 +395,18 @@ def test_grouping(adql_db: AdqlDatabase) -> None:
 def test_star_expansion_and_result_metadata(adql_db: AdqlDatabase) -> None:
     tr = adql_db.translate("SELECT * FROM cat.src WHERE id = 1")
     assert [c.name for c in tr.columns] == [
-        "id", "name", "ra", "dec", "pos", "mag", "size", "flux", "obs_time", "tags", "s_region"
-    ]  # fmt: skip
+        "id",
+        "name",
+        "ra",
+        "dec",
+        "pos",
+        "mag",
+        "size",
+        "flux",
+        "obs_time",
+        "tags",
+        "s_region",
+    ]
     row = adql_db.execute(tr.sql)[0]
     assert len(row) == len(tr.columns)  # the unpublished footprint and secret stay hidden
     ra = tr.columns[2]
@@ -392,14 +451,22 @@ def test_user_defined_functions(adql_db: AdqlDatabase) -> None:
 def test_upload_tables_resolve(adql_db: AdqlDatabase) -> None:
     from tap.metadata import Column, Schema, Table
 
-    upload = Table("TAP_UPLOAD", "t1", "an upload", (
-        Column("ra", "double precision", "double", "", unit="deg"),
-        Column("dec", "double precision", "double", "", unit="deg"),
-        Column('"Name"', "text", "unicodeChar", "", arraysize="*"),
-    ), sql_name='pg_temp."upload_t1"')  # fmt: skip
+    upload = Table(
+        "TAP_UPLOAD",
+        "t1",
+        "an upload",
+        (
+            Column("ra", "double precision", "double", "", unit="deg"),
+            Column("dec", "double precision", "double", "", unit="deg"),
+            Column('"Name"', "text", "unicodeChar", "", arraysize="*"),
+        ),
+        sql_name='pg_temp."upload_t1"',
+    )
     metadata = METADATA.with_tables([Schema("TAP_UPLOAD", "uploads")], [upload])
-    adql = ('SELECT u."Name", s.id FROM TAP_UPLOAD.t1 AS u JOIN cat.src AS s '
-            "ON DISTANCE(POINT(u.ra, u.dec), s.pos) < 0.1 ORDER BY s.id")  # fmt: skip
+    adql = (
+        'SELECT u."Name", s.id FROM TAP_UPLOAD.t1 AS u JOIN cat.src AS s '
+        "ON DISTANCE(POINT(u.ra, u.dec), s.pos) < 0.1 ORDER BY s.id"
+    )
     tr = adql_db.translate(adql, metadata=metadata)
     assert '"pg_temp"."upload_t1" AS "t1"' in tr.sql
     setup = (

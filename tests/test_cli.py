@@ -50,10 +50,18 @@ def test_embedded_lifecycle(scratch_dir: Path) -> None:
         # capped, idle transactions ended.
         query_url = url.stdout.strip().replace("hlsp_admin@", "hlsp_query@")
         shown = subprocess.run(
-            ["psql", query_url, "-Atc", "SHOW default_transaction_read_only; "
-             "SHOW temp_file_limit; SHOW idle_in_transaction_session_timeout"],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            [
+                "psql",
+                query_url,
+                "-Atc",
+                "SHOW default_transaction_read_only; "
+                "SHOW temp_file_limit; SHOW idle_in_transaction_session_timeout",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert shown.stdout.split() == ["on", "1GB", "5min"], shown.stderr
 
         stop = hlsp("db", "stop", env=env)

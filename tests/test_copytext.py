@@ -25,8 +25,14 @@ REALS = [None, 0.0, -0.0, 1e-05, 1.5, 59000.123456789, 1e300, 5e-324, math.inf, 
 
 def _finding(n: int, severity: Severity) -> Finding:
     text = TRICKY[n % len(TRICKY)]
-    return Finding(f"HLSP-K{n % 1000:03d}", severity, f"message {text}", hdu=None if n % 3 else n,
-                   keyword=text or None, field=None if n % 2 else "version")  # fmt: skip
+    return Finding(
+        f"HLSP-K{n % 1000:03d}",
+        severity,
+        f"message {text}",
+        hdu=None if n % 3 else n,
+        keyword=text or None,
+        field=None if n % 2 else "version",
+    )
 
 
 def _load(
@@ -60,13 +66,17 @@ def _same(left: list[tuple[object, ...]], right: list[tuple[object, ...]]) -> No
 
 
 def test_findings_read_back_as_write_row_sends_them(database: Database) -> None:
-    columns = "product_id bigint, finding_index int, code text, severity text, hdu int, " \
-              "keyword text, message text"  # fmt: skip
+    columns = (
+        "product_id bigint, finding_index int, code text, severity text, hdu int, "
+        "keyword text, message text"
+    )
     severities = [Severity.ERROR, Severity.INFO, Severity.WARNING]
     findings = [_finding(n, severities[n % 3]) for n in range(40)]
     stored = [f for f in findings if f.severity != Severity.INFO]
-    expected = [(7, n, f.code, str(f.severity), f.hdu, f.keyword or f.field, f.message)
-                for n, f in enumerate(stored, start=1)]  # fmt: skip
+    expected = [
+        (7, n, f.code, str(f.severity), f.hdu, f.keyword or f.field, f.message)
+        for n, f in enumerate(stored, start=1)
+    ]
     with psycopg.connect(database.url) as conn:
         ours = _load(conn, "ours", columns, copytext.finding_lines(7, findings))
         theirs = _rows(conn, "theirs", columns, expected)
@@ -76,30 +86,54 @@ def test_findings_read_back_as_write_row_sends_them(database: Database) -> None:
 
 
 def test_provenance_and_software_read_back_as_write_row_sends_them(database: Database) -> None:
-    inputs = [InputRef("file", TRICKY[n % len(TRICKY)] or "x", f"FILEID{n:02d}",
-                       program_id=None if n % 2 else TRICKY[n % len(TRICKY)],
-                       telescope="HST\t1", instrument=None, t_min=REALS[n % len(REALS)],
-                       t_max=REALS[(n + 3) % len(REALS)]) for n in range(30)]  # fmt: skip
-    software = [SoftwareRef(TRICKY[n % len(TRICKY)], None if n % 2 else "v1\\2", "PROCSOFT")
-                for n in range(15)]  # fmt: skip
-    input_columns = "product_id bigint, input_index int, kind text, identifier text, " \
-                    "source text, program_id text, telescope text, instrument text, " \
-                    "t_min float8, t_max float8"  # fmt: skip
-    software_columns = "product_id bigint, software_index int, name text, " \
-                       "software_version text, source text"  # fmt: skip
+    inputs = [
+        InputRef(
+            "file",
+            TRICKY[n % len(TRICKY)] or "x",
+            f"FILEID{n:02d}",
+            program_id=None if n % 2 else TRICKY[n % len(TRICKY)],
+            telescope="HST\t1",
+            instrument=None,
+            t_min=REALS[n % len(REALS)],
+            t_max=REALS[(n + 3) % len(REALS)],
+        )
+        for n in range(30)
+    ]
+    software = [
+        SoftwareRef(TRICKY[n % len(TRICKY)], None if n % 2 else "v1\\2", "PROCSOFT")
+        for n in range(15)
+    ]
+    input_columns = (
+        "product_id bigint, input_index int, kind text, identifier text, "
+        "source text, program_id text, telescope text, instrument text, "
+        "t_min float8, t_max float8"
+    )
+    software_columns = (
+        "product_id bigint, software_index int, name text, software_version text, source text"
+    )
     with psycopg.connect(database.url) as conn:
-        _same(_load(conn, "i1", input_columns, copytext.input_lines(3, inputs)),
-              _rows(conn, "i2", input_columns, [(3, n, *i) for n, i in
-                                                enumerate(inputs, start=1)]))  # fmt: skip
-        _same(_load(conn, "s1", software_columns, copytext.software_lines(2**40, software)),
-              _rows(conn, "s2", software_columns, [(2**40, n, *s) for n, s in
-                                                   enumerate(software, start=1)]))  # fmt: skip
+        _same(
+            _load(conn, "i1", input_columns, copytext.input_lines(3, inputs)),
+            _rows(conn, "i2", input_columns, [(3, n, *i) for n, i in enumerate(inputs, start=1)]),
+        )
+        _same(
+            _load(conn, "s1", software_columns, copytext.software_lines(2**40, software)),
+            _rows(
+                conn,
+                "s2",
+                software_columns,
+                [(2**40, n, *s) for n, s in enumerate(software, start=1)],
+            ),
+        )
 
 
 @settings(max_examples=60, deadline=None)
-@given(texts=st.lists(st.text(st.characters(blacklist_categories=["Cs"],
-                                            blacklist_characters="\x00")), max_size=8),
-       reals=st.lists(st.floats(), max_size=8))  # fmt: skip
+@given(
+    texts=st.lists(
+        st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")), max_size=8
+    ),
+    reals=st.lists(st.floats(), max_size=8),
+)
 def test_any_text_and_double_read_back_unchanged(texts: list[str], reals: list[float]) -> None:
     """Without a database: COPY's text-format decoding, done by hand, inverts the encoding."""
     for value in texts:
@@ -130,12 +164,23 @@ MTIMES = [0, -1, 999, 1000, 1_000_000_999, 1_700_000_000_123_456_789, -62_135_59
           253_402_300_799_999_999_999, 951_782_400 * 10**9 - 1]  # fmt: skip
 """Nanoseconds: the epoch, before it, sub-microsecond truncation, years 1 and 9999, the eve
 of 2000-02-29."""
-FOOTPRINTS = [None, [], [(52.94121976039927, -28.018582497854766), (-1e-20, 0.5),
-              (360.0, -90.0), (-725.25, 89.99999999999999)]]  # fmt: skip
+FOOTPRINTS = [
+    None,
+    [],
+    [
+        (52.94121976039927, -28.018582497854766),
+        (-1e-20, 0.5),
+        (360.0, -90.0),
+        (-725.25, 89.99999999999999),
+    ],
+]
 
 
-BOUNDS = [None, SkyCircle(SkyPoint(359.99999999999994, -89.5), 1e-7),
-          SkyCircle(SkyPoint(0.0, 12.345678901234567), 89.99999999999999)]  # fmt: skip
+BOUNDS = [
+    None,
+    SkyCircle(SkyPoint(359.99999999999994, -89.5), 1e-7),
+    SkyCircle(SkyPoint(0.0, 12.345678901234567), 89.99999999999999),
+]
 
 
 def _record(n: int) -> ProductRecord:
@@ -147,23 +192,44 @@ def _record(n: int) -> ProductRecord:
         return REALS[(n + offset) % len(REALS)]
 
     return ProductRecord(
-        path=f"/data/{some(1) or ''}/{n}.fits", file_name=f"{some(2) or ''}{n}.fits",
-        file_bytes=2880 * n + 2**40 * (n % 2), mtime_ns=MTIMES[n % len(MTIMES)],
-        file_format=some(3) or "fits", collection="c", collection_source="HLSPID",
-        hdu_count=n, product_version=some(4), product_type=some(5),
-        dataproduct_type=some(6), observatory=some(7), telescope=some(8),
-        instrument=some(9), detector=some(10), filter_name=some(11), aperture=some(12),
-        disperser=some(13), target_name=some(14),
-        ra=None if n % 4 == 0 else 359.9999999999999 - n * 1.1, dec=-89.5 + n * 0.37,
-        footprint=FOOTPRINTS[n % len(FOOTPRINTS)], footprint_bound=BOUNDS[n % len(BOUNDS)],
+        path=f"/data/{some(1) or ''}/{n}.fits",
+        file_name=f"{some(2) or ''}{n}.fits",
+        file_bytes=2880 * n + 2**40 * (n % 2),
+        mtime_ns=MTIMES[n % len(MTIMES)],
+        file_format=some(3) or "fits",
+        collection="c",
+        collection_source="HLSPID",
+        hdu_count=n,
+        product_version=some(4),
+        product_type=some(5),
+        dataproduct_type=some(6),
+        observatory=some(7),
+        telescope=some(8),
+        instrument=some(9),
+        detector=some(10),
+        filter_name=some(11),
+        aperture=some(12),
+        disperser=some(13),
+        target_name=some(14),
+        ra=None if n % 4 == 0 else 359.9999999999999 - n * 1.1,
+        dec=-89.5 + n * 0.37,
+        footprint=FOOTPRINTS[n % len(FOOTPRINTS)],
+        footprint_bound=BOUNDS[n % len(BOUNDS)],
         s_fov=real(1),
-        s_xel1=None if n % 3 == 0 else 2**31 - n, s_xel2=n, t_min=real(2), t_max=real(3),
-        time_scale=some(15), t_exptime=real(4), t_xel=None if n % 2 else 2**40 + n,
-        em_min=real(5), em_max=real(6), em_xel=None if n % 7 == 0 else n,
+        s_xel1=None if n % 3 == 0 else 2**31 - n,
+        s_xel2=n,
+        t_min=real(2),
+        t_max=real(3),
+        time_scale=some(15),
+        t_exptime=real(4),
+        t_xel=None if n % 2 else 2**40 + n,
+        em_min=real(5),
+        em_max=real(6),
+        em_xel=None if n % 7 == 0 else n,
         simulated=n % 2 == 1,
         headers='[{"cards":[["K","a\\\\b \\"q\\" \\t é"]]}]' + (some(16) or ""),
         verdict=list(Verdict)[n % len(Verdict)],
-    )  # fmt: skip
+    )
 
 
 def point_literal(ra: float | None, dec: float | None) -> str | None:
@@ -174,18 +240,51 @@ def point_literal(ra: float | None, dec: float | None) -> str | None:
 def _written_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> tuple[object, ...]:
     """The row psycopg's ``write_row`` used to receive for a product (the loader's former
     ``_product_row``): what ``product_line`` must be read back as."""
-    footprint = ("{" + ",".join(f"({wrap_ra(ra)!r}d, {dec!r}d)" for ra, dec in r.footprint)
-                 + "}" if r.footprint else None)  # fmt: skip
+    footprint = (
+        "{" + ",".join(f"({wrap_ra(ra)!r}d, {dec!r}d)" for ra, dec in r.footprint) + "}"
+        if r.footprint
+        else None
+    )
     return (
-        no, collection_id, r.file_name, r.path, r.file_format, r.file_bytes,
-        _mtime(r.mtime_ns), r.hdu_count, r.product_version, r.product_type,
-        r.dataproduct_type, 4, r.observatory, r.telescope, r.instrument, r.detector,
-        r.filter_name, r.aperture, r.disperser, r.target_name, point_literal(r.ra, r.dec),
-        footprint, r.footprint_bound.pgsphere_literal() if r.footprint_bound else None,
-        r.s_fov, r.s_xel1, r.s_xel2, r.t_min, r.t_max, r.time_scale,
-        r.t_exptime, r.t_xel, r.em_min, r.em_max, r.em_xel, r.simulated,
-        r.headers, str(r.verdict), run_id,
-    )  # fmt: skip
+        no,
+        collection_id,
+        r.file_name,
+        r.path,
+        r.file_format,
+        r.file_bytes,
+        _mtime(r.mtime_ns),
+        r.hdu_count,
+        r.product_version,
+        r.product_type,
+        r.dataproduct_type,
+        4,
+        r.observatory,
+        r.telescope,
+        r.instrument,
+        r.detector,
+        r.filter_name,
+        r.aperture,
+        r.disperser,
+        r.target_name,
+        point_literal(r.ra, r.dec),
+        footprint,
+        r.footprint_bound.pgsphere_literal() if r.footprint_bound else None,
+        r.s_fov,
+        r.s_xel1,
+        r.s_xel2,
+        r.t_min,
+        r.t_max,
+        r.time_scale,
+        r.t_exptime,
+        r.t_xel,
+        r.em_min,
+        r.em_max,
+        r.em_xel,
+        r.simulated,
+        r.headers,
+        str(r.verdict),
+        run_id,
+    )
 
 
 def test_product_lines_read_back_as_write_row_sends_them(database: Database) -> None:
@@ -208,8 +307,10 @@ def test_product_lines_read_back_as_write_row_sends_them(database: Database) -> 
 
 
 @settings(max_examples=300, deadline=None)
-@given(ns=st.integers(-62_135_596_800 * 10**9, 253_402_300_799_999_999_999)
-       | st.integers(-(10**19), 10**19))  # fmt: skip
+@given(
+    ns=st.integers(-62_135_596_800 * 10**9, 253_402_300_799_999_999_999)
+    | st.integers(-(10**19), 10**19)
+)
 def test_timestamp_is_the_datetime_psycopg_prints(ns: int) -> None:
     assert copytext.timestamp(ns) == str(_mtime(ns))
 
@@ -225,15 +326,24 @@ def test_timestamp_out_of_range_fails_as_the_datetime_did() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(vertices=st.lists(st.tuples(st.floats(-1e6, 1e6) | st.sampled_from([-1e-300, -0.0, 360.0]),
-                                   st.floats(-90, 90)), max_size=6),
-       ra=st.none() | st.floats(allow_nan=False),
-       dec=st.none() | st.floats(allow_nan=False))  # fmt: skip
+@given(
+    vertices=st.lists(
+        st.tuples(
+            st.floats(-1e6, 1e6) | st.sampled_from([-1e-300, -0.0, 360.0]), st.floats(-90, 90)
+        ),
+        max_size=6,
+    ),
+    ra=st.none() | st.floats(allow_nan=False),
+    dec=st.none() | st.floats(allow_nan=False),
+)
 def test_geometry_literals_are_the_former_ones(
     vertices: list[tuple[float, float]], ra: float | None, dec: float | None
 ) -> None:
-    expected = ("{" + ",".join(f"({wrap_ra(a)!r}d, {d!r}d)" for a, d in vertices) + "}"
-                if vertices else "\\N")  # fmt: skip
+    expected = (
+        "{" + ",".join(f"({wrap_ra(a)!r}d, {d!r}d)" for a, d in vertices) + "}"
+        if vertices
+        else "\\N"
+    )
     assert copytext.polygon(vertices) == expected
     assert copytext.point(ra, dec) == (point_literal(ra, dec) or "\\N")
     if ra is not None and dec is not None:
@@ -242,24 +352,40 @@ def test_geometry_literals_are_the_former_ones(
 
 
 def test_target_rows_read_back_as_write_row_sends_them(database: Database) -> None:
-    targets = [(n + 1, TargetRef(TRICKY[n % len(TRICKY)] or "x", "OBJECT",
-                                 None if n % 3 == 0 else REALS[n % 7 + 1] or 359.99999999999994,
-                                 -89.99999999999999 + n))
-               for n in range(25)]  # fmt: skip
-    aliases = [(TRICKY[n % len(TRICKY)], 2**40 + n, TRICKY[(n + 5) % len(TRICKY)])
-               for n in range(25)]  # fmt: skip
+    targets = [
+        (
+            n + 1,
+            TargetRef(
+                TRICKY[n % len(TRICKY)] or "x",
+                "OBJECT",
+                None if n % 3 == 0 else REALS[n % 7 + 1] or 359.99999999999994,
+                -89.99999999999999 + n,
+            ),
+        )
+        for n in range(25)
+    ]
+    aliases = [
+        (TRICKY[n % len(TRICKY)], 2**40 + n, TRICKY[(n + 5) % len(TRICKY)]) for n in range(25)
+    ]
     links = [(n, 2**35 - n) for n in range(25)]
     with psycopg.connect(database.url) as conn:
         columns = "target_id bigint, name text, pos text"
-        _same(_load(conn, "t1", columns, copytext.target_lines(targets)),
-              _rows(conn, "t2", columns, [(t, r.name, point_literal(r.ra, r.dec))
-                                          for t, r in targets]))  # fmt: skip
+        _same(
+            _load(conn, "t1", columns, copytext.target_lines(targets)),
+            _rows(
+                conn, "t2", columns, [(t, r.name, point_literal(r.ra, r.dec)) for t, r in targets]
+            ),
+        )
         columns = "name_key text, target_id bigint, name text"
-        _same(_load(conn, "a1", columns, copytext.alias_lines(aliases)),
-              _rows(conn, "a2", columns, aliases))  # fmt: skip
+        _same(
+            _load(conn, "a1", columns, copytext.alias_lines(aliases)),
+            _rows(conn, "a2", columns, aliases),
+        )
         columns = "product_id bigint, target_id bigint"
-        _same(_load(conn, "l1", columns, copytext.link_lines(links)),
-              _rows(conn, "l2", columns, links))  # fmt: skip
+        _same(
+            _load(conn, "l1", columns, copytext.link_lines(links)),
+            _rows(conn, "l2", columns, links),
+        )
     assert copytext.target_lines([]) == copytext.alias_lines([]) == copytext.link_lines([]) == ""
 
 
@@ -269,19 +395,27 @@ ARRAY_TEXTS = [*TRICKY, '"', 'say "hi"', "a,b", "{x}", "NULL", "null", " lead", 
 
 
 @settings(max_examples=40, deadline=None)
-@given(texts=st.lists(st.text(st.characters(blacklist_categories=["Cs"],
-                                            blacklist_characters="\x00")), max_size=10),
-       ints=st.lists(st.integers(-(2**63), 2**63 - 1), max_size=10),
-       reals=st.lists(st.none() | st.floats(), max_size=10))  # fmt: skip
+@given(
+    texts=st.lists(
+        st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")),
+        max_size=10,
+    ),
+    ints=st.lists(st.integers(-(2**63), 2**63 - 1), max_size=10),
+    reals=st.lists(st.none() | st.floats(), max_size=10),
+)
 def test_array_literals_read_back_as_the_lists(
     module_database: Database, texts: list[str], ints: list[int], reals: list[float | None]
 ) -> None:
     with psycopg.connect(module_database.url) as conn:
         row = conn.execute(
             "SELECT %s::text[], %s::bigint[], %s::float8[], %s::text[]",
-            (copytext.text_array(texts), copytext.int_array(ints), copytext.real_array(reals),
-             copytext.text_array(ARRAY_TEXTS)),
-        ).fetchone()  # fmt: skip
+            (
+                copytext.text_array(texts),
+                copytext.int_array(ints),
+                copytext.real_array(reals),
+                copytext.text_array(ARRAY_TEXTS),
+            ),
+        ).fetchone()
     assert row is not None
     assert row[0] == texts and row[1] == ints and row[3] == ARRAY_TEXTS
     _same([tuple(row[2])], [tuple(reals)])

@@ -255,15 +255,24 @@ def test_readmes_and_manifests(corpus: Corpus) -> None:
         if info.manifest:
             data = tomllib.loads(manifest.read_text())
             assert set(data) == {
-                "hlsp_id", "title", "lead", "doi", "description", "release_date",
-                "reference", "landing_url",
-            }  # fmt: skip
+                "hlsp_id",
+                "title",
+                "lead",
+                "doi",
+                "description",
+                "release_date",
+                "reference",
+                "landing_url",
+            }
             assert data["hlsp_id"] == info.hlsp_id and data["doi"] == info.doi
             assert data["release_date"].isoformat() == info.release_date
             assert data["landing_url"] == f"https://archive.stsci.edu/hlsp/{info.hlsp_id}"
     assert {c.hlsp_id for c in corpus.collections if c.manifest} == {
-        "nearby-jwst", "uv-stars", "mock-deep", "tess-ffilc"
-    }  # fmt: skip
+        "nearby-jwst",
+        "uv-stars",
+        "mock-deep",
+        "tess-ffilc",
+    }
 
 
 # ---------------------------------------------------------------------------- cross-matching

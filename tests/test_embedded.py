@@ -106,8 +106,9 @@ def test_concurrent_starts_do_not_collide(cluster: EmbeddedCluster) -> None:
 def test_another_clusters_postmaster_is_not_ours(
     cluster: EmbeddedCluster, scratch_dir: Path
 ) -> None:
-    other = EmbeddedCluster(Path(tempfile.mkdtemp(dir=scratch_dir, prefix="other-")) / "d",
-                            durable=False)  # fmt: skip
+    other = EmbeddedCluster(
+        Path(tempfile.mkdtemp(dir=scratch_dir, prefix="other-")) / "d", durable=False
+    )
     other.data_dir.parent.chmod(0o755)
     try:
         other.start()

@@ -34,8 +34,9 @@ def test_time_from_tess_tstart_and_bjdref_in_the_extension():
 
 
 def test_time_from_seconds_since_mjdref():
-    t_min, t_max, _ = ex.time_of([hdu(TSTART=86400.0, TSTOP=172800.0, MJDREF=50000.0,
-                                      TIMEUNIT="s")])  # fmt: skip
+    t_min, t_max, _ = ex.time_of(
+        [hdu(TSTART=86400.0, TSTOP=172800.0, MJDREF=50000.0, TIMEUNIT="s")]
+    )
     assert (t_min, t_max) == (50001.0, 50002.0)
 
 
@@ -61,7 +62,9 @@ def test_exposure_variants():
 def test_position_variants_and_ranges():
     assert ex.position_of([hdu(RA_OBJ=317.5, DEC_OBJ=-57.1)]) == (317.5, -57.1)
     assert ex.position_of([hdu(TARG_RA=10.0, TARG_DEC=20.0, RA_OBJ=1.0, DEC_OBJ=2.0)]) == (
-        10.0, 20.0)  # fmt: skip
+        10.0,
+        20.0,
+    )
     assert ex.position_of([hdu(RA="12:30:00", DEC="-45:30:00")]) == pytest.approx((187.5, -45.5))
     assert ex.position_of([hdu(RA_TARG=400.0, DEC_TARG=0.0)]) is None
     assert ex.position_of([hdu(RA_TARG="abc", DEC_TARG=0.0)]) is None
@@ -70,9 +73,14 @@ def test_position_variants_and_ranges():
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("TIC 123", "TIC123"), ("tic 123", "TIC123"), ("TIC 0000000123", "tic123"),
-     ("NGC 1385", "ngc1385"), ("Gaia DR3 5707485527450614656", "gaia dr3 5707485527450614656")],
-)  # fmt: skip
+    [
+        ("TIC 123", "TIC123"),
+        ("tic 123", "TIC123"),
+        ("TIC 0000000123", "tic123"),
+        ("NGC 1385", "ngc1385"),
+        ("Gaia DR3 5707485527450614656", "gaia dr3 5707485527450614656"),
+    ],
+)
 def test_target_keys_agree(a, b):
     assert ex.target_key(a) == ex.target_key(b)
 
@@ -101,28 +109,44 @@ def test_provenance_inputs():
     ]
     inputs = ex.inputs_of(headers)
     assert [(i.kind, i.identifier, i.source) for i in inputs] == [
-        ("observation", "lea22cx3q", "FILEID01"), ("observation", "ockp07020", "FILEID02"),
+        ("observation", "lea22cx3q", "FILEID01"),
+        ("observation", "ockp07020", "FILEID02"),
         ("file", "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits", "FILEID03"),
-        ("program", "17147", "PROPOSID"), ("program", "17518", "PROPOSID"),
-    ]  # fmt: skip
+        ("program", "17147", "PROPOSID"),
+        ("program", "17518", "PROPOSID"),
+    ]
     assert [i.identifier for i in ex.inputs_of([hdu(PROPOSID=14833)])] == ["14833"]
 
 
 def test_software_chain():
-    software = ex.software_of([hdu(CREATOR="k2sc v1.2.3", PROCVER="spoc-4.0.6", ORIGIN="UCSB/TGLC",
-                                   TGLCVER="0.6.2", CAL_VER="3.4.2")], "STIS")  # fmt: skip
+    software = ex.software_of(
+        [
+            hdu(
+                CREATOR="k2sc v1.2.3",
+                PROCVER="spoc-4.0.6",
+                ORIGIN="UCSB/TGLC",
+                TGLCVER="0.6.2",
+                CAL_VER="3.4.2",
+            )
+        ],
+        "STIS",
+    )
     assert [(s.name, s.version, s.source) for s in software] == [
-        ("k2sc", "1.2.3", "CREATOR"), ("SPOC", "spoc-4.0.6", "PROCVER"),
-        ("TGLC", "0.6.2", "TGLCVER"), ("calstis", "3.4.2", "CAL_VER"),
+        ("k2sc", "1.2.3", "CREATOR"),
+        ("SPOC", "spoc-4.0.6", "PROCVER"),
+        ("TGLC", "0.6.2", "TGLCVER"),
+        ("calstis", "3.4.2", "CAL_VER"),
         ("UCSB/TGLC", None, "ORIGIN"),
-    ]  # fmt: skip
+    ]
 
 
 def test_filters_and_placeholders():
     headers = [hdu(FILTER1="CLEAR1L", FILTER2="F814W")]
     assert ex.filters_of(headers, None) == ["F814W"]
     assert ex.filters_of([hdu(FILTER="MULTI", FILTER01="F606W", FILTER02="F814W")], None) == [
-        "F606W", "F814W"]  # fmt: skip
+        "F606W",
+        "F814W",
+    ]
     assert ex.filters_of([hdu()], "f606w-f814w") == ["f606w", "f814w"]
     assert ex.text("  MULTI ") is None
 
@@ -150,25 +174,47 @@ def test_headers_json_is_plain_json():
 
     cards = [Card("A", 1 + 2j), Card("B", float("nan")), Card("C", "x y"), Card("D", True)]
     doc = json.loads(ex.headers_json([Header(0, cards)]))
-    assert doc[0]["cards"] == [["A", [1.0, 2.0], ""], ["B", "nan", ""], ["C", "x y", ""],
-                               ["D", True, ""]]  # fmt: skip
+    assert doc[0]["cards"] == [
+        ["A", [1.0, 2.0], ""],
+        ["B", "nan", ""],
+        ["C", "x y", ""],
+        ["D", True, ""],
+    ]
     plain = json.loads(ex.headers_json([Header(0, [Card("A", 1 + 2j), Card("E", 1.5)])]))
     assert plain[0]["cards"] == [["A", [1.0, 2.0], ""], ["E", 1.5, ""]]
 
 
 @pytest.mark.parametrize(
     "value",
-    [0, -1, 2**63, 2**64, -(2**70), 1.5, 1e-5, 1e16, -0.0, 5e-324, 1.7976931348623157e308,
-     float("inf"), complex(1e300, -2), complex(float("nan"), 1), "", "a 'b' \\ / \"c\"", None,
-     False],
+    [
+        0,
+        -1,
+        2**63,
+        2**64,
+        -(2**70),
+        1.5,
+        1e-5,
+        1e16,
+        -0.0,
+        5e-324,
+        1.7976931348623157e308,
+        float("inf"),
+        complex(1e300, -2),
+        complex(float("nan"), 1),
+        "",
+        "a 'b' \\ / \"c\"",
+        None,
+        False,
+    ],
     ids=repr,
-)  # fmt: skip
+)
 def test_headers_json_reads_back_as_the_standard_library_writes_it(value: Any) -> None:
     import json
     import math
 
-    header = Header(1, [Card("XTENSION", "BINTABLE"), Card("V", value, "a comment"),
-                        Card("COMMENT", "text")])  # fmt: skip
+    header = Header(
+        1, [Card("XTENSION", "BINTABLE"), Card("V", value, "a comment"), Card("COMMENT", "text")]
+    )
     expected: Any
     if isinstance(value, complex):
         if not (math.isfinite(value.real) and math.isfinite(value.imag)):
@@ -181,7 +227,16 @@ def test_headers_json_reads_back_as_the_standard_library_writes_it(value: Any) -
     else:
         expected = json.loads(json.dumps([value]))[0]
     doc = json.loads(ex.headers_json([header]))
-    assert doc == [{"hdu": 1, "kind": "BINTABLE", "extname": None,
-                    "cards": [["XTENSION", "BINTABLE", ""], ["V", expected, "a comment"],
-                              ["COMMENT", "text", ""]]}]  # fmt: skip
+    assert doc == [
+        {
+            "hdu": 1,
+            "kind": "BINTABLE",
+            "extname": None,
+            "cards": [
+                ["XTENSION", "BINTABLE", ""],
+                ["V", expected, "a comment"],
+                ["COMMENT", "text", ""],
+            ],
+        }
+    ]
     assert type(doc[0]["cards"][1][1]) is type(expected)

@@ -225,20 +225,26 @@ def write(path: Path, *cards: str, data: bytes = b"") -> Path:
     return path
 
 
-PRIMARY = ("SIMPLE  =                    T", "BITPIX  =                    8",
-           "NAXIS   =                    0")  # fmt: skip
+PRIMARY = (
+    "SIMPLE  =                    T",
+    "BITPIX  =                    8",
+    "NAXIS   =                    0",
+)
 
 
 def test_lookups_follow_astropy_first_card_and_case_insensitive_hierarch(tmp_path: Path) -> None:
     path = write(
-        tmp_path / "h.fits", *PRIMARY,
+        tmp_path / "h.fits",
+        *PRIMARY,
         "DUP     =                    1 / first",
         "DUP     =                    2 / second",
         "HIERARCH ESO det CHIP id = 'ccd' / hierarch",
-        "COMMENT one", "COMMENT two", "        blank keyword text",
+        "COMMENT one",
+        "COMMENT two",
+        "        blank keyword text",
         "UNDEF   =                      / nothing",
         "DP1     = 'AXIS.1: 2' / record-valued",
-    )  # fmt: skip
+    )
     assert_same_as_astropy(path)
     (header,) = read_headers(path)
     assert header["DUP"] == 1 and header.comment("DUP") == "first"
@@ -265,9 +271,11 @@ def test_offsets_and_data_sizes_let_every_extension_be_found(tmp_path: Path) -> 
 def test_random_groups_do_not_count_naxis1(tmp_path: Path) -> None:
     path = tmp_path / "groups.fits"
     data = fits.GroupData(
-        np.arange(60, dtype=">f4").reshape(5, 3, 4), parnames=["u", "v"],
-        pardata=[np.arange(5.0), np.arange(5.0)], bitpix=-32,
-    )  # fmt: skip
+        np.arange(60, dtype=">f4").reshape(5, 3, 4),
+        parnames=["u", "v"],
+        pardata=[np.arange(5.0), np.arange(5.0)],
+        bitpix=-32,
+    )
     fits.HDUList([fits.GroupsHDU(data), fits.ImageHDU(np.zeros(3, ">i4"))]).writeto(path)
     headers = assert_same_as_astropy(path)
     assert headers[0]["NAXIS1"] == 0 and headers[0]["GROUPS"] is True
@@ -332,8 +340,10 @@ def astropy_header(images: list[str]) -> list[tuple[Any, ...]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         header = fits.Header.fromstring("".join(images) + "END".ljust(80))
-    return [astropy_card(card._image[i : i + 80] for i in range(0, len(card._image), 80))
-            for card in header.cards]  # fmt: skip
+    return [
+        astropy_card(card._image[i : i + 80] for i in range(0, len(card._image), 80))
+        for card in header.cards
+    ]
 
 
 def groups(images: list[str]) -> list[int]:
@@ -411,8 +421,16 @@ def test_printable_alphabet_is_what_the_reader_accepts() -> None:
 
 @pytest.mark.parametrize("hierarch", [False, True])
 def test_first_values_keep_the_first_card_of_each_keyword_as_written(hierarch: bool) -> None:
-    cards = [Card("SIMPLE", True), Card("A", 1), Card("COMMENT", "c"), Card("B", "x"),
-             Card("A", 2), Card("HISTORY", "h"), Card("", "blank"), Card("B", None)]  # fmt: skip
+    cards = [
+        Card("SIMPLE", True),
+        Card("A", 1),
+        Card("COMMENT", "c"),
+        Card("B", "x"),
+        Card("A", 2),
+        Card("HISTORY", "h"),
+        Card("", "blank"),
+        Card("B", None),
+    ]
     if hierarch:
         cards += [Card("ESO det ID", "d1"), Card("ESO det ID", "d2")]
     header = Header(0, cards)
@@ -420,7 +438,8 @@ def test_first_values_keep_the_first_card_of_each_keyword_as_written(hierarch: b
     for keyword in ("COMMENT", "HISTORY", ""):
         expected.pop(keyword)
     values = header.first_values()
-    assert values == expected and list(values) == [k for k in dict.fromkeys(
-        c.keyword for c in cards) if k in expected]  # fmt: skip
+    assert values == expected and list(values) == [
+        k for k in dict.fromkeys(c.keyword for c in cards) if k in expected
+    ]
     values["A"] = 99  # a copy: the header's own look-ups are untouched
     assert header.get("A") == 1 and header.first_values()["A"] == 1

@@ -50,10 +50,11 @@ def valid_file() -> bytes:
     table = fits.BinTableHDU.from_columns(
         [
             fits.Column("flux", "E", array=np.arange(rows, dtype="f4")),
-            fits.Column("var", "PJ()", array=np.array([np.arange(i % 5) for i in range(rows)],
-                                                      dtype=object)),
+            fits.Column(
+                "var", "PJ()", array=np.array([np.arange(i % 5) for i in range(rows)], dtype=object)
+            ),
         ]
-    )  # fmt: skip
+    )
     table.header["LONGSTR"] = "a long string value " * 6
     table.header["HIERARCH ESO DET ID"] = "ccd"
     primary = fits.PrimaryHDU(np.arange(100, dtype=">i2").reshape(10, 10))
@@ -274,8 +275,12 @@ def test_a_cut_inside_the_next_xtension_keyword_is_a_truncated_header(tmp_path: 
 
 def bytes_primary(size: int) -> bytes:
     """A primary header announcing a data unit of ``size`` bytes."""
-    return header(PRIMARY[0], "BITPIX  =                    8",
-                  "NAXIS   =                    1", f"NAXIS1  = {size:20d}")  # fmt: skip
+    return header(
+        PRIMARY[0],
+        "BITPIX  =                    8",
+        "NAXIS   =                    1",
+        f"NAXIS1  = {size:20d}",
+    )
 
 
 def read_traced(path: Path) -> tuple[list[Header], int]:

@@ -136,21 +136,46 @@ def test_product_fields_relations_and_provenance(api: GraphQLClient) -> None:
         }
     ]
     assert data["inputs"] == [
-        {"index": 1, "kind": "OBSERVATION", "identifier": "j8xi01010", "source": "FILEID01",
-         "programId": "10092", "telescope": "HST", "instrument": "ACS/WFC", "tMinMjd": 50000,
-         "tMaxMjd": 50000.5},
-        {"index": 2, "kind": "PROGRAM", "identifier": "10092", "source": "PROPOSID",
-         "programId": None, "telescope": None, "instrument": None, "tMinMjd": None,
-         "tMaxMjd": None},
-    ]  # fmt: skip
-    assert data["software"] == [{"index": 1, "name": "drizzlepac", "version": "3.5.1",
-                                 "source": "CREATOR"}]  # fmt: skip
+        {
+            "index": 1,
+            "kind": "OBSERVATION",
+            "identifier": "j8xi01010",
+            "source": "FILEID01",
+            "programId": "10092",
+            "telescope": "HST",
+            "instrument": "ACS/WFC",
+            "tMinMjd": 50000,
+            "tMaxMjd": 50000.5,
+        },
+        {
+            "index": 2,
+            "kind": "PROGRAM",
+            "identifier": "10092",
+            "source": "PROPOSID",
+            "programId": None,
+            "telescope": None,
+            "instrument": None,
+            "tMinMjd": None,
+            "tMaxMjd": None,
+        },
+    ]
+    assert data["software"] == [
+        {"index": 1, "name": "drizzlepac", "version": "3.5.1", "source": "CREATOR"}
+    ]
     assert data["findings"] == []
-    assert api.run('{ product(fileName: "a2.fits") { findings { code severity keyword '
-                   'message } wavebands } }')["product"] == {
-        "findings": [{"code": "HLSP-K012", "severity": "WARNING", "keyword": "TELESCOP",
-                      "message": "TELESCOP is missing; add it."}],
-        "wavebands": ["UV", "OPTICAL"]}  # fmt: skip
+    assert api.run(
+        '{ product(fileName: "a2.fits") { findings { code severity keyword message } wavebands } }'
+    )["product"] == {
+        "findings": [
+            {
+                "code": "HLSP-K012",
+                "severity": "WARNING",
+                "keyword": "TELESCOP",
+                "message": "TELESCOP is missing; add it.",
+            }
+        ],
+        "wavebands": ["UV", "OPTICAL"],
+    }
 
 
 def test_lookups_by_name_and_id(api: GraphQLClient) -> None:
@@ -165,8 +190,11 @@ def test_lookups_by_name_and_id(api: GraphQLClient) -> None:
     assert dup["product"]["collection"]["hlspId"] == "beta"
     # A target by any spelling of any of its names.
     for name in ("TIC 12345", "tic12345", "TIC-12345", "Gaia DR3 42"):
-        target = api.run("query($n: String!) { target(name: $n) { name products { totalCount "
-                         "nodes { fileName collection { hlspId } } } } }", {"n": name})  # fmt: skip
+        target = api.run(
+            "query($n: String!) { target(name: $n) { name products { totalCount "
+            "nodes { fileName collection { hlspId } } } } }",
+            {"n": name},
+        )
         assert target["target"]["name"] == "TIC 12345", name
         assert target["target"]["products"]["totalCount"] == 2
     assert api.run('{ target(name: "Vega") { name } }') == {"target": None}
@@ -174,13 +202,16 @@ def test_lookups_by_name_and_id(api: GraphQLClient) -> None:
     ids = api.run("""{ products(first: 3, orderBy: [{field: FILE_NAME}]) { nodes { id } }
       collections(first: 1) { nodes { id } } targets(first: 1) { nodes { id } } }""")
     gids = [n["id"] for part in ids.values() for n in part["nodes"]]
-    nodes = api.run("""query($ids: [ID!]!) { nodes(ids: $ids) { __typename id
+    nodes = api.run(
+        """query($ids: [ID!]!) { nodes(ids: $ids) { __typename id
       ... on Product { fileName } ... on Collection { hlspId } ... on Target { name } } }""",
-                    {"ids": gids})["nodes"]  # fmt: skip
+        {"ids": gids},
+    )["nodes"]
     assert [n["__typename"] for n in nodes] == ["Product"] * 3 + ["Collection", "Target"]
     assert [n["id"] for n in nodes] == gids
-    one = api.run("query($id: ID!) { node(id: $id) { ... on Product { fileName } } }",
-                  {"id": gids[0]})  # fmt: skip
+    one = api.run(
+        "query($id: ID!) { node(id: $id) { ... on Product { fileName } } }", {"id": gids[0]}
+    )
     assert one == {"node": {"fileName": "a1.fits"}}
     missing = base64.b64encode(b"Product:987654").decode()
     assert api.run("query($id: ID!) { node(id: $id) { id } }", {"id": missing}) == {"node": None}
@@ -210,12 +241,16 @@ def test_facets_over_any_filter(api: GraphQLClient) -> None:
     everything = api.run(q)["facets"]
     assert api.statements == 2  # setup, one pass over the matches for every facet
     assert everything["total"] == 11
-    assert everything["collection"] == [{"value": "beta", "count": 5},
-                                        {"value": "alpha", "count": 4},
-                                        {"value": "gamma", "count": 2}]  # fmt: skip
-    assert everything["observatory"] == [{"value": "HST", "count": 5},
-                                         {"value": "TESS", "count": 4},
-                                         {"value": None, "count": 2}]  # fmt: skip
+    assert everything["collection"] == [
+        {"value": "beta", "count": 5},
+        {"value": "alpha", "count": 4},
+        {"value": "gamma", "count": 2},
+    ]
+    assert everything["observatory"] == [
+        {"value": "HST", "count": 5},
+        {"value": "TESS", "count": 4},
+        {"value": None, "count": 2},
+    ]
     assert everything["instrument"][0] == {"value": "TESS", "count": 4}
     assert {v["value"]: v["count"] for v in everything["dataproductType"]} == {
         "TIMESERIES": 4,
@@ -223,21 +258,34 @@ def test_facets_over_any_filter(api: GraphQLClient) -> None:
         "SPECTRUM": 2,
         None: 2,
     }
-    assert everything["verdict"] == [{"value": "PASS", "count": 5},
-                                     {"value": None, "count": 3},
-                                     {"value": "NEEDS_REVIEW", "count": 2},
-                                     {"value": "FAIL", "count": 1}]  # fmt: skip
-    assert everything["waveband"] == [{"value": "OPTICAL", "count": 6},
-                                      {"value": "UV", "count": 2},
-                                      {"value": "INFRARED", "count": 1}]  # fmt: skip
+    assert everything["verdict"] == [
+        {"value": "PASS", "count": 5},
+        {"value": None, "count": 3},
+        {"value": "NEEDS_REVIEW", "count": 2},
+        {"value": "FAIL", "count": 1},
+    ]
+    assert everything["waveband"] == [
+        {"value": "OPTICAL", "count": 6},
+        {"value": "UV", "count": 2},
+        {"value": "INFRARED", "count": 1},
+    ]
 
     hst = api.run(q, {"f": {"observatory": {"eq": "HST"}, "not": {"verdict": {"eq": "FAIL"}}}})
     assert hst["facets"]["total"] == 4
-    assert hst["facets"]["collection"] == [{"value": "alpha", "count": 2},
-                                           {"value": "gamma", "count": 2}]  # fmt: skip
+    assert hst["facets"]["collection"] == [
+        {"value": "alpha", "count": 2},
+        {"value": "gamma", "count": 2},
+    ]
     nothing = api.run(q, {"f": {"instrument": {"eq": "NIRSpec"}}})["facets"]
-    assert nothing == {"total": 0, "collection": [], "observatory": [], "instrument": [],
-                       "dataproductType": [], "verdict": [], "waveband": []}  # fmt: skip
+    assert nothing == {
+        "total": 0,
+        "collection": [],
+        "observatory": [],
+        "instrument": [],
+        "dataproductType": [],
+        "verdict": [],
+        "waveband": [],
+    }
     api.run("{ facets { total } }")
     assert api.statements == 2
     api.run("{ facets { waveband { value } } }")
@@ -252,15 +300,19 @@ def test_search_across_collections(api: GraphQLClient) -> None:
       targets { name } } }""")["search"]
     assert names(data["products"]) == ["a1", "a2", "a3", "g1", "g2"]
     assert data["products"]["totalCount"] == 5
-    assert data["facets"]["collection"] == [{"value": "alpha", "count": 3},
-                                            {"value": "gamma", "count": 2}]  # fmt: skip
+    assert data["facets"]["collection"] == [
+        {"value": "alpha", "count": 3},
+        {"value": "gamma", "count": 2},
+    ]
     assert [c["hlspId"] for c in data["collections"]] == ["alpha", "gamma"]
     assert data["targets"] == []
     tic = api.run(
         '{ search(text: "TIC 999") { targets { name } products { nodes { fileName } } } }'
     )
-    assert tic["search"] == {"targets": [{"name": "TIC 999"}],
-                             "products": {"nodes": [{"fileName": "b2.fits"}]}}  # fmt: skip
+    assert tic["search"] == {
+        "targets": [{"name": "TIC 999"}],
+        "products": {"nodes": [{"fileName": "b2.fits"}]},
+    }
 
 
 def test_descriptions_come_from_the_model(api: GraphQLClient) -> None:
@@ -280,8 +332,9 @@ def test_graphiql_in_a_browser(api: GraphQLClient) -> None:
     page = httpx.get(api.url, headers={"Accept": "text/html"}, timeout=10)
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
-    via_get = httpx.get(api.url, params={"query": "{ collections { nodes { hlspId } } }"},
-                        timeout=10)  # fmt: skip
+    via_get = httpx.get(
+        api.url, params={"query": "{ collections { nodes { hlspId } } }"}, timeout=10
+    )
     assert via_get.json()["data"]["collections"]["nodes"][0] == {"hlspId": "alpha"}
     mutation = httpx.post(api.url, json={"query": "mutation { x }"}, timeout=10)
     assert mutation.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
@@ -290,10 +343,16 @@ def test_graphiql_in_a_browser(api: GraphQLClient) -> None:
 def test_served_by_hlsp_serve(api_db: Database, monkeypatch: Any) -> None:
     env = {"HLSP_DATABASE_URL": api_db.url, "HLSP_GRAPHQL_MAX_PAGE_SIZE": "5"}
     with serving("serve", env=env) as base:
-        ok = httpx.post(base + "/graphql", json={"query": "{ products(first: 5) { nodes { "
-                                                 "fileName } } }"}, timeout=30)  # fmt: skip
+        ok = httpx.post(
+            base + "/graphql",
+            json={"query": "{ products(first: 5) { nodes { fileName } } }"},
+            timeout=30,
+        )
         assert len(ok.json()["data"]["products"]["nodes"]) == 5
-        capped = httpx.post(base + "/graphql", json={"query": "{ products(first: 6) { nodes { "
-                                                     "fileName } } }"}, timeout=30)  # fmt: skip
+        capped = httpx.post(
+            base + "/graphql",
+            json={"query": "{ products(first: 6) { nodes { fileName } } }"},
+            timeout=30,
+        )
         assert capped.json()["errors"][0]["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": 5}
         assert "/graphql" in httpx.get(base + "/", timeout=10).text

@@ -31,8 +31,9 @@ def test_check_fails_on_drift(tmp_path: Path) -> None:
     assert export.main(["--check", "--path", str(stale)]) == 0
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "graphql" / "operations").glob("*.graphql")),
-                         ids=lambda p: p.stem)  # fmt: skip
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "graphql" / "operations").glob("*.graphql")), ids=lambda p: p.stem
+)
 def test_operations_validate_against_the_published_schema(path: Path) -> None:
     schema = build_schema((REPO / "graphql" / "schema.graphql").read_text(encoding="utf-8"))
     errors = validate(schema, parse(path.read_text(encoding="utf-8")))

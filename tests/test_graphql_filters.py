@@ -71,11 +71,15 @@ def test_string_operators(api: GraphQLClient, f: dict[str, Any], expected: list[
         ({"calibLevel": {"eq": 4}, "instrument": {"eq": "COS"}}, ["g1"]),
         ({"calibLevel": {"neq": 4}}, []),
         ({"simulated": {"eq": True}}, ["g2"]),
-        ({"simulated": {"eq": False}, "instrument": {"ilike": "%s%"}},
-         ["a1", "a2", "b1", "b2", "b3", "b4", "g1"]),
+        (
+            {"simulated": {"eq": False}, "instrument": {"ilike": "%s%"}},
+            ["a1", "a2", "b1", "b2", "b3", "b4", "g1"],
+        ),
         ({"dataproductType": {"eq": "SPECTRUM"}}, ["g1", "g2"]),
-        ({"dataproductType": {"in": ["IMAGE", "SPECTRUM"]}, "observatory": {"eq": "HST"}},
-         ["a1", "a2", "a3", "g1", "g2"]),
+        (
+            {"dataproductType": {"in": ["IMAGE", "SPECTRUM"]}, "observatory": {"eq": "HST"}},
+            ["a1", "a2", "a3", "g1", "g2"],
+        ),
         ({"dataproductType": {"neq": "TIMESERIES"}}, ["a1", "a2", "a3", "g1", "g2"]),
         ({"dataproductType": {"isNull": True}}, ["dup", "dup"]),
         ({"verdict": {"eq": "NEEDS_REVIEW"}}, ["a2", "g2"]),
@@ -84,7 +88,7 @@ def test_string_operators(api: GraphQLClient, f: dict[str, Any], expected: list[
         ({"lastHarvested": {"lt": "2000-01-01T00:00:00Z"}}, []),
         ({"lastHarvested": {"gt": "2000-01-01T00:00:00"}, "fileBytes": {"eq": 1000}}, ["a1"]),
     ],
-)  # fmt: skip
+)
 def test_number_date_boolean_and_enum_operators(
     api: GraphQLClient, f: dict[str, Any], expected: list[str]
 ) -> None:
@@ -95,17 +99,30 @@ def test_number_date_boolean_and_enum_operators(
     ("f", "expected"),
     [
         ({"or": [{"instrument": {"eq": "COS"}}, {"fileBytes": {"eq": 1000}}]}, ["a1", "g1"]),
-        ({"and": [{"observatory": {"eq": "TESS"}}, {"fileBytes": {"eq": 4000}}]},
-         ["b1", "b3", "b4"]),
-        ({"not": {"observatory": {"eq": "TESS"}}, "observatory": {"isNull": False}},
-         ["a1", "a2", "a3", "g1", "g2"]),
+        (
+            {"and": [{"observatory": {"eq": "TESS"}}, {"fileBytes": {"eq": 4000}}]},
+            ["b1", "b3", "b4"],
+        ),
+        (
+            {"not": {"observatory": {"eq": "TESS"}}, "observatory": {"isNull": False}},
+            ["a1", "a2", "a3", "g1", "g2"],
+        ),
         ({"or": []}, []),
         ({"and": []}, ["a1", "a2", "a3", "b1", "b2", "b3", "b4", "dup", "dup", "g1", "g2"]),
-        ({"or": [{"and": [{"instrument": {"eq": "TESS"}}, {"not": {"verdict": {"eq": "PASS"}}}]},
-                 {"instrument": {"eq": "STIS"}}]}, ["g2"]),  # b3: NOT(null = 'PASS') is null
+        (
+            {
+                "or": [
+                    {"and": [{"instrument": {"eq": "TESS"}}, {"not": {"verdict": {"eq": "PASS"}}}]},
+                    {"instrument": {"eq": "STIS"}},
+                ]
+            },
+            ["g2"],
+        ),  # b3: NOT(null = 'PASS') is null
         ({"collection": {"hlspId": {"eq": "gamma"}}}, ["g1", "g2"]),
-        ({"collection": {"title": {"ilike": "%light%"}}, "fileBytes": {"lt": 4500}},
-         ["b1", "b3", "b4", "dup"]),
+        (
+            {"collection": {"title": {"ilike": "%light%"}}, "fileBytes": {"lt": 4500}},
+            ["b1", "b3", "b4", "dup"],
+        ),
         ({"collection": {"doi": {"isNull": True}}, "instrument": {"isNull": True}}, ["dup"]),
         ({"targets": {"name": {"eq": "NGC 1000"}}}, ["a1", "a2", "g1"]),
         ({"targets": {"alias": {"eq": "Gaia DR3 42"}}}, ["b1", "b4"]),
@@ -114,7 +131,7 @@ def test_number_date_boolean_and_enum_operators(
         ({"findings": {"severity": {"eq": "ERROR"}}}, []),
         ({"collection": {"products": {"instrument": {"eq": "COS"}}}}, ["g1", "g2"]),
     ],
-)  # fmt: skip
+)
 def test_boolean_combinations_and_relation_filters(
     api: GraphQLClient, f: dict[str, Any], expected: list[str]
 ) -> None:
@@ -131,19 +148,27 @@ def test_boolean_combinations_and_relation_filters(
         ({"cone": {"raDeg": 0.0, "decDeg": 0.0, "radiusDeg": 0.2}}, ["b2", "b3"]),
         ({"cone": {"raDeg": 360.0, "decDeg": 0.0, "radiusDeg": 0.11}}, ["b2", "b3"]),
         # Wider than 90°: the complement of the antipodal cone (a3 is 166.5° away).
-        ({"cone": {"raDeg": 10.0, "decDeg": 20.0, "radiusDeg": 166}},
-         ["a1", "a2", "b1", "b2", "b3", "g1"]),
-        ({"cone": {"raDeg": 10.0, "decDeg": 20.0, "radiusDeg": 168}},
-         ["a1", "a2", "a3", "b1", "b2", "b3", "g1"]),
-        ({"cone": {"raDeg": 20.0, "decDeg": -30.0, "radiusDeg": 180}},
-         ["a1", "a2", "a3", "b1", "b2", "b3", "g1"]),
+        (
+            {"cone": {"raDeg": 10.0, "decDeg": 20.0, "radiusDeg": 166}},
+            ["a1", "a2", "b1", "b2", "b3", "g1"],
+        ),
+        (
+            {"cone": {"raDeg": 10.0, "decDeg": 20.0, "radiusDeg": 168}},
+            ["a1", "a2", "a3", "b1", "b2", "b3", "g1"],
+        ),
+        (
+            {"cone": {"raDeg": 20.0, "decDeg": -30.0, "radiusDeg": 180}},
+            ["a1", "a2", "a3", "b1", "b2", "b3", "g1"],
+        ),
         ({"region": polygon((10.4, 19.9), (10.6, 19.9), (10.6, 20.1), (10.4, 20.1))}, ["a2"]),
         ({"region": polygon((10.19, 20.15), (10.25, 20.15), (10.25, 20.18))}, ["a1"]),  # footprint
         ({"time": {"startMjd": 50000.5, "endMjd": 50010}}, ["a1", "a2"]),  # touching counts
         ({"time": {"startMjd": 58045}}, ["b2", "b3"]),
         ({"time": {"endMjd": 50000}}, ["a1"]),
-        ({"time": {"start": "2017-09-04T00:00:00Z", "end": "2017-09-05T00:00:00Z"}},
-         ["b1", "b4"]),  # MJD 58000 = 2017-09-04
+        (
+            {"time": {"start": "2017-09-04T00:00:00Z", "end": "2017-09-05T00:00:00Z"}},
+            ["b1", "b4"],
+        ),  # MJD 58000 = 2017-09-04
         ({"time": {"start": "2017-10-20T00:00:00", "endMjd": 58046}}, ["b2"]),
         ({"wavelength": {"minMetres": 1e-6, "maxMetres": 2e-6}}, ["a3", "b1", "b2", "b3", "b4"]),
         ({"wavelength": {"maxMetres": 1.5e-7}}, ["g1"]),
@@ -163,10 +188,12 @@ def test_boolean_combinations_and_relation_filters(
         ({"text": "ultraviolet -lovelace"}, ["g1", "g2"]),
         ({"text": '-"galaxy clusters" ultraviolet'}, ["g1", "g2"]),
         ({"text": "nothing-like-this"}, []),
-        ({"text": "ultraviolet", "cone": {"raDeg": 10, "decDeg": 20, "radiusDeg": 1}},
-         ["a1", "a2", "g1"]),
+        (
+            {"text": "ultraviolet", "cone": {"raDeg": 10, "decDeg": 20, "radiusDeg": 1}},
+            ["a1", "a2", "g1"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_sky_time_wavelength_and_text(
     api: GraphQLClient, f: dict[str, Any], expected: list[str]
 ) -> None:
@@ -181,14 +208,20 @@ def test_collection_and_target_filters(api: GraphQLClient) -> None:
 
     def run(c: Any = None, t: Any = None) -> tuple[list[str], list[str]]:
         data = api.run(q, {"c": c, "t": t})
-        return ([n["hlspId"] for n in data["collections"]["nodes"]],
-                [n["name"] for n in data["targets"]["nodes"]])  # fmt: skip
+        return (
+            [n["hlspId"] for n in data["collections"]["nodes"]],
+            [n["name"] for n in data["targets"]["nodes"]],
+        )
 
-    assert run() == (["alpha", "beta", "gamma"], ["M 31", "NGC 1000", "TIC 12345", "TIC 777",
-                                                  "TIC 999"])  # fmt: skip
+    assert run() == (
+        ["alpha", "beta", "gamma"],
+        ["M 31", "NGC 1000", "TIC 12345", "TIC 777", "TIC 999"],
+    )
     assert run({"text": "ultraviolet"})[0] == ["alpha", "gamma"]
     assert run({"or": [{"hlspId": {"eq": "beta"}}, {"doi": {"ilike": "%gamma%"}}]})[0] == [
-        "beta", "gamma"]  # fmt: skip
+        "beta",
+        "gamma",
+    ]
     assert run({"products": {"instrument": {"eq": "TESS"}}})[0] == ["beta"]
     assert run({"not": {"projectLead": {"ilike": "b%"}}})[0] == ["alpha", "gamma"]
     assert run(t={"objectType": {"eq": "galaxy"}})[1] == ["M 31", "NGC 1000"]

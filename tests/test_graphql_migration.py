@@ -11,13 +11,22 @@ from tests.conftest import head_revision
 
 def _state(db: Database) -> tuple[set[str], bool, bool]:
     with db.engine.connect() as conn:
-        indexes = {r[0] for r in conn.execute(sa.text(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = 'hlsp' AND tablename = 'product'"
-        ))}  # fmt: skip
-        grants = [conn.execute(sa.text(
-            "SELECT has_column_privilege(:r, :t, 'search_text', 'SELECT')"),
-            {"r": READER_ROLE, "t": t}).scalar_one()
-            for t in ("hlsp.collection", "hlsp.target_alias")]  # fmt: skip
+        indexes = {
+            r[0]
+            for r in conn.execute(
+                sa.text(
+                    "SELECT indexname FROM pg_indexes "
+                    "WHERE schemaname = 'hlsp' AND tablename = 'product'"
+                )
+            )
+        }
+        grants = [
+            conn.execute(
+                sa.text("SELECT has_column_privilege(:r, :t, 'search_text', 'SELECT')"),
+                {"r": READER_ROLE, "t": t},
+            ).scalar_one()
+            for t in ("hlsp.collection", "hlsp.target_alias")
+        ]
     return indexes, grants[0], grants[1]
 
 

@@ -27,9 +27,11 @@ TESTED = {
 
 @pytest.fixture(scope="module")
 def corpus_db(
-    admin_engine: sa.Engine, server_url: str, template_name: str,
+    admin_engine: sa.Engine,
+    server_url: str,
+    template_name: str,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Database]:  # fmt: skip
+) -> Iterator[Database]:
     root = tmp_path_factory.mktemp("gql-corpus") / "hlsp"
     generate_corpus(root, files=120, seed=11, flaws=True)
     with module_database(admin_engine, server_url, template_name) as db:
@@ -125,14 +127,21 @@ def _separation(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
 
 
 def test_cone_search(client: GraphQLClient, corpus_db: Database) -> None:
-    ra, dec = sql(corpus_db, """SELECT s_ra, s_dec FROM hlsp.product WHERE footprint IS NOT NULL
-                                ORDER BY file_name LIMIT 1""")[0]  # fmt: skip
+    ra, dec = sql(
+        corpus_db,
+        """SELECT s_ra, s_dec FROM hlsp.product WHERE footprint IS NOT NULL
+                                ORDER BY file_name LIMIT 1""",
+    )[0]
     radius = 0.05
-    data = client.run(op("cone_search"), {"raDeg": ra, "decDeg": dec, "radiusDeg": radius,
-                                          "first": 1000})  # fmt: skip
+    data = client.run(
+        op("cone_search"), {"raDeg": ra, "decDeg": dec, "radiusDeg": radius, "first": 1000}
+    )
     found = {n["fileName"]: n for n in data["products"]["nodes"]}
-    positions = sql(corpus_db, "SELECT file_name, s_ra, s_dec, footprint IS NOT NULL FROM "
-                    "hlsp.product WHERE s_ra IS NOT NULL AND withdrawn_at IS NULL")  # fmt: skip
+    positions = sql(
+        corpus_db,
+        "SELECT file_name, s_ra, s_dec, footprint IS NOT NULL FROM "
+        "hlsp.product WHERE s_ra IS NOT NULL AND withdrawn_at IS NULL",
+    )
     inside = {name for name, r, d, _ in positions if _separation(ra, dec, r, d) <= radius}
     assert inside and inside <= set(found)
     with_footprint = {name for name, _, _, fp in positions if fp}
@@ -169,8 +178,9 @@ def test_target_products_in_every_hlsp(client: GraphQLClient, corpus_db: Databas
     assert got == [tuple(r) for r in expected]
     assert data["products"]["totalCount"] == len(expected)
     assert len({h for _, h in got}) == collections
-    assert name in data["aliases"] or any(a.lower().replace(" ", "") == spelled
-                                          for a in data["aliases"])  # fmt: skip
+    assert name in data["aliases"] or any(
+        a.lower().replace(" ", "") == spelled for a in data["aliases"]
+    )
 
 
 def test_products_needing_review(client: GraphQLClient, corpus_db: Database) -> None:
@@ -183,8 +193,9 @@ def test_products_needing_review(client: GraphQLClient, corpus_db: Database) -> 
     assert flagged
     data = client.run(op("products_needing_review"), {"first": 1000})
     nodes = data["products"]["nodes"]
-    assert [(n["fileName"], n["verdict"].replace("_", " "), n["collection"]["hlspId"])
-            for n in nodes] == [tuple(r) for r in flagged]  # fmt: skip
+    assert [
+        (n["fileName"], n["verdict"].replace("_", " "), n["collection"]["hlspId"]) for n in nodes
+    ] == [tuple(r) for r in flagged]
     assert all(n["findings"] for n in nodes)  # each says what to fix
     some = nodes[0]
     assert [(f["code"], f["message"]) for f in some["findings"]] == [
@@ -238,12 +249,17 @@ def test_product_provenance(client: GraphQLClient, corpus_db: Database) -> None:
 
 
 def test_text_search(client: GraphQLClient, corpus_db: Database) -> None:
-    variables = {"text": "ultraviolet", "filter": {"dataproductType": {"in": ["SPECTRUM"]}},
-                 "first": 1000}  # fmt: skip
+    variables = {
+        "text": "ultraviolet",
+        "filter": {"dataproductType": {"in": ["SPECTRUM"]}},
+        "first": 1000,
+    }
     data = client.run(op("text_search"), variables)["search"]
     matched = [c["hlspId"] for c in data["collections"]]
-    titles = sql(corpus_db, "SELECT hlsp_id FROM hlsp.collection WHERE title ILIKE "
-                 "'%ultraviolet%' ORDER BY hlsp_id")  # fmt: skip
+    titles = sql(
+        corpus_db,
+        "SELECT hlsp_id FROM hlsp.collection WHERE title ILIKE '%ultraviolet%' ORDER BY hlsp_id",
+    )
     assert [r[0] for r in titles] and {r[0] for r in titles} <= set(matched)
     spectra = sql(
         corpus_db,
@@ -264,8 +280,10 @@ def test_text_search(client: GraphQLClient, corpus_db: Database) -> None:
 
 
 def test_portal_search_and_facet_panel(client: GraphQLClient, corpus_db: Database) -> None:
-    form = {"dataproductType": {"in": ["TIMESERIES", "IMAGE"]},
-            "observatory": {"in": ["TESS", "JWST", "K2"]}}  # fmt: skip
+    form = {
+        "dataproductType": {"in": ["TIMESERIES", "IMAGE"]},
+        "observatory": {"in": ["TESS", "JWST", "K2"]},
+    }
     expected = sql(
         corpus_db,
         """SELECT count(*) FROM hlsp.product WHERE withdrawn_at IS NULL
@@ -300,8 +318,10 @@ def test_portal_search_and_facet_panel(client: GraphQLClient, corpus_db: Databas
             WHERE withdrawn_at IS NULL AND dataproduct_type IN ('timeseries', 'image')
             AND observatory IN ('TESS', 'JWST', 'K2') GROUP BY 1""",
         )
-        expected = {(v.upper().replace(" ", "_") if v and facet in ("dataproductType",
-                     "verdict") else v): n for v, n in rows}  # fmt: skip
+        expected = {
+            (v.upper().replace(" ", "_") if v and facet in ("dataproductType", "verdict") else v): n
+            for v, n in rows
+        }
         assert {v["value"]: v["count"] for v in panel[facet]} == expected, facet
     everything = client.run(op("facet_panel"))["facets"]
     assert everything["total"] == sql(corpus_db, "SELECT count(*) FROM hlsp.product")[0][0]

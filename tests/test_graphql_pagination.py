@@ -93,8 +93,12 @@ def test_page_info_at_the_edges(api: GraphQLClient) -> None:
     # After the last item: an empty page, no cursors.
     empty = page(api, first=5, after=rest["pageInfo"]["endCursor"])
     assert empty["edges"] == []
-    assert empty["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True,
-                                 "startCursor": None, "endCursor": None}  # fmt: skip
+    assert empty["pageInfo"] == {
+        "hasNextPage": False,
+        "hasPreviousPage": True,
+        "startCursor": None,
+        "endCursor": None,
+    }
     # Before the first item: empty too.
     nothing = page(api, last=5, before=first["pageInfo"]["startCursor"])
     assert nothing["edges"] == [] and nothing["pageInfo"]["hasPreviousPage"] is False
@@ -129,8 +133,13 @@ def test_cursors_are_checked(api: GraphQLClient) -> None:
     assert errors[0]["extensions"]["code"] == "INVALID_CURSOR"
     assert "orderBy" in errors[0]["message"]
     # With its own ordering it works, and the filter may change between pages.
-    more = page(api, first=2, after=cursor, order=[{"field": "FILE_NAME"}],
-                f={"observatory": {"eq": "TESS"}})  # fmt: skip
+    more = page(
+        api,
+        first=2,
+        after=cursor,
+        order=[{"field": "FILE_NAME"}],
+        f={"observatory": {"eq": "TESS"}},
+    )
     assert names(more) == ["b1", "b2"]
 
 
@@ -141,10 +150,19 @@ def test_nested_connections_page_within_each_parent(api: GraphQLClient) -> None:
           totalCount edges { node { fileName } } pageInfo { hasNextPage endCursor } } } }
     }"""
     data = api.run(q)["collections"]["nodes"]
-    got = {c["hlspId"]: (names(c["products"]), c["products"]["totalCount"],
-                         c["products"]["pageInfo"]["hasNextPage"]) for c in data}  # fmt: skip
-    assert got == {"alpha": (["a1", "a2"], 4, True), "beta": (["b1", "b2"], 5, True),
-                   "gamma": (["g1", "g2"], 2, False)}  # fmt: skip
+    got = {
+        c["hlspId"]: (
+            names(c["products"]),
+            c["products"]["totalCount"],
+            c["products"]["pageInfo"]["hasNextPage"],
+        )
+        for c in data
+    }
+    assert got == {
+        "alpha": (["a1", "a2"], 4, True),
+        "beta": (["b1", "b2"], 5, True),
+        "gamma": (["g1", "g2"], 2, False),
+    }
     # A cursor is a position in the order (after a2.fits, by file name), the same for every
     # parent; a portal pages one parent's list through that parent (collection(hlspId)).
     cursor = data[0]["products"]["pageInfo"]["endCursor"]

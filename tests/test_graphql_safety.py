@@ -41,11 +41,25 @@ def nested(depth: int) -> dict[str, Any]:
         ({"cone": {"raDeg": 10, "decDeg": 20, "radiusDeg": -1}}, "INVALID_FILTER", "radiusDeg"),
         ({"cone": {"raDeg": 10, "decDeg": 20, "radiusDeg": 180.5}}, "INVALID_FILTER", "180"),
         ({"cone": {"raDeg": 10, "decDeg": 95, "radiusDeg": 1}}, "INVALID_FILTER", "[-90, 90]"),
-        ({"region": {"vertices": [{"raDeg": 1, "decDeg": 1}, {"raDeg": 2, "decDeg": 1}]}},
-         "INVALID_FILTER", "at least 3"),
-        ({"region": {"vertices": [{"raDeg": 0, "decDeg": 0}, {"raDeg": 2, "decDeg": 2},
-                                  {"raDeg": 2, "decDeg": 0}, {"raDeg": 0, "decDeg": 2}]}},
-         "INVALID_FILTER", "crossing"),  # a bow tie: pg_sphere refuses it
+        (
+            {"region": {"vertices": [{"raDeg": 1, "decDeg": 1}, {"raDeg": 2, "decDeg": 1}]}},
+            "INVALID_FILTER",
+            "at least 3",
+        ),
+        (
+            {
+                "region": {
+                    "vertices": [
+                        {"raDeg": 0, "decDeg": 0},
+                        {"raDeg": 2, "decDeg": 2},
+                        {"raDeg": 2, "decDeg": 0},
+                        {"raDeg": 0, "decDeg": 2},
+                    ]
+                }
+            },
+            "INVALID_FILTER",
+            "crossing",
+        ),  # a bow tie: pg_sphere refuses it
         ({"time": {}}, "INVALID_FILTER", "start, an end"),
         ({"time": {"startMjd": 2, "endMjd": 1}}, "INVALID_FILTER", "after the end"),
         ({"time": {"startMjd": 1, "start": "2020-01-01T00:00:00Z"}}, "INVALID_FILTER", "not both"),
@@ -57,11 +71,29 @@ def nested(depth: int) -> dict[str, Any]:
         ({"or": [{"instrument": {"eq": "X"}}] * 1001}, "LIMIT_EXCEEDED", "1000"),
         ({"or": [{"instrument": {"in": ["X"] * 999}}] * 3}, "LIMIT_EXCEEDED", "2000"),
         (nested(9), "LIMIT_EXCEEDED", "8 levels"),
-        ({"collection": {"products": {"collection": {"products": {"collection": {"products": {
-            "collection": {"products": {"collection": {"hlspId": {"eq": "x"}}}}}}}}}}},
-         "LIMIT_EXCEEDED", "levels"),
+        (
+            {
+                "collection": {
+                    "products": {
+                        "collection": {
+                            "products": {
+                                "collection": {
+                                    "products": {
+                                        "collection": {
+                                            "products": {"collection": {"hlspId": {"eq": "x"}}}
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+            "LIMIT_EXCEEDED",
+            "levels",
+        ),
     ],
-)  # fmt: skip
+)
 def test_hostile_filters_get_clear_errors(api: GraphQLClient, f: Any, code: str, says: str) -> None:
     error = error_of(api, f)
     assert error["extensions"]["code"] == code
@@ -77,8 +109,9 @@ def test_non_finite_numbers_are_refused(api: GraphQLClient, number: str) -> None
         '{"query": "query($r: Float!) { products(filter: {cone: {raDeg: $r, decDeg: 0, '
         'radiusDeg: 1}}) { edges { cursor } } }", "variables": {"r": ' + number + "}}"
     )
-    response = httpx.post(api.url, content=body, headers={"content-type": "application/json"},
-                          timeout=10)  # fmt: skip
+    response = httpx.post(
+        api.url, content=body, headers={"content-type": "application/json"}, timeout=10
+    )
     errors = response.json()["errors"]
     assert errors[0]["extensions"]["code"] in ("GRAPHQL_VALIDATION_FAILED", "INVALID_FILTER")
     assert "Float" in errors[0]["message"] or "finite" in errors[0]["message"]
@@ -108,16 +141,26 @@ def test_document_limits(api: GraphQLClient) -> None:
         ("{ products { ", "GRAPHQL_PARSE_FAILED"),
         ('{ products(first: "x") { totalCount } }', "GRAPHQL_VALIDATION_FAILED"),
     ):
-        assert api.errors(bad)[0]["extensions"]["code"] == code  # fmt: skip
+        assert api.errors(bad)[0]["extensions"]["code"] == code
 
 
 def test_errors_never_carry_sql_or_stack_traces(api: GraphQLClient) -> None:
     requests = [
         ({"cone": {"raDeg": 10, "decDeg": 20, "radiusDeg": 0}}),
-        ({"region": {"vertices": [{"raDeg": 0, "decDeg": 0}, {"raDeg": 2, "decDeg": 2},
-                                  {"raDeg": 2, "decDeg": 0}, {"raDeg": 0, "decDeg": 2}]}}),
+        (
+            {
+                "region": {
+                    "vertices": [
+                        {"raDeg": 0, "decDeg": 0},
+                        {"raDeg": 2, "decDeg": 2},
+                        {"raDeg": 2, "decDeg": 0},
+                        {"raDeg": 0, "decDeg": 2},
+                    ]
+                }
+            }
+        ),
         ({"instrument": {"ilike": "'; DROP TABLE hlsp.product; --"}}),
-    ]  # fmt: skip
+    ]
     for f in requests:
         text = api.post(Q, {"f": f}).text
         for leak in ("Traceback", "SELECT", "hlsp.product", "psycopg", "sqlalchemy"):
@@ -129,8 +172,7 @@ def test_errors_never_carry_sql_or_stack_traces(api: GraphQLClient) -> None:
 
 
 def _app(db: Database, settings: GraphQLSettings) -> Starlette:
-    return Starlette(routes=[Route("/graphql", graphql_app(db, settings),
-                                   methods=["GET", "POST"])])  # fmt: skip
+    return Starlette(routes=[Route("/graphql", graphql_app(db, settings), methods=["GET", "POST"])])
 
 
 def test_statement_timeout(api_db: Database, admin_engine: sa.Engine) -> None:
@@ -189,7 +231,10 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HLSP_GRAPHQL_STATEMENT_TIMEOUT", "250")
     settings = GraphQLSettings.from_env()
     assert (settings.max_depth, settings.introspection, settings.statement_timeout_ms) == (
-        12, False, 250)  # fmt: skip
+        12,
+        False,
+        250,
+    )
     monkeypatch.setenv("HLSP_GRAPHQL_MAX_PAGE_SIZE", "lots")
     with pytest.raises(ConfigError, match="HLSP_GRAPHQL_MAX_PAGE_SIZE must be an integer"):
         GraphQLSettings.from_env()
@@ -213,12 +258,14 @@ def test_a_login_that_cannot_become_the_reader_gets_a_clear_error(
     with admin_engine.connect() as conn:
         conn.execute(sa.text(f"CREATE ROLE {name} LOGIN"))
     url = sa.engine.make_url(api_db.engine.url).set(username=name)
-    outsider = Database(api_db.url, read_url=url.render_as_string(hide_password=False),
-                        settings=Settings())  # fmt: skip
+    outsider = Database(
+        api_db.url, read_url=url.render_as_string(hide_password=False), settings=Settings()
+    )
     try:
         with live_server(outsider, _app(outsider, GraphQLSettings())) as base:
-            body = httpx.post(base + "/graphql", json={"query": "{ products { totalCount } }"},
-                              timeout=30).json()  # fmt: skip
+            body = httpx.post(
+                base + "/graphql", json={"query": "{ products { totalCount } }"}, timeout=30
+            ).json()
         assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
         assert "permission" not in json.dumps(body)
     finally:

@@ -38,8 +38,7 @@ def corpus(corpus_source: tuple[Path, Corpus], tmp_path: Path) -> Iterator[tuple
 
 
 def run(database: Database, *paths: Path, **options: object) -> HarvestSummary:
-    return harvest(database, HarvestOptions(paths=list(paths), jobs=2, progress=False,
-                                            **options))  # type: ignore[arg-type]  # fmt: skip
+    return harvest(database, HarvestOptions(paths=list(paths), jobs=2, progress=False, **options))  # type: ignore[arg-type]
 
 
 def rows(database: Database, sql: str, **params: object) -> list[Any]:
@@ -65,26 +64,44 @@ def test_every_file_is_a_product_or_a_recorded_failure(database, harvested):
     assert summary.failed == len(damaged)
     assert summary.added == summary.seen - summary.failed
     assert summary.exit_code == 1
-    failures = rows(database, "SELECT file_path, code, reason FROM hlsp.harvest_failure "
-                    "WHERE run_id = :r", r=summary.run_id)  # fmt: skip
+    failures = rows(
+        database,
+        "SELECT file_path, code, reason FROM hlsp.harvest_failure WHERE run_id = :r",
+        r=summary.run_id,
+    )
     assert {Path(p).name for p, _, _ in failures} == {f.path.name for f in damaged}
     assert all(code.startswith("HLSP-R") and len(reason) > 20 for _, code, reason in failures)
     names = {r[0] for r in rows(database, "SELECT file_name FROM hlsp.product")}
     assert not names & {f.path.name for f in damaged}  # never a half-written row
-    run_row = rows(database, "SELECT state, files_seen, files_added, files_failed FROM "
-                   "hlsp.harvest_run WHERE run_id = :r", r=summary.run_id)[0]  # fmt: skip
+    run_row = rows(
+        database,
+        "SELECT state, files_seen, files_added, files_failed FROM "
+        "hlsp.harvest_run WHERE run_id = :r",
+        r=summary.run_id,
+    )[0]
     assert tuple(run_row) == ("completed", summary.seen, summary.added, summary.failed)
 
 
 def test_extracted_values_match_what_the_generator_wrote(database, corpus_source, harvested):
     _source, _ = corpus_source
     _root, generated, _ = harvested
-    stored = {r.file_name: r for r in rows(database, """
+    stored = {
+        r.file_name: r
+        for r in rows(
+            database,
+            """
         SELECT p.file_name, c.hlsp_id, p.s_ra, p.s_dec, p.t_min, p.t_max, p.observatory,
                p.instrument, p.dataproduct_type, p.simulated, p.footprint IS NOT NULL AS fp
-        FROM hlsp.product p JOIN hlsp.collection c USING (collection_id)""")}  # fmt: skip
-    kinds = {"image": "image", "spectrum": "spectrum", "lightcurve": "timeseries",
-             "catalog": "measurements", "cube": "cube"}  # fmt: skip
+        FROM hlsp.product p JOIN hlsp.collection c USING (collection_id)""",
+        )
+    }
+    kinds = {
+        "image": "image",
+        "spectrum": "spectrum",
+        "lightcurve": "timeseries",
+        "catalog": "measurements",
+        "cube": "cube",
+    }
     for f in generated.files:
         if f.damage is not None:
             continue
@@ -107,19 +124,25 @@ def test_extracted_values_match_what_the_generator_wrote(database, corpus_source
 
 
 def test_targets_are_shared_across_collections(database, harvested):
-    shared = rows(database, """
+    shared = rows(
+        database,
+        """
         SELECT t.name, array_agg(DISTINCT c.hlsp_id ORDER BY c.hlsp_id) AS collections
         FROM hlsp.target t JOIN hlsp.target_alias a USING (target_id)
         JOIN hlsp.product_target pt USING (target_id) JOIN hlsp.product p USING (product_id)
         JOIN hlsp.collection c USING (collection_id)
-        WHERE a.name_key = 'tic25155310' GROUP BY t.target_id""")  # fmt: skip
+        WHERE a.name_key = 'tic25155310' GROUP BY t.target_id""",
+    )
     assert len(shared) == 1  # 'TIC 25155310' and 'TIC25155310' are one target
     assert shared[0].collections == ["ffi-gaia", "tess-ffilc"]
-    galaxy = rows(database, """
+    galaxy = rows(
+        database,
+        """
         SELECT count(DISTINCT pt.target_id), array_agg(DISTINCT c.hlsp_id ORDER BY c.hlsp_id)
         FROM hlsp.target_alias a JOIN hlsp.product_target pt USING (target_id)
         JOIN hlsp.product p USING (product_id) JOIN hlsp.collection c USING (collection_id)
-        WHERE a.name_key = 'ngc1385'""")[0]  # fmt: skip
+        WHERE a.name_key = 'ngc1385'""",
+    )[0]
     assert galaxy[0] == 1
     assert {"nearby-hst", "nearby-jwst"} <= set(galaxy[1])
     duplicates = rows(
@@ -143,11 +166,17 @@ def test_findings_and_verdicts_are_stored(database, harvested):
         LEFT JOIN hlsp.product_finding f USING (product_id) GROUP BY p.product_id""",
         )
     }
-    expected_code = {"missing-doi": "HLSP-K001", "license-cc-by": "HLSP-K006",
-                     "equinox-with-icrs": "HLSP-K010", "cd-and-pc": "HLSP-K012",
-                     "upper-case-name": "HLSP-N007", "bad-version": "HLSP-N012",
-                     "unknown-product-type": "HLSP-N018", "ra-out-of-range": "HLSP-K015",
-                     "hlspver-mismatch": "HLSP-K020"}  # fmt: skip
+    expected_code = {
+        "missing-doi": "HLSP-K001",
+        "license-cc-by": "HLSP-K006",
+        "equinox-with-icrs": "HLSP-K010",
+        "cd-and-pc": "HLSP-K012",
+        "upper-case-name": "HLSP-N007",
+        "bad-version": "HLSP-N012",
+        "unknown-product-type": "HLSP-N018",
+        "ra-out-of-range": "HLSP-K015",
+        "hlspver-mismatch": "HLSP-K020",
+    }
     for name, flaws in flawed.items():
         verdict, codes = stored[name]
         for flaw in flaws:
@@ -222,21 +251,24 @@ def test_changed_vanished_and_returning_files(database, harvested):
     vanished.unlink()
     second = run(database, root)
     assert (second.added, second.updated, second.withdrawn) == (0, 1, 1)
-    withdrawn = rows(database, "SELECT file_name FROM hlsp.product WHERE withdrawn_at IS NOT "
-                     "NULL")  # fmt: skip
+    withdrawn = rows(database, "SELECT file_name FROM hlsp.product WHERE withdrawn_at IS NOT NULL")
     assert [r[0] for r in withdrawn] == [vanished.name]
-    in_obscore = rows(database, "SELECT count(*) FROM ivoa.obscore WHERE obs_id = :o",
-                      o=vanished.name.removesuffix(".fits"))  # fmt: skip
+    in_obscore = rows(
+        database,
+        "SELECT count(*) FROM ivoa.obscore WHERE obs_id = :o",
+        o=vanished.name.removesuffix(".fits"),
+    )
     assert in_obscore[0][0] == 0
     vanished.write_bytes(backup)
     third = run(database, root)
     assert (third.added, third.updated, third.withdrawn) == (0, 1, 0)
-    assert rows(database, "SELECT count(*) FROM hlsp.product WHERE withdrawn_at IS NOT NULL"
-                )[0][0] == 0  # fmt: skip
+    assert (
+        rows(database, "SELECT count(*) FROM hlsp.product WHERE withdrawn_at IS NOT NULL")[0][0]
+        == 0
+    )
 
 
-@pytest.mark.parametrize(("damage", "keep_missing"), [("truncated", False),
-                                                      ("overwritten", True)])  # fmt: skip
+@pytest.mark.parametrize(("damage", "keep_missing"), [("truncated", False), ("overwritten", True)])
 def test_a_file_damaged_after_its_harvest_withdraws_its_product_until_repaired(
     database, harvested, damage, keep_missing
 ):
@@ -251,8 +283,9 @@ def test_a_file_damaged_after_its_harvest_withdraws_its_product_until_repaired(
     obs_id = damaged.name.removesuffix(".fits")
 
     def served() -> int:
-        return int(rows(database, "SELECT count(*) FROM ivoa.obscore WHERE obs_id = :o",
-                        o=obs_id)[0][0])  # fmt: skip
+        return int(
+            rows(database, "SELECT count(*) FROM ivoa.obscore WHERE obs_id = :o", o=obs_id)[0][0]
+        )
 
     assert served() == 1
     if damage == "truncated":
@@ -261,20 +294,24 @@ def test_a_file_damaged_after_its_harvest_withdraws_its_product_until_repaired(
         damaged.write_bytes(b"<!DOCTYPE html><title>502 Bad Gateway</title>".ljust(len(good)))
     second = run(database, root, withdraw=not keep_missing)
     assert (second.added, second.updated, second.withdrawn) == (0, 0, 1)
-    failure = rows(database, "SELECT code, reason FROM hlsp.harvest_failure WHERE run_id = :r "
-                   "AND file_path = :p", r=second.run_id, p=str(damaged))  # fmt: skip
-    assert [code for code, _ in failure] == ["HLSP-R004" if damage == "truncated"
-                                              else "HLSP-R003"]  # fmt: skip
-    withdrawn = rows(database, "SELECT file_name FROM hlsp.product WHERE withdrawn_at IS NOT "
-                     "NULL")  # fmt: skip
+    failure = rows(
+        database,
+        "SELECT code, reason FROM hlsp.harvest_failure WHERE run_id = :r AND file_path = :p",
+        r=second.run_id,
+        p=str(damaged),
+    )
+    assert [code for code, _ in failure] == ["HLSP-R004" if damage == "truncated" else "HLSP-R003"]
+    withdrawn = rows(database, "SELECT file_name FROM hlsp.product WHERE withdrawn_at IS NOT NULL")
     assert [r[0] for r in withdrawn] == [damaged.name]
     assert served() == 0
     damaged.write_bytes(good)  # repaired (a new mtime: the next run reads it)
     third = run(database, root, withdraw=not keep_missing)
     assert (third.added, third.updated, third.withdrawn) == (0, 1, 0)
     assert third.failed == _first.failed  # the corpus's own damaged files, as every run
-    assert rows(database, "SELECT count(*) FROM hlsp.product WHERE withdrawn_at IS NOT NULL"
-                )[0][0] == 0  # fmt: skip
+    assert (
+        rows(database, "SELECT count(*) FROM hlsp.product WHERE withdrawn_at IS NOT NULL")[0][0]
+        == 0
+    )
     assert served() == 1
 
 
@@ -296,21 +333,33 @@ def test_collection_resolution_order(database, tmp_path, corpus_source):
     shutil.copy2(legacy.path, plain / legacy.path.name)  # no HLSPID: the file name decides
     shutil.copy2(legacy.path, plain / "orphan.fits")  # nothing decides: a failure
     summary = run(database, plain)
-    by_name = {r.file_name: r.hlsp_id for r in rows(database, "SELECT p.file_name, c.hlsp_id "
-               "FROM hlsp.product p JOIN hlsp.collection c USING (collection_id)")}  # fmt: skip
+    by_name = {
+        r.file_name: r.hlsp_id
+        for r in rows(
+            database,
+            "SELECT p.file_name, c.hlsp_id "
+            "FROM hlsp.product p JOIN hlsp.collection c USING (collection_id)",
+        )
+    }
     assert by_name == {"renamed.fits": "tess-ffilc", legacy.path.name: "ffi-gaia"}
-    assert [(Path(f.path).name, f.code) for f in summary.failures] == [("orphan.fits",
-                                                                        "HLSP-R100")]  # fmt: skip
+    assert [(Path(f.path).name, f.code) for f in summary.failures] == [("orphan.fits", "HLSP-R100")]
     forced = run(database, plain, collection="my-coll", force=True)
     assert forced.failed == 0
-    assert rows(database, "SELECT count(*) FROM hlsp.product p JOIN hlsp.collection c "
-                "USING (collection_id) WHERE hlsp_id = 'my-coll'")[0][0] == 3  # fmt: skip
+    assert (
+        rows(
+            database,
+            "SELECT count(*) FROM hlsp.product p JOIN hlsp.collection c "
+            "USING (collection_id) WHERE hlsp_id = 'my-coll'",
+        )[0][0]
+        == 3
+    )
     named = tmp_path / "dir-coll"
     named.mkdir()
     shutil.copy2(legacy.path, named / "orphan.fits")  # the directory decides
     run(database, named)
-    assert rows(database, "SELECT count(*) FROM hlsp.collection WHERE hlsp_id = 'dir-coll'"
-                )[0][0] == 1  # fmt: skip
+    assert (
+        rows(database, "SELECT count(*) FROM hlsp.collection WHERE hlsp_id = 'dir-coll'")[0][0] == 1
+    )
 
 
 def test_the_name_is_checked_against_the_collection_it_resolves_to(corpus_source, tmp_path):
@@ -327,8 +376,9 @@ def test_the_name_is_checked_against_the_collection_it_resolves_to(corpus_source
         path = tmp_path / file_name
         shutil.copy2(current.path, path)
         info = path.stat()
-        result = worker.process_file(FileTask(str(path), info.st_size, info.st_mtime_ns,
-                                              collection))  # fmt: skip
+        result = worker.process_file(
+            FileTask(str(path), info.st_size, info.st_mtime_ns, collection)
+        )
         assert isinstance(result, ProductRecord), result
         return result
 
@@ -339,7 +389,8 @@ def test_the_name_is_checked_against_the_collection_it_resolves_to(corpus_source
     assert (same.collection, same.collection_source) == ("tess-ffilc", "HLSPID")
     assert PROJ_ID_MISMATCH.code not in codes(same)
     assert [f for f in same.findings if f.code.startswith("HLSP-N")] == list(
-        check_name(name, "tess-ffilc").findings)  # fmt: skip
+        check_name(name, "tess-ffilc").findings
+    )
     other = read(name.replace("tess-ffilc", "tess-other"))  # HLSPID decides, the name differs
     assert (other.collection, other.collection_source) == ("tess-ffilc", "HLSPID")
     assert PROJ_ID_MISMATCH.code in codes(other)

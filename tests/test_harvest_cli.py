@@ -84,8 +84,9 @@ def test_harvest_exit_codes(database, small, tmp_path):
     assert bad.returncode == 2 and "collection id" in bad.stderr
     missing = hlsp("harvest", str(tmp_path / "nowhere"), env=env)
     assert missing.returncode == 2
-    down = hlsp("harvest", str(good), env={"HLSP_DATABASE_URL":
-                                           "postgresql://nobody@127.0.0.1:1/none"})  # fmt: skip
+    down = hlsp(
+        "harvest", str(good), env={"HLSP_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    )
     assert down.returncode == 2 and "Traceback" not in down.stderr
 
 
@@ -122,10 +123,14 @@ def test_interrupted_harvest_leaves_a_consistent_catalog_and_resumes(database, l
     env["HLSP_DATABASE_URL"] = database.url
     # Ctrl-C as at a terminal: a test run started in the background (`cmd &` in a script)
     # hands its children SIGINT ignored, and Python keeps an ignored SIGINT ignored.
-    proc = subprocess.Popen([HLSP, "harvest", str(root), "--no-progress", "--batch-size", "100",
-                             "--jobs", "2"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_default_sigint)  # noqa: PLW1509  # fmt: skip
+    proc = subprocess.Popen(
+        [HLSP, "harvest", str(root), "--no-progress", "--batch-size", "100", "--jobs", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,  # noqa: PLW1509
+    )
     _wait_for_products(database, proc)
     workers = _children(proc.pid)
     assert workers, "the harvest loads on a pool of worker processes"
@@ -154,13 +159,14 @@ def test_interrupted_harvest_leaves_a_consistent_catalog_and_resumes(database, l
     resumed = hlsp("harvest", str(root), "--no-progress", env={"HLSP_DATABASE_URL": database.url})
     assert resumed.returncode == 0, resumed.stderr
     assert scalar(database, "SELECT count(*) FROM hlsp.product") == len(generated.files)
-    assert scalar(database, "SELECT count(DISTINCT (collection_id, file_name)) FROM hlsp.product"
-                  ) == len(generated.files)  # fmt: skip
-    states = scalar(database, "SELECT string_agg(state, ',' ORDER BY run_id) FROM "
-                    "hlsp.harvest_run")  # fmt: skip
+    assert scalar(
+        database, "SELECT count(DISTINCT (collection_id, file_name)) FROM hlsp.product"
+    ) == len(generated.files)
+    states = scalar(database, "SELECT string_agg(state, ',' ORDER BY run_id) FROM hlsp.harvest_run")
     assert states == "interrupted,completed"
-    unchanged = scalar(database, "SELECT files_unchanged FROM hlsp.harvest_run ORDER BY run_id "
-                       "DESC LIMIT 1")  # fmt: skip
+    unchanged = scalar(
+        database, "SELECT files_unchanged FROM hlsp.harvest_run ORDER BY run_id DESC LIMIT 1"
+    )
     assert unchanged == partial  # the resumed run re-read only what was missing
 
 
@@ -180,13 +186,20 @@ def test_unreadable_file_gives_a_failure_not_a_crash(tmp_path):
         if setpriv is None:
             pytest.skip("running as root without setpriv (util-linux) to drop DAC capabilities")
         prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
-    code = ("import json, sys\n"
-            "from catalog.harvest.worker import process_file\n"
-            "from catalog.harvest.records import FileTask\n"
-            "r = process_file(FileTask(sys.argv[1], 2880, 0))\n"
-            "print(json.dumps([type(r).__name__, r.code, r.reason]))")  # fmt: skip
-    result = subprocess.run([*prefix, sys.executable, "-c", code, str(secret)],
-                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    code = (
+        "import json, sys\n"
+        "from catalog.harvest.worker import process_file\n"
+        "from catalog.harvest.records import FileTask\n"
+        "r = process_file(FileTask(sys.argv[1], 2880, 0))\n"
+        "print(json.dumps([type(r).__name__, r.code, r.reason]))"
+    )
+    result = subprocess.run(
+        [*prefix, sys.executable, "-c", code, str(secret)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     kind, failure_code, reason = json.loads(result.stdout)
     assert (kind, failure_code) == ("FileFailure", "HLSP-R001")
@@ -201,14 +214,21 @@ def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(database, small
     root, generated = small
     env = {k: v for k, v in os.environ.items() if not k.startswith("HLSP_")}
     env |= {"HLSP_DATABASE_URL": database.url, "COLUMNS": "120", "TERM": "xterm"}
-    piped = subprocess.run([HLSP, "harvest", str(root), "--force"], env=env,
-                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    piped = subprocess.run(
+        [HLSP, "harvest", str(root), "--force"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     total = len(generated.files)
     assert re.search(rf"harvest: {total}/{total} files, \d+ failed, [\d,]+ files/s", piped.stderr)
     assert "\x1b[" not in piped.stderr  # no terminal control codes in a log
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([HLSP, "harvest", str(root), "--force"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=follower)  # fmt: skip
+    proc = subprocess.Popen(
+        [HLSP, "harvest", str(root), "--force"], env=env, stdout=subprocess.DEVNULL, stderr=follower
+    )
     os.close(follower)
     chunks = []
     while True:

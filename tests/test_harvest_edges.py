@@ -25,12 +25,26 @@ from catalog.harvest.run import LOCK_KEY, Harvest, HarvestOptions, harvest
 from catalog.harvest.walk import Walk
 
 
-def record(name: str, *targets: TargetRef, ra: float | None = None,
-           dec: float | None = None, collection: str = "edge") -> ProductRecord:  # fmt: skip
-    return ProductRecord(path=f"/virtual/{name}", file_name=name, file_bytes=2880, mtime_ns=0,
-                         file_format="application/fits", collection=collection,
-                         collection_source="option", hdu_count=1, ra=ra, dec=dec,
-                         targets=list(targets))  # fmt: skip
+def record(
+    name: str,
+    *targets: TargetRef,
+    ra: float | None = None,
+    dec: float | None = None,
+    collection: str = "edge",
+) -> ProductRecord:
+    return ProductRecord(
+        path=f"/virtual/{name}",
+        file_name=name,
+        file_bytes=2880,
+        mtime_ns=0,
+        file_format="application/fits",
+        collection=collection,
+        collection_source="option",
+        hdu_count=1,
+        ra=ra,
+        dec=dec,
+        targets=list(targets),
+    )
 
 
 def load(database: Database, *batches: list[ProductRecord]) -> list[Any]:
@@ -56,25 +70,33 @@ def test_a_refused_row_costs_only_itself(database):
     bad = record("bad/name.fits")  # breaks the file_name_bare constraint
     (outcome,) = load(database, [*good[:2], bad, *good[2:]])
     assert outcome.added == 5
-    assert [(f.path, f.code) for f in outcome.rejected] == [("/virtual/bad/name.fits",
-                                                            "HLSP-R102")]  # fmt: skip
+    assert [(f.path, f.code) for f in outcome.rejected] == [("/virtual/bad/name.fits", "HLSP-R102")]
     assert "file_name_bare" in outcome.rejected[0].reason
     assert scalar(database, "SELECT count(*) FROM hlsp.product") == 5
 
 
-@pytest.mark.parametrize(("raw", "clean"), [
-    ("10.17909/abc-def", "10.17909/abc-def"), ("doi:10.17909/abc", "10.17909/abc"),
-    ("https://doi.org/10.17909/t9-x", "10.17909/t9-x"), ("not a doi", None), (None, None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("10.17909/abc-def", "10.17909/abc-def"),
+        ("doi:10.17909/abc", "10.17909/abc"),
+        ("https://doi.org/10.17909/t9-x", "10.17909/t9-x"),
+        ("not a doi", None),
+        (None, None),
+    ],
+)
 def test_doi_forms(raw, clean):
     assert clean_doi(raw) == clean
 
 
 def test_every_name_of_a_product_becomes_an_alias(database):
     tic = TargetRef("TIC 100", "TICID", 10.0, 20.0)
-    load(database, [record("a.fits", tic, ra=10.0, dec=20.0)],
-         [record("b.fits", TargetRef("WASP-18", "OBJECT", 10.0, 20.0), tic, ra=10.0, dec=20.0)],
-         [record("c.fits", TargetRef("WASP 18", "OBJECT", None, None))])  # fmt: skip
+    load(
+        database,
+        [record("a.fits", tic, ra=10.0, dec=20.0)],
+        [record("b.fits", TargetRef("WASP-18", "OBJECT", 10.0, 20.0), tic, ra=10.0, dec=20.0)],
+        [record("c.fits", TargetRef("WASP 18", "OBJECT", None, None))],
+    )
     assert scalar(database, "SELECT count(*) FROM hlsp.target") == 1
     assert scalar(database, "SELECT count(DISTINCT target_id) FROM hlsp.product_target") == 1
 
@@ -82,8 +104,13 @@ def test_every_name_of_a_product_becomes_an_alias(database):
 def test_new_targets_meet_across_ra_zero_within_one_batch(database):
     east = TargetRef("Star A", "OBJECT", 359.99995, 10.0)
     west = TargetRef("Star B", "OBJECT", 0.00005, 10.0)  # 0.35" away, across RA 0
-    load(database, [record("e.fits", east, ra=east.ra, dec=east.dec),
-                    record("w.fits", west, ra=west.ra, dec=west.dec)])  # fmt: skip
+    load(
+        database,
+        [
+            record("e.fits", east, ra=east.ra, dec=east.dec),
+            record("w.fits", west, ra=west.ra, dec=west.dec),
+        ],
+    )
     assert scalar(database, "SELECT count(*) FROM hlsp.target") == 1
 
 
@@ -104,8 +131,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(database: Database, *paths: Path, **options: Any):
-    return harvest(database, HarvestOptions(paths=list(paths), jobs=1, progress=False,
-                                            **options))  # fmt: skip
+    return harvest(database, HarvestOptions(paths=list(paths), jobs=1, progress=False, **options))
 
 
 def test_overlapping_roots_read_each_file_once(database, tiny):
@@ -167,13 +193,19 @@ def test_an_edited_manifest_takes_effect_without_any_file_changing(database, tin
     assert manifest.exists()
     run(database, collection)
     text = manifest.read_text()
-    manifest.write_text("\n".join(
-        'title = "A New Title"' if line.startswith("title") else line
-        for line in text.splitlines()) + "\n")  # fmt: skip
+    manifest.write_text(
+        "\n".join(
+            'title = "A New Title"' if line.startswith("title") else line
+            for line in text.splitlines()
+        )
+        + "\n"
+    )
     again = run(database, collection)
     assert again.added == again.updated == 0
-    assert scalar(database, "SELECT title FROM hlsp.collection WHERE hlsp_id = 'tess-ffilc'"
-                  ) == "A New Title"  # fmt: skip
+    assert (
+        scalar(database, "SELECT title FROM hlsp.collection WHERE hlsp_id = 'tess-ffilc'")
+        == "A New Title"
+    )
     manifest.write_text(text.replace('doi = "', 'doi = "nonsense-'))
     broken = run(database, collection)
     assert [f.code for f in broken.failures] == ["HLSP-R110"]
@@ -191,8 +223,9 @@ def test_cross_file_findings_are_added_to_the_products_they_concern(database, tm
         if i == 4:
             cards = [("HLSPID", "other"), ("DOI", "10.17909/zzzz-9999")]
         write_fits(root / f"hlsp_xcol_hst_wfc3_t{i}_f555w_v1_img.fits", [primary_hdu(cards)])
-    summary = harvest(database, HarvestOptions(paths=[root], collection="xcol", jobs=1,
-                                               progress=False))  # fmt: skip
+    summary = harvest(
+        database, HarvestOptions(paths=[root], collection="xcol", jobs=1, progress=False)
+    )
     assert summary.added == 6
     with psycopg.connect(database.url) as conn:
         rows = conn.execute(
@@ -236,8 +269,9 @@ def test_a_second_harvest_is_refused_while_one_holds_the_lock(database, tmp_path
         with pytest.raises(HarvestBusy, match="another harvest is running"):
             harvest(database, options)
         # A lock released within the grace period (a session ending) is waited for.
-        release = threading.Timer(0.3, lambda: holder.execute("SELECT pg_advisory_unlock(%s)",
-                                                              (LOCK_KEY,)))  # fmt: skip
+        release = threading.Timer(
+            0.3, lambda: holder.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        )
         release.start()
         try:
             assert harvest(database, options).added == 1
@@ -255,24 +289,35 @@ def test_added_findings_continue_each_products_numbering_and_worsen_its_verdict(
     clean = record("hlsp_edge_x_y_clean_f_v1_img.fits")
     quiet = record("hlsp_edge_x_y_quiet_f_v1_img.fits")
     (outcome,) = load(database, [warned, clean, quiet])
-    ids = {name: outcome.product_ids[f"/virtual/{name}"] for name in
-           ("hlsp_edge_x_y_warned_f_v1_img.fits", "hlsp_edge_x_y_clean_f_v1_img.fits",
-            "hlsp_edge_x_y_quiet_f_v1_img.fits")}  # fmt: skip
+    ids = {
+        name: outcome.product_ids[f"/virtual/{name}"]
+        for name in (
+            "hlsp_edge_x_y_warned_f_v1_img.fits",
+            "hlsp_edge_x_y_clean_f_v1_img.fits",
+            "hlsp_edge_x_y_quiet_f_v1_img.fits",
+        )
+    }
     warned_id, clean_id, quiet_id = ids.values()
     with psycopg.connect(database.url, autocommit=True) as conn:
         loader = Loader(conn, 1)
         loader.add_findings({})  # nothing to add: no statement fails
-        loader.add_findings({
-            warned_id: [finding("HLSP-C001", Severity.ERROR)],
-            clean_id: [finding("HLSP-C002", Severity.WARNING), finding("HLSP-C003", Severity.INFO)],
-            quiet_id: [finding("HLSP-C003", Severity.INFO)],
-        })  # fmt: skip
+        loader.add_findings(
+            {
+                warned_id: [finding("HLSP-C001", Severity.ERROR)],
+                clean_id: [
+                    finding("HLSP-C002", Severity.WARNING),
+                    finding("HLSP-C003", Severity.INFO),
+                ],
+                quiet_id: [finding("HLSP-C003", Severity.INFO)],
+            }
+        )
         rows = conn.execute(
             "SELECT p.product_id, p.verdict, f.finding_index, f.code FROM hlsp.product p "
             "LEFT JOIN hlsp.product_finding f USING (product_id) ORDER BY 1, 3"
         ).fetchall()
     assert rows == [
-        (warned_id, "FAIL", 1, "HLSP-K002"), (warned_id, "FAIL", 2, "HLSP-C001"),
+        (warned_id, "FAIL", 1, "HLSP-K002"),
+        (warned_id, "FAIL", 2, "HLSP-C001"),
         (clean_id, "NEEDS REVIEW", 1, "HLSP-C002"),
         (quiet_id, "PASS", None, None),  # info-level findings are not stored
-    ]  # fmt: skip
+    ]

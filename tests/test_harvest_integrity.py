@@ -40,34 +40,48 @@ def dangling_references(database: Database) -> dict[str, int]:
     """For every foreign key of the hlsp schema: the rows whose reference resolves nowhere
     (the constraints are read from pg_constraint, so a new one is covered unasked)."""
     with database.engine.connect() as conn:
-        keys = conn.execute(sa.text(
-            "SELECT c.conname, c.conrelid::regclass::text, c.confrelid::regclass::text, "
-            "array(SELECT attname FROM unnest(c.conkey) WITH ORDINALITY k(n, i) JOIN "
-            "pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i), "
-            "array(SELECT attname FROM unnest(c.confkey) WITH ORDINALITY k(n, i) JOIN "
-            "pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i) "
-            "FROM pg_constraint c WHERE c.contype = 'f' "
-            "AND c.connamespace = 'hlsp'::regnamespace"
-        )).all()  # fmt: skip
+        keys = conn.execute(
+            sa.text(
+                "SELECT c.conname, c.conrelid::regclass::text, c.confrelid::regclass::text, "
+                "array(SELECT attname FROM unnest(c.conkey) WITH ORDINALITY k(n, i) JOIN "
+                "pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i), "
+                "array(SELECT attname FROM unnest(c.confkey) WITH ORDINALITY k(n, i) JOIN "
+                "pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i) "
+                "FROM pg_constraint c WHERE c.contype = 'f' "
+                "AND c.connamespace = 'hlsp'::regnamespace"
+            )
+        ).all()
         assert len(keys) >= 8
         found = {}
         for name, child, parent, columns, referenced in keys:
-            match = " AND ".join(f"p.{r} = c.{col}" for col, r in zip(columns, referenced,
-                                                                       strict=True))  # fmt: skip
+            match = " AND ".join(
+                f"p.{r} = c.{col}" for col, r in zip(columns, referenced, strict=True)
+            )
             present = " AND ".join(f"c.{col} IS NOT NULL" for col in columns)
-            found[name] = conn.execute(sa.text(
-                f"SELECT count(*) FROM {child} c WHERE {present} AND NOT EXISTS "
-                f"(SELECT 1 FROM {parent} p WHERE {match})"
-            )).scalar_one()  # fmt: skip
+            found[name] = conn.execute(
+                sa.text(
+                    f"SELECT count(*) FROM {child} c WHERE {present} AND NOT EXISTS "
+                    f"(SELECT 1 FROM {parent} p WHERE {match})"
+                )
+            ).scalar_one()
     return found
 
 
 def counts(database: Database) -> dict[str, int]:
     with database.engine.connect() as conn:
-        return {table: conn.execute(sa.text(f"SELECT count(*) FROM hlsp.{table}")).scalar_one()
-                for table in ("product", "product_finding", "provenance_input",
-                              "provenance_software", "product_target", "target",
-                              "target_alias", "harvest_failure")}  # fmt: skip
+        return {
+            table: conn.execute(sa.text(f"SELECT count(*) FROM hlsp.{table}")).scalar_one()
+            for table in (
+                "product",
+                "product_finding",
+                "provenance_input",
+                "provenance_software",
+                "product_target",
+                "target",
+                "target_alias",
+                "harvest_failure",
+            )
+        }
 
 
 def run(database: Database, root: Path, **options: Any) -> Any:
@@ -146,8 +160,10 @@ def _twin(database: Database) -> Database:
     name = f"hlsp_twin_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(database.url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    twin = Database(make_url(database.url).set(database=name).render_as_string(
-        hide_password=False), settings=Settings())  # fmt: skip
+    twin = Database(
+        make_url(database.url).set(database=name).render_as_string(hide_password=False),
+        settings=Settings(),
+    )
     twin.migrate()
     return twin
 
@@ -166,9 +182,11 @@ def test_one_process_and_a_pool_load_the_same_catalog(database: Database, corpus
         single = run(alone, corpus, jobs=1)
         assert (single.added, single.failed) == (pooled.added, pooled.failed)
         assert counts(alone) == counts(database)
-        query = ("SELECT file_name, verdict, target_name, observatory, t_min, em_min, "
-                 "(SELECT count(*) FROM hlsp.product_finding f WHERE f.product_id = p.product_id)"
-                 " FROM hlsp.product p ORDER BY file_name")  # fmt: skip
+        query = (
+            "SELECT file_name, verdict, target_name, observatory, t_min, em_min, "
+            "(SELECT count(*) FROM hlsp.product_finding f WHERE f.product_id = p.product_id)"
+            " FROM hlsp.product p ORDER BY file_name"
+        )
         with alone.engine.connect() as a, database.engine.connect() as b:
             assert a.execute(sa.text(query)).all() == b.execute(sa.text(query)).all()
     finally:
@@ -179,11 +197,15 @@ def test_raw_headers_are_stored_as_the_json_text_the_reader_wrote(
     database: Database, corpus: Path
 ) -> None:
     run(database, corpus)
-    records = {r.path: r for r in (process_file(t) for t in Walk([corpus]).tasks())
-               if isinstance(r, ProductRecord)}  # fmt: skip
+    records = {
+        r.path: r
+        for r in (process_file(t) for t in Walk([corpus]).tasks())
+        if isinstance(r, ProductRecord)
+    }
     with database.engine.connect() as conn:
-        stored: dict[str, str] = dict(conn.execute(sa.text(
-            "SELECT file_path, headers::text FROM hlsp.product")).all())  # fmt: skip
+        stored: dict[str, str] = dict(
+            conn.execute(sa.text("SELECT file_path, headers::text FROM hlsp.product")).all()
+        )
         kind = conn.execute(
             sa.text(
                 "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
@@ -212,14 +234,20 @@ def test_migration_0004_turns_headers_back_into_jsonb_and_again(database: Databa
         )
     database.migrate("0003")
     with database.engine.connect() as conn:
-        assert conn.execute(sa.text(
-            "SELECT pg_typeof(headers)::text, headers -> 0 -> 'cards' -> 1 ->> 1 "
-            "FROM hlsp.product")).one() == ("jsonb", "1.5")  # fmt: skip
+        assert conn.execute(
+            sa.text(
+                "SELECT pg_typeof(headers)::text, headers -> 0 -> 'cards' -> 1 ->> 1 "
+                "FROM hlsp.product"
+            )
+        ).one() == ("jsonb", "1.5")
     database.migrate()
     with database.engine.connect() as conn:
-        assert conn.execute(sa.text(
-            "SELECT pg_typeof(headers)::text, headers -> 0 -> 'cards' -> 0 ->> 0 "
-            "FROM hlsp.product")).one() == ("json", "SIMPLE")  # fmt: skip
+        assert conn.execute(
+            sa.text(
+                "SELECT pg_typeof(headers)::text, headers -> 0 -> 'cards' -> 0 ->> 0 "
+                "FROM hlsp.product"
+            )
+        ).one() == ("json", "SIMPLE")
 
 
 def test_a_worker_that_dies_fails_the_run_instead_of_hanging(
@@ -235,8 +263,9 @@ def test_a_worker_that_dies_fails_the_run_instead_of_hanging(
     with pytest.raises(HarvestError, match="worker process ended abruptly"):
         run(database, corpus)
     with database.engine.connect() as conn:
-        state, added = conn.execute(sa.text(
-            "SELECT state, files_added FROM hlsp.harvest_run")).one()  # fmt: skip
+        state, added = conn.execute(
+            sa.text("SELECT state, files_added FROM hlsp.harvest_run")
+        ).one()
     assert (state, added) == ("failed", 0)
     monkeypatch.undo()
     assert run(database, corpus).state == "completed"  # and the next run does the work
@@ -247,8 +276,9 @@ def test_loading_sessions_commit_without_waiting_for_the_disk(database: Database
     with psycopg.connect(database.url, autocommit=True) as conn:
         # The tests' server runs with synchronous_commit off: make 'on' this database's default.
         name = conn.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
-        conn.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = on").format(
-            sql.Identifier(name)))  # fmt: skip
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET synchronous_commit = on").format(sql.Identifier(name))
+        )
         run = conn.execute("INSERT INTO hlsp.harvest_run DEFAULT VALUES RETURNING run_id")
         row = run.fetchone()
         assert row is not None

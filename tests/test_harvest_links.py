@@ -30,8 +30,19 @@ def rows(database: Database, sql: str, **params: object) -> list[Any]:
 
 def fits(path: Path, object_name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_fits(path, [primary_hdu([("HLSPID", "LNK"), ("OBJECT", object_name),
-                                   ("MJD-BEG", 58000.0), ("MJD-END", 58001.0)])])  # fmt: skip
+    write_fits(
+        path,
+        [
+            primary_hdu(
+                [
+                    ("HLSPID", "LNK"),
+                    ("OBJECT", object_name),
+                    ("MJD-BEG", 58000.0),
+                    ("MJD-END", 58001.0),
+                ]
+            )
+        ],
+    )
     return path
 
 
@@ -67,8 +78,12 @@ def test_links_out_of_the_tree_are_failures_and_never_read(database: Database, t
     assert f"failed {coll / name('passwd')}: HLSP-R113 points outside the harvested tree" in (
         result.stderr
     )
-    failures = {Path(path).name: (code, reason) for path, code, reason in rows(
-        database, "SELECT file_path, code, reason FROM hlsp.harvest_failure")}  # fmt: skip
+    failures = {
+        Path(path).name: (code, reason)
+        for path, code, reason in rows(
+            database, "SELECT file_path, code, reason FROM hlsp.harvest_failure"
+        )
+    }
     assert set(failures) == {name("foreign"), name("passwd"), "calibration"}
     for code, reason in failures.values():
         assert code == "HLSP-R113"
@@ -83,8 +98,12 @@ def test_links_out_of_the_tree_are_failures_and_never_read(database: Database, t
 def test_links_inside_the_tree_count_each_file_once(database: Database, tree) -> None:
     root, _ = tree
     hlsp("harvest", str(root), "--no-progress", env={"HLSP_DATABASE_URL": database.url})
-    products = {file_name: (path, target) for file_name, path, target in rows(
-        database, "SELECT file_name, file_path, target_name FROM hlsp.product")}  # fmt: skip
+    products = {
+        file_name: (path, target)
+        for file_name, path, target in rows(
+            database, "SELECT file_name, file_path, target_name FROM hlsp.product"
+        )
+    }
     coll = root / "lnk"
     # latest -> plain: the file walked anyway is one product, under its own name
     assert set(products) == {name("plain"), name("annexed")}
@@ -92,8 +111,7 @@ def test_links_inside_the_tree_count_each_file_once(database: Database, tree) ->
     # a file kept in a hidden store is known by its link: the link's name, the file's bytes
     assert products[name("annexed")] == (str(coll / name("annexed")), "ANNEXED")
     # the directory link inside the tree ('up' -> '..') is neither followed nor a failure
-    failed = {Path(p).name for (p,) in rows(database, "SELECT file_path FROM "
-                                                      "hlsp.harvest_failure")}  # fmt: skip
+    failed = {Path(p).name for (p,) in rows(database, "SELECT file_path FROM hlsp.harvest_failure")}
     assert "up" not in failed
 
 
@@ -146,8 +164,9 @@ def test_a_reason_quotes_only_a_short_excerpt_of_the_file(tmp_path: Path, kind: 
 
 
 def test_a_reason_is_one_bounded_line_whatever_made_it() -> None:
-    failure = FileFailure("/x.fits", "HLSP-R101", "ValueError: \x1b[2J\x1b[31mred\nnext"
-                          + "y" * 2000)  # fmt: skip
+    failure = FileFailure(
+        "/x.fits", "HLSP-R101", "ValueError: \x1b[2J\x1b[31mred\nnext" + "y" * 2000
+    )
     assert "\x1b" not in failure.reason and "\n" not in failure.reason
     assert failure.reason.startswith("ValueError: \\x1b[2J\\x1b[31mred next")
     assert len(failure.reason) == REASON_LIMIT
@@ -169,6 +188,9 @@ def test_a_product_whose_file_became_a_link_out_is_withdrawn(database: Database,
     was_link.symlink_to(outside / name("foreign"))
     hlsp("harvest", str(root), "--no-progress", env=env)
     assert rows(database, live, n=name("foreign"))[0][0] == 0
-    assert rows(database, "SELECT code FROM hlsp.harvest_failure WHERE file_path = :p AND "
-                "run_id = (SELECT max(run_id) FROM hlsp.harvest_run)", p=str(was_link)
-                ) == [("HLSP-R113",)]  # fmt: skip
+    assert rows(
+        database,
+        "SELECT code FROM hlsp.harvest_failure WHERE file_path = :p AND "
+        "run_id = (SELECT max(run_id) FROM hlsp.harvest_run)",
+        p=str(was_link),
+    ) == [("HLSP-R113",)]

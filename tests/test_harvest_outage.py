@@ -53,9 +53,13 @@ def _count(url: str, sql: str) -> Any:
 
 
 def _harvest(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([HLSP, *args, "--no-progress", "--batch-size", "100"],
-                            env=_env() | (env or {}), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [HLSP, *args, "--no-progress", "--batch-size", "100"],
+        env=_env() | (env or {}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_products(url: str, proc: subprocess.Popen[str]) -> None:
@@ -81,8 +85,9 @@ def _finished(url: str, root: Path, files: int, env: dict[str, str], *args: str)
     again = hlsp(*args, "harvest", str(root), "--no-progress", env=env)
     assert again.returncode == 0, again.stderr
     assert _count(url, "SELECT count(*) FROM hlsp.product WHERE withdrawn_at IS NULL") == files
-    assert _count(url, "SELECT count(DISTINCT (collection_id, file_name)) FROM hlsp.product"
-                  ) == files  # fmt: skip
+    assert (
+        _count(url, "SELECT count(DISTINCT (collection_id, file_name)) FROM hlsp.product") == files
+    )
     assert _count(url, "SELECT count(*) FROM hlsp.harvest_failure") == 0
     states = _count(url, "SELECT string_agg(state, ',' ORDER BY run_id) FROM hlsp.harvest_run")
     assert states in {"interrupted,completed", "failed,completed"}, states
@@ -130,8 +135,11 @@ def test_sessions_cut_mid_run_end_it_with_one_message(
     env = {"HLSP_DATABASE_URL": database.url}
     proc = _harvest("harvest", str(root), "--jobs", "2", env=env)
     _wait_for_products(database.url, proc)
-    _count(database.url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-           "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+    _count(
+        database.url,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2, stderr
     _one_message(stderr, "HLSP-020")
@@ -146,8 +154,9 @@ def test_a_worker_killed_mid_run_ends_it_with_one_message(
     env = {"HLSP_DATABASE_URL": database.url}
     proc = _harvest("harvest", str(root), "--jobs", "2", env=env)
     _wait_for_products(database.url, proc)
-    workers = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-               .read_text().split()]  # fmt: skip
+    workers = [
+        int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    ]
     assert workers, "the harvest loads on a pool of worker processes"
     os.kill(workers[0], signal.SIGKILL)
     _, stderr = proc.communicate(timeout=120)
@@ -158,19 +167,22 @@ def test_a_worker_killed_mid_run_ends_it_with_one_message(
     _finished(database.url, root, len(generated.files), env)
 
 
-def test_a_read_only_database_blames_no_file(database: Database, large: tuple[Path, Corpus]
-                                             ) -> None:  # fmt: skip
+def test_a_read_only_database_blames_no_file(
+    database: Database, large: tuple[Path, Corpus]
+) -> None:
     """A server that refuses all writes (a standby after a failover, a read-only default)
     is the database's failure: the loader raises it (the harvest then ends with one message,
     HLSP-022) instead of recording every file of the batch as refused by PostgreSQL."""
     root, _ = large
     paths = sorted(root.rglob("*.fits"))[:5]
-    records = [process_file(FileTask(str(p), p.stat().st_size, p.stat().st_mtime_ns))
-               for p in paths]  # fmt: skip
+    records = [
+        process_file(FileTask(str(p), p.stat().st_size, p.stat().st_mtime_ns)) for p in paths
+    ]
     assert all(isinstance(r, ProductRecord) for r in records)
     with psycopg.connect(database.url, autocommit=True) as conn:
-        row = conn.execute("INSERT INTO hlsp.harvest_run DEFAULT VALUES RETURNING run_id"
-                           ).fetchone()  # fmt: skip
+        row = conn.execute(
+            "INSERT INTO hlsp.harvest_run DEFAULT VALUES RETURNING run_id"
+        ).fetchone()
         assert row is not None
         loader = Loader(conn, int(row[0]))
         conn.execute("SET default_transaction_read_only = on")
@@ -194,15 +206,23 @@ def test_embedded_cluster_files_out_of_reach_are_one_message(
         setpriv = shutil.which("setpriv")
         if setpriv is None:
             pytest.skip("running as root without setpriv (util-linux) to drop DAC capabilities")
-        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search",
-                  "--inh-caps=-dac_override,-dac_read_search"]  # fmt: skip
+        prefix = [
+            setpriv,
+            "--bounding-set=-dac_override,-dac_read_search",
+            "--inh-caps=-dac_override,-dac_read_search",
+        ]
         assert pgdata.stat().st_uid != 0  # the cluster runs as an unprivileged account
     else:
         pgdata.chmod(0)
     try:
-        result = subprocess.run([*prefix, HLSP, *data, "harvest", str(root), "--no-progress"],
-                                env=_env(), capture_output=True, text=True, timeout=120,
-                                check=False)  # fmt: skip
+        result = subprocess.run(
+            [*prefix, HLSP, *data, "harvest", str(root), "--no-progress"],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         pgdata.chmod(0o700)
     assert result.returncode == 2, result.stderr

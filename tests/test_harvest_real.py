@@ -19,26 +19,52 @@ def real(database):
     summary = harvest(database, HarvestOptions(paths=[hlsp_dir], jobs=2, progress=False))
     assert (summary.state, summary.failed, summary.added) == ("completed", 0, 7)
     mission = shared_path("data", "fits", "mission", "odbue5030_x1d.fits")
-    summary = harvest(database, HarvestOptions(paths=[mission], collection="stis-test", jobs=1,
-                                               progress=False))  # fmt: skip
+    summary = harvest(
+        database, HarvestOptions(paths=[mission], collection="stis-test", jobs=1, progress=False)
+    )
     assert summary.added == 1
     with database.engine.connect() as conn:
-        products = {r.file_name: r for r in conn.execute(sa.text(
-            "SELECT p.*, c.hlsp_id FROM hlsp.product p JOIN hlsp.collection c "
-            "USING (collection_id)")).all()}  # fmt: skip
-        targets = {r.file_name: r.names for r in conn.execute(sa.text(
-            "SELECT p.file_name, array_agg(a.name ORDER BY a.name) AS names FROM hlsp.product p "
-            "JOIN hlsp.product_target pt USING (product_id) "
-            "JOIN hlsp.target_alias a ON a.target_id = pt.target_id GROUP BY p.file_name",
-        ))}  # fmt: skip
-        inputs = {r.file_name: r.ids for r in conn.execute(sa.text(
-            "SELECT p.file_name, array_agg(i.kind || ':' || i.identifier) AS ids "
-            "FROM hlsp.product p JOIN hlsp.provenance_input i USING (product_id) "
-            "GROUP BY p.file_name"))}  # fmt: skip
-        software = {r.file_name: r.sw for r in conn.execute(sa.text(
-            "SELECT p.file_name, array_agg(s.name || '=' || coalesce(s.software_version, '')) "
-            "AS sw FROM hlsp.product p JOIN hlsp.provenance_software s USING (product_id) "
-            "GROUP BY p.file_name"))}  # fmt: skip
+        products = {
+            r.file_name: r
+            for r in conn.execute(
+                sa.text(
+                    "SELECT p.*, c.hlsp_id FROM hlsp.product p JOIN hlsp.collection c "
+                    "USING (collection_id)"
+                )
+            ).all()
+        }
+        targets = {
+            r.file_name: r.names
+            for r in conn.execute(
+                sa.text(
+                    "SELECT p.file_name, array_agg(a.name ORDER BY a.name) AS names "
+                    "FROM hlsp.product p "
+                    "JOIN hlsp.product_target pt USING (product_id) "
+                    "JOIN hlsp.target_alias a ON a.target_id = pt.target_id GROUP BY p.file_name",
+                )
+            )
+        }
+        inputs = {
+            r.file_name: r.ids
+            for r in conn.execute(
+                sa.text(
+                    "SELECT p.file_name, array_agg(i.kind || ':' || i.identifier) AS ids "
+                    "FROM hlsp.product p JOIN hlsp.provenance_input i USING (product_id) "
+                    "GROUP BY p.file_name"
+                )
+            )
+        }
+        software = {
+            r.file_name: r.sw
+            for r in conn.execute(
+                sa.text(
+                    "SELECT p.file_name, "
+                    "array_agg(s.name || '=' || coalesce(s.software_version, '')) "
+                    "AS sw FROM hlsp.product p JOIN hlsp.provenance_software s USING (product_id) "
+                    "GROUP BY p.file_name"
+                )
+            )
+        }
     return products, targets, inputs, software
 
 

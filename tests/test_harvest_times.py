@@ -88,18 +88,22 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write_fits(root / name(label), [primary_hdu([("MJD-MID", 58000.0), *cards])])
     for label, (cards, _, _) in EXPOSURES.items():
         write_fits(root / name(label), [primary_hdu([("MJD-BEG", 58000.0), *cards])])
-    write_fits(root / name("mjd-infinite"), [primary_hdu([CardBlock(INFINITE_CARD),
-                                                          ("MJD-END", 58000.5)])])  # fmt: skip
+    write_fits(
+        root / name("mjd-infinite"), [primary_hdu([CardBlock(INFINITE_CARD), ("MJD-END", 58000.5)])]
+    )
     return root
 
 
 def stored(database: Database) -> dict[str, Any]:
     with database.engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT p.file_name, p.t_min, p.t_max, p.t_exptime, coalesce(array_agg("
-            "f.keyword ORDER BY f.keyword) FILTER (WHERE f.code = 'HLSP-K015'), '{}') "
-            "FROM hlsp.product p LEFT JOIN hlsp.product_finding f USING (product_id) "
-            "WHERE p.withdrawn_at IS NULL GROUP BY p.product_id")).all()  # fmt: skip
+        rows = conn.execute(
+            sa.text(
+                "SELECT p.file_name, p.t_min, p.t_max, p.t_exptime, coalesce(array_agg("
+                "f.keyword ORDER BY f.keyword) FILTER (WHERE f.code = 'HLSP-K015'), '{}') "
+                "FROM hlsp.product p LEFT JOIN hlsp.product_finding f USING (product_id) "
+                "WHERE p.withdrawn_at IS NULL GROUP BY p.product_id"
+            )
+        ).all()
     return {row[0]: row[1:] for row in rows}
 
 
@@ -119,8 +123,7 @@ def test_implausible_times_are_left_out_whatever_their_keyword(harvested, label:
 
 
 @pytest.mark.parametrize("label", list(EXPOSURES))
-def test_implausible_exposures_are_left_out_whatever_their_keyword(harvested, label: str
-                                                                   ) -> None:  # fmt: skip
+def test_implausible_exposures_are_left_out_whatever_their_keyword(harvested, label: str) -> None:
     _, expected, keywords = EXPOSURES[label]
     _, _, exposure, k015 = harvested[name(label)]
     assert exposure == expected

@@ -144,7 +144,10 @@ def test_raw_headers_are_compressed_with_lz4_where_the_server_has_it(database):
             conn.execute(sa.text("SET default_toast_compression = lz4"))
         except sa.exc.DBAPIError:
             pytest.skip("this PostgreSQL server was built without lz4")
-        method = conn.execute(sa.text(
-            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'hlsp.product'::regclass "
-            "AND attname = 'headers'")).scalar_one()  # fmt: skip
+        method = conn.execute(
+            sa.text(
+                "SELECT attcompression FROM pg_attribute WHERE attrelid = 'hlsp.product'::regclass "
+                "AND attname = 'headers'"
+            )
+        ).scalar_one()
     assert method == "l"

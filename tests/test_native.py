@@ -41,8 +41,14 @@ def probe(root: Path, **env: str) -> dict[str, object]:
     """What a fresh interpreter importing the catalog package under ``root`` runs."""
     environment = {k: v for k, v in os.environ.items() if k != native.DISABLE_VARIABLE}
     environment.update(PYTHONPATH=str(root), **env)
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=root, env=environment,
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, object] = json.loads(done.stdout)
     return result
 
@@ -50,8 +56,7 @@ def probe(root: Path, **env: str) -> dict[str, object]:
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
     """A copy of the catalog package with its compiled build, to edit."""
-    shutil.copytree(PACKAGE, tmp_path / "catalog",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(PACKAGE, tmp_path / "catalog", ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
 
 
@@ -78,9 +83,10 @@ def test_a_matching_copy_loads_compiled(copy: Path) -> None:
 
 @needs_build
 @pytest.mark.parametrize(
-    "edited", ["catalog/harvest/extract.py", "catalog/harvest/findings.py"],
+    "edited",
+    ["catalog/harvest/extract.py", "catalog/harvest/findings.py"],
     ids=["compiled module", "module a compiled one imports"],
-)  # fmt: skip
+)
 def test_an_edited_source_runs_as_python(copy: Path, edited: str) -> None:
     (copy / edited).write_text((copy / edited).read_text() + "\nEDITED = True\n")
     found = probe(copy)
@@ -125,9 +131,13 @@ def test_verify_refuses_broken_builds(copy: Path) -> None:
 def test_the_manifest_covers_what_the_compiled_modules_import() -> None:
     read = sources_read()
     assert set(native.COMPILED) <= set(read)
-    for dependency in ("catalog/harvest/findings.py", "catalog/harvest/records.py",
-                       "catalog/harvest/bands.py", "catalog/harvest/rules/__init__.py",
-                       "catalog/__init__.py"):  # fmt: skip
+    for dependency in (
+        "catalog/harvest/findings.py",
+        "catalog/harvest/records.py",
+        "catalog/harvest/bands.py",
+        "catalog/harvest/rules/__init__.py",
+        "catalog/__init__.py",
+    ):
         assert dependency in read
     for caller in ("catalog/harvest/loadpool.py", "catalog/harvest/run.py"):
         assert caller not in read  # they call the compiled modules and stay Python
@@ -152,8 +162,12 @@ def test_compiled_and_python_results_are_identical(tmp_path: Path) -> None:
         "sys.stdout.buffer.write(pickle.dumps([process_file(t) for t in tasks]))\n"
     )
     environment = {**os.environ, native.DISABLE_VARIABLE: "1"}
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "tasks.pickle")],
-                          env=environment, capture_output=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "tasks.pickle")],
+        env=environment,
+        capture_output=True,
+        check=True,
+    )
     python = pickle.loads(done.stdout)
     compiled = [process_file(task) for task in tasks]
     assert native.status().active

@@ -265,9 +265,12 @@ def test_cone_on_the_view_uses_the_gist_index(session: Session) -> None:
             "footprint_bound) = count(footprint) AND count(footprint) = 10000 FROM hlsp.product"
         )
     )
-    by_bound = session.scalar(sa.text(
-        f"SELECT count(*) FROM ivoa.obscore WHERE footprint_bound && {shape} "
-        f"AND footprint && {shape}"))  # fmt: skip
+    by_bound = session.scalar(
+        sa.text(
+            f"SELECT count(*) FROM ivoa.obscore WHERE footprint_bound && {shape} "
+            f"AND footprint && {shape}"
+        )
+    )
     exact = session.scalar(sa.text(f"SELECT count(*) FROM ivoa.obscore WHERE footprint && {shape}"))
     assert by_bound == exact and exact > 0
     # and the answer is right: count via the index equals a sequential count

@@ -402,10 +402,15 @@ def test_classify_then_check_on_an_unknown_product_checks_common_keywords_only()
 def test_records_not_contiguous_points_at_the_first_hdu_holding_any_of_them() -> None:
     """FILEID03 in the primary header, FILEID01 and FILEID03 in HDU 1: the gap is reported
     at HDU 0, whatever order the keywords come in."""
-    for first, second in ((("FILEID01", "a"), ("FILEID03", "c")),
-                          (("FILEID03", "c"), ("FILEID01", "a"))):  # fmt: skip
-        view = FileView([hdu(0, {"SIMPLE": True, "FILEID03": "c"}),
-                         hdu(1, {"XTENSION": "IMAGE", first[0]: first[1],
-                                 second[0]: second[1]})])  # fmt: skip
+    for first, second in (
+        (("FILEID01", "a"), ("FILEID03", "c")),
+        (("FILEID03", "c"), ("FILEID01", "a")),
+    ):
+        view = FileView(
+            [
+                hdu(0, {"SIMPLE": True, "FILEID03": "c"}),
+                hdu(1, {"XTENSION": "IMAGE", first[0]: first[1], second[0]: second[1]}),
+            ]
+        )
         (gap,) = [f for f in check_provenance(view) if f.code == "HLSP-P003"]
         assert gap.hdu == 0 and gap.keyword == "FILEID01"

@@ -136,9 +136,15 @@ def test_light_curve_table_beats_an_image_in_the_primary():
 
 @pytest.mark.parametrize(
     ("cards", "simulated"),
-    [({"SIMULATD": True}, True), ({"SIMULATD": "T"}, True), ({"SIMULATD": False}, False),
-     ({"SIMDATA": True}, True), ({"SIMDATA": False}, False), ({"SIMULATD": 1}, False)],
-)  # fmt: skip
+    [
+        ({"SIMULATD": True}, True),
+        ({"SIMULATD": "T"}, True),
+        ({"SIMULATD": False}, False),
+        ({"SIMDATA": True}, True),
+        ({"SIMDATA": False}, False),
+        ({"SIMULATD": 1}, False),
+    ],
+)
 def test_simulated_from_the_headers(cards, simulated):
     c = classify([array(0, 100, 100, **cards)], "img")
     assert c.simulated is simulated and c.kind is K.IMAGE

@@ -48,9 +48,15 @@ def test_readme_missing():
 
 @pytest.mark.parametrize(
     "name",
-    ["hlsp_tglc_readme.txt", "hlsp_ps1-strm_ps1_gpc1_all_multi_v1_readme.txt", "README.md",
-     "readme", "docs/README_v2.txt", "HLSP_TGLC_README.MD"],
-)  # fmt: skip
+    [
+        "hlsp_tglc_readme.txt",
+        "hlsp_ps1-strm_ps1_gpc1_all_multi_v1_readme.txt",
+        "README.md",
+        "readme",
+        "docs/README_v2.txt",
+        "HLSP_TGLC_README.MD",
+    ],
+)
 def test_readme_among_the_other_files(name):
     assert is_readme(name)
     assert check_collection(files(2), other_files=[name]) == ([], {})

@@ -36,9 +36,24 @@ VALUES = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.complex_numbers(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
-    st.sampled_from(["MULTI", "T", "ICRS", "FK5", "BINTABLE", "IMAGE", "PROVENANCE", "1E",
-                     "PE(10)", "10.17909/ab-cd", "2018-07-25T19:01:42", "2018-13-45", "v1"]),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "MULTI",
+            "T",
+            "ICRS",
+            "FK5",
+            "BINTABLE",
+            "IMAGE",
+            "PROVENANCE",
+            "1E",
+            "PE(10)",
+            "10.17909/ab-cd",
+            "2018-07-25T19:01:42",
+            "2018-13-45",
+            "v1",
+        ]
+    ),
+)
 CARDS = st.lists(
     st.builds(
         Card,

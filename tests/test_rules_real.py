@@ -70,13 +70,27 @@ def test_tglc(name):
     assert kind is ProductKind.LIGHTCURVE
     missing = by(findings, "HLSP-K001")
     # no HLSPID, DOI or LICENSE (guidelines §2.8), nor these
-    assert set(missing) == {"HLSPID", "DOI", "LICENSE", "LICENURL", "HLSPVER", "OBSERVAT",
-                            "MJD-MID"}  # fmt: skip
+    assert set(missing) == {
+        "HLSPID",
+        "DOI",
+        "LICENSE",
+        "LICENURL",
+        "HLSPVER",
+        "OBSERVAT",
+        "MJD-MID",
+    }
     assert all(f.severity is Severity.ERROR for f in missing.values())
     # non-standard MJD_BEG/MJD_END, XPTIME, TELAPS, RA_OBJ/DEC_OBJ, OBJECT: recognised
     variants = by(findings, "HLSP-K004")
-    assert set(variants) == {"MJD_BEG", "MJD_END", "XPTIME", "TELAPS", "RA_OBJ", "DEC_OBJ",
-                             "OBJECT"}  # fmt: skip
+    assert set(variants) == {
+        "MJD_BEG",
+        "MJD_END",
+        "XPTIME",
+        "TELAPS",
+        "RA_OBJ",
+        "DEC_OBJ",
+        "OBJECT",
+    }
     assert variants["XPTIME"].hdu == 1 and "used for XPOSURE" in variants["XPTIME"].message
     assert "used for DATE-BEG or MJD-BEG" in variants["MJD_BEG"].message
     assert variants["RA_OBJ"].hdu == 1  # the extension's copy is the one that counts

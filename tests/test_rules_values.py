@@ -143,9 +143,14 @@ def test_times_and_durations_must_be_numbers(keyword, value, code):
 
 @pytest.mark.parametrize(
     "value",
-    ["2018-07-25", "2018-07-25T19:01", "2018-07-25T19:01:42.709", "2018-07-25T19:01:42.709Z",
-     "2016-12-31T23:59:60"],
-)  # fmt: skip
+    [
+        "2018-07-25",
+        "2018-07-25T19:01",
+        "2018-07-25T19:01:42.709",
+        "2018-07-25T19:01:42.709Z",
+        "2016-12-31T23:59:60",
+    ],
+)
 def test_iso_dates_pass(value):
     assert check_headers(light_curve({"DATE-BEG": value}), LC) == []
 
@@ -217,12 +222,21 @@ def test_hlspid_against_the_file_name_proj_id():
 @pytest.mark.parametrize(
     ("header", "name", "same"),
     [
-        ("v1", "v1", True), ("1", "v1", True), (1, "v1", True), ("1.0", "v1", True),
-        ("v1.0", "v1", True), (1.0, "v1.0", True), ("v1p0", "v1", True), ("v01", "v1", True),
-        ("v1.0.0", "v1p0p0", True), ("2", "v1", False), ("v1.1", "v1", False),
-        ("v1.2.2a", "v1.2.2a", True), ("dr0.5", "v0.5", False),
+        ("v1", "v1", True),
+        ("1", "v1", True),
+        (1, "v1", True),
+        ("1.0", "v1", True),
+        ("v1.0", "v1", True),
+        (1.0, "v1.0", True),
+        ("v1p0", "v1", True),
+        ("v01", "v1", True),
+        ("v1.0.0", "v1p0p0", True),
+        ("2", "v1", False),
+        ("v1.1", "v1", False),
+        ("v1.2.2a", "v1.2.2a", True),
+        ("dr0.5", "v0.5", False),
     ],
-)  # fmt: skip
+)
 def test_hlspver_against_the_file_name_version(header, name, same):
     assert (normalise_version(header) == normalise_version(name)) is same
     findings = check_headers(light_curve({"HLSPVER": header}), LC, name_version=name)

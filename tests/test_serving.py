@@ -38,16 +38,19 @@ def fill(db: Database, n: int = PRODUCTS) -> None:
     with Session(db.engine) as s:
         one = f.collection(s, "tglc", title="TESS-Gaia light curves")
         two = f.collection(s, "k2sff", title="K2 systematics-corrected photometry")
-        s.execute(sa.text(
-            "INSERT INTO hlsp.product (collection_id, file_name, file_path, file_bytes, "
-            "file_mtime, pos, instrument, dataproduct_type, t_min, t_max, target_name) "
-            "SELECT CASE WHEN g % 3 = 0 THEN :two ELSE :one END, "
-            "'hlsp_x_tess_phot_t' || g || '_tess_v1_lc.fits', '/f' || g, 2880, now(), "
-            "spoint(radians(100 + (g % 50) * 0.02), radians(10 + (g / 50) * 0.02)), "
-            "CASE WHEN g % 2 = 0 THEN 'WFC3' ELSE 'ACS' END, 'timeseries', "
-            "58000 + g, 58001 + g, 'TIC ' || g "
-            "FROM generate_series(1, :n) g"
-        ), {"one": one.collection_id, "two": two.collection_id, "n": n})  # fmt: skip
+        s.execute(
+            sa.text(
+                "INSERT INTO hlsp.product (collection_id, file_name, file_path, file_bytes, "
+                "file_mtime, pos, instrument, dataproduct_type, t_min, t_max, target_name) "
+                "SELECT CASE WHEN g % 3 = 0 THEN :two ELSE :one END, "
+                "'hlsp_x_tess_phot_t' || g || '_tess_v1_lc.fits', '/f' || g, 2880, now(), "
+                "spoint(radians(100 + (g % 50) * 0.02), radians(10 + (g / 50) * 0.02)), "
+                "CASE WHEN g % 2 = 0 THEN 'WFC3' ELSE 'ACS' END, 'timeseries', "
+                "58000 + g, 58001 + g, 'TIC ' || g "
+                "FROM generate_series(1, :n) g"
+            ),
+            {"one": one.collection_id, "two": two.collection_id, "n": n},
+        )
         s.commit()
         s.execute(sa.text("ANALYZE hlsp.product"))
 
@@ -135,10 +138,12 @@ def test_a_burst_of_100_graphql_clients_is_answered_or_refused_never_failed(serv
 def query_sessions(db: Database) -> list[tuple[str, str]]:
     """(state, query) of the backends serving TAP results (named cursors ``tap_result_N``)."""
     with db.engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT state, query FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND query LIKE '%tap_result%' AND state <> 'idle'"
-        )).all()  # fmt: skip
+        rows = conn.execute(
+            sa.text(
+                "SELECT state, query FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND query LIKE '%tap_result%' AND state <> 'idle'"
+            )
+        ).all()
     return [(str(s), str(q)) for s, q in rows]
 
 
@@ -154,9 +159,13 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30) -> Any:
 def start_stream(base: str, query: str) -> socket.socket:
     """Send a sync query over a raw socket and read the start of its answer."""
     host, port = base.removeprefix("http://").split(":")
-    body = httpx.QueryParams(
-        {"LANG": "ADQL", "MAXREC": "10000000", "FORMAT": "votable/td", "QUERY": query}
-    ).__str__().encode()  # fmt: skip
+    body = (
+        httpx.QueryParams(
+            {"LANG": "ADQL", "MAXREC": "10000000", "FORMAT": "votable/td", "QUERY": query}
+        )
+        .__str__()
+        .encode()
+    )
     sock = socket.create_connection((host, int(port)), timeout=30)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.sendall(
@@ -182,8 +191,11 @@ def test_an_aborted_download_gives_its_connection_back(
             sock.close()
         assert wait_until(lambda: not query_sessions(catalog_db)), query_sessions(catalog_db)
         # and the service still answers at once
-        ok = httpx.post(base + "/tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 "
-                        "obs_id FROM ivoa.ObsCore"}, timeout=30)  # fmt: skip
+        ok = httpx.post(
+            base + "/tap/sync",
+            data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 obs_id FROM ivoa.ObsCore"},
+            timeout=30,
+        )
         assert ok.status_code == 200
 
 
@@ -194,8 +206,9 @@ def test_a_stalled_reader_holds_no_connection_beyond_the_hold_time(
     has not read, then gives up after the hold time; its connection goes back, and the
     client is dropped once it has read nothing for the stall time."""
     data = tmp_path_factory.mktemp("stall-data")
-    env = server_env(catalog_db, data_dir=str(data), spool_bytes=str(1 << 20), spool_hold="3",
-                     send_stall="3")  # fmt: skip
+    env = server_env(
+        catalog_db, data_dir=str(data), spool_bytes=str(1 << 20), spool_hold="3", send_stall="3"
+    )
     with serving("serve", env=env) as base:
         sock = start_stream(base, CARTESIAN)
         try:
@@ -233,8 +246,11 @@ def test_overload_is_refused_at_once_with_retry_after(
             locker.execute(sa.text("LOCK TABLE hlsp.product IN ACCESS EXCLUSIVE MODE"))
             slow = pool.submit(query_running, base)
             assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
-            refused = httpx.post(base + "/tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT "
-                                 "TOP 1 obs_id FROM ivoa.ObsCore"}, timeout=30)  # fmt: skip
+            refused = httpx.post(
+                base + "/tap/sync",
+                data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 obs_id FROM ivoa.ObsCore"},
+                timeout=30,
+            )
             assert not slow.done()
             assert_overloaded_tap(refused)
             assert httpx.get(base + "/health", timeout=30).status_code == 200
@@ -244,10 +260,14 @@ def test_overload_is_refused_at_once_with_retry_after(
 
 def _active_count(db: Database) -> int:
     with db.engine.connect() as conn:
-        return int(conn.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND state = 'active' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-        )).scalar_one())  # fmt: skip
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'active' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        )
 
 
 def raw_exchange(base: str, data: bytes, *, wait: float = 30) -> bytes:
@@ -307,8 +327,12 @@ def test_request_bodies_over_their_limit_are_refused(impatient_server: str) -> N
         for _ in range(100):
             yield b" " * 65536
 
-    answer2 = httpx.post(impatient_server + "/graphql", content=chunks(),
-                         headers={"content-type": "application/json"}, timeout=30)  # fmt: skip
+    answer2 = httpx.post(
+        impatient_server + "/graphql",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
     assert answer2.status_code == 413
 
 
@@ -368,8 +392,11 @@ def test_a_database_outage_is_503_not_500(
             assert answer.status_code == 503, answer.text
             assert "not available" in answer.text
             assert str(name) not in answer.text
-        graphql = httpx.post(base + "/graphql", json={"query": "{ products(first: 1) { "
-                             "edges { node { fileName } } } }"}, timeout=30)  # fmt: skip
+        graphql = httpx.post(
+            base + "/graphql",
+            json={"query": "{ products(first: 1) { edges { node { fileName } } } }"},
+            timeout=30,
+        )
         assert graphql.status_code in (200, 503)
         assert graphql.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
 
@@ -388,8 +415,9 @@ def test_a_graphql_get_that_runs_a_query_takes_a_slot_like_a_post(
             held = pool.submit(httpx.post, base + "/graphql", json={"query": document}, timeout=90)
             assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
             browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-            sneaky = httpx.get(base + "/graphql", params={"query": document},
-                               headers=browser, timeout=30)  # fmt: skip
+            sneaky = httpx.get(
+                base + "/graphql", params={"query": document}, headers=browser, timeout=30
+            )
             assert sneaky.status_code == 503, sneaky.text[:300]
             assert sneaky.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
             ide = httpx.get(base + "/graphql", headers=browser, timeout=30)

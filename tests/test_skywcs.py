@@ -20,7 +20,7 @@ from catalog.harvest.skywcs import (
     number,
     pixel_to_sky,
     spectral_range,
-)  # fmt: skip
+)
 
 
 def kw(cards: dict[str, object]) -> Header:
@@ -37,24 +37,34 @@ def _astropy_sky(header: dict[str, object], px: float, py: float) -> tuple[float
 
 @settings(max_examples=150, deadline=None)
 @given(
-    ra0=st.floats(0, 359.99), dec0=st.floats(-89, 89), scale=st.floats(1e-5, 5e-3),
-    rot=st.floats(0, 360), n1=st.integers(10, 8000), n2=st.integers(10, 8000),
-    code=st.sampled_from(["TAN", "SIN", "ARC", "ZEA", "STG"]), use_cd=st.booleans(),
+    ra0=st.floats(0, 359.99),
+    dec0=st.floats(-89, 89),
+    scale=st.floats(1e-5, 5e-3),
+    rot=st.floats(0, 360),
+    n1=st.integers(10, 8000),
+    n2=st.integers(10, 8000),
+    code=st.sampled_from(["TAN", "SIN", "ARC", "ZEA", "STG"]),
+    use_cd=st.booleans(),
     flip=st.booleans(),
-)  # fmt: skip
+)
 def test_corners_match_astropy(ra0, dec0, scale, rot, n1, n2, code, use_cd, flip):
     c, s = math.cos(math.radians(rot)), math.sin(math.radians(rot))
     sx = -scale if not flip else scale
     header: dict[str, object] = {
-        "NAXIS": 2, "NAXIS1": n1, "NAXIS2": n2, "CTYPE1": f"RA---{code}",
-        "CTYPE2": f"DEC--{code}", "CRVAL1": ra0, "CRVAL2": dec0, "CRPIX1": n1 / 2 + 0.3,
+        "NAXIS": 2,
+        "NAXIS1": n1,
+        "NAXIS2": n2,
+        "CTYPE1": f"RA---{code}",
+        "CTYPE2": f"DEC--{code}",
+        "CRVAL1": ra0,
+        "CRVAL2": dec0,
+        "CRPIX1": n1 / 2 + 0.3,
         "CRPIX2": n2 / 2 - 0.7,
-    }  # fmt: skip
+    }
     if use_cd:
         header |= {"CD1_1": sx * c, "CD1_2": -scale * s, "CD2_1": sx * s, "CD2_2": scale * c}
     else:
-        header |= {"CDELT1": sx, "CDELT2": scale, "PC1_1": c, "PC1_2": -s, "PC2_1": s,
-                   "PC2_2": c}  # fmt: skip
+        header |= {"CDELT1": sx, "CDELT2": scale, "PC1_1": c, "PC1_2": -s, "PC2_1": s, "PC2_2": c}
     for px, py in [(0.5, 0.5), (n1 + 0.5, 0.5), (n1 / 3, n2 + 0.5)]:
         ours = pixel_to_sky(kw(header), px, py)
         assert ours is not None
@@ -91,23 +101,54 @@ def test_corners_are_counter_clockwise_and_cover_the_image():
 
 def test_no_celestial_wcs_gives_nothing():
     assert image_corners(kw({"NAXIS": 2, "NAXIS1": 10, "NAXIS2": 10})) is None
-    assert image_corners(kw({"NAXIS": 2, "NAXIS1": 10, "NAXIS2": 10, "CTYPE1": "RA---TAN",
-                          "CTYPE2": "DEC--TAN"})) is None  # no CRVAL/CRPIX  # fmt: skip
-    assert pixel_to_sky(kw({"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRVAL1": 10,
-                         "CRVAL2": 95, "CRPIX1": 1, "CRPIX2": 1}), 1, 1) is None  # fmt: skip
+    assert (
+        image_corners(
+            kw({"NAXIS": 2, "NAXIS1": 10, "NAXIS2": 10, "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN"})
+        )
+        is None
+    )  # no CRVAL/CRPIX
+    assert (
+        pixel_to_sky(
+            kw(
+                {
+                    "CTYPE1": "RA---TAN",
+                    "CTYPE2": "DEC--TAN",
+                    "CRVAL1": 10,
+                    "CRVAL2": 95,
+                    "CRPIX1": 1,
+                    "CRPIX2": 1,
+                }
+            ),
+            1,
+            1,
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize(
     ("unit", "algorithm", "factor"),
-    [("Angstrom", "", 1e-10), ("nm", "", 1e-9), ("um", "", 1e-6), ("m", "", 1.0),
-     ("Angstrom", "LOG", 1e-10), (None, "", 1.0)],
-)  # fmt: skip
+    [
+        ("Angstrom", "", 1e-10),
+        ("nm", "", 1e-9),
+        ("um", "", 1e-6),
+        ("m", "", 1.0),
+        ("Angstrom", "LOG", 1e-10),
+        (None, "", 1.0),
+    ],
+)
 def test_spectral_range_matches_astropy(unit, algorithm, factor):
     crval = 5000.0 if factor != 1.0 else 5e-7
     step = 1.5 if factor != 1.0 else 1.5e-10
     ctype = "WAVE" + (f"-{algorithm}" if algorithm else "")
-    header: dict[str, object] = {"NAXIS": 1, "NAXIS1": 2048, "CTYPE1": ctype,
-                                 "CRVAL1": crval, "CRPIX1": 10.0, "CDELT1": step}  # fmt: skip
+    header: dict[str, object] = {
+        "NAXIS": 1,
+        "NAXIS1": 2048,
+        "CTYPE1": ctype,
+        "CRVAL1": crval,
+        "CRPIX1": 10.0,
+        "CDELT1": step,
+    }
     if unit:
         header["CUNIT1"] = unit
     found = spectral_range(kw(header))
@@ -123,12 +164,33 @@ def test_spectral_range_matches_astropy(unit, algorithm, factor):
 
 
 def test_spectral_range_refuses_what_it_cannot_compute():
-    assert spectral_range(kw({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "FREQ", "CRVAL1": 1e9,
-                           "CDELT1": 1e6})) is None  # fmt: skip
-    assert spectral_range(kw({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "WAVE-TAB", "CRVAL1": 1.0,
-                           "CDELT1": 1.0})) is None  # fmt: skip
-    assert spectral_range(kw({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "WAVE", "CRVAL1": 1.0,
-                           "CDELT1": 1.0, "CUNIT1": "Jy"})) is None  # fmt: skip
+    assert (
+        spectral_range(
+            kw({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "FREQ", "CRVAL1": 1e9, "CDELT1": 1e6})
+        )
+        is None
+    )
+    assert (
+        spectral_range(
+            kw({"NAXIS": 1, "NAXIS1": 10, "CTYPE1": "WAVE-TAB", "CRVAL1": 1.0, "CDELT1": 1.0})
+        )
+        is None
+    )
+    assert (
+        spectral_range(
+            kw(
+                {
+                    "NAXIS": 1,
+                    "NAXIS1": 10,
+                    "CTYPE1": "WAVE",
+                    "CRVAL1": 1.0,
+                    "CDELT1": 1.0,
+                    "CUNIT1": "Jy",
+                }
+            )
+        )
+        is None
+    )
 
 
 def test_numbers_and_units():
@@ -149,9 +211,19 @@ def test_galactic_and_ecliptic_images_land_where_astropy_puts_them(frame, astrop
     from astropy import units as u
     from astropy.coordinates import SkyCoord
 
-    header = {"NAXIS": 2, "NAXIS1": 100, "NAXIS2": 100, "CTYPE1": f"{frame}LON-TAN",
-              "CTYPE2": f"{frame}LAT-TAN", "CRVAL1": 0.3, "CRVAL2": -0.2, "CRPIX1": 50.5,
-              "CRPIX2": 50.5, "CDELT1": -1e-3, "CDELT2": 1e-3}  # fmt: skip
+    header = {
+        "NAXIS": 2,
+        "NAXIS1": 100,
+        "NAXIS2": 100,
+        "CTYPE1": f"{frame}LON-TAN",
+        "CTYPE2": f"{frame}LAT-TAN",
+        "CRVAL1": 0.3,
+        "CRVAL2": -0.2,
+        "CRPIX1": 50.5,
+        "CRPIX2": 50.5,
+        "CDELT1": -1e-3,
+        "CDELT2": 1e-3,
+    }
     lon, lat = _astropy_sky(header, 1.0, 100.0)  # astropy: native frame coordinates
     expected = SkyCoord(lon * u.deg, lat * u.deg, frame=astropy_frame).icrs
     ours = pixel_to_sky(kw(header), 1.0, 100.0)
@@ -161,7 +233,17 @@ def test_galactic_and_ecliptic_images_land_where_astropy_puts_them(frame, astrop
 
 
 def test_all_sky_projections_get_no_footprint():
-    header = {"NAXIS": 2, "NAXIS1": 360, "NAXIS2": 180, "CTYPE1": "RA---CAR",
-              "CTYPE2": "DEC--CAR", "CRVAL1": 180.0, "CRVAL2": 0.0, "CRPIX1": 180.5,
-              "CRPIX2": 90.5, "CDELT1": -1.0, "CDELT2": 1.0}  # fmt: skip
+    header = {
+        "NAXIS": 2,
+        "NAXIS1": 360,
+        "NAXIS2": 180,
+        "CTYPE1": "RA---CAR",
+        "CTYPE2": "DEC--CAR",
+        "CRVAL1": 180.0,
+        "CRVAL2": 0.0,
+        "CRPIX1": 180.5,
+        "CRPIX2": 90.5,
+        "CDELT1": -1.0,
+        "CDELT2": 1.0,
+    }
     assert image_corners(kw(header)) is None

@@ -179,10 +179,12 @@ def test_positions_survive_the_database_in_both_output_modes(session: Session) -
 
 
 quads = st.tuples(
-    st.floats(0, 360, allow_nan=False), st.floats(-89.5, 89.5, allow_nan=False),
-    st.floats(1e-5, 5, allow_nan=False), st.floats(1e-5, 5, allow_nan=False),
+    st.floats(0, 360, allow_nan=False),
+    st.floats(-89.5, 89.5, allow_nan=False),
+    st.floats(1e-5, 5, allow_nan=False),
+    st.floats(1e-5, 5, allow_nan=False),
     st.floats(0, 2 * math.pi, allow_nan=False),
-)  # fmt: skip
+)
 
 
 def _quad(
@@ -203,8 +205,9 @@ def _quad(
 def test_the_bounding_circle_holds_every_vertex_and_is_tight(quad: tuple[float, ...]) -> None:
     corners = _quad(*quad)
     bound = bounding_circle(corners)
-    distances = [angular_distance(bound.centre.ra, bound.centre.dec, ra, dec)
-                 for ra, dec in corners]  # fmt: skip
+    distances = [
+        angular_distance(bound.centre.ra, bound.centre.dec, ra, dec) for ra, dec in corners
+    ]
     assert max(distances) < bound.radius
     assert bound.radius <= max(distances) + 2 * BOUND_MARGIN_DEG
 
@@ -220,26 +223,42 @@ def test_pg_sphere_agrees_the_circles_hold_the_polygons(session: Session) -> Non
     """What the catalog's check (footprint <@ footprint_bound) will test, on many shapes;
     and the trigger's circle for SQL writers is the same circle."""
     rng = random.Random(5)
-    shapes = [_quad(rng.uniform(0, 360), rng.uniform(-85, 85), rng.uniform(1e-5, 5),
-                    rng.uniform(1e-5, 5), rng.uniform(0, 6.3)) for _ in range(2000)]  # fmt: skip
+    shapes = [
+        _quad(
+            rng.uniform(0, 360),
+            rng.uniform(-85, 85),
+            rng.uniform(1e-5, 5),
+            rng.uniform(1e-5, 5),
+            rng.uniform(0, 6.3),
+        )
+        for _ in range(2000)
+    ]
     polygons = [SkyPolygon.from_degrees(s).pgsphere_literal() for s in shapes]
     circles = [bounding_circle(s).pgsphere_literal() for s in shapes]
-    held, trigger_close = session.execute(sa.text(
-        "SELECT bool_and(p::spoly <@ c::scircle), bool_and("
-        "center(hlsp.spoly_bound(p::spoly)) <-> center(c::scircle) < radians(1e-9) AND "
-        "abs(radius(hlsp.spoly_bound(p::spoly)) - radius(c::scircle)) < radians(1e-9)) "
-        "FROM unnest(CAST(:p AS text[]), CAST(:c AS text[])) AS t(p, c)"),
-        {"p": polygons, "c": circles}).one()  # fmt: skip
+    held, trigger_close = session.execute(
+        sa.text(
+            "SELECT bool_and(p::spoly <@ c::scircle), bool_and("
+            "center(hlsp.spoly_bound(p::spoly)) <-> center(c::scircle) < radians(1e-9) AND "
+            "abs(radius(hlsp.spoly_bound(p::spoly)) - radius(c::scircle)) < radians(1e-9)) "
+            "FROM unnest(CAST(:p AS text[]), CAST(:c AS text[])) AS t(p, c)"
+        ),
+        {"p": polygons, "c": circles},
+    ).one()
     assert held and trigger_close
     coll = f.collection(session)
     product = f.product(session, coll, footprint=SkyPolygon.from_degrees(shapes[0]))
-    stored = session.execute(sa.text(
-        "SELECT footprint <@ footprint_bound FROM hlsp.product WHERE product_id = :p"),
-        {"p": product.product_id}).scalar_one()  # fmt: skip
+    stored = session.execute(
+        sa.text("SELECT footprint <@ footprint_bound FROM hlsp.product WHERE product_id = :p"),
+        {"p": product.product_id},
+    ).scalar_one()
     assert stored  # filled by the trigger: the ORM does not set it
-    session.execute(sa.text(  # a new footprint with its circle cleared: the trigger sets one
-        "UPDATE hlsp.product SET footprint = CAST(:f AS spoly), footprint_bound = NULL "
-        "WHERE product_id = :p"), {"f": polygons[1], "p": product.product_id})  # fmt: skip
+    session.execute(
+        sa.text(  # a new footprint with its circle cleared: the trigger sets one
+            "UPDATE hlsp.product SET footprint = CAST(:f AS spoly), footprint_bound = NULL "
+            "WHERE product_id = :p"
+        ),
+        {"f": polygons[1], "p": product.product_id},
+    )
     assert session.execute(
         sa.text(
             "SELECT footprint_bound IS NOT NULL AND footprint <@ footprint_bound "
@@ -248,9 +267,13 @@ def test_pg_sphere_agrees_the_circles_hold_the_polygons(session: Session) -> Non
         {"p": product.product_id},
     ).scalar_one()
     with pytest.raises(sa.exc.IntegrityError, match="footprint_within_bound"):
-        session.execute(sa.text(
-            "UPDATE hlsp.product SET footprint_bound = scircle(spoint(0, 0), radians(1)) "
-            "WHERE product_id = :p"), {"p": product.product_id})  # fmt: skip
+        session.execute(
+            sa.text(
+                "UPDATE hlsp.product SET footprint_bound = scircle(spoint(0, 0), radians(1)) "
+                "WHERE product_id = :p"
+            ),
+            {"p": product.product_id},
+        )
 
 
 def test_each_sphere_type_names_the_python_class_its_columns_hold() -> None:

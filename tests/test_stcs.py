@@ -35,8 +35,9 @@ def _polygon_sql(ra: float, dec: float, size: float) -> str:
     return "{" + ",".join(f"({a!r}d, {d!r}d)" for a, d in corners) + "}"
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(shape=polygon)
 def test_the_same_text_in_rad_and_deg_output(
     conn: sa.Connection, shape: tuple[float, float, float]
@@ -52,7 +53,7 @@ def test_the_same_text_in_rad_and_deg_output(
         conn.execute(sa.text("SELECT set_sphere_output(:m)"), {"m": mode})
         new, old = _both(conn, text)
         assert new == old
-        assert new.startswith("Polygon ICRS ")
+        assert new is not None and new.startswith("Polygon ICRS ")
     conn.execute(sa.text("SELECT set_sphere_output('RAD')"))
 
 

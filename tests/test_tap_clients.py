@@ -25,8 +25,10 @@ from catalog.tap_examples import EXAMPLES
 from tests.clirun import serving
 
 STILTS = shutil.which("stilts")
-needs_stilts = pytest.mark.skipif(STILTS is None, reason="STILTS is not installed (apt-get "
-                                  "install stilts; ./run setup installs it)")  # fmt: skip
+needs_stilts = pytest.mark.skipif(
+    STILTS is None,
+    reason="STILTS is not installed (apt-get install stilts; ./run setup installs it)",
+)
 
 
 # Every taplint stage but LOC (ObsLocTAP: observation plans, not something an HLSP archive has).
@@ -58,10 +60,19 @@ def _scalar(db: Database, sql: str) -> object:
 def test_taplint_finds_no_errors_and_no_warnings(tap_url: str) -> None:
     assert STILTS is not None
     run = subprocess.run(
-        [STILTS, "taplint", f"tapurl={tap_url}", "report=EWF", "maxrepeat=50",
-         f"stages={' '.join(TAPLINT_STAGES)}"],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+        [
+            STILTS,
+            "taplint",
+            f"tapurl={tap_url}",
+            "report=EWF",
+            "maxrepeat=50",
+            f"stages={' '.join(TAPLINT_STAGES)}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     totals = re.search(r"Totals: Errors: (\d+); Warnings: (\d+)", run.stdout)
     assert totals, run.stdout[-3000:] + run.stderr[-2000:]
     problems = [line for line in run.stdout.splitlines() if re.match(r"^[EWF]-", line)]
@@ -74,8 +85,11 @@ def test_pyvo_sync_query_returns_the_catalog_rows(
     result = service.run_sync(
         "SELECT TOP 7 obs_id, provenance_name, s_ra, s_dec FROM ivoa.ObsCore ORDER BY obs_id"
     )
-    expected = _scalar(module_database, "SELECT array_agg(obs_id ORDER BY obs_id) FROM "
-                       "(SELECT obs_id FROM ivoa.obscore ORDER BY obs_id LIMIT 7) q")  # fmt: skip
+    expected = _scalar(
+        module_database,
+        "SELECT array_agg(obs_id ORDER BY obs_id) FROM "
+        "(SELECT obs_id FROM ivoa.obscore ORDER BY obs_id LIMIT 7) q",
+    )
     assert list(result["obs_id"]) == expected
     table = result.to_table()
     assert table["s_ra"].unit == "deg"
@@ -99,8 +113,9 @@ def test_pyvo_maxrec_overflow_and_zero(service: pyvo.dal.TAPService) -> None:
 
     # pyvo leaves a maxrec of 0 out of the request; ask directly: metadata and no rows
     query = "SELECT obs_id, s_ra FROM ivoa.ObsCore"
-    answer = httpx.post(service.baseurl + "/sync", data={"LANG": "ADQL", "QUERY": query,
-                                                         "MAXREC": "0"})  # fmt: skip
+    answer = httpx.post(
+        service.baseurl + "/sync", data={"LANG": "ADQL", "QUERY": query, "MAXREC": "0"}
+    )
     meta = pyvo.dal.TAPResults(votable_parse(BytesIO(answer.content)))
     assert len(meta) == 0
     assert [f.name for f in meta.fielddescs] == ["obs_id", "s_ra"]
@@ -111,8 +126,9 @@ def test_pyvo_async_job_lifecycle(service: pyvo.dal.TAPService) -> None:
     result = service.run_async("SELECT COUNT(*) AS n FROM hlsp.product")
     assert int(result["n"][0]) == 120
 
-    job = service.submit_job("SELECT TOP 3 file_name FROM hlsp.product ORDER BY file_name",
-                             runid="pyvo-test")  # fmt: skip
+    job = service.submit_job(
+        "SELECT TOP 3 file_name FROM hlsp.product ORDER BY file_name", runid="pyvo-test"
+    )
     assert job.phase == "PENDING"
     job.run().wait(timeout=60)
     assert job.phase == "COMPLETED"
@@ -139,12 +155,19 @@ def test_pyvo_errors_say_what_is_wrong(service: pyvo.dal.TAPService) -> None:
 
 def test_pyvo_upload_crossmatch(service: pyvo.dal.TAPService, module_database: Database) -> None:
     with module_database.engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT obs_id, s_ra, s_dec FROM ivoa.obscore WHERE s_ra IS NOT NULL "
-            "ORDER BY obs_id LIMIT 4"
-        )).all()  # fmt: skip
-    mine = Table({"name": [r[0] for r in rows], "ra": np.array([r[1] for r in rows]),
-                  "dec": np.array([r[2] for r in rows])})  # fmt: skip
+        rows = conn.execute(
+            sa.text(
+                "SELECT obs_id, s_ra, s_dec FROM ivoa.obscore WHERE s_ra IS NOT NULL "
+                "ORDER BY obs_id LIMIT 4"
+            )
+        ).all()
+    mine = Table(
+        {
+            "name": [r[0] for r in rows],
+            "ra": np.array([r[1] for r in rows]),
+            "dec": np.array([r[2] for r in rows]),
+        }
+    )
     result = service.run_sync(
         "SELECT u.name, o.obs_id FROM TAP_UPLOAD.mine AS u JOIN ivoa.ObsCore AS o "
         "ON DISTANCE(POINT('ICRS', u.ra, u.dec), POINT('ICRS', o.s_ra, o.s_dec)) < 0.0001",
@@ -174,9 +197,9 @@ def test_stilts_tapquery_sync_and_async_with_binary2_upload(
     assert STILTS is not None
     upload = tmp_path / "positions.csv"
     with module_database.engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT obs_id, s_ra, s_dec FROM ivoa.obscore WHERE s_ra IS NOT NULL LIMIT 3"
-        )).all()  # fmt: skip
+        rows = conn.execute(
+            sa.text("SELECT obs_id, s_ra, s_dec FROM ivoa.obscore WHERE s_ra IS NOT NULL LIMIT 3")
+        ).all()
     upload.write_text("id,ra,dec\n" + "".join(f"{r[0]},{r[1]},{r[2]}\n" for r in rows))
     adql = (
         "SELECT t.id, o.obs_id FROM TAP_UPLOAD.t1 AS t JOIN ivoa.ObsCore AS o ON 1 = "
@@ -185,12 +208,26 @@ def test_stilts_tapquery_sync_and_async_with_binary2_upload(
     for sync in ("true", "false"):
         out = tmp_path / f"result-{sync}.csv"
         run = subprocess.run(
-            [STILTS, "tapquery", f"tapurl={tap_url}", f"adql={adql}", f"sync={sync}",
-             "nupload=1", f"upload1={upload}", "ufmt1=csv", "upname1=t1",
-             "upvotformat=BINARY2", f"out={out}", "ofmt=csv",
-             *(["delete=finished"] if sync == "false" else [])],
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
+            [
+                STILTS,
+                "tapquery",
+                f"tapurl={tap_url}",
+                f"adql={adql}",
+                f"sync={sync}",
+                "nupload=1",
+                f"upload1={upload}",
+                "ufmt1=csv",
+                "upname1=t1",
+                "upvotformat=BINARY2",
+                f"out={out}",
+                "ofmt=csv",
+                *(["delete=finished"] if sync == "false" else []),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert run.returncode == 0, run.stderr
         lines = out.read_text().splitlines()
         assert lines[0] == "id,obs_id"

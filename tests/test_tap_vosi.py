@@ -134,10 +134,12 @@ def test_tap_schema_describes_everything_including_itself(database: Database) ->
         tables = conn.execute(sa.text("SELECT table_name FROM tap_schema.tables")).scalars().all()
         assert tables == [t.qualified_name for t in metadata.tables]
         assert "TAP_SCHEMA.columns" in tables and "ivoa.ObsCore" in tables
-        columns = conn.execute(sa.text(
-            'SELECT table_name, column_name, datatype, arraysize, "size", principal, std, '
-            "indexed FROM tap_schema.columns"
-        )).all()  # fmt: skip
+        columns = conn.execute(
+            sa.text(
+                'SELECT table_name, column_name, datatype, arraysize, "size", principal, std, '
+                "indexed FROM tap_schema.columns"
+            )
+        ).all()
         assert len(columns) == sum(len(t.columns) for t in metadata.tables)
         size = [c for c in columns if c[0] == "TAP_SCHEMA.columns" and c[1].endswith('size"')]
         assert [c[1] for c in size] == ['"size"']  # stored delimited: SIZE is reserved
@@ -145,8 +147,9 @@ def test_tap_schema_describes_everything_including_itself(database: Database) ->
         assert {c[5] for c in columns} | {c[6] for c in columns} <= {0, 1}
         point = next(c for c in columns if c[0] == "hlsp.target" and c[1] == "pos")
         assert point[2:5] == ("double", "2", 2)
-        keys = conn.execute(sa.text("SELECT key_id, from_table, target_table FROM "
-                                    "tap_schema.keys")).all()  # fmt: skip
+        keys = conn.execute(
+            sa.text("SELECT key_id, from_table, target_table FROM tap_schema.keys")
+        ).all()
         assert ("TAP_SCHEMA.columns.table_name", "TAP_SCHEMA.columns", "TAP_SCHEMA.tables") in keys
         assert len(keys) == len(metadata.keys)
         key_columns = conn.execute(sa.text("SELECT count(*) FROM tap_schema.key_columns"))
@@ -195,14 +198,17 @@ def test_capabilities_declare_the_service(database: Database) -> None:
     assert tap.outputlimit.hard.unit == "row"
     assert [m.ivo_id for m in tap.datamodels] == ["ivo://ivoa.net/std/ObsCore#core-1.1"]
     assert {v.ivo_id for v in tap.languages[0].versions} == {
-        "ivo://ivoa.net/std/ADQL#v2.0", "ivo://ivoa.net/std/ADQL#v2.1"}  # fmt: skip
+        "ivo://ivoa.net/std/ADQL#v2.0",
+        "ivo://ivoa.net/std/ADQL#v2.1",
+    }
     standards = {c.standardid for c in caps}
     assert "ivo://ivoa.net/std/VOSI#tables-1.1" in standards
     assert "ivo://ivoa.net/std/DALI#examples" in standards
 
 
-def test_availability_checks_the_database(client: TestClient, database: Database,
-                                          admin_engine: sa.Engine) -> None:  # fmt: skip
+def test_availability_checks_the_database(
+    client: TestClient, database: Database, admin_engine: sa.Engine
+) -> None:
     up = client.get("/tap/availability")
     assert up.status_code == 200
     assert b"<vosi:available>true</vosi:available>" in up.content

@@ -15,14 +15,15 @@ from catalog.harvest.targets import MATCH_RADIUS_ARCSEC
 RADIUS = MATCH_RADIUS_ARCSEC / 3600
 # Clustered positions (a few arcsec apart) near RA 0/360, the poles and elsewhere.
 CENTRES = [(0.0, 0.0), (359.9995, 10.0), (123.4, 89.9995), (200.0, -89.9999), (45.0, -30.0)]
-_positions = st.tuples(st.sampled_from(CENTRES), st.floats(-2e-3, 2e-3),
-                       st.floats(-2e-3, 2e-3)).map(
-    lambda p: ((p[0][0] + p[1]) % 360.0, max(-90.0, min(90.0, p[0][1] + p[2]))))  # fmt: skip
+_positions = st.tuples(
+    st.sampled_from(CENTRES), st.floats(-2e-3, 2e-3), st.floats(-2e-3, 2e-3)
+).map(lambda p: ((p[0][0] + p[1]) % 360.0, max(-90.0, min(90.0, p[0][1] + p[2]))))
 
 
 @settings(max_examples=200, deadline=None)
-@given(stored=st.lists(_positions, max_size=12), probes=st.lists(_positions, min_size=1,
-                                                                  max_size=6))  # fmt: skip
+@given(
+    stored=st.lists(_positions, max_size=12), probes=st.lists(_positions, min_size=1, max_size=6)
+)
 def test_grid_finds_a_position_within_the_radius_whenever_there_is_one(
     stored: list[tuple[float, float]], probes: list[tuple[float, float]]
 ) -> None:

@@ -53,14 +53,27 @@ UPL_COLUMNS = (
 def upl_rows(n: int = 23) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for i in range(1, n):
-        rows.append((
-            i, i * 1000, i * 10**12, 1.125 * i, i / 7, chr(ord("a") + i % 26), f"row {i} <&>",
-            datetime(2020, 1, i % 28 + 1, i % 24, 30, 15, 250000 * (i % 4)), i % 2 == 0,
-            f"ü{i}☃", [i * 10.0, i - 45.0], [i * 1.0, 10.0, 0.5],
-            [0.0, 0.0, 1.0, 0.0, 1.0, float(i)], [i, -i],
-        ))  # fmt: skip
-    rows.append((None,) * 5 + ("z", "last", datetime(2021, 5, 6), None, None, None, None,
-                               None, None))  # fmt: skip
+        rows.append(
+            (
+                i,
+                i * 1000,
+                i * 10**12,
+                1.125 * i,
+                i / 7,
+                chr(ord("a") + i % 26),
+                f"row {i} <&>",
+                datetime(2020, 1, i % 28 + 1, i % 24, 30, 15, 250000 * (i % 4)),
+                i % 2 == 0,
+                f"ü{i}☃",
+                [i * 10.0, i - 45.0],
+                [i * 1.0, 10.0, 0.5],
+                [0.0, 0.0, 1.0, 0.0, 1.0, float(i)],
+                [i, -i],
+            )
+        )
+    rows.append(
+        (None,) * 5 + ("z", "last", datetime(2021, 5, 6), None, None, None, None, None, None)
+    )
     return rows
 
 
@@ -150,10 +163,16 @@ def test_reads_astropy_uploads(serialization: str) -> None:
     assert last[7] is None or serialization == "BINARY"  # astropy writes bit: no NULL in BINARY
     types = {f.name: f.sql_type for f in table.fields}
     assert types == {
-        "d_short": "smallint", "d_int": "integer", "d_long": "bigint", "d_float": "real",
-        "d_double": "double precision", "d_string": "text", "d_time": "timestamp",
-        "d_bool": "boolean", "pos": "spoint",
-    }  # fmt: skip
+        "d_short": "smallint",
+        "d_int": "integer",
+        "d_long": "bigint",
+        "d_float": "real",
+        "d_double": "double precision",
+        "d_string": "text",
+        "d_time": "timestamp",
+        "d_bool": "boolean",
+        "pos": "spoint",
+    }
 
 
 @ASTROPY_WRITING
@@ -172,8 +191,12 @@ def stilts_sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     made = {}
     for name in ("votable-tabledata", "votable-binary-inline", "votable-binary2-inline"):
         target = folder / f"{name}.vot"
-        subprocess.run([tool, "tcopy", f"in={source}", "ifmt=votable", f"out={target}",
-                        f"ofmt={name}"], check=True, capture_output=True, timeout=120)  # fmt: skip
+        subprocess.run(
+            [tool, "tcopy", f"in={source}", "ifmt=votable", f"out={target}", f"ofmt={name}"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         made[name] = target
     return made
 
@@ -190,8 +213,13 @@ def test_reads_stilts_uploads(ofmt: str, stilts_sources: dict[str, Path]) -> Non
 
 
 def test_upload_from_a_file_object_and_name_mapping() -> None:
-    columns = (c("RA (J2000)", "double"), c("1st", "int"), c("ra", "double"), c("RA", "double"),
-               c("select", "char", "*"))  # fmt: skip
+    columns = (
+        c("RA (J2000)", "double"),
+        c("1st", "int"),
+        c("ra", "double"),
+        c("RA", "double"),
+        c("select", "char", "*"),
+    )
     data = b"".join(write(columns, [(1.0, 2, 3.0, 4.0, "x")], "votable/td"))
     table = read_upload(io.BytesIO(data))
     assert table.sql_names == ("ra_j2000", "c_1st", "ra", "ra_2", "select")
@@ -253,15 +281,21 @@ def test_damaged_uploads_are_refused_clearly(case: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("1 2", "a latitude"), ("10 95", "a latitude outside"), ("1 2 3 4", "at least 3"),
-     ("1 2 3 4 5", "at least 3")],
-)  # fmt: skip
+    [
+        ("1 2", "a latitude"),
+        ("10 95", "a latitude outside"),
+        ("1 2 3 4", "at least 3"),
+        ("1 2 3 4 5", "at least 3"),
+    ],
+)
 def test_bad_geometry_is_refused(value: str, message: str) -> None:
     xtype = "point" if value.count(" ") == 1 else "polygon"
     arraysize = "2" if xtype == "point" else "*"
-    doc = (f'<VOTABLE><RESOURCE><TABLE><FIELD name="g" datatype="double" arraysize="{arraysize}"'
-           f' xtype="{xtype}"/><DATA><TABLEDATA><TR><TD>{value}</TD></TR></TABLEDATA></DATA>'
-           "</TABLE></RESOURCE></VOTABLE>")  # fmt: skip
+    doc = (
+        f'<VOTABLE><RESOURCE><TABLE><FIELD name="g" datatype="double" arraysize="{arraysize}"'
+        f' xtype="{xtype}"/><DATA><TABLEDATA><TR><TD>{value}</TD></TR></TABLEDATA></DATA>'
+        "</TABLE></RESOURCE></VOTABLE>"
+    )
     if value == "1 2":
         assert read_upload(doc.encode()).rows == [([1.0, 2.0],)]
         return
@@ -295,15 +329,18 @@ def test_round_trip_through_the_database(conn) -> None:
     name = create_upload_table(conn, "t1", uploaded)
     assert name == "tap_upload_t1"
     select = ", ".join(
-        f"ARRAY[degrees(long({n})), degrees(lat({n}))] AS {n}" if n == "pos" else
-        f"ARRAY[degrees(long(center({n}))), degrees(lat(center({n}))), degrees(radius({n}))] AS {n}"
-        if n == "area" else
-        f"(SELECT array_agg(v) FROM unnest(string_to_array(trim(both '{{}}' from "
+        f"ARRAY[degrees(long({n})), degrees(lat({n}))] AS {n}"
+        if n == "pos"
+        else f"ARRAY[degrees(long(center({n}))), degrees(lat(center({n}))), "
+        f"degrees(radius({n}))] AS {n}"
+        if n == "area"
+        else f"(SELECT array_agg(v) FROM unnest(string_to_array(trim(both '{{}}' from "
         f"replace(replace(replace({n}::text, '(', ''), ')', ''), 'd', '')), ',')::float8[]) v)"
         f" AS {n}"
-        if n == "shape" else n
+        if n == "shape"
+        else n
         for n in uploaded.sql_names
-    )  # fmt: skip
+    )
     conn.execute("SELECT set_sphere_output('DEG')")
     data = b"".join(
         query_result(conn, f"SELECT {select} FROM {name}", uploaded.columns, "votable/b2")
@@ -328,8 +365,10 @@ def test_round_trip_through_the_database(conn) -> None:
 
 def test_crossmatch_with_an_upload_in_a_read_only_transaction(conn) -> None:
     conn.execute("CREATE TABLE stars (id int, pos spoint)")
-    conn.execute("INSERT INTO stars SELECT i, spoint(radians(i * 10.0), radians(i - 45.0))"
-                 " FROM generate_series(1, 20) AS i")  # fmt: skip
+    conn.execute(
+        "INSERT INTO stars SELECT i, spoint(radians(i * 10.0), radians(i - 45.0))"
+        " FROM generate_series(1, 20) AS i"
+    )
     conn.execute("CREATE INDEX ON stars USING gist (pos)")
     conn.commit()
     targets = [(1, [10.0001, -44.0]), (2, [55.0, 0.0]), (3, [120.0, -33.0001]), (4, None)]
@@ -365,20 +404,28 @@ def test_a_value_the_database_refuses_is_an_upload_error(conn) -> None:
 
 def test_upload_parameter_forms() -> None:
     assert parse_upload_param(["t1,param:t1;t2,param:t2", "T3,https://example.org/x.xml"]) == [
-        UploadSpec("t1", "param:t1"), UploadSpec("t2", "param:t2"),
+        UploadSpec("t1", "param:t1"),
+        UploadSpec("t2", "param:t2"),
         UploadSpec("T3", "https://example.org/x.xml"),
-    ]  # fmt: skip
+    ]
     assert parse_upload_param([" t1 , param:a ; "]) == [UploadSpec("t1", "param:a")]
     assert parse_upload_param([]) == []
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("t1", "name,URI"), ("t1,", "name,URI"), ("1t,param:a", "regular identifier"),
-     ("a.b,param:a", "regular identifier"), ("t,param:a;T,param:b", "twice"),
-     ("t,file:///etc/passwd", "'file' is not supported"), ("t,ftp://x/y", "not supported"),
-     ("t,param:", "must name a part"), ("t,http://[::1/x", "is not a valid URI")],
-)  # fmt: skip
+    [
+        ("t1", "name,URI"),
+        ("t1,", "name,URI"),
+        ("1t,param:a", "regular identifier"),
+        ("a.b,param:a", "regular identifier"),
+        ("t,param:a;T,param:b", "twice"),
+        ("t,file:///etc/passwd", "'file' is not supported"),
+        ("t,ftp://x/y", "not supported"),
+        ("t,param:", "must name a part"),
+        ("t,http://[::1/x", "is not a valid URI"),
+    ],
+)
 def test_bad_upload_parameters(value: str, message: str) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
         parse_upload_param([value])
@@ -439,8 +486,11 @@ def test_http_uploads_are_fetched_with_limits(server: str) -> None:
     assert table.rows == [(1,), (2,)]
     with pytest.raises(UploadError, match="over 100 bytes, the limit for all of them together"):
         read_uploads(specs, {}, replace(LOOPBACK, upload_bytes=100))
-    for path, message in [("/big", "over 1,000 bytes"), ("/missing", "HTTP 404 Not Found"),
-                          ("/redirect", "redirects to a URL that is not http(s)")]:  # fmt: skip
+    for path, message in [
+        ("/big", "over 1,000 bytes"),
+        ("/missing", "HTTP 404 Not Found"),
+        ("/redirect", "redirects to a URL that is not http(s)"),
+    ]:
         specs = parse_upload_param([f"t1,{server}{path}"])
         with pytest.raises(UploadError, match=re.escape(message)) as caught:
             read_uploads(specs, {}, replace(LOOPBACK, upload_bytes=1000))
@@ -461,15 +511,23 @@ def test_unreachable_http_upload() -> None:
 
 @pytest.mark.parametrize(
     ("datatype", "text", "result"),
-    [("short", "40000", "out of range for short"), ("unsignedByte", "-1", "out of range"),
-     ("long", "9223372036854775808", "out of range"), ("int", "0x7fffffff", 2**31 - 1),
-     ("float", "1e39", math.inf), ("float", "-1e39", -math.inf), ("boolean", "maybe", "boolean"),
-     ("double", "1,5", "could not convert")],
-)  # fmt: skip
+    [
+        ("short", "40000", "out of range for short"),
+        ("unsignedByte", "-1", "out of range"),
+        ("long", "9223372036854775808", "out of range"),
+        ("int", "0x7fffffff", 2**31 - 1),
+        ("float", "1e39", math.inf),
+        ("float", "-1e39", -math.inf),
+        ("boolean", "maybe", "boolean"),
+        ("double", "1,5", "could not convert"),
+    ],
+)
 def test_tabledata_values_out_of_range(datatype: str, text: str, result) -> None:
-    doc = (f'<VOTABLE><RESOURCE><TABLE><FIELD name="v" datatype="{datatype}"/><DATA>'
-           f"<TABLEDATA><TR><TD>{text}</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE>"
-           "</VOTABLE>").encode()  # fmt: skip
+    doc = (
+        f'<VOTABLE><RESOURCE><TABLE><FIELD name="v" datatype="{datatype}"/><DATA>'
+        f"<TABLEDATA><TR><TD>{text}</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE>"
+        "</VOTABLE>"
+    ).encode()
     if isinstance(result, str):
         with pytest.raises(UploadError, match=f"row 1, column v: .*{result}"):
             read_upload(doc)
@@ -492,15 +550,31 @@ def _stilts_table(folder: Path, serialization: str) -> Path:
     VOTable 1.2 the way taplint sends it."""
     tool = stilts()
     source = folder / "source.vot"
-    args = [tool, "tpipe", "in=:loop:23", *(f"cmd={c}" for c in TAPLINT_TABLE),
-            "ofmt=votable(format=TABLEDATA,version=V12)", f"out={source}"]  # fmt: skip
+    args = [
+        tool,
+        "tpipe",
+        "in=:loop:23",
+        *(f"cmd={c}" for c in TAPLINT_TABLE),
+        "ofmt=votable(format=TABLEDATA,version=V12)",
+        f"out={source}",
+    ]
     subprocess.run(args, check=True, capture_output=True, timeout=120)
     text = source.read_text().replace('name="d_time"', 'name="d_time" xtype="timestamp"')
     source.write_text(text)
     target = folder / f"{serialization}.vot"
-    subprocess.run([tool, "tcopy", f"in={source}", "ifmt=votable", f"out={target}",
-                    f"ofmt=votable(format={serialization},version=V12)"],
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [
+            tool,
+            "tcopy",
+            f"in={source}",
+            "ifmt=votable",
+            f"out={target}",
+            f"ofmt=votable(format={serialization},version=V12)",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return target
 
 

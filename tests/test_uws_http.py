@@ -76,10 +76,14 @@ def run(client: TestClient, job_id: str) -> None:
 
 def active_sleeps(engine: sa.Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-            "AND query LIKE 'SELECT pg_sleep%' AND datname = current_database()"
-        )).scalar_one())  # fmt: skip
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                    "AND query LIKE 'SELECT pg_sleep%' AND datname = current_database()"
+                )
+            ).scalar_one()
+        )
 
 
 def wait_no_sleeps(engine: sa.Engine, limit: float = 20) -> int:
@@ -93,17 +97,28 @@ def wait_no_sleeps(engine: sa.Engine, limit: float = 20) -> int:
 
 
 def test_create_gives_a_pending_job_with_every_element(client: TestClient) -> None:
-    response = client.post("/tap/async", data={"LANG": "ADQL", "QUERY": "rows:3",
-                                               "RUNID": "TAPLINT-001"})  # fmt: skip
+    response = client.post(
+        "/tap/async", data={"LANG": "ADQL", "QUERY": "rows:3", "RUNID": "TAPLINT-001"}
+    )
     assert response.status_code == 303
     job_id = response.headers["location"].rsplit("/", 1)[1]
     response, fields = job_doc(client, job_id)
     root = valid_uws(response.content)
     assert root.get("version") == "1.1"
     assert [el.tag.split("}")[1] for el in root] == [
-        "jobId", "runId", "ownerId", "phase", "quote", "creationTime", "startTime",
-        "endTime", "executionDuration", "destruction", "parameters", "results",
-    ]  # fmt: skip
+        "jobId",
+        "runId",
+        "ownerId",
+        "phase",
+        "quote",
+        "creationTime",
+        "startTime",
+        "endTime",
+        "executionDuration",
+        "destruction",
+        "parameters",
+        "results",
+    ]
     assert fields["jobId"] == job_id
     assert fields["runId"] == "TAPLINT-001"
     assert fields["phase"] == "PENDING"
@@ -132,8 +147,11 @@ def test_parameter_names_are_case_insensitive_and_unknown_ones_kept(client: Test
 def test_text_resources_match_the_job_document(client: TestClient) -> None:
     job_id = create(client, QUERY="rows:1")
     _, fields = job_doc(client, job_id)
-    for path, element in [("phase", "phase"), ("executionduration", "executionDuration"),
-                          ("destruction", "destruction")]:  # fmt: skip
+    for path, element in [
+        ("phase", "phase"),
+        ("executionduration", "executionDuration"),
+        ("destruction", "destruction"),
+    ]:
         response = client.get(f"/tap/async/{job_id}/{path}")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/plain")
@@ -184,8 +202,10 @@ def test_a_large_result_is_stored_in_chunks_and_streamed(
     job_id = create(client, QUERY=f"rows:{n}", PHASE="RUN")
     assert wait_until(client, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
     with svc.store.engine.connect() as conn:
-        chunks = conn.execute(sa.text("SELECT count(*), max(length(data)) FROM tap_uws.blob "
-                                      "WHERE job_id = :id"), {"id": job_id}).one()  # fmt: skip
+        chunks = conn.execute(
+            sa.text("SELECT count(*), max(length(data)) FROM tap_uws.blob WHERE job_id = :id"),
+            {"id": job_id},
+        ).one()
     assert chunks[0] > 1 and chunks[1] == svc.store.chunk_size
     with client.stream("GET", f"/tap/async/{job_id}/results/result") as response:
         lines = 0
@@ -304,8 +324,9 @@ def test_wait_sees_a_change_made_through_another_service_instance(
     with TestClient(make_app(other), follow_redirects=False) as second:
         import threading
 
-        timer = threading.Timer(1.0, lambda: second.post(f"/tap/async/{job_id}/phase",
-                                                          data={"PHASE": "ABORT"}))  # fmt: skip
+        timer = threading.Timer(
+            1.0, lambda: second.post(f"/tap/async/{job_id}/phase", data={"PHASE": "ABORT"})
+        )
         timer.start()
         _, fields = job_doc(client, job_id, WAIT="-1")
         timer.join()

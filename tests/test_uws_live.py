@@ -117,10 +117,22 @@ def test_stilts_tapquery_async(database: Database) -> None:
     uws = make_service(database.engine)
     with live_server(make_app(uws)) as base:
         out = subprocess.run(
-            ["stilts", "tapquery", f"tapurl={base}", "adql=votable:7", "sync=false",
-             "delete=always", "poll=200", "ofmt=csv", "out=-"],
-            capture_output=True, text=True, timeout=180, check=False,
-        )  # fmt: skip
+            [
+                "stilts",
+                "tapquery",
+                f"tapurl={base}",
+                "adql=votable:7",
+                "sync=false",
+                "delete=always",
+                "poll=200",
+                "ofmt=csv",
+                "out=-",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == ["n", *[str(i) for i in range(1, 8)]]
         assert uws.store.statuses() == {}  # it deleted its job
@@ -134,10 +146,20 @@ def test_stilts_taplint_uws_stage_reports_no_errors_or_warnings(database: Databa
     job is accepted and ends in ERROR, which taplint allows for a started job."""
     with live_server(make_app(make_service(database.engine))) as base:
         out = subprocess.run(
-            ["stilts", "taplint", f"tapurl={base}", "stages=TME UWS", "interface=tap1.1",
-             "report=EWIF", "maxrepeat=50"],
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
+            [
+                "stilts",
+                "taplint",
+                f"tapurl={base}",
+                "stages=TME UWS",
+                "interface=tap1.1",
+                "report=EWIF",
+                "maxrepeat=50",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     lines = out.stdout.splitlines()
     uws = [line for line in lines if line[2:5] == "UWS"]
     assert any(line.startswith("I-UWS-CJOB") for line in uws), out.stdout

@@ -38,9 +38,10 @@ def params_of(client: TestClient, job_id: str) -> dict[str, str]:
 
 def test_posted_parameters_replace_and_uploads_accumulate(client: TestClient) -> None:
     job_id = create(client, QUERY="rows:1", RUNID="TAPLINT-001", UPLOAD="t1,param:t1")
-    response = client.post(f"/tap/async/{job_id}/parameters",
-                           data={"runId": "TAPLINT-002", "query": "rows:2",
-                                 "upload": "t2,http://example.org/t2.xml"})  # fmt: skip
+    response = client.post(
+        f"/tap/async/{job_id}/parameters",
+        data={"runId": "TAPLINT-002", "query": "rows:2", "upload": "t2,http://example.org/t2.xml"},
+    )
     assert response.status_code == 303
     assert response.headers["location"] == f"{BASE}/async/{job_id}"
     params = params_of(client, job_id)
@@ -91,8 +92,11 @@ def test_uploads_over_the_limit_are_refused_and_no_job_is_left(database: Databas
 
     svc = make_service(database.engine, limits=UwsLimits(upload_limit=1000))
     with TestClient(make_app(svc), follow_redirects=False) as client:
-        response = client.post("/tap/async", data={"QUERY": "rows:1"},
-                               files={"t1": ("t1.xml", b"x" * 5000, "text/xml")})  # fmt: skip
+        response = client.post(
+            "/tap/async",
+            data={"QUERY": "rows:1"},
+            files={"t1": ("t1.xml", b"x" * 5000, "text/xml")},
+        )
         assert response.status_code == 413
         assert "upload limit of 1000 bytes" in response.text
         assert svc.store.statuses() == {}
@@ -104,8 +108,9 @@ def test_uploads_over_the_limit_are_refused_and_no_job_is_left(database: Databas
 def test_execution_duration_is_capped_at_the_hard_limit(client: TestClient) -> None:
     job_id = create(client, QUERY="rows:1")
     for asked, got in [("30", "30"), ("100000", "120"), ("0", "120")]:
-        response = client.post(f"/tap/async/{job_id}/executionduration",
-                               data={"EXECUTIONDURATION": asked})  # fmt: skip
+        response = client.post(
+            f"/tap/async/{job_id}/executionduration", data={"EXECUTIONDURATION": asked}
+        )
         assert response.status_code == 303
         assert client.get(f"/tap/async/{job_id}/executionduration").text == got
         assert job_doc(client, job_id)[1]["executionDuration"] == got
@@ -116,8 +121,9 @@ def test_execution_duration_is_capped_at_the_hard_limit(client: TestClient) -> N
 def test_execution_duration_cannot_change_once_running(client: TestClient) -> None:
     job_id = create(client, QUERY="rows:1", PHASE="RUN")
     assert wait_until(client, job_id, {"COMPLETED"}) == "COMPLETED"
-    response = client.post(f"/tap/async/{job_id}/executionduration",
-                           data={"EXECUTIONDURATION": "10"})  # fmt: skip
+    response = client.post(
+        f"/tap/async/{job_id}/executionduration", data={"EXECUTIONDURATION": "10"}
+    )
     assert response.status_code == 403
     assert "PENDING" in response.text
 
@@ -125,15 +131,19 @@ def test_execution_duration_cannot_change_once_running(client: TestClient) -> No
 def test_destruction_is_set_and_capped(client: TestClient) -> None:
     job_id = create(client, QUERY="rows:1")
     wanted = (utc_now() + dt.timedelta(days=2)).replace(microsecond=0)
-    response = client.post(f"/tap/async/{job_id}/destruction",
-                           data={"DESTRUCTION": wanted.strftime("%Y-%m-%dT%H:%M:%SZ")})  # fmt: skip
+    response = client.post(
+        f"/tap/async/{job_id}/destruction",
+        data={"DESTRUCTION": wanted.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    )
     assert response.status_code == 303
     text = client.get(f"/tap/async/{job_id}/destruction").text
     assert dt.datetime.fromisoformat(text) == wanted
     assert job_doc(client, job_id)[1]["destruction"] == text
     far = "2999-01-01T00:00:00"  # no zone: UTC
-    assert client.post(f"/tap/async/{job_id}/destruction",
-                       data={"destruction": far}).status_code == 303  # fmt: skip
+    assert (
+        client.post(f"/tap/async/{job_id}/destruction", data={"destruction": far}).status_code
+        == 303
+    )
     capped = dt.datetime.fromisoformat(client.get(f"/tap/async/{job_id}/destruction").text)
     assert capped - utc_now() <= dt.timedelta(days=30)
     assert capped - utc_now() > dt.timedelta(days=29)

@@ -31,8 +31,13 @@ def store_for(database: Database) -> JobStore:
 def new_job(
     store: JobStore, query: str, *, duration: int = 60, destruction: dt.datetime | None = None
 ) -> str:
-    job = store.create(owner_id=None, run_id=None, parameters={"query": [query]},
-                       execution_duration=duration, destruction=destruction)  # fmt: skip
+    job = store.create(
+        owner_id=None,
+        run_id=None,
+        parameters={"query": [query]},
+        execution_duration=duration,
+        destruction=destruction,
+    )
     store.run(job.job_id)
     return job.job_id
 
@@ -41,9 +46,17 @@ def test_ensure_schema_is_idempotent(database: Database) -> None:
     ensure_schema(database.engine)
     ensure_schema(database.engine)
     with database.engine.connect() as conn:
-        tables = conn.execute(sa.text(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'tap_uws' "
-            "ORDER BY 1")).scalars().all()  # fmt: skip
+        tables = (
+            conn.execute(
+                sa.text(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = 'tap_uws' "
+                    "ORDER BY 1"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert tables == ["blob", "job"]
 
 
@@ -85,8 +98,13 @@ def test_jobs_of_a_killed_server_process_end_in_error(database: Database) -> Non
     store = store_for(database)
     job_id = new_job(store, "sleep:300")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "tests.uws_worker_process", database.url],
-                            stdout=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.uws_worker_process", database.url],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         deadline = time.monotonic() + 30
@@ -107,10 +125,12 @@ def test_jobs_of_a_killed_server_process_end_in_error(database: Database) -> Non
     with database.engine.connect() as conn:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            sleeping = conn.execute(sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-                "AND query LIKE 'SELECT pg_sleep%' AND datname = current_database()"
-            )).scalar_one()  # fmt: skip
+            sleeping = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                    "AND query LIKE 'SELECT pg_sleep%' AND datname = current_database()"
+                )
+            ).scalar_one()
             conn.commit()
             if not sleeping:
                 break
@@ -188,10 +208,14 @@ def test_phase_changes_reach_listeners_of_any_process(database: Database) -> Non
 
 def active_sleeps(engine: sa.Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-            "AND query LIKE 'SELECT pg_sleep%' AND datname = current_database()"
-        )).scalar_one())  # fmt: skip
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                    "AND query LIKE 'SELECT pg_sleep%' AND datname = current_database()"
+                )
+            ).scalar_one()
+        )
 
 
 def test_the_watchdog_cancels_a_statement_whose_abort_was_lost(database: Database) -> None:
@@ -207,8 +231,10 @@ def test_the_watchdog_cancels_a_statement_whose_abort_was_lost(database: Databas
             time.sleep(0.05)
         assert active_sleeps(database.engine) == 1
         with database.engine.begin() as conn:
-            conn.execute(sa.text("UPDATE tap_uws.job SET phase = 'ABORTED' WHERE job_id = :id"),
-                         {"id": job_id})  # fmt: skip
+            conn.execute(
+                sa.text("UPDATE tap_uws.job SET phase = 'ABORTED' WHERE job_id = :id"),
+                {"id": job_id},
+            )
         deadline = time.monotonic() + 30
         while active_sleeps(database.engine) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -39,9 +39,17 @@ def document(conn, sql, columns, fmt, **kw) -> bytes:
 @pytest.mark.parametrize("fmt", ["votable/td", "votable/b", "votable/b2", "csv"])
 @pytest.mark.parametrize(
     ("n", "maxrec", "rows", "overflow"),
-    [(0, None, 0, False), (1, None, 1, False), (2500, None, 2500, False), (2500, 2500, 2500, False),
-     (2500, 2499, 2499, True), (2500, 1000, 1000, True), (2500, 0, 0, True), (10, 1, 1, True)],
-)  # fmt: skip
+    [
+        (0, None, 0, False),
+        (1, None, 1, False),
+        (2500, None, 2500, False),
+        (2500, 2500, 2500, False),
+        (2500, 2499, 2499, True),
+        (2500, 1000, 1000, True),
+        (2500, 0, 0, True),
+        (10, 1, 1, True),
+    ],
+)
 def test_row_counts_and_overflow(conn, fmt: str, n: int, maxrec, rows: int, overflow: bool) -> None:
     data = document(conn, SERIES.format(n=n), N_COLUMN, fmt, maxrec=maxrec, batch=1000)
     if fmt == "csv":
@@ -179,8 +187,13 @@ def test_abandoned_stream_leaves_the_connection_usable(conn) -> None:
 
 
 def test_infos_are_written(conn) -> None:
-    data = document(conn, SERIES.format(n=2), N_COLUMN, "votable/b2",
-                    infos=[Info("QUERY", "SELECT n FROM t"), Info("SQL", "SELECT i")])  # fmt: skip
+    data = document(
+        conn,
+        SERIES.format(n=2),
+        N_COLUMN,
+        "votable/b2",
+        infos=[Info("QUERY", "SELECT n FROM t"), Info("SQL", "SELECT i")],
+    )
     assert b'<INFO name="QUERY" value="SELECT n FROM t"/>' in data
 
 
@@ -240,8 +253,13 @@ def test_fast_path_across_batches_and_base64_pieces(conn) -> None:
         " ARRAY[(i % 360)::float8, ((i % 180) - 90)::float8] AS pt"
         " FROM generate_series(1, 20000) AS i"
     )
-    columns = (c("id", "long"), c("d", "double"), c("name", "unicodeChar", "*"),
-               c("t", "char", "*", "timestamp"), c("pt", "double", "2", "point"))  # fmt: skip
+    columns = (
+        c("id", "long"),
+        c("d", "double"),
+        c("name", "unicodeChar", "*"),
+        c("t", "char", "*", "timestamp"),
+        c("pt", "double", "2", "point"),
+    )
     fast = document(conn, sql, columns, "votable/b2", batch=3000, maxrec=19000)
     assert fast.count(b"\n") > 10  # several base64 pieces
     assert fast == document(conn, sql, columns, "votable/b2", batch=700, maxrec=19000, fast=False)
@@ -263,8 +281,7 @@ def test_small_and_large_results_are_fetched_alike(conn, monkeypatch, fast: bool
     monkeypatch.setattr(stream, "SMALL_RESULT_ROWS", 10**9)
     small = document(conn, sql, N_COLUMN, "votable/b2", fast=fast, maxrec=50_000)
     assert small == large and large.count(b"<FIELD") == 1
-    chunks = query_result(conn, sql, N_COLUMN, "votable/b2", batch=1000, fast=fast,
-                          maxrec=50_000)  # fmt: skip
+    chunks = query_result(conn, sql, N_COLUMN, "votable/b2", batch=1000, fast=fast, maxrec=50_000)
     next(chunks)
     chunks.close()  # type: ignore[attr-defined]
     assert conn.execute("SELECT 3").fetchone() == (3,)

@@ -123,9 +123,17 @@ def test_votlint_finds_nothing_to_report(serialization: str, tmp_path: Path) -> 
 @pytest.mark.parametrize("serialization", list(SERIALIZATIONS))
 @pytest.mark.parametrize(
     ("nrows", "maxrec", "sent", "overflow"),
-    [(0, None, 0, False), (1, None, 1, False), (4, 4, 4, False), (4, 3, 3, True),
-     (4, 0, 0, True), (0, 0, 0, True), (4, 10, 4, False), (1, 1, 1, False)],
-)  # fmt: skip
+    [
+        (0, None, 0, False),
+        (1, None, 1, False),
+        (4, 4, 4, False),
+        (4, 3, 3, True),
+        (4, 0, 0, True),
+        (0, 0, 0, True),
+        (4, 10, 4, False),
+        (1, 1, 1, False),
+    ],
+)
 def test_maxrec_and_overflow(
     serialization: str, nrows: int, maxrec: int | None, sent: int, overflow: bool
 ) -> None:
@@ -165,9 +173,11 @@ def test_infos_and_status_come_before_the_table() -> None:
     assert resource is not None and resource.get("type") == "results"
     children = [(c.tag.removeprefix(NS), c.get("name"), c.get("value")) for c in resource]
     assert children[:4] == [
-        ("INFO", "QUERY_STATUS", "OK"), ("INFO", "QUERY", adql), ("INFO", "SQL", "SELECT 1"),
+        ("INFO", "QUERY_STATUS", "OK"),
+        ("INFO", "QUERY", adql),
+        ("INFO", "SQL", "SELECT 1"),
         ("INFO", "standardID", "ivo://ivoa.net/std/TAP"),
-    ]  # fmt: skip
+    ]
     assert children[4][0] == "TABLE" and len(children) == 5
     assert b"xmlns:" not in data.split(b"<RESOURCE")[1]  # no prefixed elements (TOPCAT XPath)
 
@@ -246,12 +256,21 @@ def test_csv_and_tsv_stop_at_maxrec() -> None:
         ("application/x-votable+xml", "votable-binary2", "application/x-votable+xml"),
         ("text/xml", "votable-tabledata", "text/xml"),
         ("votable/td", "votable-tabledata", "application/x-votable+xml;serialization=TABLEDATA"),
-        ("application/x-votable+xml;serialization=TABLEDATA", "votable-tabledata",
-         "application/x-votable+xml;serialization=TABLEDATA"),
-        ("application/x-votable+xml; serialization=binary", "votable-binary",
-         "application/x-votable+xml; serialization=binary"),
-        ("APPLICATION/X-VOTABLE+XML;SERIALIZATION=BINARY2", "votable-binary2",
-         "APPLICATION/X-VOTABLE+XML;SERIALIZATION=BINARY2"),
+        (
+            "application/x-votable+xml;serialization=TABLEDATA",
+            "votable-tabledata",
+            "application/x-votable+xml;serialization=TABLEDATA",
+        ),
+        (
+            "application/x-votable+xml; serialization=binary",
+            "votable-binary",
+            "application/x-votable+xml; serialization=binary",
+        ),
+        (
+            "APPLICATION/X-VOTABLE+XML;SERIALIZATION=BINARY2",
+            "votable-binary2",
+            "APPLICATION/X-VOTABLE+XML;SERIALIZATION=BINARY2",
+        ),
         ("votable/b2", "votable-binary2", "application/x-votable+xml;serialization=BINARY2"),
         ("csv", "csv", "text/csv;header=present"),
         ("text/csv", "csv", "text/csv"),
@@ -259,14 +278,21 @@ def test_csv_and_tsv_stop_at_maxrec() -> None:
         ("tsv", "tsv", "text/tab-separated-values"),
         ("text/tab-separated-values", "tsv", "text/tab-separated-values"),
     ],
-)  # fmt: skip
+)
 def test_resolve_format(value: str | None, key: str, mime: str) -> None:
     fmt = resolve_format(value)
     assert (fmt.key, fmt.mime) == (key, mime)
 
 
-@pytest.mark.parametrize("value", ["fits", "application/json", "text/csv;header=absent",
-                                   "application/x-votable+xml;serialization=FITS"])  # fmt: skip
+@pytest.mark.parametrize(
+    "value",
+    [
+        "fits",
+        "application/json",
+        "text/csv;header=absent",
+        "application/x-votable+xml;serialization=FITS",
+    ],
+)
 def test_unknown_format_says_what_is_supported(value: str) -> None:
     with pytest.raises(UsageError) as caught:
         resolve_format(value)

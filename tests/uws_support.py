@@ -154,8 +154,9 @@ def header_owner(request: Request) -> str | None:
 
 
 def make_service(engine: sa.Engine, **kwargs: Any) -> UwsService:
-    kwargs.setdefault("limits", UwsLimits(default_execution_duration=60,
-                                          max_execution_duration=120, max_wait=30))  # fmt: skip
+    kwargs.setdefault(
+        "limits", UwsLimits(default_execution_duration=60, max_execution_duration=120, max_wait=30)
+    )
     kwargs.setdefault("workers", 2)
     kwargs.setdefault("recheck_interval", 1.0)
     return UwsService(engine, execute, **kwargs)
@@ -165,8 +166,7 @@ def make_service(engine: sa.Engine, **kwargs: Any) -> UwsService:
 def live_server(app: Starlette) -> Iterator[str]:
     """uvicorn serving ``app`` in a thread; yields the TAP base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on")  # fmt: skip
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -136,8 +136,10 @@ def stilts_csv(path: Path, ifmt: str = "votable") -> tuple[list[str], list[list[
     """The table at ``path`` as STILTS reads it, through its CSV output."""
     out = subprocess.run(
         [stilts(), "tpipe", f"in={path}", f"ifmt={ifmt}", "omode=out", "ofmt=csv"],
-        capture_output=True, check=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
     rows = list(csv.reader(io.StringIO(out.stdout.decode("utf-8"), newline="")))
     return rows[0], rows[1:]
 
@@ -167,8 +169,11 @@ def votlint(path: Path) -> list[str]:
     """STILTS votlint errors and warnings for the document at ``path`` (not its INFOs)."""
     out = subprocess.run(
         [stilts(), "votlint", f"votable={path}"],
-        check=False, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = (out.stdout + out.stderr).splitlines()
     return [line for line in lines if line.strip() and not line.startswith("INFO")]
 

@@ -71,10 +71,11 @@ def _combinations(where: Any, names: list[str]) -> sa.Select[*tuple[Any, ...]]:
     if "waveband" in names:
         keys.append(_band_mask().label("waveband"))
     counted = (
-        sa.select(*keys, sa.func.count().label("n")).where(where)
+        sa.select(*keys, sa.func.count().label("n"))
+        .where(where)
         .group_by(*(sa.literal_column(str(i + 1)) for i in range(len(keys))))
         .subquery("counted")
-    )  # fmt: skip
+    )
     columns = [c for c in counted.c if c.name != "collection"]
     if "collection" not in names:
         return sa.select(*columns)
@@ -130,14 +131,17 @@ class ProductFacets:
     async def dataproduct_type(self) -> list[FacetValue]:
         return list(await self.loader.load("dataproduct_type"))
 
-    @strawberry.field(description="Counts by guideline verdict (PASS, NEEDS REVIEW, FAIL; null: "
-                      "not checked).")  # fmt: skip
+    @strawberry.field(
+        description="Counts by guideline verdict (PASS, NEEDS REVIEW, FAIL; null: not checked)."
+    )
     async def verdict(self) -> list[FacetValue]:
         return list(await self.loader.load("verdict"))
 
-    @strawberry.field(description="Counts by waveband (value: a Waveband name); a product "
-                      "counts in every band its wavelength range overlaps; products without a "
-                      "range are not counted.")  # fmt: skip
+    @strawberry.field(
+        description="Counts by waveband (value: a Waveband name); a product "
+        "counts in every band its wavelength range overlaps; products without a "
+        "range are not counted."
+    )
     async def waveband(self) -> list[FacetValue]:
         return list(await self.loader.load("waveband"))
 

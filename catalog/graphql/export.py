@@ -37,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.path.read_text(encoding="utf-8") if args.path.exists() else ""
         if current != sdl:
-            print(f"{args.path} is out of date: run python -m catalog.graphql.export",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"{args.path} is out of date: run python -m catalog.graphql.export", file=sys.stderr
+            )
             return 1
         return 0
     args.path.write_text(sdl, encoding="utf-8")

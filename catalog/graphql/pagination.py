@@ -127,8 +127,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def encode_cursor(window: Window, values: Sequence[Any]) -> str:
-    payload = json.dumps([window.signature(), [_jsonable(v) for v in values]],
-                         separators=(",", ":"))  # fmt: skip
+    payload = json.dumps(
+        [window.signature(), [_jsonable(v) for v in values]], separators=(",", ":")
+    )
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
@@ -273,11 +274,12 @@ def build_connection(
     if window.backward:
         page.reverse()
     edges = [
-        Edge(node=make_node(row),
-             cursor=encode_cursor(window, [row._mapping[f"_k{i}"]
-                                           for i in range(len(window.keys))]))
+        Edge(
+            node=make_node(row),
+            cursor=encode_cursor(window, [row._mapping[f"_k{i}"] for i in range(len(window.keys))]),
+        )
         for row in page
-    ]  # fmt: skip
+    ]
     info = PageInfo(
         has_next_page=more if not window.backward else window.has_cursor,
         has_previous_page=more if window.backward else window.has_cursor,

@@ -56,9 +56,13 @@ def _compare(expr: Any, op: str, value: Any) -> Condition:
     if op == "ilike":
         return expr.ilike(value)  # type: ignore[no-any-return]
     comparisons: dict[str, Callable[[Any, Any], Condition]] = {
-        "eq": operator.eq, "neq": operator.ne, "gt": operator.gt, "gte": operator.ge,
-        "lt": operator.lt, "lte": operator.le,
-    }  # fmt: skip
+        "eq": operator.eq,
+        "neq": operator.ne,
+        "gt": operator.gt,
+        "gte": operator.ge,
+        "lt": operator.lt,
+        "lte": operator.le,
+    }
     return comparisons[op](expr, value)
 
 
@@ -151,8 +155,9 @@ class FilterCompiler:
             if not branches:
                 parts.append(sa.true() if name == "and_" else sa.false())
                 continue
-            parts.append(join(*(compile_(b, depth + 1, f"{where}[{i}]")
-                                for i, b in enumerate(branches))))  # fmt: skip
+            parts.append(
+                join(*(compile_(b, depth + 1, f"{where}[{i}]") for i, b in enumerate(branches)))
+            )
         if f.not_ is not None:
             parts.append(sa.not_(compile_(f.not_, depth + 1, f"{path}.not")))
         return parts
@@ -214,10 +219,12 @@ class FilterCompiler:
 
     def target_ids_matching(self, text: str, path: str) -> Any:
         words = self._text(text, path)
-        return sa.select(TargetAlias.target_id).where(sa.or_(
-            self._tsmatch(TargetAlias.search_text, words, "simple"),
-            TargetAlias.name_key == target_key(words),
-        ))  # fmt: skip
+        return sa.select(TargetAlias.target_id).where(
+            sa.or_(
+                self._tsmatch(TargetAlias.search_text, words, "simple"),
+                TargetAlias.name_key == target_key(words),
+            )
+        )
 
     def _cone(
         self, cone: ConeInput, path: str, pos: Any, footprint: Any, bound: Any = None
@@ -338,20 +345,38 @@ class FilterCompiler:
         self._depth(depth, path)
         p = Product
         parts = self._boolean(f, depth, path, self._product)
-        parts += self._fields(f, {
-            "file_name": p.file_name, "obs_id": p.obs_id, "product_type": p.product_type,
-            "dataproduct_type": p.dataproduct_type, "product_version": p.product_version,
-            "calib_level": p.calib_level, "observatory": p.observatory,
-            "telescope": p.telescope, "instrument": p.instrument, "detector": p.detector,
-            "filter_name": p.filter_name, "target_name": p.target_name, "ra_deg": p.s_ra,
-            "dec_deg": p.s_dec, "fov_deg": p.s_fov, "t_min_mjd": p.t_min, "t_max_mjd": p.t_max,
-            "exposure_seconds": p.t_exptime, "em_min_metres": p.em_min,
-            "em_max_metres": p.em_max, "file_bytes": p.file_bytes, "simulated": p.simulated,
-            "verdict": p.verdict, "last_harvested": p.last_harvested,
-        }, path)  # fmt: skip
+        parts += self._fields(
+            f,
+            {
+                "file_name": p.file_name,
+                "obs_id": p.obs_id,
+                "product_type": p.product_type,
+                "dataproduct_type": p.dataproduct_type,
+                "product_version": p.product_version,
+                "calib_level": p.calib_level,
+                "observatory": p.observatory,
+                "telescope": p.telescope,
+                "instrument": p.instrument,
+                "detector": p.detector,
+                "filter_name": p.filter_name,
+                "target_name": p.target_name,
+                "ra_deg": p.s_ra,
+                "dec_deg": p.s_dec,
+                "fov_deg": p.s_fov,
+                "t_min_mjd": p.t_min,
+                "t_max_mjd": p.t_max,
+                "exposure_seconds": p.t_exptime,
+                "em_min_metres": p.em_min,
+                "em_max_metres": p.em_max,
+                "file_bytes": p.file_bytes,
+                "simulated": p.simulated,
+                "verdict": p.verdict,
+                "last_harvested": p.last_harvested,
+            },
+            path,
+        )
         if f.cone is not None:
-            parts.append(self._cone(f.cone, f"{path}.cone", p.pos, p.footprint,
-                                    p.footprint_bound))  # fmt: skip
+            parts.append(self._cone(f.cone, f"{path}.cone", p.pos, p.footprint, p.footprint_bound))
         if f.region is not None:
             shape = self._polygon(f.region, f"{path}.region")
             parts.append(self._sky(p.pos, p.footprint, shape, p.footprint_bound))
@@ -368,10 +393,13 @@ class FilterCompiler:
             parts.append(p.collection_id.in_(sa.select(Collection.collection_id).where(inner)))
         if f.targets is not None:
             inner = self._target(f.targets, depth + 1, f"{path}.targets")
-            parts.append(p.product_id.in_(
-                sa.select(product_target.c.product_id)
-                .join(Target, Target.target_id == product_target.c.target_id).where(inner)
-            ))  # fmt: skip
+            parts.append(
+                p.product_id.in_(
+                    sa.select(product_target.c.product_id)
+                    .join(Target, Target.target_id == product_target.c.target_id)
+                    .where(inner)
+                )
+            )
         if f.findings is not None:
             parts.append(p.product_id.in_(self._findings(f.findings, f"{path}.findings")))
         return sa.and_(sa.true(), *parts)
@@ -389,8 +417,15 @@ class FilterCompiler:
         return sa.or_(in_collection, of_target, Product.file_name == words, Product.obs_id == words)
 
     def _findings(self, f: FindingFilter, path: str) -> Any:
-        parts = self._fields(f, {"code": ProductFinding.code, "severity": ProductFinding.severity,
-                                 "keyword": ProductFinding.keyword}, path)  # fmt: skip
+        parts = self._fields(
+            f,
+            {
+                "code": ProductFinding.code,
+                "severity": ProductFinding.severity,
+                "keyword": ProductFinding.keyword,
+            },
+            path,
+        )
         return sa.select(ProductFinding.product_id).where(sa.true(), *parts)
 
     def collection(
@@ -402,11 +437,19 @@ class FilterCompiler:
         self._depth(depth, path)
         c = Collection
         parts = self._boolean(f, depth, path, self._collection)
-        parts += self._fields(f, {
-            "hlsp_id": c.hlsp_id, "title": c.title, "project_lead": c.project_lead,
-            "doi": c.doi, "license": c.license, "release_date": c.release_date,
-            "last_harvested": c.last_harvested,
-        }, path)  # fmt: skip
+        parts += self._fields(
+            f,
+            {
+                "hlsp_id": c.hlsp_id,
+                "title": c.title,
+                "project_lead": c.project_lead,
+                "doi": c.doi,
+                "license": c.license,
+                "release_date": c.release_date,
+                "last_harvested": c.last_harvested,
+            },
+            path,
+        )
         if f.text is not None:
             parts.append(self.collection_text(f.text, f"{path}.text"))
         if f.products is not None:
@@ -421,8 +464,11 @@ class FilterCompiler:
         self._depth(depth, path)
         t = Target
         parts = self._boolean(f, depth, path, self._target)
-        parts += self._fields(f, {"name": t.name, "object_type": t.object_type,
-                                  "ra_deg": t.s_ra, "dec_deg": t.s_dec}, path)  # fmt: skip
+        parts += self._fields(
+            f,
+            {"name": t.name, "object_type": t.object_type, "ra_deg": t.s_ra, "dec_deg": t.s_dec},
+            path,
+        )
         if f.alias is not None:
             names = self.scalar(TargetAlias.name, f.alias, f"{path}.alias")
             parts.append(t.target_id.in_(sa.select(TargetAlias.target_id).where(*names)))
@@ -432,8 +478,11 @@ class FilterCompiler:
             parts.append(t.target_id.in_(self.target_ids_matching(f.text, f"{path}.text")))
         if f.products is not None:
             inner = self.product(f.products, depth + 1, f"{path}.products")
-            parts.append(t.target_id.in_(
-                sa.select(product_target.c.target_id)
-                .join(Product, Product.product_id == product_target.c.product_id).where(inner)
-            ))  # fmt: skip
+            parts.append(
+                t.target_id.in_(
+                    sa.select(product_target.c.target_id)
+                    .join(Product, Product.product_id == product_target.c.product_id)
+                    .where(inner)
+                )
+            )
         return sa.and_(sa.true(), *parts)

@@ -25,7 +25,7 @@ from catalog.model import (
     Target,
     TargetAlias,
     product_target,
-)  # fmt: skip
+)
 
 PARENT = "parent_ref"
 """Label of the parent key in batched statements (not ``_parent``: Row has one of its own)."""

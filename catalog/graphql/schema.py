@@ -30,7 +30,7 @@ from catalog.graphql.ordering import (
     collection_keys,
     product_keys,
     target_keys,
-)  # fmt: skip
+)
 from catalog.graphql.pagination import Connection
 from catalog.graphql.predicates import FilterCompiler
 from catalog.graphql.types import (
@@ -88,9 +88,15 @@ class SearchResult:
 
     @strawberry.field(description="Products matching the text (and the filter).")
     async def products(
-        self, info: strawberry.Info, *, order_by: list[ProductOrder] | None = None,
-        first: First = None, after: After = None, last: Last = None, before: Before = None,
-    ) -> Connection[Product]:  # fmt: skip
+        self,
+        info: strawberry.Info,
+        *,
+        order_by: list[ProductOrder] | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Product]:
         ctx = _ctx(info)
         win = listing.window(
             ctx, product_keys(order_by), first=first, after=after, last=last, before=before
@@ -101,8 +107,9 @@ class SearchResult:
     def facets(self, info: strawberry.Info) -> aggregates.ProductFacets:
         return aggregates.facets(_ctx(info), self.where)
 
-    @strawberry.field(description="Collections whose own text matches (id, title, lead, "
-                      "description), by HLSP id.")  # fmt: skip
+    @strawberry.field(
+        description="Collections whose own text matches (id, title, lead, description), by HLSP id."
+    )
     async def collections(self, info: strawberry.Info) -> list[Collection]:
         ctx = _ctx(info)
         match = self.compiler.collection_text(self.text, "text")
@@ -117,8 +124,12 @@ class SearchResult:
         if not 0 <= limit <= ctx.settings.max_page_size:
             raise LimitExceeded(f"first must lie in [0, {ctx.settings.max_page_size}].")
         ids = self.compiler.target_ids_matching(self.text, "text")
-        stmt = (sa.select(*q.TARGET.columns).where(q.TARGET.id.in_(ids))
-                .order_by(q.TARGET.table.c.name, q.TARGET.id).limit(limit))  # fmt: skip
+        stmt = (
+            sa.select(*q.TARGET.columns)
+            .where(q.TARGET.id.in_(ids))
+            .order_by(q.TARGET.table.c.name, q.TARGET.id)
+            .limit(limit)
+        )
         rows = await ctx.run(lambda conn: conn.execute(stmt).all())
         return [Target.from_row(r) for r in rows]
 
@@ -162,8 +173,10 @@ class Query:
             )
         return Product.from_row(rows[0]) if rows else None
 
-    @strawberry.field(description="A target by any of its names ('TIC 12345', 'tic12345' and "
-                      "'TIC-12345' are one name), or null.")  # fmt: skip
+    @strawberry.field(
+        description="A target by any of its names ('TIC 12345', 'tic12345' and "
+        "'TIC-12345' are one name), or null."
+    )
     async def target(self, info: strawberry.Info, name: str) -> Target | None:
         ctx = _ctx(info)
         if not name.strip():
@@ -175,10 +188,16 @@ class Query:
 
     @strawberry.field(description="Collections (HLSPs), filtered and paged.")
     async def collections(
-        self, info: strawberry.Info, *, filter: CollectionFilter | None = None,
+        self,
+        info: strawberry.Info,
+        *,
+        filter: CollectionFilter | None = None,
         order_by: list[CollectionOrder] | None = None,
-        first: First = None, after: After = None, last: Last = None, before: Before = None,
-    ) -> Connection[Collection]:  # fmt: skip
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Collection]:
         ctx = _ctx(info)
         where = sa.and_(_compiler(ctx).collection(filter), visible_collections(ctx.caller))
         win = listing.window(
@@ -188,10 +207,16 @@ class Query:
 
     @strawberry.field(description="Products of every collection, filtered and paged.")
     async def products(
-        self, info: strawberry.Info, *, filter: ProductFilter | None = None,
+        self,
+        info: strawberry.Info,
+        *,
+        filter: ProductFilter | None = None,
         order_by: list[ProductOrder] | None = None,
-        first: First = None, after: After = None, last: Last = None, before: Before = None,
-    ) -> Connection[Product]:  # fmt: skip
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Product]:
         ctx = _ctx(info)
         where = _compiler(ctx).product(filter)
         win = listing.window(
@@ -203,10 +228,16 @@ class Query:
 
     @strawberry.field(description="Targets shared across collections, filtered and paged.")
     async def targets(
-        self, info: strawberry.Info, *, filter: TargetFilter | None = None,
+        self,
+        info: strawberry.Info,
+        *,
+        filter: TargetFilter | None = None,
         order_by: list[TargetOrder] | None = None,
-        first: First = None, after: After = None, last: Last = None, before: Before = None,
-    ) -> Connection[Target]:  # fmt: skip
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Target]:
         ctx = _ctx(info)
         where = _compiler(ctx).target(filter)
         win = listing.window(
@@ -255,8 +286,9 @@ class CatalogSchema(strawberry.Schema):
     ) -> None:
         for error in errors:
             if not is_expected(error):
-                log.error("GraphQL request failed: %s", error.message,
-                          exc_info=error.original_error)  # fmt: skip
+                log.error(
+                    "GraphQL request failed: %s", error.message, exc_info=error.original_error
+                )
 
 
 def is_expected(error: GraphQLError) -> bool:

@@ -28,7 +28,7 @@ from catalog.graphql.predicates import FilterCompiler
 from catalog.harvest.bands import waveband
 from catalog.model import (
     Collection as C,
-)  # fmt: skip
+)
 from catalog.model import (
     Product as P,
 )
@@ -59,8 +59,9 @@ def _field(column: Any, note: str | None = None, **kw: Any) -> Any:
     return strawberry.field(description=describe(column, note), **kw)
 
 
-@strawberry.interface(description="An object with a globally unique id (Relay): fetch it again "
-                      "with node(id).")  # fmt: skip
+@strawberry.interface(
+    description="An object with a globally unique id (Relay): fetch it again with node(id)."
+)
 class Node:
     id: strawberry.ID = strawberry.field(description="Global id of the object (opaque).")
 
@@ -76,14 +77,22 @@ def _point(value: _Point | None) -> SkyPoint | None:
 
 
 async def _products_under(
-    info: strawberry.Info, via: str, parent_id: int, *, filter: ProductFilter | None,
-    order_by: list[ProductOrder] | None, first: int | None, after: str | None,
-    last: int | None, before: str | None,
-) -> Connection[Product]:  # fmt: skip
+    info: strawberry.Info,
+    via: str,
+    parent_id: int,
+    *,
+    filter: ProductFilter | None,
+    order_by: list[ProductOrder] | None,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[Product]:
     ctx = _ctx(info)
     where = FilterCompiler(ctx.settings, ctx.caller).product(filter)
-    win = listing.window(ctx, product_keys(order_by), first=first, after=after, last=last,
-                         before=before)  # fmt: skip
+    win = listing.window(
+        ctx, product_keys(order_by), first=first, after=after, last=last, before=before
+    )
     args = repr((filter, order_by, first, after, last, before))
     page = await listing.nested_connection(
         ctx, q.PRODUCT, via, parent_id, where=where, page=win, args=args, make=Product.from_row
@@ -111,26 +120,45 @@ class Collection(Node):
     @classmethod
     def from_row(cls, row: Any) -> Collection:
         return cls(
-            id=strawberry.ID(global_id("Collection", row.collection_id)), pk=row.collection_id,
-            hlsp_id=row.hlsp_id, title=row.title, project_lead=row.project_lead,
-            description=row.description, doi=row.doi, license=row.license,
-            license_url=row.license_url, reference_paper=row.reference_paper,
-            landing_url=row.landing_url, release_date=row.release_date,
-            first_harvested=row.first_harvested, last_harvested=row.last_harvested,
-        )  # fmt: skip
+            id=strawberry.ID(global_id("Collection", row.collection_id)),
+            pk=row.collection_id,
+            hlsp_id=row.hlsp_id,
+            title=row.title,
+            project_lead=row.project_lead,
+            description=row.description,
+            doi=row.doi,
+            license=row.license,
+            license_url=row.license_url,
+            reference_paper=row.reference_paper,
+            landing_url=row.landing_url,
+            release_date=row.release_date,
+            first_harvested=row.first_harvested,
+            last_harvested=row.last_harvested,
+        )
 
     @strawberry.field(description="The products of the collection (a page of them).")
     async def products(
-        self, info: strawberry.Info, *, filter: ProductFilter | None = None,
+        self,
+        info: strawberry.Info,
+        *,
+        filter: ProductFilter | None = None,
         order_by: list[ProductOrder] | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
         after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
         before: str | None = None,
-    ) -> Connection[Product]:  # fmt: skip
-        return await _products_under(info, "collection", self.pk, filter=filter,
-                                     order_by=order_by, first=first, after=after, last=last,
-                                     before=before)  # fmt: skip
+    ) -> Connection[Product]:
+        return await _products_under(
+            info,
+            "collection",
+            self.pk,
+            filter=filter,
+            order_by=order_by,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
 
 
 @strawberry.type(description=describe_table(PI))
@@ -148,10 +176,16 @@ class ProvenanceInput:
     @classmethod
     def from_row(cls, row: Any) -> ProvenanceInput:
         return cls(
-            index=row.input_index, kind=InputKind(row.kind), identifier=row.identifier,
-            source=row.source, program_id=row.program_id, telescope=row.telescope,
-            instrument=row.instrument, t_min_mjd=row.t_min, t_max_mjd=row.t_max,
-        )  # fmt: skip
+            index=row.input_index,
+            kind=InputKind(row.kind),
+            identifier=row.identifier,
+            source=row.source,
+            program_id=row.program_id,
+            telescope=row.telescope,
+            instrument=row.instrument,
+            t_min_mjd=row.t_min,
+            t_max_mjd=row.t_max,
+        )
 
 
 @strawberry.type(description=describe_table(PS))
@@ -163,8 +197,9 @@ class Software:
 
     @classmethod
     def from_row(cls, row: Any) -> Software:
-        return cls(index=row.software_index, name=row.name, version=row.software_version,
-                   source=row.source)  # fmt: skip
+        return cls(
+            index=row.software_index, name=row.name, version=row.software_version, source=row.source
+        )
 
 
 @strawberry.type(description=describe_table(PF))
@@ -178,8 +213,14 @@ class Finding:
 
     @classmethod
     def from_row(cls, row: Any) -> Finding:
-        return cls(index=row.finding_index, code=row.code, severity=Severity(row.severity),
-                   hdu=row.hdu, keyword=row.keyword, message=row.message)  # fmt: skip
+        return cls(
+            index=row.finding_index,
+            code=row.code,
+            severity=Severity(row.severity),
+            hdu=row.hdu,
+            keyword=row.keyword,
+            message=row.message,
+        )
 
 
 @strawberry.type(description=describe_table(P))
@@ -230,25 +271,51 @@ class Product(Node):
     def from_row(cls, r: Any) -> Product:
         footprint = None if r.footprint is None else [_point(v) for v in r.footprint.vertices]
         return cls(
-            id=strawberry.ID(global_id("Product", r.product_id)), pk=r.product_id,
-            collection_pk=r.collection_id, file_name=r.file_name, obs_id=r.obs_id,
-            access_url=r.access_url, file_format=r.file_format, file_bytes=r.file_bytes,
-            file_modified=r.file_mtime, checksum=r.checksum, hdu_count=r.hdu_count,
-            product_version=r.product_version, product_type=r.product_type,
-            dataproduct_type=None if r.dataproduct_type is None
+            id=strawberry.ID(global_id("Product", r.product_id)),
+            pk=r.product_id,
+            collection_pk=r.collection_id,
+            file_name=r.file_name,
+            obs_id=r.obs_id,
+            access_url=r.access_url,
+            file_format=r.file_format,
+            file_bytes=r.file_bytes,
+            file_modified=r.file_mtime,
+            checksum=r.checksum,
+            hdu_count=r.hdu_count,
+            product_version=r.product_version,
+            product_type=r.product_type,
+            dataproduct_type=None
+            if r.dataproduct_type is None
             else DataproductType(r.dataproduct_type),
-            calib_level=r.calib_level, observatory=r.observatory, telescope=r.telescope,
-            instrument=r.instrument, detector=r.detector, filter_name=r.filter_name,
-            aperture=r.aperture, disperser=r.disperser, target_name=r.target_name,
-            ra_deg=r.s_ra, dec_deg=r.s_dec, footprint=footprint,  # type: ignore[arg-type]
-            fov_deg=r.s_fov, spatial_resolution_arcsec=r.s_resolution, t_min_mjd=r.t_min,
-            t_max_mjd=r.t_max, time_scale=r.time_scale, exposure_seconds=r.t_exptime,
-            time_resolution_seconds=r.t_resolution, em_min_metres=r.em_min,
-            em_max_metres=r.em_max, resolving_power=r.em_res_power, observable_ucd=r.o_ucd,
-            simulated=r.simulated, verdict=None if r.verdict is None else Verdict(r.verdict),
-            release_date=r.release_date, first_harvested=r.first_harvested,
+            calib_level=r.calib_level,
+            observatory=r.observatory,
+            telescope=r.telescope,
+            instrument=r.instrument,
+            detector=r.detector,
+            filter_name=r.filter_name,
+            aperture=r.aperture,
+            disperser=r.disperser,
+            target_name=r.target_name,
+            ra_deg=r.s_ra,
+            dec_deg=r.s_dec,
+            footprint=footprint,  # type: ignore[arg-type]
+            fov_deg=r.s_fov,
+            spatial_resolution_arcsec=r.s_resolution,
+            t_min_mjd=r.t_min,
+            t_max_mjd=r.t_max,
+            time_scale=r.time_scale,
+            exposure_seconds=r.t_exptime,
+            time_resolution_seconds=r.t_resolution,
+            em_min_metres=r.em_min,
+            em_max_metres=r.em_max,
+            resolving_power=r.em_res_power,
+            observable_ucd=r.o_ucd,
+            simulated=r.simulated,
+            verdict=None if r.verdict is None else Verdict(r.verdict),
+            release_date=r.release_date,
+            first_harvested=r.first_harvested,
             last_harvested=r.last_harvested,
-        )  # fmt: skip
+        )
 
     @strawberry.field(description="Coarse wavebands the wavelength range overlaps.")
     def wavebands(self) -> list[Waveband]:
@@ -360,9 +427,14 @@ class Target(Node):
 
     @classmethod
     def from_row(cls, row: Any) -> Target:
-        return cls(id=strawberry.ID(global_id("Target", row.target_id)), pk=row.target_id,
-                   name=row.name, ra_deg=row.s_ra, dec_deg=row.s_dec,
-                   object_type=row.object_type)  # fmt: skip
+        return cls(
+            id=strawberry.ID(global_id("Target", row.target_id)),
+            pk=row.target_id,
+            name=row.name,
+            ra_deg=row.s_ra,
+            dec_deg=row.s_dec,
+            object_type=row.object_type,
+        )
 
     @strawberry.field(description="Every name the target is known by, sorted.")
     async def aliases(self, info: strawberry.Info) -> list[str]:
@@ -371,13 +443,24 @@ class Target(Node):
 
     @strawberry.field(description="The products that observe the target, in every collection.")
     async def products(
-        self, info: strawberry.Info, *, filter: ProductFilter | None = None,
+        self,
+        info: strawberry.Info,
+        *,
+        filter: ProductFilter | None = None,
         order_by: list[ProductOrder] | None = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
         after: str | None = None,
         last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
         before: str | None = None,
-    ) -> Connection[Product]:  # fmt: skip
-        return await _products_under(info, "target", self.pk, filter=filter,
-                                     order_by=order_by, first=first, after=after, last=last,
-                                     before=before)  # fmt: skip
+    ) -> Connection[Product]:
+        return await _products_under(
+            info,
+            "target",
+            self.pk,
+            filter=filter,
+            order_by=order_by,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )

@@ -253,8 +253,9 @@ def _guess_facility(tokens: list[str]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _path_range(facility: str, scope: tuple[tuple[str, ...], tuple[str, ...]] | None,
-                tokens: list[str]) -> Range | None:  # fmt: skip
+def _path_range(
+    facility: str, scope: tuple[tuple[str, ...], tuple[str, ...]] | None, tokens: list[str]
+) -> Range | None:
     """Intersection of the filters in one light path; tokens that match nothing are ignored."""
     ranges: list[Range] = []
     for token in tokens:
@@ -301,8 +302,9 @@ def band_range(
 
 
 @lru_cache(maxsize=4096)
-def _bands_range(observatory: str | None, instrument: str | None,
-                 filters: tuple[str, ...]) -> Range | None:  # fmt: skip
+def _bands_range(
+    observatory: str | None, instrument: str | None, filters: tuple[str, ...]
+) -> Range | None:
     return _union(r for f in filters if (r := band_range(observatory, instrument, f)))
 
 

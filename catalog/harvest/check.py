@@ -60,8 +60,9 @@ class CheckReport:
 def _failure_report(failure: FileFailure, collection: str | None) -> FileReport:
     rule = RULES.get(failure.code)
     finding = Finding(failure.code, rule.severity if rule else Severity.ERROR, failure.reason)
-    return FileReport(failure.path, Path(failure.path).name, collection, Verdict.FAIL,
-                      [finding], readable=False)  # fmt: skip
+    return FileReport(
+        failure.path, Path(failure.path).name, collection, Verdict.FAIL, [finding], readable=False
+    )
 
 
 def run_check(
@@ -122,13 +123,25 @@ def run_check(
 def _product_report(record: ProductRecord) -> FileReport:
     name = check_name(record.file_name, record.collection)
     return FileReport(
-        record.path, record.file_name, record.collection, record.verdict,
-        list(record.findings), name.fields, record.kind,
-    )  # fmt: skip
+        record.path,
+        record.file_name,
+        record.collection,
+        record.verdict,
+        list(record.findings),
+        name.fields,
+        record.kind,
+    )
 
 
 def _other_file_report(path: str, expected: str | None) -> FileReport:
     name = Path(path).name
     check = check_name(name, expected)
-    return FileReport(path, name, expected, check.verdict, list(check.findings), check.fields,
-                      "readme" if check.product_type == "readme" else "other")  # fmt: skip
+    return FileReport(
+        path,
+        name,
+        expected,
+        check.verdict,
+        list(check.findings),
+        check.fields,
+        "readme" if check.product_type == "readme" else "other",
+    )

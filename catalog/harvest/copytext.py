@@ -58,8 +58,10 @@ def finding_lines(product_id: int, findings: Sequence[Finding], start: int = 1) 
         if severity == info:
             continue
         n += 1
-        lines.append(f"{pid}\t{n}\t{text(f.code)}\t{text(str(severity))}\t{integer(f.hdu)}\t"
-                     f"{text(f.keyword or f.field)}\t{text(f.message)}\n")  # fmt: skip
+        lines.append(
+            f"{pid}\t{n}\t{text(f.code)}\t{text(str(severity))}\t{integer(f.hdu)}\t"
+            f"{text(f.keyword or f.field)}\t{text(f.message)}\n"
+        )
     return "".join(lines)
 
 
@@ -165,14 +167,16 @@ def product_line(no: int, r: ProductRecord, collection_id: int, run_id: int, end
 
 def target_lines(targets: list[tuple[int, TargetRef]]) -> str:
     """``target (target_id, name, pos)`` of new targets."""
-    return "".join([f"{target_id}\t{text(ref.name)}\t{point(ref.ra, ref.dec)}\n"
-                    for target_id, ref in targets])  # fmt: skip
+    return "".join(
+        [f"{target_id}\t{text(ref.name)}\t{point(ref.ra, ref.dec)}\n" for target_id, ref in targets]
+    )
 
 
 def alias_lines(aliases: list[tuple[str, int, str]]) -> str:
     """``target_alias (name_key, target_id, name)``."""
-    return "".join([f"{text(key)}\t{target_id}\t{text(name)}\n"
-                    for key, target_id, name in aliases])  # fmt: skip
+    return "".join(
+        [f"{text(key)}\t{target_id}\t{text(name)}\n" for key, target_id, name in aliases]
+    )
 
 
 def link_lines(links: list[tuple[int, int]]) -> str:

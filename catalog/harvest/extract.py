@@ -33,10 +33,11 @@ from catalog.harvest.skywcs import (
     length_unit,
     number,
     spectral_range,
-)  # fmt: skip
+)
 
-PLACEHOLDERS = frozenset({"", "MULTI", "MULTIPLE", "ALL", "NONE", "N/A", "NA", "UNKNOWN", "ANY",
-                          "VARIOUS", "NULL", "-"})  # fmt: skip
+PLACEHOLDERS = frozenset(
+    {"", "MULTI", "MULTIPLE", "ALL", "NONE", "N/A", "NA", "UNKNOWN", "ANY", "VARIOUS", "NULL", "-"}
+)
 _MJD_EPOCH = datetime(1858, 11, 17, tzinfo=UTC)
 _SEXAGESIMAL = re.compile(
     r"^\s*([+-]?)(\d{1,3})[:\sh]\s*(\d{1,2})[:\sm]\s*(\d{1,2}(?:\.\d*)?)s?\s*$"
@@ -204,8 +205,10 @@ def footprint_of(headers: Sequence[Header]) -> tuple[list[tuple[float, float]], 
 
 def field_of_view(corners: list[tuple[float, float]]) -> float | None:
     """Diameter (deg) of the field: the largest distance between two corners."""
-    fov = max((angular_distance(a, b) for n, a in enumerate(corners) for b in corners[n + 1 :]),
-              default=0.0)  # fmt: skip
+    fov = max(
+        (angular_distance(a, b) for n, a in enumerate(corners) for b in corners[n + 1 :]),
+        default=0.0,
+    )
     return fov if 0 < fov <= 360 else None
 
 
@@ -274,8 +277,9 @@ def _drop(dropped: Dropped | None, keyword: str, value: Value, what: str) -> Non
         dropped.append((keyword, shown if len(shown) <= 40 else shown[:37] + "...", what))
 
 
-def _checked(mjd: float | None, keyword: str, value: Value, dropped: Dropped | None
-             ) -> float | None:  # fmt: skip
+def _checked(
+    mjd: float | None, keyword: str, value: Value, dropped: Dropped | None
+) -> float | None:
     """``mjd`` if it is a plausible time; else None, the value noted in ``dropped``."""
     if mjd is None or is_mjd(mjd):
         return mjd
@@ -283,8 +287,9 @@ def _checked(mjd: float | None, keyword: str, value: Value, dropped: Dropped | N
     return None
 
 
-def _time(headers: Sequence[Header], keywords: tuple[str, ...], dropped: Dropped | None
-          ) -> float | None:  # fmt: skip
+def _time(
+    headers: Sequence[Header], keywords: tuple[str, ...], dropped: Dropped | None
+) -> float | None:
     """The first plausible MJD among ``keywords`` (implausible ones noted and passed over)."""
     values = _view(headers)
     for keyword in keywords:
@@ -331,8 +336,12 @@ def time_of(
         if date is not None:
             clock = first_text(headers, "TIME-OBS")
             stamp = str(date[0]).strip()
-            begin = _checked(iso_to_mjd(f"{stamp}T{clock}" if clock and "T" not in stamp
-                                        else stamp), "DATE-OBS", date[0], dropped)  # fmt: skip
+            begin = _checked(
+                iso_to_mjd(f"{stamp}T{clock}" if clock and "T" not in stamp else stamp),
+                "DATE-OBS",
+                date[0],
+                dropped,
+            )
             if end is None and begin is not None:
                 exposure = exposure_of(headers, dropped)
                 end = begin + exposure / 86400 if exposure is not None else None
@@ -375,9 +384,11 @@ WAVE_COLUMNS = ("WAVELENGTH", "WAVE", "LAMBDA")
 
 
 def wavelength_of(
-    headers: Sequence[Header], observatory: str | None, instrument: str | None,
+    headers: Sequence[Header],
+    observatory: str | None,
+    instrument: str | None,
     filters: list[str],
-) -> tuple[float | None, float | None, int | None]:  # fmt: skip
+) -> tuple[float | None, float | None, int | None]:
     """(em_min, em_max) in metres and the spectral pixel count, if any source gives them."""
     for header in headers:
         found = spectral_range(header)
@@ -408,9 +419,11 @@ _NAME_LIKE = re.compile(r"[a-z]")
 
 
 def targets_of(
-    headers: Sequence[Header], name_target: str | None, position: tuple[float, float] | None,
+    headers: Sequence[Header],
+    name_target: str | None,
+    position: tuple[float, float] | None,
     observatory: str | None,
-) -> list[TargetRef]:  # fmt: skip
+) -> list[TargetRef]:
     """Every name the file gives its (main) target, each with the product's position."""
     ra, dec = position if position else (None, None)
     names: list[TargetRef] = []
@@ -558,11 +571,17 @@ def headers_json(headers: Sequence[Header]) -> str:
 
     def document(convert: bool) -> list[dict[str, Any]]:
         return [
-            {"hdu": h.index, "kind": h.kind, "extname": h.extname,
-             "cards": [[c.keyword, _json_value(c.value) if convert else c.value, c.comment]
-                       for c in h.cards]}
+            {
+                "hdu": h.index,
+                "kind": h.kind,
+                "extname": h.extname,
+                "cards": [
+                    [c.keyword, _json_value(c.value) if convert else c.value, c.comment]
+                    for c in h.cards
+                ],
+            }
             for h in headers
-        ]  # fmt: skip
+        ]
 
     if _all_finite(headers):  # the common case: orjson, ~10x faster (it would write NaN as null)
         try:
@@ -570,8 +589,7 @@ def headers_json(headers: Sequence[Header]) -> str:
         except orjson.JSONEncodeError:  # an integer beyond 64 bits: json writes it
             pass
     try:  # plain values, serialised in one C call
-        return json.dumps(document(False), separators=(",", ":"), allow_nan=False,
-                          default=_complex)  # fmt: skip
+        return json.dumps(document(False), separators=(",", ":"), allow_nan=False, default=_complex)
     except ValueError:  # NaN or infinity in a value
         return json.dumps(document(True), separators=(",", ":"), allow_nan=False)
 

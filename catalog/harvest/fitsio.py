@@ -182,29 +182,59 @@ def _rule(code: str, title: str, fix: str) -> Rule:
     return rule(code, Severity.ERROR, title, fix)
 
 
-UNREADABLE = _rule("HLSP-R001", "File cannot be read",
-    "Check that the path is a regular file that the harvester may read.")  # fmt: skip
+UNREADABLE = _rule(
+    "HLSP-R001",
+    "File cannot be read",
+    "Check that the path is a regular file that the harvester may read.",
+)
 EMPTY = _rule("HLSP-R002", "Empty file", "Re-deliver the file; it contains no bytes.")
-NOT_FITS = _rule("HLSP-R003", "Not a FITS file",
-    "Deliver FITS files only: a FITS file starts with the card SIMPLE = T.")  # fmt: skip
-TRUNCATED_HEADER = _rule("HLSP-R004", "Header truncated",
-    "Re-deliver the complete file; it ends inside a header (interrupted copy?).")  # fmt: skip
-MISSING_END = _rule("HLSP-R005", "Header without END card",
-    "Re-export the file; every header ends with an END card, padded to 2880 bytes.")  # fmt: skip
-BAD_CHARACTERS = _rule("HLSP-R006", "Illegal characters in a header",
-    "Rewrite the card in printable ASCII (bytes 0x20-0x7E; no tabs, NULs or UTF-8).")  # fmt: skip
-UNPARSABLE_CARD = _rule("HLSP-R007", "Card value cannot be parsed",
+NOT_FITS = _rule(
+    "HLSP-R003",
+    "Not a FITS file",
+    "Deliver FITS files only: a FITS file starts with the card SIMPLE = T.",
+)
+TRUNCATED_HEADER = _rule(
+    "HLSP-R004",
+    "Header truncated",
+    "Re-deliver the complete file; it ends inside a header (interrupted copy?).",
+)
+MISSING_END = _rule(
+    "HLSP-R005",
+    "Header without END card",
+    "Re-export the file; every header ends with an END card, padded to 2880 bytes.",
+)
+BAD_CHARACTERS = _rule(
+    "HLSP-R006",
+    "Illegal characters in a header",
+    "Rewrite the card in printable ASCII (bytes 0x20-0x7E; no tabs, NULs or UTF-8).",
+)
+UNPARSABLE_CARD = _rule(
+    "HLSP-R007",
+    "Card value cannot be parsed",
     "Write the value in FITS syntax: a quoted string, T or F, an integer, a real number or "
-    "(real, imaginary).")  # fmt: skip
-BAD_STRUCTURE = _rule("HLSP-R008", "Invalid structural keywords",
+    "(real, imaginary).",
+)
+BAD_STRUCTURE = _rule(
+    "HLSP-R008",
+    "Invalid structural keywords",
     "Re-export the file; BITPIX, NAXIS, NAXISn, PCOUNT and GCOUNT must be valid integers and "
-    "every extension must start with XTENSION.")  # fmt: skip
-TRUNCATED_DATA = _rule("HLSP-R009", "Data unit truncated",
-    "Re-deliver the complete file; it is shorter than its headers announce.")  # fmt: skip
-BAD_GZIP = _rule("HLSP-R010", "Corrupt gzip stream",
-    "Re-compress the file with gzip; the compressed stream is damaged or cut short.")  # fmt: skip
-TRAILING_BYTES = _rule("HLSP-R011", "Bytes after the last HDU",
-    "Remove the extra bytes; a FITS file ends with the padded data of its last HDU.")  # fmt: skip
+    "every extension must start with XTENSION.",
+)
+TRUNCATED_DATA = _rule(
+    "HLSP-R009",
+    "Data unit truncated",
+    "Re-deliver the complete file; it is shorter than its headers announce.",
+)
+BAD_GZIP = _rule(
+    "HLSP-R010",
+    "Corrupt gzip stream",
+    "Re-compress the file with gzip; the compressed stream is damaged or cut short.",
+)
+TRAILING_BYTES = _rule(
+    "HLSP-R011",
+    "Bytes after the last HDU",
+    "Remove the extra bytes; a FITS file ends with the padded data of its last HDU.",
+)
 
 
 def _error(kind: Rule, detail: str) -> FitsReadError:
@@ -385,8 +415,10 @@ def read_headers(path: str | os.PathLike[str], *, follow_links: bool = True) -> 
         fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS | (0 if follow_links else _NOFOLLOW))
     except (OSError, ValueError) as error:  # ValueError: NUL in the path
         if not follow_links and getattr(error, "errno", None) == errno.ELOOP:
-            raise _error(UNREADABLE, "The path has become a symbolic link since the walk "
-                         "found it: not followed") from None  # fmt: skip
+            raise _error(
+                UNREADABLE,
+                "The path has become a symbolic link since the walk found it: not followed",
+            ) from None
         reason = getattr(error, "strerror", None) or error
         raise _error(UNREADABLE, f"Cannot open the file: {reason}") from None
     try:

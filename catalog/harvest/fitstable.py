@@ -87,8 +87,12 @@ def read_columns(
         for row in range(rows):
             start = row * width + offset
             if code == "A":
-                values.append(data[start:start + repeat].decode("ascii", "replace")
-                              .split("\x00", 1)[0].rstrip())  # fmt: skip
+                values.append(
+                    data[start : start + repeat]
+                    .decode("ascii", "replace")
+                    .split("\x00", 1)[0]
+                    .rstrip()
+                )
             elif code == "L":
                 values += [b == 0x54 for b in data[start : start + repeat]]
             elif code in _CODES:
@@ -99,6 +103,12 @@ def read_columns(
 
 def finite_range(values: Sequence[TableValue]) -> tuple[float, float] | None:
     """(min, max) of the finite positive numbers among ``values``."""
-    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)
-               and math.isfinite(float(v)) and float(v) > 0]  # fmt: skip
+    numbers = [
+        float(v)
+        for v in values
+        if isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and math.isfinite(float(v))
+        and float(v) > 0
+    ]
     return (min(numbers), max(numbers)) if numbers else None

@@ -24,12 +24,12 @@ class Sequences:
         with self.conn.cursor() as cur:
             oid = self.oids.get((table, column))
             if oid is None:
-                cur.execute("SELECT pg_get_serial_sequence(%s, %s)::regclass::oid",
-                            (table, column))  # fmt: skip
+                cur.execute("SELECT pg_get_serial_sequence(%s, %s)::regclass::oid", (table, column))
                 row = cur.fetchone()
                 if row is None or row[0] is None:
                     raise ValueError(f"{table}.{column} is not a serial column")
                 oid = self.oids[(table, column)] = int(row[0])
-            cur.execute("SELECT nextval(%s::oid::regclass) FROM generate_series(1, %s)",
-                        (oid, count))  # fmt: skip
+            cur.execute(
+                "SELECT nextval(%s::oid::regclass) FROM generate_series(1, %s)", (oid, count)
+            )
             return [int(row[0]) for row in cur.fetchall()]

@@ -36,9 +36,11 @@ _CONFLICTS = (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable)
 TARGET_LOCK = 0x484C5354  # "HLST": one loader at a time resolves target names
 
 REJECTED = rule(
-    "HLSP-R102", Severity.ERROR, "Database rejected the product",
+    "HLSP-R102",
+    Severity.ERROR,
+    "Database rejected the product",
     "The values read from the headers break a catalog constraint; fix the header values.",
-)  # fmt: skip
+)
 
 # (column, staging type): geometry and JSON travel as text and are cast on insert.
 _STAGED = (
@@ -136,8 +138,7 @@ def sanitize(record: ProductRecord) -> None:
     if record.dataproduct_type not in DATAPRODUCT_TYPES:
         record.dataproduct_type = None
     if record.ra is not None and record.dec is not None:
-        if not (math.isfinite(record.ra) and math.isfinite(record.dec)
-                and -90 <= record.dec <= 90):  # fmt: skip
+        if not (math.isfinite(record.ra) and math.isfinite(record.dec) and -90 <= record.dec <= 90):
             record.ra = record.dec = None
         else:
             record.ra = wrap_ra(record.ra)
@@ -165,8 +166,10 @@ def skip_reference_triggers(conn: psycopg.Connection[Any]) -> bool:
 
 
 def _same_name(record: ProductRecord, other_path: str) -> FileFailure:
-    reason = REJECTED(f"{other_path} has the same file name in collection {record.collection};"
-                      " a name must be unique within a collection").message  # fmt: skip
+    reason = REJECTED(
+        f"{other_path} has the same file name in collection {record.collection};"
+        " a name must be unique within a collection"
+    ).message
     return FileFailure(record.path, REJECTED.code, reason, record.file_bytes, record.mtime_ns)
 
 
@@ -268,11 +271,15 @@ class Loader:
                     raise
                 self.collections.clear()
                 reason = getattr(error.diag, "message_primary", None) or str(error)
-                outcome.rejected.append(FileFailure(
-                    record.path, REJECTED.code,
-                    REJECTED(f"PostgreSQL refused the product: {reason}").message,
-                    record.file_bytes, record.mtime_ns,
-                ))  # fmt: skip
+                outcome.rejected.append(
+                    FileFailure(
+                        record.path,
+                        REJECTED.code,
+                        REJECTED(f"PostgreSQL refused the product: {reason}").message,
+                        record.file_bytes,
+                        record.mtime_ns,
+                    )
+                )
                 continue
             outcome.added += one.added
             outcome.updated += one.updated
@@ -313,20 +320,29 @@ class Loader:
                 lines: list[str] = []
                 for product_id, key in zip(new_ids, new_keys, strict=True):
                     record = by_key[key]
-                    lines.append(copytext.product_line(product_id, record, key[0], self.run_id,
-                                                       end))  # fmt: skip
+                    lines.append(
+                        copytext.product_line(product_id, record, key[0], self.run_id, end)
+                    )
                     ids[product_id] = record
-                with cur.copy("COPY hlsp.product (product_id, " + ", ".join(PRODUCT_COLUMNS)
-                              + ", last_harvested) FROM STDIN") as copy:  # fmt: skip
+                with cur.copy(
+                    "COPY hlsp.product (product_id, "
+                    + ", ".join(PRODUCT_COLUMNS)
+                    + ", last_harvested) FROM STDIN"
+                ) as copy:
                     copy.write("".join(lines))
                 outcome.added = len(new_keys)
             if existing:
-                with cur.copy("COPY stage_product (row_no, " + ", ".join(PRODUCT_COLUMNS)
-                              + ") FROM STDIN") as copy:  # fmt: skip
-                    copy.write("".join([
-                        copytext.product_line(no, by_key[key], key[0], self.run_id, "\n")
-                        for no, key in enumerate(existing)
-                    ]))  # fmt: skip
+                with cur.copy(
+                    "COPY stage_product (row_no, " + ", ".join(PRODUCT_COLUMNS) + ") FROM STDIN"
+                ) as copy:
+                    copy.write(
+                        "".join(
+                            [
+                                copytext.product_line(no, by_key[key], key[0], self.run_id, "\n")
+                                for no, key in enumerate(existing)
+                            ]
+                        )
+                    )
                 cur.execute(_UPSERT_SQL)
                 for product_id, collection_id, file_name, inserted in cur.fetchall():
                     ids[int(product_id)] = by_key[(collection_id, file_name)]
@@ -349,33 +365,58 @@ class Loader:
                 "FROM unnest(%s::bigint[], %s::text[]) AS k(c, f) "
                 "CROSS JOIN LATERAL (SELECT product_id, file_path FROM hlsp.product "
                 "WHERE collection_id = k.c AND file_name = k.f LIMIT 1) AS p",
-                (copytext.int_array([k[0] for k in keys]),
-                 copytext.text_array([k[1] for k in keys])),
-            )  # fmt: skip
+                (
+                    copytext.int_array([k[0] for k in keys]),
+                    copytext.text_array([k[1] for k in keys]),
+                ),
+            )
             return {(int(c), str(f)): (int(p), str(path)) for c, f, p, path in cur.fetchall()}
 
     def _children(self, ids: dict[int, ProductRecord], replace: list[int]) -> None:
         """Findings (errors and warnings: info-level advice is for ``hlsp check`` reports),
         provenance and target links of the products; ``replace`` lists those that had some."""
         with self.conn.cursor() as cur:
-            for table in ("product_finding", "provenance_input", "provenance_software",
-                          "product_target"):  # fmt: skip
+            for table in (
+                "product_finding",
+                "provenance_input",
+                "provenance_software",
+                "product_target",
+            ):
                 if replace:
-                    cur.execute(f"DELETE FROM hlsp.{table} WHERE product_id = ANY(%s)",  # noqa: S608
-                                (replace,))  # fmt: skip
-            with cur.copy("COPY hlsp.product_finding (product_id, finding_index, code, severity, "
-                          "hdu, keyword, message) FROM STDIN") as copy:  # fmt: skip
-                copy.write("".join(copytext.finding_lines(product_id, record.findings)
-                                   for product_id, record in ids.items()))  # fmt: skip
-            with cur.copy("COPY hlsp.provenance_input (product_id, input_index, kind, identifier,"
-                          " source, program_id, telescope, instrument, t_min, t_max) FROM STDIN"
-                          ) as copy:  # fmt: skip
-                copy.write("".join(copytext.input_lines(product_id, record.inputs)
-                                   for product_id, record in ids.items()))  # fmt: skip
-            with cur.copy("COPY hlsp.provenance_software (product_id, software_index, name, "
-                          "software_version, source) FROM STDIN") as copy:  # fmt: skip
-                copy.write("".join(copytext.software_lines(product_id, record.software)
-                                   for product_id, record in ids.items()))  # fmt: skip
+                    cur.execute(
+                        f"DELETE FROM hlsp.{table} WHERE product_id = ANY(%s)",  # noqa: S608
+                        (replace,),
+                    )
+            with cur.copy(
+                "COPY hlsp.product_finding (product_id, finding_index, code, severity, "
+                "hdu, keyword, message) FROM STDIN"
+            ) as copy:
+                copy.write(
+                    "".join(
+                        copytext.finding_lines(product_id, record.findings)
+                        for product_id, record in ids.items()
+                    )
+                )
+            with cur.copy(
+                "COPY hlsp.provenance_input (product_id, input_index, kind, identifier,"
+                " source, program_id, telescope, instrument, t_min, t_max) FROM STDIN"
+            ) as copy:
+                copy.write(
+                    "".join(
+                        copytext.input_lines(product_id, record.inputs)
+                        for product_id, record in ids.items()
+                    )
+                )
+            with cur.copy(
+                "COPY hlsp.provenance_software (product_id, software_index, name, "
+                "software_version, source) FROM STDIN"
+            ) as copy:
+                copy.write(
+                    "".join(
+                        copytext.software_lines(product_id, record.software)
+                        for product_id, record in ids.items()
+                    )
+                )
         with self.conn.cursor() as cur:  # held to the commit: a name is created once
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (TARGET_LOCK,))
         links = TargetResolver(self.conn, self.sequences).resolve(ids)
@@ -396,18 +437,29 @@ class Loader:
                 "INSERT INTO hlsp.harvest_failure (run_id, file_path, code, reason, file_bytes, "
                 "file_mtime) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, file_path) DO "
                 "UPDATE SET code = EXCLUDED.code, reason = EXCLUDED.reason",
-                [(self.run_id, f.path, f.code, f.reason, f.file_bytes,
-                  _mtime(f.mtime_ns) if f.mtime_ns is not None else None)
-                 for f in failures],
-            )  # fmt: skip
+                [
+                    (
+                        self.run_id,
+                        f.path,
+                        f.code,
+                        f.reason,
+                        f.file_bytes,
+                        _mtime(f.mtime_ns) if f.mtime_ns is not None else None,
+                    )
+                    for f in failures
+                ],
+            )
 
     def apply_manifests(self, manifests: dict[str, Manifest]) -> None:
         """Write every manifest's values over its collection (run at the end of a walk, so an
         edited manifest takes effect even when no FITS file of the collection changed)."""
         with self.conn.cursor() as cur:
             for hlsp_id, m in manifests.items():
-                released = (datetime.combine(m.release_date, datetime.min.time(), UTC)
-                            if m.release_date else None)  # fmt: skip
+                released = (
+                    datetime.combine(m.release_date, datetime.min.time(), UTC)
+                    if m.release_date
+                    else None
+                )
                 cur.execute(
                     "UPDATE hlsp.collection SET title = coalesce(%s, title), "
                     "project_lead = coalesce(%s, project_lead), "
@@ -416,40 +468,62 @@ class Loader:
                     "reference_paper = coalesce(%s, reference_paper), "
                     "landing_url = coalesce(%s, landing_url), "
                     "release_date = coalesce(%s, release_date) WHERE hlsp_id = %s",
-                    (m.title, m.lead, m.description, m.doi, m.license, m.reference,
-                     m.landing_url, released, hlsp_id),
-                )  # fmt: skip
+                    (
+                        m.title,
+                        m.lead,
+                        m.description,
+                        m.doi,
+                        m.license,
+                        m.reference,
+                        m.landing_url,
+                        released,
+                        hlsp_id,
+                    ),
+                )
 
     def withdraw(self, product_ids: Sequence[int]) -> int:
         """Mark products withdrawn (their file now belongs to another collection)."""
         if not product_ids:
             return 0
         with self.conn.cursor() as cur:
-            cur.execute("UPDATE hlsp.product SET withdrawn_at = now() WHERE withdrawn_at IS "
-                        "NULL AND product_id = ANY(%s)", (list(product_ids),))  # fmt: skip
+            cur.execute(
+                "UPDATE hlsp.product SET withdrawn_at = now() WHERE withdrawn_at IS "
+                "NULL AND product_id = ANY(%s)",
+                (list(product_ids),),
+            )
             return cur.rowcount
 
     def add_findings(self, findings: Mapping[int, Sequence[Finding]]) -> None:
         """Append cross-file findings to stored products (product id -> its new findings;
         info-level ones are left out) and worsen their verdicts where needed: a constant
         number of statements for any number of products."""
-        kept = {product_id: [f for f in found if f.severity != Severity.INFO]
-                for product_id, found in findings.items()}  # fmt: skip
+        kept = {
+            product_id: [f for f in found if f.severity != Severity.INFO]
+            for product_id, found in findings.items()
+        }
         kept = {product_id: found for product_id, found in kept.items() if found}
         if not kept:
             return
         ids = sorted(kept)
         with self.conn.cursor() as cur:
-            cur.execute("SELECT product_id, max(finding_index) FROM hlsp.product_finding "
-                        "WHERE product_id = ANY(%s) GROUP BY product_id", (ids,))  # fmt: skip
+            cur.execute(
+                "SELECT product_id, max(finding_index) FROM hlsp.product_finding "
+                "WHERE product_id = ANY(%s) GROUP BY product_id",
+                (ids,),
+            )
             last = {int(product_id): int(index) for product_id, index in cur.fetchall()}
-            with cur.copy("COPY hlsp.product_finding (product_id, finding_index, code, severity, "
-                          "hdu, keyword, message) FROM STDIN") as copy:  # fmt: skip
-                copy.write("".join(
-                    copytext.finding_lines(product_id, kept[product_id],
-                                           start=last.get(product_id, 0) + 1)
-                    for product_id in ids
-                ))  # fmt: skip
+            with cur.copy(
+                "COPY hlsp.product_finding (product_id, finding_index, code, severity, "
+                "hdu, keyword, message) FROM STDIN"
+            ) as copy:
+                copy.write(
+                    "".join(
+                        copytext.finding_lines(
+                            product_id, kept[product_id], start=last.get(product_id, 0) + 1
+                        )
+                        for product_id in ids
+                    )
+                )
             cur.execute(
                 "UPDATE hlsp.product p SET verdict = CASE "
                 "WHEN EXISTS (SELECT 1 FROM hlsp.product_finding f WHERE f.product_id = "

@@ -75,10 +75,14 @@ class ChunkOutcome:
 
 def member_of(record: ProductRecord) -> MemberFacts:
     return MemberFacts(
-        file_name=record.file_name, hlspid=record.facts.hlspid, hlspver=record.facts.hlspver,
-        doi=record.facts.doi, name_proj_id=record.name_proj_id,
-        name_version=record.name_version, product_type=record.product_type,
-    )  # fmt: skip
+        file_name=record.file_name,
+        hlspid=record.facts.hlspid,
+        hlspver=record.facts.hlspver,
+        doi=record.facts.doi,
+        name_proj_id=record.name_proj_id,
+        name_version=record.name_version,
+        product_type=record.product_type,
+    )
 
 
 class _Session:
@@ -182,18 +186,23 @@ def _load(session: _Session, tasks: Sequence[FileTask]) -> ChunkOutcome:
         # product in the old collection is withdrawn, so one path is one live product.
         # A file that fails now (damaged, truncated or overwritten since it was harvested):
         # its product's metadata is stale, so it is withdrawn until a run reads it again.
-        withdrawn = loader.withdraw([owners[r.path][0] for r in records
-                                     if r.path in outcome.product_ids and r.path in owners
-                                     and owners[r.path][1] != r.collection]
-                                    + [owners[f.path][0] for f in failures
-                                       if f.path in owners])  # fmt: skip
+        withdrawn = loader.withdraw(
+            [
+                owners[r.path][0]
+                for r in records
+                if r.path in outcome.product_ids
+                and r.path in owners
+                and owners[r.path][1] != r.collection
+            ]
+            + [owners[f.path][0] for f in failures if f.path in owners]
+        )
         loader.record_failures(failures)
         conn.execute(
             "UPDATE hlsp.harvest_run SET files_added = files_added + %s, files_updated = "
             "files_updated + %s, files_failed = files_failed + %s, files_withdrawn = "
             "files_withdrawn + %s WHERE run_id = %s",
             (outcome.added, outcome.updated, len(failures), withdrawn, loader.run_id),
-        )  # fmt: skip
+        )
     loaded = [
         (r.path, outcome.product_ids[r.path], r.collection, member_of(r))
         for r in records
@@ -260,11 +269,13 @@ def load_chunks(
             return
         # An executor, not a multiprocessing Pool: a worker that dies (OOM, a signal) breaks
         # it and the harvest fails, where a Pool would replace the worker and wait forever.
-        executor = ProcessPoolExecutor(jobs, mp_context=get_context("fork"),
-                                       initializer=_start_worker)  # fmt: skip
+        executor = ProcessPoolExecutor(
+            jobs, mp_context=get_context("fork"), initializer=_start_worker
+        )
         try:
-            yield from _dispatch(executor, itertools.chain([first], iterator), jobs,
-                                 batch_size, context.manifests)  # fmt: skip
+            yield from _dispatch(
+                executor, itertools.chain([first], iterator), jobs, batch_size, context.manifests
+            )
         except BaseException:
             # Interrupted or failed: stop the workers; their open transactions roll back.
             for process in list(getattr(executor, "_processes", {}).values()):
@@ -278,9 +289,12 @@ def load_chunks(
 
 
 def _dispatch(
-    executor: ProcessPoolExecutor, tasks: Iterator[FileTask], jobs: int, batch_size: int,
+    executor: ProcessPoolExecutor,
+    tasks: Iterator[FileTask],
+    jobs: int,
+    batch_size: int,
     manifests: dict[str, Manifest],
-) -> Iterator[ChunkOutcome]:  # fmt: skip
+) -> Iterator[ChunkOutcome]:
     pending: deque[FileTask] = deque()
     running: set[Future[ChunkOutcome]] = set()
     walking = True
@@ -296,7 +310,6 @@ def _dispatch(
         if not running:
             continue
         # While walking, only collect what is ready; after it, wait for the next.
-        done, running = wait(running, timeout=0 if walking else None,
-                             return_when=FIRST_COMPLETED)  # fmt: skip
+        done, running = wait(running, timeout=0 if walking else None, return_when=FIRST_COMPLETED)
         for future in done:
             yield future.result()  # a worker's exception, or BrokenProcessPool, raises here

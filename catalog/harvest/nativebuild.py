@@ -116,11 +116,21 @@ def build(directory: Path = NATIVE_DIR, root: Path = SOURCE_ROOT, *, jobs: int =
     try:
         os.chdir(root)  # mypy names modules from paths relative to here
         extensions = mypycify(
-            ["--config-file", "pyproject.toml", *COMPILED], opt_level="3",
-            target_dir=str(work / "c"), group_name=GROUP_NAME,
-        )  # fmt: skip
-        arguments = ["--quiet", "build_ext", "--build-lib", str(staged),
-                     "--build-temp", str(work / "o"), "--parallel", str(jobs)]  # fmt: skip
+            ["--config-file", "pyproject.toml", *COMPILED],
+            opt_level="3",
+            target_dir=str(work / "c"),
+            group_name=GROUP_NAME,
+        )
+        arguments = [
+            "--quiet",
+            "build_ext",
+            "--build-lib",
+            str(staged),
+            "--build-temp",
+            str(work / "o"),
+            "--parallel",
+            str(jobs),
+        ]
         distribution = Distribution(
             {"ext_modules": extensions, "script_name": "nativebuild", "script_args": arguments}
         )
@@ -138,8 +148,12 @@ def build(directory: Path = NATIVE_DIR, root: Path = SOURCE_ROOT, *, jobs: int =
     if any(digest(root / relative) != expected for relative, expected in hashes.items()):
         shutil.rmtree(staged, ignore_errors=True)
         raise NativeBuildError("a source changed during the build; run it again")
-    manifest = {"format": MANIFEST_FORMAT, "python": python_tag(), "modules": modules,
-                "sources": hashes}  # fmt: skip
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "python": python_tag(),
+        "modules": modules,
+        "sources": hashes,
+    }
     (staged / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     staged.chmod(0o755)
     old = directory.with_name(directory.name + ".old")

@@ -17,18 +17,22 @@ import psycopg
 
 from catalog.errors import CatalogError, DatabaseFailure, DatabaseUnavailable
 
-_SERVER_CLASSES = frozenset({
-    "08",  # connection exception
-    "53",  # insufficient resources: disk full, out of memory, too many connections
-    "57",  # operator intervention: shutdown, crash, cancelled, database dropped
-    "58",  # system error: I/O, a file missing
-})  # fmt: skip
-_SERVER_STATES = frozenset({
-    "42501",  # insufficient privilege (the role's, or the server's on its own files)
-    "25006",  # read-only transaction (a standby, default_transaction_read_only)
-    "XX001",  # data corrupted
-    "XX002",  # index corrupted
-})  # fmt: skip
+_SERVER_CLASSES = frozenset(
+    {
+        "08",  # connection exception
+        "53",  # insufficient resources: disk full, out of memory, too many connections
+        "57",  # operator intervention: shutdown, crash, cancelled, database dropped
+        "58",  # system error: I/O, a file missing
+    }
+)
+_SERVER_STATES = frozenset(
+    {
+        "42501",  # insufficient privilege (the role's, or the server's on its own files)
+        "25006",  # read-only transaction (a standby, default_transaction_read_only)
+        "XX001",  # data corrupted
+        "XX002",  # index corrupted
+    }
+)
 _GONE_STATES = frozenset({"57P01", "57P02", "57P03", "57P04"})
 """Shut down, crashed, starting up, the database dropped: the server is away."""
 

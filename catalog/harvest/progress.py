@@ -16,16 +16,20 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
-)  # fmt: skip
+)
 
 
 class Reporter:
     """Counts files as they are done; draws a bar on a TTY, else a line every few seconds."""
 
     def __init__(
-        self, label: str, *, stream: TextIO | None = None, interval: float = 5.0,
+        self,
+        label: str,
+        *,
+        stream: TextIO | None = None,
+        interval: float = 5.0,
         enabled: bool = True,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.label = label
         self.stream = stream or sys.stderr
         self.interval = interval
@@ -42,19 +46,26 @@ class Reporter:
         if self.enabled and self.stream.isatty():
             console = Console(file=self.stream, markup=False, highlight=False)
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                console=console, transient=False,
-            )  # fmt: skip
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=console,
+                transient=False,
+            )
             self._progress.start()
             self._task = self._progress.add_task(self.label, total=None, rate="")
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None,
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if self._progress is not None:
             self._progress.stop()
         elif self.enabled and self.done:
@@ -84,5 +95,9 @@ class Reporter:
         eta = ""
         if self.total and rate > 0 and not final:
             eta = f", ETA {max(0.0, (self.total - self.done) / rate):.0f} s"
-        print(f"{self.label}: {self.done}{total} files, {self.failed} failed, "
-              f"{rate:,.0f} files/s{eta}", file=self.stream, flush=True)  # fmt: skip
+        print(
+            f"{self.label}: {self.done}{total} files, {self.failed} failed, "
+            f"{rate:,.0f} files/s{eta}",
+            file=self.stream,
+            flush=True,
+        )

@@ -29,8 +29,15 @@ _STYLE = {Verdict.PASS: "green", Verdict.NEEDS_REVIEW: "yellow", Verdict.FAIL: "
 
 
 def _finding(f: Finding) -> dict[str, Any]:
-    return {"code": f.code, "severity": str(f.severity), "verdict": str(f.verdict),
-            "hdu": f.hdu, "keyword": f.keyword, "field": f.field, "message": f.message}  # fmt: skip
+    return {
+        "code": f.code,
+        "severity": str(f.severity),
+        "verdict": str(f.verdict),
+        "hdu": f.hdu,
+        "keyword": f.keyword,
+        "field": f.field,
+        "message": f.message,
+    }
 
 
 def to_json(report: CheckReport) -> str:
@@ -40,17 +47,24 @@ def to_json(report: CheckReport) -> str:
         "verdict": str(report.verdict),
         "counts": report.counts(),
         "roots": report.roots,
-        "collections": {c: [_finding(f) for f in fs]
-                        for c, fs in sorted(report.collection_findings.items())},
+        "collections": {
+            c: [_finding(f) for f in fs] for c, fs in sorted(report.collection_findings.items())
+        },
         "files": [
-            {"path": r.path, "file_name": r.file_name, "collection": r.collection,
-             "kind": r.kind, "verdict": str(r.verdict),
-             "fields": [{"name": c.name, "value": c.value, "verdict": str(c.verdict)}
-                        for c in r.fields],
-             "findings": [_finding(f) for f in r.findings]}
+            {
+                "path": r.path,
+                "file_name": r.file_name,
+                "collection": r.collection,
+                "kind": r.kind,
+                "verdict": str(r.verdict),
+                "fields": [
+                    {"name": c.name, "value": c.value, "verdict": str(c.verdict)} for c in r.fields
+                ],
+                "findings": [_finding(f) for f in r.findings],
+            }
             for r in report.files
         ],
-    }  # fmt: skip
+    }
     return json.dumps(document, indent=2)
 
 
@@ -90,8 +104,10 @@ def print_terminal(report: CheckReport, console: Console, *, verbose: bool = Fal
         for f in findings:
             console.print(Text(f"  {f.code} {f.message}", style=_STYLE[f.verdict]))
     counts = ", ".join(f"{n} {v}" for v, n in report.counts().items())
-    console.print(Text(f"\n{len(report.files)} files: {counts}. Verdict: ")
-                  + Text(str(report.verdict), style=_STYLE[report.verdict]))  # fmt: skip
+    console.print(
+        Text(f"\n{len(report.files)} files: {counts}. Verdict: ")
+        + Text(str(report.verdict), style=_STYLE[report.verdict])
+    )
 
 
 _CSS = """
@@ -116,8 +132,9 @@ def _e(value: object) -> str:
 def to_html(report: CheckReport) -> str:
     """A self-contained page a contact scientist can send to a team."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    counts = " · ".join(f'<span class="{_cls(Verdict(v))}">{n} {_e(v)}</span>'
-                        for v, n in report.counts().items())  # fmt: skip
+    counts = " · ".join(
+        f'<span class="{_cls(Verdict(v))}">{n} {_e(v)}</span>' for v, n in report.counts().items()
+    )
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>HLSP check: {_e(report.verdict)}</title><style>{_CSS}</style></head><body>",
@@ -130,27 +147,39 @@ def to_html(report: CheckReport) -> str:
         "NEEDS REVIEW is for the team and the contact scientist to decide.</p>",
     ]
     if report.collection_findings:
-        parts.append("<h2>Collection</h2><table><tr><th>collection</th><th>code</th>"
-                     "<th>what to fix</th></tr>")  # fmt: skip
+        parts.append(
+            "<h2>Collection</h2><table><tr><th>collection</th><th>code</th>"
+            "<th>what to fix</th></tr>"
+        )
         for collection, findings in sorted(report.collection_findings.items()):
-            parts += [f"<tr><td>{_e(collection)}</td><td class='{_cls(f.verdict)}'>"
-                      f"<code>{_e(f.code)}</code></td><td>{_e(f.message)}</td></tr>"
-                      for f in findings]  # fmt: skip
+            parts += [
+                f"<tr><td>{_e(collection)}</td><td class='{_cls(f.verdict)}'>"
+                f"<code>{_e(f.code)}</code></td><td>{_e(f.message)}</td></tr>"
+                for f in findings
+            ]
         parts.append("</table>")
     parts.append("<h2>Files</h2><table><tr><th>verdict</th><th>file</th><th>findings</th></tr>")
-    parts += [f"<tr><td class='{_cls(r.verdict)}'>{_e(r.verdict)}</td><td><code>{_e(r.path)}"
-              f"</code></td><td>{len(r.findings)}</td></tr>" for r in report.files]  # fmt: skip
+    parts += [
+        f"<tr><td class='{_cls(r.verdict)}'>{_e(r.verdict)}</td><td><code>{_e(r.path)}"
+        f"</code></td><td>{len(r.findings)}</td></tr>"
+        for r in report.files
+    ]
     parts.append("</table>")
     for r in report.files:
         if r.findings:
             parts.append(_file_section(r))
     used = sorted({f.code for r in report.files for f in r.findings})
     if used:
-        parts.append("<h2>Codes used in this report</h2><table><tr><th>code</th><th>area</th>"
-                     "<th>meaning</th><th>how to fix</th></tr>")  # fmt: skip
-        parts += [f"<tr><td><code>{_e(c)}</code></td><td>{_e(RULES[c].area)}</td>"
-                  f"<td>{_e(RULES[c].title)}</td><td>{_e(RULES[c].fix)}</td></tr>"
-                  for c in used if c in RULES]  # fmt: skip
+        parts.append(
+            "<h2>Codes used in this report</h2><table><tr><th>code</th><th>area</th>"
+            "<th>meaning</th><th>how to fix</th></tr>"
+        )
+        parts += [
+            f"<tr><td><code>{_e(c)}</code></td><td>{_e(RULES[c].area)}</td>"
+            f"<td>{_e(RULES[c].title)}</td><td>{_e(RULES[c].fix)}</td></tr>"
+            for c in used
+            if c in RULES
+        ]
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -164,14 +193,21 @@ def _file_section(r: FileReport) -> str:
     )
     fields = ""
     if r.fields:
-        fields = "<p class='small'>Name fields: " + ", ".join(
-            f"{_e(c.name)}=<code>{_e(c.value)}</code> "
-            f"<span class='{_cls(c.verdict)}'>{_e(c.verdict)}</span>" for c in r.fields
-        ) + "</p>"  # fmt: skip
-    return (f"<h2 id='{_e(r.file_name)}'><code>{_e(r.path)}</code> — <span "
-            f"class='{_cls(r.verdict)}'>{_e(r.verdict)}</span></h2>{fields}<table><tr>"
-            f"<th>code</th><th>where</th><th>what is wrong and how to fix it</th></tr>{rows}"
-            "</table>")  # fmt: skip
+        fields = (
+            "<p class='small'>Name fields: "
+            + ", ".join(
+                f"{_e(c.name)}=<code>{_e(c.value)}</code> "
+                f"<span class='{_cls(c.verdict)}'>{_e(c.verdict)}</span>"
+                for c in r.fields
+            )
+            + "</p>"
+        )
+    return (
+        f"<h2 id='{_e(r.file_name)}'><code>{_e(r.path)}</code> — <span "
+        f"class='{_cls(r.verdict)}'>{_e(r.verdict)}</span></h2>{fields}<table><tr>"
+        f"<th>code</th><th>where</th><th>what is wrong and how to fix it</th></tr>{rows}"
+        "</table>"
+    )
 
 
 def codes_markdown() -> str:
@@ -188,8 +224,13 @@ def codes_markdown() -> str:
         rules = sorted((r for r in RULES.values() if r.code[5] == letter), key=lambda r: r.code)
         if not rules:
             continue
-        lines += ["", f"## {area}", "", "| code | severity | meaning | how to fix |",
-                  "|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            f"## {area}",
+            "",
+            "| code | severity | meaning | how to fix |",
+            "|---|---|---|---|",
+        ]
         for r in rules:
             fix = r.fix.replace("|", "\\|")
             lines.append(f"| {r.code} | {r.severity} | {r.title} | {fix} |")

@@ -149,17 +149,23 @@ class Harvest:
             if attempt + 1 < LOCK_ATTEMPTS:
                 time.sleep(0.1)
         else:
-            raise HarvestBusy("another harvest is running on this catalog; wait for it to end "
-                              "(or stop it) and run again")  # fmt: skip
+            raise HarvestBusy(
+                "another harvest is running on this catalog; wait for it to end "
+                "(or stop it) and run again"
+            )
         # Runs left 'running' by a killed process cannot still be running: we hold the lock.
-        self.conn.execute("UPDATE hlsp.harvest_run SET state = 'interrupted', finished_at = "
-                          "greatest(started_at, now()) WHERE state = 'running'")  # fmt: skip
+        self.conn.execute(
+            "UPDATE hlsp.harvest_run SET state = 'interrupted', finished_at = "
+            "greatest(started_at, now()) WHERE state = 'running'"
+        )
 
     def _start_run(self) -> int:
         arguments = {
-            "paths": [str(p) for p in self.options.paths], "collection": self.options.collection,
-            "jobs": self.options.jobs, "force": self.options.force,
-        }  # fmt: skip
+            "paths": [str(p) for p in self.options.paths],
+            "collection": self.options.collection,
+            "jobs": self.options.jobs,
+            "force": self.options.force,
+        }
         row = self.conn.execute(
             "INSERT INTO hlsp.harvest_run (arguments, host, software_version) "
             "VALUES (%s::jsonb, %s, %s) RETURNING run_id",
@@ -177,8 +183,9 @@ class Harvest:
             "p.product_id, c.hlsp_id FROM hlsp.product p JOIN hlsp.collection c "
             "USING (collection_id)"
         ).fetchall()
-        self.owners = {path: (pid, hlsp) for path, _, _, withdrawn, pid, hlsp in rows
-                       if not withdrawn}  # fmt: skip
+        self.owners = {
+            path: (pid, hlsp) for path, _, _, withdrawn, pid, hlsp in rows if not withdrawn
+        }
         return {path: (size, mtime, withdrawn) for path, size, mtime, withdrawn, _, _ in rows}
 
     # -- the run ----------------------------------------------------------------------------------
@@ -199,11 +206,13 @@ class Harvest:
                 Reporter("harvest", stream=self.stream, enabled=self.options.progress) as bar,
             ):
                 # The pool's workers load while this process walks and hands out chunks.
-                context = LoadContext(self.database.url, summary.run_id, self.owners,
-                                      walk.manifests)  # fmt: skip
+                context = LoadContext(
+                    self.database.url, summary.run_id, self.owners, walk.manifests
+                )
                 changed = self._changed(walk.tasks(), known, summary, bar)
-                for outcome in load_chunks(context, changed, self.options.jobs,
-                                           self.options.batch_size):  # fmt: skip
+                for outcome in load_chunks(
+                    context, changed, self.options.jobs, self.options.batch_size
+                ):
                     summary.added += outcome.added
                     summary.updated += outcome.updated
                     summary.withdrawn += outcome.withdrawn
@@ -240,18 +249,28 @@ class Harvest:
         return summary
 
     def _changed(
-        self, tasks: Iterable[FileTask], known: dict[str, tuple[int, int, bool]],
-        summary: HarvestSummary, bar: Reporter,
-    ) -> Iterator[FileTask]:  # fmt: skip
+        self,
+        tasks: Iterable[FileTask],
+        known: dict[str, tuple[int, int, bool]],
+        summary: HarvestSummary,
+        bar: Reporter,
+    ) -> Iterator[FileTask]:
         unchanged_since_update = 0
         for task in tasks:
             summary.seen += 1
             stored = known.get(task.path)
-            moved = (task.collection is not None and task.path in self.owners
-                     and self.owners[task.path][1] != task.collection)  # fmt: skip
-            if (stored is not None and not stored[2] and not moved
-                    and stored[0] == task.file_bytes
-                    and stored[1] == task.mtime_ns // 1000):  # fmt: skip
+            moved = (
+                task.collection is not None
+                and task.path in self.owners
+                and self.owners[task.path][1] != task.collection
+            )
+            if (
+                stored is not None
+                and not stored[2]
+                and not moved
+                and stored[0] == task.file_bytes
+                and stored[1] == task.mtime_ns // 1000
+            ):
                 summary.unchanged += 1
                 unchanged_since_update += 1
                 if unchanged_since_update >= 1000:
@@ -278,39 +297,57 @@ class Harvest:
             self.conn.execute(
                 "UPDATE hlsp.harvest_run SET files_seen = %s, files_unchanged = %s, "
                 "files_failed = %s, files_withdrawn = %s WHERE run_id = %s",
-                (summary.seen, summary.unchanged, summary.failed, summary.withdrawn,
-                 summary.run_id),
-            )  # fmt: skip
+                (
+                    summary.seen,
+                    summary.unchanged,
+                    summary.failed,
+                    summary.withdrawn,
+                    summary.run_id,
+                ),
+            )
 
     def _withdraw(self, present: set[str]) -> int:
         """Mark withdrawn the products under a walked root whose files the walk did not see."""
         roots = [str(Path(p).absolute()) for p in self.options.paths]
         prefixes = tuple(root.rstrip("/") + "/" for root in roots)
-        vanished = [path for path, (_, _, withdrawn) in self.known.items()
-                    if not withdrawn and path not in present
-                    and (path in roots or path.startswith(prefixes))]  # fmt: skip
+        vanished = [
+            path
+            for path, (_, _, withdrawn) in self.known.items()
+            if not withdrawn
+            and path not in present
+            and (path in roots or path.startswith(prefixes))
+        ]
         if not vanished:
             return 0
         cur = self.conn.execute(
             "UPDATE hlsp.product SET withdrawn_at = now() WHERE withdrawn_at IS NULL "
-            "AND file_path = ANY(%s)", (vanished,),
-        )  # fmt: skip
+            "AND file_path = ANY(%s)",
+            (vanished,),
+        )
         return cur.rowcount
 
     def _collection_checks(
-        self, loader: Loader, walk: Walk, members: dict[str, dict[str, MemberFacts]],
-        product_ids: dict[str, int], summary: HarvestSummary,
-    ) -> None:  # fmt: skip
+        self,
+        loader: Loader,
+        walk: Walk,
+        members: dict[str, dict[str, MemberFacts]],
+        product_ids: dict[str, int],
+        summary: HarvestSummary,
+    ) -> None:
         """Cross-file checks over the files of each collection this run (re)loaded."""
         for collection, by_path in members.items():
             others = [Path(p).name for p in walk.other_files.get(collection, [])]
             paths = {facts.file_name: path for path, facts in by_path.items()}
-            collection_level, per_file = check_collection(list(by_path.values()),
-                                                          other_files=others)  # fmt: skip
+            collection_level, per_file = check_collection(
+                list(by_path.values()), other_files=others
+            )
             if collection_level:
                 summary.collection_findings[collection] = collection_level
-            found = {product_ids[path]: findings for file_name, findings in per_file.items()
-                     if (path := paths.get(file_name)) in product_ids}  # fmt: skip
+            found = {
+                product_ids[path]: findings
+                for file_name, findings in per_file.items()
+                if (path := paths.get(file_name)) in product_ids
+            }
             with self.conn.transaction():
                 loader.add_findings(found)
 
@@ -322,12 +359,13 @@ class Harvest:
         for it (closing releases it otherwise). Recording first means a harvest started next
         never finds this run still 'running' (it would mark it interrupted)."""
         try:
-            with psycopg.connect(self.database.url, autocommit=True,
-                                 connect_timeout=END_TIMEOUT) as conn:  # fmt: skip
+            with psycopg.connect(
+                self.database.url, autocommit=True, connect_timeout=END_TIMEOUT
+            ) as conn:
                 conn.execute(
-                    "UPDATE hlsp.harvest_run SET state = %s, finished_at = now() "
-                    "WHERE run_id = %s", (summary.state, summary.run_id),
-                )  # fmt: skip
+                    "UPDATE hlsp.harvest_run SET state = %s, finished_at = now() WHERE run_id = %s",
+                    (summary.state, summary.run_id),
+                )
         except psycopg.Error:
             pass  # the database went away: the next run marks this one interrupted
         try:

@@ -148,9 +148,13 @@ class Celestial:
     value, the 2x2 matrix, the projection code and the frame (RA--, GLON, ELON)."""
 
     def __init__(
-        self, axes: tuple[int, int], crval: tuple[float, float], crpix: tuple[float, float],
-        matrix: tuple[float, float, float, float], projection: tuple[str, str],
-    ) -> None:  # fmt: skip
+        self,
+        axes: tuple[int, int],
+        crval: tuple[float, float],
+        crpix: tuple[float, float],
+        matrix: tuple[float, float, float, float],
+        projection: tuple[str, str],
+    ) -> None:
         self.lon_axis, self.lat_axis = axes
         self.crval = crval
         self.crpix = crpix
@@ -180,8 +184,9 @@ def celestial(header: Keywords) -> Celestial | None:
     if not -90 <= dec0 <= 90:
         return None
     ctype = str(header.get(f"CTYPE{i}")).upper()
-    return Celestial((i, j), (ra0, dec0), (crpix_i, crpix_j), _matrix(header, i, j),
-                     (ctype[5:8], ctype[:4]))  # fmt: skip
+    return Celestial(
+        (i, j), (ra0, dec0), (crpix_i, crpix_j), _matrix(header, i, j), (ctype[5:8], ctype[:4])
+    )
 
 
 def pixel_to_sky(header: Keywords, px: float, py: float) -> tuple[float, float] | None:
@@ -209,8 +214,9 @@ def image_corners(header: Keywords) -> list[tuple[float, float]] | None:
 
 def _signed_area(points: list[tuple[float, float]]) -> float:
     ra_ref = points[0][0]
-    xy = [(((ra - ra_ref + 180) % 360 - 180) * math.cos(math.radians(dec)), dec)
-          for ra, dec in points]  # fmt: skip
+    xy = [
+        (((ra - ra_ref + 180) % 360 - 180) * math.cos(math.radians(dec)), dec) for ra, dec in points
+    ]
     return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(xy, xy[1:] + xy[:1], strict=True))
 
 
@@ -238,9 +244,12 @@ class PositionGrid:
         self.cells: dict[int, list[tuple[float, float, int]]] = {}
         self.half: int = math.ceil(1 / self.size) + 2  # indices lie within ±(1/size + 1)
         self.base: int = 2 * self.half + 1
-        self.around: list[int] = [(dx * self.base + dy) * self.base + dz
-                                  for dx in (-1, 0, 1) for dy in (-1, 0, 1)
-                                  for dz in (-1, 0, 1)]  # fmt: skip
+        self.around: list[int] = [
+            (dx * self.base + dy) * self.base + dz
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+            for dz in (-1, 0, 1)
+        ]
 
     def _cell(self, ra: float, dec: float) -> int:
         r, d = math.radians(ra), math.radians(dec)

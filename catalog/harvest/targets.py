@@ -28,9 +28,11 @@ NAME_MATCH_LIMIT_ARCSEC = 60.0
 
 
 def _aliases(
-    refs: dict[int, list[TargetRef]], key_of: dict[str, str], resolved: dict[int, int],
+    refs: dict[int, list[TargetRef]],
+    key_of: dict[str, str],
+    resolved: dict[int, int],
     known: dict[str, int],
-) -> dict[str, tuple[int, str]]:  # fmt: skip
+) -> dict[str, tuple[int, str]]:
     """name key -> (target, name as first seen) for every name that designates its target:
     each name a product gives becomes an alias of its target, unless it names another."""
     for product_id, targets in refs.items():
@@ -73,13 +75,15 @@ class TargetResolver:
             cur.execute(
                 "SELECT a.name_key, a.target_id, degrees(long(t.pos)), degrees(lat(t.pos)) "
                 "FROM hlsp.target_alias a JOIN hlsp.target t USING (target_id) "
-                "WHERE a.name_key = ANY(%s::text[])", (copytext.text_array(keys),),
-            )  # fmt: skip
+                "WHERE a.name_key = ANY(%s::text[])",
+                (copytext.text_array(keys),),
+            )
             rows = cur.fetchall()
         known: dict[str, int] = {k: int(t) for k, t, _, _ in rows}
         stored = set(known)  # the aliases the catalog holds (only this run adds any)
-        where: dict[int, tuple[float, float]] = {int(t): (ra, dec) for _, t, ra, dec in rows
-                                                 if ra is not None}  # fmt: skip
+        where: dict[int, tuple[float, float]] = {
+            int(t): (ra, dec) for _, t, ra, dec in rows if ra is not None
+        }
 
         def by_name(targets: list[TargetRef]) -> int | None:
             """The target one of the names designates, unless it lies far from this one."""
@@ -88,8 +92,12 @@ class TargetResolver:
                 if found is None:
                     continue
                 there = where.get(found)
-                if there is None or t.ra is None or t.dec is None or angular_distance(
-                    there, (t.ra, t.dec)) <= NAME_MATCH_LIMIT_ARCSEC / 3600:  # fmt: skip
+                if (
+                    there is None
+                    or t.ra is None
+                    or t.dec is None
+                    or angular_distance(there, (t.ra, t.dec)) <= NAME_MATCH_LIMIT_ARCSEC / 3600
+                ):
                     return found
             return None
 
@@ -130,9 +138,11 @@ class TargetResolver:
         return self.sequences.draw("hlsp.target", "target_id", count)
 
     def _write_targets(
-        self, new_targets: list[tuple[int, TargetRef]], aliases: dict[str, tuple[int, str]],
+        self,
+        new_targets: list[tuple[int, TargetRef]],
+        aliases: dict[str, tuple[int, str]],
         stored: set[str],
-    ) -> None:  # fmt: skip
+    ) -> None:
         """COPY the new targets, then the aliases not ``stored`` in the catalog yet."""
         with self.conn.cursor() as cur:
             if new_targets:
@@ -140,8 +150,9 @@ class TargetResolver:
                     copy.write(copytext.target_lines(new_targets))
             missing = [(k, tid, name) for k, (tid, name) in aliases.items() if k not in stored]
             if missing:
-                with cur.copy("COPY hlsp.target_alias (name_key, target_id, name) FROM STDIN"
-                              ) as copy:  # fmt: skip
+                with cur.copy(
+                    "COPY hlsp.target_alias (name_key, target_id, name) FROM STDIN"
+                ) as copy:
                     copy.write(copytext.alias_lines(missing))
 
     def _nearby(self, refs: list[TargetRef]) -> list[int | None]:

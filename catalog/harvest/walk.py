@@ -38,25 +38,33 @@ from catalog.harvest.worker import hlsp_id
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
 
 BAD_MANIFEST = rule(
-    "HLSP-R110", Severity.ERROR, "Unreadable collection manifest",
+    "HLSP-R110",
+    Severity.ERROR,
+    "Unreadable collection manifest",
     f"Fix {MANIFEST_NAME}: TOML with string keys hlsp_id, title, lead, doi, description, "
     "reference, landing_url, license and a release_date (YYYY-MM-DD).",
-)  # fmt: skip
+)
 UNREADABLE_DIRECTORY = rule(
-    "HLSP-R111", Severity.ERROR, "Unreadable directory or path",
+    "HLSP-R111",
+    Severity.ERROR,
+    "Unreadable directory or path",
     "Check that the path exists and that the harvesting account may list it.",
-)  # fmt: skip
+)
 
 
 BAD_NAME = rule(
-    "HLSP-R112", Severity.ERROR, "File name the catalog cannot hold",
+    "HLSP-R112",
+    Severity.ERROR,
+    "File name the catalog cannot hold",
     "Rename the file: names must be UTF-8 and must not start with '.'.",
-)  # fmt: skip
+)
 OUTSIDE_LINK = rule(
-    "HLSP-R113", Severity.ERROR, "Link out of the harvested tree",
+    "HLSP-R113",
+    Severity.ERROR,
+    "Link out of the harvested tree",
     "Links are followed only within the harvested directories: copy the file (or the "
     "directory) into the contribution, or harvest the place the link points to.",
-)  # fmt: skip
+)
 
 
 def printable(path: str) -> str:
@@ -99,17 +107,22 @@ class Walk:
             except OSError as error:
                 complete = False
                 self._fail(absolute, UNREADABLE_DIRECTORY, f"cannot read {root}: {error.strerror}")
-        self.real_roots = [os.path.realpath(absolute) for absolute, info in roots
-                           if stat.S_ISDIR(info.st_mode)]  # fmt: skip
+        self.real_roots = [
+            os.path.realpath(absolute) for absolute, info in roots if stat.S_ISDIR(info.st_mode)
+        ]
         for absolute, info in roots:
             if stat.S_ISDIR(info.st_mode):
                 complete &= yield from self._directory(absolute)
             elif is_fits_name(absolute.name):
-                manifest = (self._manifest(absolute.parent)
-                            if (absolute.parent / MANIFEST_NAME).is_file() else None)  # fmt: skip
+                manifest = (
+                    self._manifest(absolute.parent)
+                    if (absolute.parent / MANIFEST_NAME).is_file()
+                    else None
+                )
                 source = os.path.realpath(absolute) if absolute.is_symlink() else None
-                task = self._make_task(str(absolute), info, hlsp_id(absolute.parent.name),
-                                       manifest, source)  # fmt: skip
+                task = self._make_task(
+                    str(absolute), info, hlsp_id(absolute.parent.name), manifest, source
+                )
                 if task is not None:
                     yield task
             else:
@@ -147,14 +160,18 @@ class Walk:
                         task = self._link(entry.path, group, directory_id, manifest)
                     elif is_fits_name(name):
                         info = entry.stat()
-                        task = (self._make_task(entry.path, info, directory_id, manifest)
-                                if stat.S_ISREG(info.st_mode) else None)  # fmt: skip
+                        task = (
+                            self._make_task(entry.path, info, directory_id, manifest)
+                            if stat.S_ISREG(info.st_mode)
+                            else None
+                        )
                     else:
                         self._other(entry, group)
                         continue
                 except OSError as error:
-                    self._fail(Path(entry.path), UNREADABLE_DIRECTORY,
-                               f"cannot stat: {error.strerror}")  # fmt: skip
+                    self._fail(
+                        Path(entry.path), UNREADABLE_DIRECTORY, f"cannot stat: {error.strerror}"
+                    )
                     continue
                 if task is not None:
                     yield task
@@ -169,8 +186,9 @@ class Walk:
             with os.scandir(directory) as scan:
                 return sorted(scan, key=lambda e: e.name)
         except OSError as error:
-            self._fail(Path(directory), UNREADABLE_DIRECTORY,
-                       f"cannot list {directory}: {error.strerror}")  # fmt: skip
+            self._fail(
+                Path(directory), UNREADABLE_DIRECTORY, f"cannot list {directory}: {error.strerror}"
+            )
             return None
 
     def _other(self, entry: os.DirEntry[str], group: str) -> None:
@@ -180,7 +198,7 @@ class Walk:
 
     def _link(
         self, link: str, group: str, directory_id: str | None, manifest: Manifest | None
-    ) -> FileTask | None:  # fmt: skip
+    ) -> FileTask | None:
         """A symbolic link met in a directory (see the module docstring): the task that
         reads its target, or None. The target is resolved and stat'ed, never opened; an
         OSError is the caller's to record, as for any file it cannot stat."""
@@ -224,9 +242,12 @@ class Walk:
             points_to = str(Path(link).readlink())
         except OSError:
             points_to = "?"
-        self._fail(Path(link), OUTSIDE_LINK,
-                   f"points outside the harvested tree (to {printable(points_to)}): a link "
-                   f"to a {kind}, not followed")  # fmt: skip
+        self._fail(
+            Path(link),
+            OUTSIDE_LINK,
+            f"points outside the harvested tree (to {printable(points_to)}): a link "
+            f"to a {kind}, not followed",
+        )
 
     def _manifest(self, directory: Path) -> Manifest | None:
         try:
@@ -236,9 +257,13 @@ class Walk:
             return None
 
     def _make_task(
-        self, path: str, info: os.stat_result, directory_id: str | None,
-        manifest: Manifest | None, source: str | None = None,
-    ) -> FileTask | None:  # fmt: skip
+        self,
+        path: str,
+        info: os.stat_result,
+        directory_id: str | None,
+        manifest: Manifest | None,
+        source: str | None = None,
+    ) -> FileTask | None:
         name = path.rsplit("/", 1)[-1]
         try:
             path.isascii() or path.encode("utf-8")  # (an ASCII path is UTF-8: no copy made)
@@ -246,16 +271,16 @@ class Walk:
             self._fail(Path(path), BAD_NAME, "the file name is not valid UTF-8")
             return None
         if name.startswith("."):
-            self._fail(Path(path), BAD_NAME, "hidden files (names starting with '.') are not "
-                       "products")  # fmt: skip
+            self._fail(
+                Path(path), BAD_NAME, "hidden files (names starting with '.') are not products"
+            )
             return None
         if manifest is not None:
             if manifest.hlsp_id:
                 directory_id = hlsp_id(manifest.hlsp_id) or directory_id
             if directory_id and directory_id not in self.manifests:
                 self.manifests[directory_id] = manifest
-        return FileTask(path, info.st_size, info.st_mtime_ns, self.collection, directory_id,
-                        source)  # fmt: skip
+        return FileTask(path, info.st_size, info.st_mtime_ns, self.collection, directory_id, source)
 
     def _fail(self, path: Path, kind: Rule, reason: str) -> None:
         self.failures.append(FileFailure(printable(str(path)), kind.code, kind(reason).message))

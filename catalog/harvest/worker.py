@@ -21,14 +21,18 @@ from catalog.harvest.rules.codes import OUT_OF_RANGE
 from catalog.harvest.skywcs import length_unit, number
 
 NO_COLLECTION = rule(
-    "HLSP-R100", Severity.ERROR, "No collection",
+    "HLSP-R100",
+    Severity.ERROR,
+    "No collection",
     "Give --collection, add HLSPID to the primary header, name the file "
     "hlsp_<proj-id>_..., or put it in a directory named after the collection.",
-)  # fmt: skip
+)
 UNEXPECTED = rule(
-    "HLSP-R101", Severity.ERROR, "Unexpected error while reading",
+    "HLSP-R101",
+    Severity.ERROR,
+    "Unexpected error while reading",
     "This is a bug in hlsp-catalog: please report it with the file.",
-)  # fmt: skip
+)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -87,15 +91,22 @@ def _process(task: FileTask) -> FileResult:
     collection, source = resolve_collection(task, facts.hlspid, provisional)
     if collection is None:
         return FileFailure(
-            task.path, NO_COLLECTION.code,
-            NO_COLLECTION("No --collection, no HLSPID keyword, no hlsp_<proj-id> file name and "
-                          "no collection directory").message,
-            task.file_bytes, task.mtime_ns,
-        )  # fmt: skip
+            task.path,
+            NO_COLLECTION.code,
+            NO_COLLECTION(
+                "No --collection, no HLSPID keyword, no hlsp_<proj-id> file name and "
+                "no collection directory"
+            ).message,
+            task.file_bytes,
+            task.mtime_ns,
+        )
     # The collection changes only the proj-id field's verdict: no second check when the name
     # is no HLSP name or its proj-id is the collection's id.
-    same = (not provisional.is_hlsp_name or source == "file name"
-            or (provisional.proj_id or "").lower() == collection)  # fmt: skip
+    same = (
+        not provisional.is_hlsp_name
+        or source == "file name"
+        or (provisional.proj_id or "").lower() == collection
+    )
     name = provisional if same else check_name(file_name, collection)
     classification = classify(headers, name.product_type)
     findings: list[Finding] = list(name.findings)
@@ -103,13 +114,22 @@ def _process(task: FileTask) -> FileResult:
         headers, classification, name_version=name.version, name_proj_id=name.proj_id
     )
     record = ProductRecord(
-        path=task.path, file_name=file_name, file_bytes=task.file_bytes,
-        mtime_ns=task.mtime_ns, file_format=file_format(task.path),
-        collection=collection, collection_source=source, hdu_count=len(headers),
-        facts=facts, name_proj_id=name.proj_id, name_version=name.version,
-        kind=str(classification.kind), dataproduct_type=classification.dataproduct_type,
-        simulated=classification.simulated, product_type=name.product_type,
-    )  # fmt: skip
+        path=task.path,
+        file_name=file_name,
+        file_bytes=task.file_bytes,
+        mtime_ns=task.mtime_ns,
+        file_format=file_format(task.path),
+        collection=collection,
+        collection_source=source,
+        hdu_count=len(headers),
+        facts=facts,
+        name_proj_id=name.proj_id,
+        name_version=name.version,
+        kind=str(classification.kind),
+        dataproduct_type=classification.dataproduct_type,
+        simulated=classification.simulated,
+        product_type=name.product_type,
+    )
     dropped = fill(record, headers, name, source)
     if dropped:  # values left out as implausible: unless the rules said so already
         known = {(f.code, f.keyword) for f in findings}
@@ -150,8 +170,11 @@ def fill(
             record.s_fov = ex.field_of_view(corners)
             # A footprint is a small convex quadrilateral; a field that wraps a pole or spans
             # a hemisphere keeps its position and field of view but no polygon.
-            if (record.s_fov is not None and record.s_fov < 90
-                    and all(abs(dec) < 89.9999 for _, dec in corners)):  # fmt: skip
+            if (
+                record.s_fov is not None
+                and record.s_fov < 90
+                and all(abs(dec) < 89.9999 for _, dec in corners)
+            ):
                 record.footprint = corners
             record.s_xel1 = int(number(image.get("NAXIS1")) or 0) or None
             record.s_xel2 = int(number(image.get("NAXIS2")) or 0) or None
@@ -182,8 +205,11 @@ def implausible(dropped: ex.Dropped) -> list[Finding]:
     for keyword, value, what in dropped:
         if keyword not in seen:
             seen.add(keyword)
-            findings.append(OUT_OF_RANGE(f"{keyword} = {value} is not {what}: the catalog "
-                                         "leaves it out", keyword=keyword))  # fmt: skip
+            findings.append(
+                OUT_OF_RANGE(
+                    f"{keyword} = {value} is not {what}: the catalog leaves it out", keyword=keyword
+                )
+            )
     return findings
 
 
@@ -194,8 +220,10 @@ def table_wavelengths(
     for header in headers:
         if header.kind != "BINTABLE":
             continue
-        names = {str(header.get(f"TTYPE{n}") or "").strip().upper(): n
-                 for n in range(1, int(number(header.get("TFIELDS")) or 0) + 1)}  # fmt: skip
+        names = {
+            str(header.get(f"TTYPE{n}") or "").strip().upper(): n
+            for n in range(1, int(number(header.get("TFIELDS")) or 0) + 1)
+        }
         column = next((c for c in ex.WAVE_COLUMNS if c in names), None)
         if column is None:
             continue
@@ -215,23 +243,30 @@ def provenance_rows(
     for header in headers:
         if (header.extname or "").upper() != "PROVENANCE":
             continue
-        columns = read_columns(path, header, ["FILENAME", "PROPOSID", "TELESCOPE",
-                                              "INSTRUMENT", "MJD_BEG", "MJD_END"],
-                               follow_links=False)  # fmt: skip
+        columns = read_columns(
+            path,
+            header,
+            ["FILENAME", "PROPOSID", "TELESCOPE", "INSTRUMENT", "MJD_BEG", "MJD_END"],
+            follow_links=False,
+        )
         names = columns.get("FILENAME", [])
         inputs = []
         for row, name in enumerate(names):
             if not isinstance(name, str) or not name.strip():
                 continue
             program = _cell(columns, "PROPOSID", row)
-            inputs.append(InputRef(
-                "file", name.strip(), f"PROVENANCE[{row + 1}].FILENAME",
-                program_id=str(program).strip() or None if program is not None else None,
-                telescope=_text_cell(_cell(columns, "TELESCOPE", row)),
-                instrument=_text_cell(_cell(columns, "INSTRUMENT", row)),
-                t_min=_time_cell(columns, "MJD_BEG", row, dropped),
-                t_max=_time_cell(columns, "MJD_END", row, dropped),
-            ))  # fmt: skip
+            inputs.append(
+                InputRef(
+                    "file",
+                    name.strip(),
+                    f"PROVENANCE[{row + 1}].FILENAME",
+                    program_id=str(program).strip() or None if program is not None else None,
+                    telescope=_text_cell(_cell(columns, "TELESCOPE", row)),
+                    instrument=_text_cell(_cell(columns, "INSTRUMENT", row)),
+                    t_min=_time_cell(columns, "MJD_BEG", row, dropped),
+                    t_max=_time_cell(columns, "MJD_END", row, dropped),
+                )
+            )
         return inputs
     return []
 

@@ -18,7 +18,7 @@ from catalog.model.base import (
     SEVERITIES,
     VERDICTS,
     Base,
-)  # fmt: skip
+)
 from catalog.model.products import Collection, Product, ProductFinding
 from catalog.model.provenance import ProvenanceInput, ProvenanceSoftware
 from catalog.model.targets import Target, TargetAlias, product_target

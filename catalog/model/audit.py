@@ -15,7 +15,7 @@ from catalog.model.base import (
     Base,
     _in,
     _table_args,
-)  # fmt: skip
+)
 from catalog.vo import vo_column
 
 
@@ -29,54 +29,90 @@ class HarvestRun(Base):
     )
 
     run_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.Identity(), primary_key=True, description="Identifier of the run",
+        sa.BigInteger,
+        sa.Identity(),
+        primary_key=True,
+        description="Identifier of the run",
         ucd=ID_UCD,
-    )  # fmt: skip
+    )
     started_at: Mapped[datetime] = vo_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(),
-        description="When the run started (UTC)", ucd="time.start",
-    )  # fmt: skip
+        sa.DateTime(timezone=True),
+        nullable=False,
+        server_default=sa.func.now(),
+        description="When the run started (UTC)",
+        ucd="time.start",
+    )
     finished_at: Mapped[datetime | None] = vo_column(
-        sa.DateTime(timezone=True), description="When the run ended (UTC)", ucd="time.end",
-    )  # fmt: skip
+        sa.DateTime(timezone=True),
+        description="When the run ended (UTC)",
+        ucd="time.end",
+    )
     state: Mapped[str] = vo_column(
-        sa.Text, nullable=False, server_default="running",
-        description="running, completed, interrupted or failed", ucd="meta.code.status",
-    )  # fmt: skip
+        sa.Text,
+        nullable=False,
+        server_default="running",
+        description="running, completed, interrupted or failed",
+        ucd="meta.code.status",
+    )
     arguments: Mapped[Any] = vo_column(
-        JSONB, nullable=False, server_default=sa.text("'{}'::jsonb"),
-        description="What the run was asked to do (paths, collection, options)", ucd="meta.note",
-    )  # fmt: skip
+        JSONB,
+        nullable=False,
+        server_default=sa.text("'{}'::jsonb"),
+        description="What the run was asked to do (paths, collection, options)",
+        ucd="meta.note",
+    )
     host: Mapped[str | None] = vo_column(
-        sa.Text, description="Host the run ran on", ucd="meta.id",
-    )  # fmt: skip
+        sa.Text,
+        description="Host the run ran on",
+        ucd="meta.id",
+    )
     software_version: Mapped[str | None] = vo_column(
-        sa.Text, description="Version of hlsp-catalog that ran", ucd="meta.version",
-    )  # fmt: skip
+        sa.Text,
+        description="Version of hlsp-catalog that ran",
+        ucd="meta.version",
+    )
     files_seen: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0", description="Files found",
+        sa.Integer,
+        nullable=False,
+        server_default="0",
+        description="Files found",
         ucd="meta.number",
-    )  # fmt: skip
+    )
     files_added: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0", description="New products written",
+        sa.Integer,
+        nullable=False,
+        server_default="0",
+        description="New products written",
         ucd="meta.number",
-    )  # fmt: skip
+    )
     files_updated: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0", description="Changed products rewritten",
+        sa.Integer,
+        nullable=False,
+        server_default="0",
+        description="Changed products rewritten",
         ucd="meta.number",
-    )  # fmt: skip
+    )
     files_unchanged: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0",
-        description="Files skipped as unchanged (same size and mtime)", ucd="meta.number",
-    )  # fmt: skip
-    files_failed: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0", description="Files that failed",
+        sa.Integer,
+        nullable=False,
+        server_default="0",
+        description="Files skipped as unchanged (same size and mtime)",
         ucd="meta.number",
-    )  # fmt: skip
+    )
+    files_failed: Mapped[int] = vo_column(
+        sa.Integer,
+        nullable=False,
+        server_default="0",
+        description="Files that failed",
+        ucd="meta.number",
+    )
     files_withdrawn: Mapped[int] = vo_column(
-        sa.Integer, nullable=False, server_default="0",
-        description="Products whose files disappeared", ucd="meta.number",
-    )  # fmt: skip
+        sa.Integer,
+        nullable=False,
+        server_default="0",
+        description="Products whose files disappeared",
+        ucd="meta.number",
+    )
 
     failures: Mapped[list[HarvestFailure]] = relationship(
         back_populates="run", cascade="all, delete-orphan"
@@ -93,35 +129,55 @@ class HarvestFailure(Base):
     )
 
     failure_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.Identity(), primary_key=True, description="Identifier of the failure",
+        sa.BigInteger,
+        sa.Identity(),
+        primary_key=True,
+        description="Identifier of the failure",
         ucd=ID_UCD,
-    )  # fmt: skip
+    )
     run_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.ForeignKey("harvest_run.run_id", ondelete="CASCADE"), nullable=False,
-        description="Run in which the file failed", ucd="meta.id",
-    )  # fmt: skip
+        sa.BigInteger,
+        sa.ForeignKey("harvest_run.run_id", ondelete="CASCADE"),
+        nullable=False,
+        description="Run in which the file failed",
+        ucd="meta.id",
+    )
     file_path: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="Path of the file", ucd="meta.ref;meta.file",
-    )  # fmt: skip
+        sa.Text,
+        nullable=False,
+        description="Path of the file",
+        ucd="meta.ref;meta.file",
+    )
     code: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="Stable code of the failure kind",
+        sa.Text,
+        nullable=False,
+        description="Stable code of the failure kind",
         ucd="meta.code.error",
-    )  # fmt: skip
+    )
     reason: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="What went wrong", ucd="meta.note",
-    )  # fmt: skip
+        sa.Text,
+        nullable=False,
+        description="What went wrong",
+        ucd="meta.note",
+    )
     occurred_at: Mapped[datetime] = vo_column(
-        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(),
-        description="When the failure happened (UTC)", ucd="time.processing",
-    )  # fmt: skip
-    file_bytes: Mapped[int | None] = vo_column(
-        sa.BigInteger, description="Size of the file, if it could be read", unit="byte",
-        ucd="phys.size;meta.file",
-    )  # fmt: skip
-    file_mtime: Mapped[datetime | None] = vo_column(
-        sa.DateTime(timezone=True), description="Modification time of the file",
+        sa.DateTime(timezone=True),
+        nullable=False,
+        server_default=sa.func.now(),
+        description="When the failure happened (UTC)",
         ucd="time.processing",
-    )  # fmt: skip
+    )
+    file_bytes: Mapped[int | None] = vo_column(
+        sa.BigInteger,
+        description="Size of the file, if it could be read",
+        unit="byte",
+        ucd="phys.size;meta.file",
+    )
+    file_mtime: Mapped[datetime | None] = vo_column(
+        sa.DateTime(timezone=True),
+        description="Modification time of the file",
+        ucd="time.processing",
+    )
 
     run: Mapped[HarvestRun] = relationship(back_populates="failures")
 
@@ -134,8 +190,14 @@ class Setting(Base):
     )
 
     name: Mapped[str] = vo_column(
-        sa.Text, primary_key=True, description="Setting name", ucd="meta.id",
-    )  # fmt: skip
+        sa.Text,
+        primary_key=True,
+        description="Setting name",
+        ucd="meta.id",
+    )
     setting_value: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="Setting value", ucd="meta.note",
-    )  # fmt: skip
+        sa.Text,
+        nullable=False,
+        description="Setting value",
+        ucd="meta.note",
+    )

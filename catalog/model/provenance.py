@@ -12,7 +12,7 @@ from catalog.model.base import (
     Base,
     _in,
     _table_args,
-)  # fmt: skip
+)
 from catalog.vo import vo_column
 
 if TYPE_CHECKING:
@@ -29,44 +29,65 @@ class ProvenanceInput(Base):
     )
 
     product_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.ForeignKey("product.product_id", ondelete="CASCADE"), primary_key=True,
-        description="Product made from this input", ucd="meta.id",
-    )  # fmt: skip
+        sa.BigInteger,
+        sa.ForeignKey("product.product_id", ondelete="CASCADE"),
+        primary_key=True,
+        description="Product made from this input",
+        ucd="meta.id",
+    )
     input_index: Mapped[int] = vo_column(
-        sa.Integer, primary_key=True, description="Order of the input (the nn of FILEIDnn)",
+        sa.Integer,
+        primary_key=True,
+        description="Order of the input (the nn of FILEIDnn)",
         ucd="meta.number",
-    )  # fmt: skip
+    )
     kind: Mapped[str] = vo_column(
-        sa.Text, nullable=False, principal=True,
-        description="observation, file, dataset, program or product", ucd="meta.code.class",
-    )  # fmt: skip
+        sa.Text,
+        nullable=False,
+        principal=True,
+        description="observation, file, dataset, program or product",
+        ucd="meta.code.class",
+    )
     identifier: Mapped[str] = vo_column(
-        sa.Text, nullable=False, principal=True,
+        sa.Text,
+        nullable=False,
+        principal=True,
         description="Identifier of the input (MAST observation id, file name, program id)",
         ucd="meta.id;meta.dataset",
-    )  # fmt: skip
+    )
     source: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="Where it was read (e.g. FILEID03, "
-        "PROVENANCE[2].FILENAME, PROPOSID)", ucd="meta.ref",
-    )  # fmt: skip
+        sa.Text,
+        nullable=False,
+        description="Where it was read (e.g. FILEID03, PROVENANCE[2].FILENAME, PROPOSID)",
+        ucd="meta.ref",
+    )
     program_id: Mapped[str | None] = vo_column(
-        sa.Text, description="Observing program or proposal of the input",
+        sa.Text,
+        description="Observing program or proposal of the input",
         ucd="meta.id;obs.proposal",
-    )  # fmt: skip
+    )
     telescope: Mapped[str | None] = vo_column(
-        sa.Text, description="Telescope of the input", ucd="meta.id;instr.tel",
-    )  # fmt: skip
+        sa.Text,
+        description="Telescope of the input",
+        ucd="meta.id;instr.tel",
+    )
     instrument: Mapped[str | None] = vo_column(
-        sa.Text, description="Instrument of the input", ucd="meta.id;instr",
-    )  # fmt: skip
+        sa.Text,
+        description="Instrument of the input",
+        ucd="meta.id;instr",
+    )
     t_min: Mapped[float | None] = vo_column(
-        sa.Double, description="Start of the input observation (MJD)", unit="d",
+        sa.Double,
+        description="Start of the input observation (MJD)",
+        unit="d",
         ucd="time.start;obs.exposure",
-    )  # fmt: skip
+    )
     t_max: Mapped[float | None] = vo_column(
-        sa.Double, description="End of the input observation (MJD)", unit="d",
+        sa.Double,
+        description="End of the input observation (MJD)",
+        unit="d",
         ucd="time.end;obs.exposure",
-    )  # fmt: skip
+    )
 
     product: Mapped[Product] = relationship(back_populates="inputs")
 
@@ -76,23 +97,36 @@ class ProvenanceSoftware(Base):
     __table_args__ = _table_args("The software (and version) that made each product.")
 
     product_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.ForeignKey("product.product_id", ondelete="CASCADE"), primary_key=True,
-        description="Product the software made", ucd="meta.id",
-    )  # fmt: skip
+        sa.BigInteger,
+        sa.ForeignKey("product.product_id", ondelete="CASCADE"),
+        primary_key=True,
+        description="Product the software made",
+        ucd="meta.id",
+    )
     software_index: Mapped[int] = vo_column(
-        sa.Integer, primary_key=True, description="Order of the software in the chain",
+        sa.Integer,
+        primary_key=True,
+        description="Order of the software in the chain",
         ucd="meta.number",
-    )  # fmt: skip
+    )
     name: Mapped[str] = vo_column(
-        sa.Text, nullable=False, principal=True, description="Software or pipeline name",
+        sa.Text,
+        nullable=False,
+        principal=True,
+        description="Software or pipeline name",
         ucd="meta.id;meta.software",
-    )  # fmt: skip
+    )
     software_version: Mapped[str | None] = vo_column(
-        sa.Text, principal=True, description="Software version", ucd="meta.version;meta.software",
-    )  # fmt: skip
+        sa.Text,
+        principal=True,
+        description="Software version",
+        ucd="meta.version;meta.software",
+    )
     source: Mapped[str] = vo_column(
-        sa.Text, nullable=False, description="Keyword it was read from (ORIGIN, CREATOR, "
-        "PROCVER, CAL_VER, ...)", ucd="meta.ref",
-    )  # fmt: skip
+        sa.Text,
+        nullable=False,
+        description="Keyword it was read from (ORIGIN, CREATOR, PROCVER, CAL_VER, ...)",
+        ucd="meta.ref",
+    )
 
     product: Mapped[Product] = relationship(back_populates="software")

@@ -13,7 +13,7 @@ from catalog.model.base import (
     Base,
     _table_args,
     _tsvector,
-)  # fmt: skip
+)
 from catalog.sphere import SkyPoint, SPoint
 from catalog.vo import TableMeta, plain_column, vo_column
 
@@ -25,17 +25,25 @@ product_target: sa.Table = sa.Table(
     "product_target",
     Base.metadata,
     plain_column(
-        "product_id", sa.BigInteger, sa.ForeignKey("product.product_id", ondelete="CASCADE"),
-        primary_key=True, description="Product", ucd="meta.id",
+        "product_id",
+        sa.BigInteger,
+        sa.ForeignKey("product.product_id", ondelete="CASCADE"),
+        primary_key=True,
+        description="Product",
+        ucd="meta.id",
     ),
     plain_column(
-        "target_id", sa.BigInteger, sa.ForeignKey("target.target_id", ondelete="RESTRICT"),
-        primary_key=True, description="Target observed in the product", ucd="meta.id;src",
+        "target_id",
+        sa.BigInteger,
+        sa.ForeignKey("target.target_id", ondelete="RESTRICT"),
+        primary_key=True,
+        description="Target observed in the product",
+        ucd="meta.id;src",
     ),
     sa.Index(None, "target_id"),
     comment="Which targets each product observes (many to many)",
     info={"vo": TableMeta("Which targets each product observes (many to many)")},
-)  # fmt: skip
+)
 
 
 class Target(Base):
@@ -46,27 +54,46 @@ class Target(Base):
     )
 
     target_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.Identity(), primary_key=True,
-        description="Internal identifier of the target", ucd=ID_UCD,
-    )  # fmt: skip
+        sa.BigInteger,
+        sa.Identity(),
+        primary_key=True,
+        description="Internal identifier of the target",
+        ucd=ID_UCD,
+    )
     name: Mapped[str] = vo_column(
-        sa.Text, nullable=False, principal=True, description="Preferred designation",
+        sa.Text,
+        nullable=False,
+        principal=True,
+        description="Preferred designation",
         ucd="meta.id;src;meta.main",
-    )  # fmt: skip
+    )
     pos: Mapped[SkyPoint | None] = vo_column(
-        SPoint(), description="Position of the target (ICRS)", unit="deg", ucd="pos.eq;src",
-    )  # fmt: skip
+        SPoint(),
+        description="Position of the target (ICRS)",
+        unit="deg",
+        ucd="pos.eq;src",
+    )
     s_ra: Mapped[float | None] = vo_column(
-        sa.Double, sa.Computed("degrees(long(pos))", persisted=True), principal=True,
-        description="Right ascension of the target (ICRS)", unit="deg", ucd="pos.eq.ra;src",
-    )  # fmt: skip
+        sa.Double,
+        sa.Computed("degrees(long(pos))", persisted=True),
+        principal=True,
+        description="Right ascension of the target (ICRS)",
+        unit="deg",
+        ucd="pos.eq.ra;src",
+    )
     s_dec: Mapped[float | None] = vo_column(
-        sa.Double, sa.Computed("degrees(lat(pos))", persisted=True), principal=True,
-        description="Declination of the target (ICRS)", unit="deg", ucd="pos.eq.dec;src",
-    )  # fmt: skip
+        sa.Double,
+        sa.Computed("degrees(lat(pos))", persisted=True),
+        principal=True,
+        description="Declination of the target (ICRS)",
+        unit="deg",
+        ucd="pos.eq.dec;src",
+    )
     object_type: Mapped[str | None] = vo_column(
-        sa.Text, description="Class of object (star, galaxy, field, ...)", ucd="src.class",
-    )  # fmt: skip
+        sa.Text,
+        description="Class of object (star, galaxy, field, ...)",
+        ucd="src.class",
+    )
 
     aliases: Mapped[list[TargetAlias]] = relationship(
         back_populates="target", cascade="all, delete-orphan"
@@ -85,20 +112,30 @@ class TargetAlias(Base):
     )
 
     name_key: Mapped[str] = vo_column(
-        sa.Text, primary_key=True, description="Normalised name (lower case, no spaces)",
+        sa.Text,
+        primary_key=True,
+        description="Normalised name (lower case, no spaces)",
         ucd="meta.id;src",
-    )  # fmt: skip
+    )
     target_id: Mapped[int] = vo_column(
-        sa.BigInteger, sa.ForeignKey("target.target_id", ondelete="CASCADE"), nullable=False,
-        description="Target the name designates", ucd="meta.id",
-    )  # fmt: skip
+        sa.BigInteger,
+        sa.ForeignKey("target.target_id", ondelete="CASCADE"),
+        nullable=False,
+        description="Target the name designates",
+        ucd="meta.id",
+    )
     name: Mapped[str] = vo_column(
-        sa.Text, nullable=False, principal=True, description="Name as first seen in a file",
+        sa.Text,
+        nullable=False,
+        principal=True,
+        description="Name as first seen in a file",
         ucd="meta.id;src",
-    )  # fmt: skip
+    )
     search_text: Mapped[Any] = vo_column(
-        TSVECTOR, _tsvector(("simple", "name", "A")),
-        description="Full-text search vector over the name", published=False,
-    )  # fmt: skip
+        TSVECTOR,
+        _tsvector(("simple", "name", "A")),
+        description="Full-text search vector over the name",
+        published=False,
+    )
 
     target: Mapped[Target] = relationship(back_populates="aliases")

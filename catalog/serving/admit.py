@@ -34,8 +34,10 @@ _CODES = {408: "BAD_REQUEST", 413: "LIMIT_EXCEEDED", 503: "SERVICE_UNAVAILABLE"}
 def graphql_error(status: int, message: str, **extensions: Any) -> tuple[bytes, str]:
     """A GraphQL error response body for a request refused before it ran."""
     code = _CODES.get(status, "BAD_REQUEST")
-    body = {"data": None, "errors": [{"message": message,
-                                      "extensions": {"code": code, **extensions}}]}  # fmt: skip
+    body = {
+        "data": None,
+        "errors": [{"message": message, "extensions": {"code": code, **extensions}}],
+    }
     return json.dumps(body).encode(), "application/json"
 
 

@@ -208,8 +208,9 @@ class _Exchange:
         stall = self.guard.send_stall
         try:
             async with asyncio.timeout(stall):
-                await self._send({"type": "http.response.start", "status": exc.status,
-                                  "headers": headers})  # fmt: skip
+                await self._send(
+                    {"type": "http.response.start", "status": exc.status, "headers": headers}
+                )
             async with asyncio.timeout(stall):
                 await self._send({"type": "http.response.body", "body": body, "more_body": False})
         except TimeoutError:
@@ -239,8 +240,9 @@ def _with_security_headers(headers: list[Any], html_policy: str) -> list[Any]:
     out = list(headers)
     if b"x-content-type-options" not in names:
         out.append((b"x-content-type-options", b"nosniff"))
-    content_type = next((bytes(v).lower() for n, v in headers if bytes(n).lower() ==
-                         b"content-type"), b"")  # fmt: skip
+    content_type = next(
+        (bytes(v).lower() for n, v in headers if bytes(n).lower() == b"content-type"), b""
+    )
     if content_type.startswith((b"text/html", b"application/xhtml+xml")):
         if b"content-security-policy" not in names:
             out.append((b"content-security-policy", html_policy.encode()))

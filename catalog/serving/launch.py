@@ -66,14 +66,22 @@ def serve(settings: Settings, *, host: str, port: int, access_log: bool = True) 
     raise_open_files_limit()
     serving = settings.serving
     config = ServerConfig(
-        "catalog.serving.launch:worker_app", factory=True, host=host, port=port,
-        workers=serving.workers, http=GuardedHttpToolsProtocol, log_level="info",
+        "catalog.serving.launch:worker_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=serving.workers,
+        http=GuardedHttpToolsProtocol,
+        log_level="info",
         access_log=access_log,
         server_header=False,  # the app names itself (VO clients look for a software token)
-        limit_concurrency=MAX_CONNECTIONS, backlog=4096, timeout_keep_alive=5,
+        limit_concurrency=MAX_CONNECTIONS,
+        backlog=4096,
+        timeout_keep_alive=5,
         timeout_graceful_shutdown=10,
-        head_timeout=serving.client_timeout, head_limit=DEFAULT_HEAD_LIMIT,
-    )  # fmt: skip
+        head_timeout=serving.client_timeout,
+        head_limit=DEFAULT_HEAD_LIMIT,
+    )
     if serving.workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:

@@ -80,8 +80,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # Still in the head after this chunk (its body, if any, not begun): the head alone is
         # over the limit. (A chunk that completes the head may carry body bytes too.)
         if self._in_head and self._head_bytes > self.head_limit:
-            self._refuse(431, b"Request Header Fields Too Large",
-                         b"The request line and headers are too large.")  # fmt: skip
+            self._refuse(
+                431,
+                b"Request Header Fields Too Large",
+                b"The request line and headers are too large.",
+            )
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -105,8 +108,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _head_expired(self) -> None:
         self._head_timer = None
         if self._in_head and not self.transport.is_closing():
-            self._refuse(408, b"Request Timeout",
-                         b"The request headers did not arrive in time.")  # fmt: skip
+            self._refuse(408, b"Request Timeout", b"The request headers did not arrive in time.")
 
     def _refuse(self, status: int, reason: bytes, text: bytes) -> None:
         self._stop_head()

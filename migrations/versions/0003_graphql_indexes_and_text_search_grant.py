@@ -27,8 +27,12 @@ _SEARCH_TABLES = ("collection", "target_alias")
 
 def upgrade() -> None:
     op.create_index("product_file_name_idx", "product", ["file_name"], schema="hlsp")
-    op.create_index("product_collection_id_product_id_idx", "product",
-                    ["collection_id", "product_id"], schema="hlsp")  # fmt: skip
+    op.create_index(
+        "product_collection_id_product_id_idx",
+        "product",
+        ["collection_id", "product_id"],
+        schema="hlsp",
+    )
     for table in _SEARCH_TABLES:
         op.execute(f"GRANT SELECT (search_text) ON hlsp.{table} TO {READER}")
 

@@ -134,24 +134,41 @@ class _SCircle(sa.types.UserDefinedType):  # type: ignore[type-arg]
 
 def upgrade() -> None:
     ischema_names.setdefault("scircle", _SCircle)
-    op.add_column("product", sa.Column("footprint_bound", _SCircle(), comment=COMMENT),
-                  schema="hlsp")  # fmt: skip
+    op.add_column(
+        "product", sa.Column("footprint_bound", _SCircle(), comment=COMMENT), schema="hlsp"
+    )
     op.execute(BOUND_FUNCTION)
-    op.execute("COMMENT ON FUNCTION hlsp.spoly_bound(spoly) IS 'A circle holding the polygon "
-               "(needs set_sphere_output RAD or DEG at the default precision)'")  # fmt: skip
+    op.execute(
+        "COMMENT ON FUNCTION hlsp.spoly_bound(spoly) IS 'A circle holding the polygon "
+        "(needs set_sphere_output RAD or DEG at the default precision)'"
+    )
     op.execute(TRIGGER_FUNCTION)
     for trigger in TRIGGERS:
         op.execute(trigger)
     op.execute("SELECT set_sphere_output('RAD')")
-    op.execute("UPDATE hlsp.product SET footprint_bound = hlsp.spoly_bound(footprint) "
-               "WHERE footprint IS NOT NULL")  # fmt: skip
-    op.create_check_constraint(op.f("product_footprint_bound_present_check"), "product",
-                               "(footprint IS NULL) = (footprint_bound IS NULL)",
-                               schema="hlsp")  # fmt: skip
-    op.create_check_constraint(op.f("product_footprint_within_bound_check"), "product",
-                               "footprint <@ footprint_bound", schema="hlsp")  # fmt: skip
-    op.create_index("product_footprint_bound_idx", "product", ["footprint_bound"],
-                    schema="hlsp", postgresql_using="gist")  # fmt: skip
+    op.execute(
+        "UPDATE hlsp.product SET footprint_bound = hlsp.spoly_bound(footprint) "
+        "WHERE footprint IS NOT NULL"
+    )
+    op.create_check_constraint(
+        op.f("product_footprint_bound_present_check"),
+        "product",
+        "(footprint IS NULL) = (footprint_bound IS NULL)",
+        schema="hlsp",
+    )
+    op.create_check_constraint(
+        op.f("product_footprint_within_bound_check"),
+        "product",
+        "footprint <@ footprint_bound",
+        schema="hlsp",
+    )
+    op.create_index(
+        "product_footprint_bound_idx",
+        "product",
+        ["footprint_bound"],
+        schema="hlsp",
+        postgresql_using="gist",
+    )
     op.drop_index("product_footprint_idx", "product", schema="hlsp")
     op.execute(f"GRANT SELECT (footprint_bound) ON hlsp.product TO {READER}")
     op.execute(VIEW.format(replace="OR REPLACE", bound=",\n  p.footprint_bound"))
@@ -162,8 +179,9 @@ def downgrade() -> None:
     op.execute(VIEW.format(replace="", bound=""))
     op.execute("COMMENT ON VIEW ivoa.obscore IS 'ObsCore 1.1 view of the HLSP products'")
     op.execute(f"GRANT SELECT ON ivoa.obscore TO {READER}")
-    op.create_index("product_footprint_idx", "product", ["footprint"], schema="hlsp",
-                    postgresql_using="gist")  # fmt: skip
+    op.create_index(
+        "product_footprint_idx", "product", ["footprint"], schema="hlsp", postgresql_using="gist"
+    )
     op.drop_index("product_footprint_bound_idx", "product", schema="hlsp")
     for name in ("product_footprint_bound_on_insert", "product_footprint_bound_on_update"):
         op.execute(f"DROP TRIGGER {name} ON hlsp.product")

@@ -89,8 +89,14 @@ class ExpressionTranslator:
             return self.chain(node, scope)
         if isinstance(node, Paren):
             inner = self.value(node.expr, scope)
-            return Value(f"({inner.sql})", inner.kind, inner.unit, inner.column, inner.geometry,
-                         bound=inner.bound)  # fmt: skip
+            return Value(
+                f"({inner.sql})",
+                inner.kind,
+                inner.unit,
+                inner.column,
+                inner.geometry,
+                bound=inner.bound,
+            )
         if isinstance(node, Unary):
             operand = self.value(node.operand, scope)
             if not _is_number(operand):

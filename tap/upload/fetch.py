@@ -143,9 +143,15 @@ def _fetch(url: str, max_bytes: int, deadline: Deadline, policy: FetchPolicy) ->
         addresses = _addresses(target.host, deadline, policy, redirected=hop > 0)
         connection = _PinnedConnection(target, addresses, deadline, policy)
         try:
-            connection.request("GET", target.path, headers={
-                "User-Agent": "tap-upload", "Accept": "*/*", "Connection": "close",
-            })  # fmt: skip
+            connection.request(
+                "GET",
+                target.path,
+                headers={
+                    "User-Agent": "tap-upload",
+                    "Accept": "*/*",
+                    "Connection": "close",
+                },
+            )
             with connection.getresponse() as response:
                 status = response.status
                 if status not in _REDIRECTS:
@@ -236,8 +242,9 @@ def _system_lookup(host: str, deadline: Deadline) -> list[str]:
 class _PinnedConnection(http.client.HTTPConnection):
     """An HTTP(S) connection to addresses already checked, for ``target.host``."""
 
-    def __init__(self, target: _Target, addresses: list[Address], deadline: Deadline,
-                 policy: FetchPolicy) -> None:  # fmt: skip
+    def __init__(
+        self, target: _Target, addresses: list[Address], deadline: Deadline, policy: FetchPolicy
+    ) -> None:
         super().__init__(target.host, target.port)
         self._addresses = addresses
         self._deadline = deadline

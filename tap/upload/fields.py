@@ -71,10 +71,16 @@ class UploadField:
         elif self.datatype == "bit":
             datatype = "boolean"
         return Column(
-            name=self.name, sql_type=self.sql_type, datatype=datatype,
-            description=self.description, arraysize=arraysize, xtype=xtype,
-            unit=self.unit, ucd=self.ucd, utype=self.utype,
-        )  # fmt: skip
+            name=self.name,
+            sql_type=self.sql_type,
+            datatype=datatype,
+            description=self.description,
+            arraysize=arraysize,
+            xtype=xtype,
+            unit=self.unit,
+            ucd=self.ucd,
+            utype=self.utype,
+        )
 
 
 def make_field(
@@ -117,11 +123,20 @@ def make_field(
     else:
         kind, sql_type = "array", _SCALAR_SQL[datatype] + "[]"
     return UploadField(
-        name=name, datatype=datatype, arraysize=arraysize, xtype=xtype,
-        unit=attrs.get("unit"), ucd=attrs.get("ucd"), utype=attrs.get("utype"),
-        description=description, null=null, scalar=scalar, count=count, kind=kind,
+        name=name,
+        datatype=datatype,
+        arraysize=arraysize,
+        xtype=xtype,
+        unit=attrs.get("unit"),
+        ucd=attrs.get("ucd"),
+        utype=attrs.get("utype"),
+        description=description,
+        null=null,
+        scalar=scalar,
+        count=count,
+        kind=kind,
         sql_type=sql_type,
-    )  # fmt: skip
+    )
 
 
 _NOT_SQL = re.compile(r"[^a-z0-9_]+")

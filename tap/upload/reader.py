@@ -191,8 +191,9 @@ class _Parser:
                 stream = self.stream(events, tag)
                 return self.binary(stream, decoders, binary2=tag == "BINARY2")
             if tag == "FITS":
-                raise self.fail("FITS-serialised VOTables cannot be uploaded; use TABLEDATA, "
-                                "BINARY or BINARY2.")  # fmt: skip
+                raise self.fail(
+                    "FITS-serialised VOTables cannot be uploaded; use TABLEDATA, BINARY or BINARY2."
+                )
             raise self.fail(f"unexpected <{tag}> in DATA.")
         raise self.fail("the document ends inside DATA.")
 
@@ -245,12 +246,15 @@ class _Parser:
             tag = _local(elem.tag)
             if event == "start" and tag == "STREAM":
                 if elem.get("href"):
-                    raise self.fail(f"{kind} STREAM href (external data) is not accepted; "
-                                    "send the data inline, base64-encoded.")  # fmt: skip
+                    raise self.fail(
+                        f"{kind} STREAM href (external data) is not accepted; "
+                        "send the data inline, base64-encoded."
+                    )
                 encoding = elem.get("encoding", "base64")
                 if encoding != "base64":
-                    raise self.fail(f"{kind} STREAM encoding {encoding!r} is not supported; "
-                                    "use base64.")  # fmt: skip
+                    raise self.fail(
+                        f"{kind} STREAM encoding {encoding!r} is not supported; use base64."
+                    )
             elif event == "end" and tag == "STREAM":
                 text = re.sub(r"\s+", "", elem.text or "")
                 try:

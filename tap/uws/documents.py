@@ -69,18 +69,23 @@ def _parameters(job: Job, job_url: str, indent: str) -> str:
     for name, values in job.parameters.items():
         value = ";".join(values)
         if xml_safe(value):
-            lines.append(f"{inner}<uws:parameter id={_attr(name)}>{escape(value)}"
-                         "</uws:parameter>\n")  # fmt: skip
+            lines.append(
+                f"{inner}<uws:parameter id={_attr(name)}>{escape(value)}</uws:parameter>\n"
+            )
         else:
             href = f"{job_url}/parameters/{quote(name, safe='')}"
-            lines.append(f'{inner}<uws:parameter id={_attr(name)} byReference="true">'
-                         f"{escape(href)}</uws:parameter>\n")  # fmt: skip
+            lines.append(
+                f'{inner}<uws:parameter id={_attr(name)} byReference="true">'
+                f"{escape(href)}</uws:parameter>\n"
+            )
     for name in job.inputs:
         if name in job.parameters:
             continue
         href = f"{job_url}/parameters/{quote(name, safe='')}"
-        lines.append(f'{inner}<uws:parameter id={_attr(name)} byReference="true">'
-                     f"{escape(href)}</uws:parameter>\n")  # fmt: skip
+        lines.append(
+            f'{inner}<uws:parameter id={_attr(name)} byReference="true">'
+            f"{escape(href)}</uws:parameter>\n"
+        )
     lines.append(f"{indent}</uws:parameters>\n")
     return "".join(lines)
 
@@ -119,8 +124,7 @@ def job_document(job: Job, job_url: str) -> str:
     parts.append(_element("startTime", format_time(job.start_time) if job.start_time else None))
     parts.append(_element("endTime", format_time(job.end_time) if job.end_time else None))
     parts.append(_element("executionDuration", str(job.execution_duration)))
-    parts.append(_element("destruction", format_time(job.destruction) if job.destruction
-                          else None))  # fmt: skip
+    parts.append(_element("destruction", format_time(job.destruction) if job.destruction else None))
     parts.append(_parameters(job, job_url, "  "))
     parts.append(_results(job, job_url, "  "))
     if job.error is not None:

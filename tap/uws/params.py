@@ -131,7 +131,7 @@ class UwsLimits:
         if self.max_execution_duration and (
             requested == 0 or requested > self.max_execution_duration
         ):
-            return self.max_execution_duration  # fmt: skip
+            return self.max_execution_duration
         return requested
 
     def destruction(

@@ -77,16 +77,21 @@ def _guarded(handler: Handler) -> Handler:
         except HttpJobError as exc:
             return PlainTextResponse(exc.message + "\n", status_code=exc.status, media_type=TEXT)
         except Overloaded as exc:
-            return PlainTextResponse(exc.message + "\n", status_code=503, media_type=TEXT,
-                                     headers={"Retry-After": str(exc.retry_after)})  # fmt: skip
+            return PlainTextResponse(
+                exc.message + "\n",
+                status_code=503,
+                media_type=TEXT,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         except (sa.exc.OperationalError, sa.exc.TimeoutError, psycopg.OperationalError):
             log.exception("UWS: the job database is unavailable")
             exc2 = JobStoreUnavailable("The job database is unavailable; try again later.")
             return PlainTextResponse(exc2.message + "\n", status_code=exc2.status)
         except Exception:
             log.exception("UWS: %s %s failed", request.method, request.url.path)
-            return PlainTextResponse("Internal error of the job service; it was logged.\n",
-                                     status_code=500)  # fmt: skip
+            return PlainTextResponse(
+                "Internal error of the job service; it was logged.\n", status_code=500
+            )
 
     return wrapper
 
@@ -205,11 +210,16 @@ class _Endpoints:
         last_text = last(params, "last")
         last_n = parse_int("LAST", last_text, minimum=1) if last_text is not None else None
         refs = await self.svc.run(
-            functools.partial(self.store.list_jobs, self.svc.owner_of(request), phases=phases,
-                              after=after, last=last_n, limit=self.limits.job_list_limit)
-        )  # fmt: skip
-        return Response(documents.job_list(refs, self.base(request)),
-                        media_type=documents.XML_TYPE)  # fmt: skip
+            functools.partial(
+                self.store.list_jobs,
+                self.svc.owner_of(request),
+                phases=phases,
+                after=after,
+                last=last_n,
+                limit=self.limits.job_list_limit,
+            )
+        )
+        return Response(documents.job_list(refs, self.base(request)), media_type=documents.XML_TYPE)
 
     async def create(self, request: Request) -> Response:
         async with request_params(request, self.limits) as (params, files):
@@ -231,13 +241,17 @@ class _Endpoints:
                 raise ParametersTooLarge(parameters_too_large(self.limits.parameter_limit))
             job = await self.svc.run(
                 functools.partial(
-                    self.store.create, owner_id=self.svc.owner_of(request),
-                    run_id=last(params, "runid"), parameters=values,
-                    execution_duration=duration if duration is not None
+                    self.store.create,
+                    owner_id=self.svc.owner_of(request),
+                    run_id=last(params, "runid"),
+                    parameters=values,
+                    execution_duration=duration
+                    if duration is not None
                     else self.limits.execution_duration(None),
-                    destruction=destruction, inputs=[name for name, _ in files],
+                    destruction=destruction,
+                    inputs=[name for name, _ in files],
                 )
-            )  # fmt: skip
+            )
             try:
                 await self.store_files(job.job_id, files)
             except BaseException:
@@ -272,8 +286,10 @@ class _Endpoints:
                 parse_phases([wanted])
             if wait != 0:
                 job = await self.wait(request, job, self.limits.wait_seconds(wait), wanted)
-        return Response(documents.job_document(job, self.job_url(request, job.job_id)),
-                        media_type=documents.XML_TYPE)  # fmt: skip
+        return Response(
+            documents.job_document(job, self.job_url(request, job.job_id)),
+            media_type=documents.XML_TYPE,
+        )
 
     async def wait(self, request: Request, job: Job, timeout: float, wanted: str | None) -> Job:
         """Block (without a thread) while the job stays in its phase (UWS 1.1 §2.2.1.1)."""
@@ -293,8 +309,9 @@ class _Endpoints:
                 if current.phase != start_phase or remaining <= 0:
                     return current
                 try:
-                    await asyncio.wait_for(changed.wait(),
-                                           min(remaining, self.svc.recheck_interval))  # fmt: skip
+                    await asyncio.wait_for(
+                        changed.wait(), min(remaining, self.svc.recheck_interval)
+                    )
                 except TimeoutError:
                     if await request.is_disconnected():
                         return current
@@ -328,8 +345,10 @@ class _Endpoints:
         params = await self.params(request)
         seconds = self.duration(params)
         if seconds is None:
-            raise JobRequestError("Send EXECUTIONDURATION=<seconds> (0 asks for the maximum, "
-                                  f"{self.limits.max_execution_duration} s).")  # fmt: skip
+            raise JobRequestError(
+                "Send EXECUTIONDURATION=<seconds> (0 asks for the maximum, "
+                f"{self.limits.max_execution_duration} s)."
+            )
         if await self.svc.run(self.store.set_execution_duration, job.job_id, seconds) is None:
             raise JobPhaseError(
                 f"The job is {job.phase}: its execution duration can only be changed "
@@ -345,8 +364,10 @@ class _Endpoints:
         params = await self.params(request)
         value = last(params, "destruction")
         if not value:
-            raise JobRequestError("Send DESTRUCTION=<ISO 8601 UTC date-time>, e.g. "
-                                  f"{format_time(job.destruction or utc_now())}.")  # fmt: skip
+            raise JobRequestError(
+                "Send DESTRUCTION=<ISO 8601 UTC date-time>, e.g. "
+                f"{format_time(job.destruction or utc_now())}."
+            )
         when = self.destruction_time(value)
         await self.svc.run(self.store.set_destruction, job.job_id, when)
         return self.see_job(request, job.job_id)
@@ -363,16 +384,19 @@ class _Endpoints:
         job = await self.job(request)
         url = self.job_url(request, job.job_id)
         if request.method == "GET":
-            return Response(documents.parameters_document(job, url),
-                            media_type=documents.XML_TYPE)  # fmt: skip
+            return Response(documents.parameters_document(job, url), media_type=documents.XML_TYPE)
         async with request_params(request, self.limits) as (params, files):
             values = self.job_parameters(params)
             updated = await self.svc.run(
-                functools.partial(self.store.set_parameters, job.job_id, values,
-                                  accumulate=self.svc.multi_valued,
-                                  inputs=[name for name, _ in files],
-                                  max_bytes=self.limits.parameter_limit)
-            )  # fmt: skip
+                functools.partial(
+                    self.store.set_parameters,
+                    job.job_id,
+                    values,
+                    accumulate=self.svc.multi_valued,
+                    inputs=[name for name, _ in files],
+                    max_bytes=self.limits.parameter_limit,
+                )
+            )
             if updated is None:
                 raise JobPhaseError(
                     f"The job is {job.phase}: parameters can only be changed while it is "
@@ -394,8 +418,10 @@ class _Endpoints:
 
     async def results(self, request: Request) -> Response:
         job = await self.job(request)
-        return Response(documents.results_document(job, self.job_url(request, job.job_id)),
-                        media_type=documents.XML_TYPE)  # fmt: skip
+        return Response(
+            documents.results_document(job, self.job_url(request, job.job_id)),
+            media_type=documents.XML_TYPE,
+        )
 
     async def result(self, request: Request) -> Response:
         job = await self.job(request)
@@ -406,14 +432,18 @@ class _Endpoints:
                 f"{state}. The result of a COMPLETED job is …/results/{RESULT_ID}."
             )
         chunks = await self.blob(job.job_id, RESULT, RESULT)
-        return StreamingResponse(chunks, media_type=job.result.content_type,
-                                 headers={"Content-Length": str(job.result.size)})  # fmt: skip
+        return StreamingResponse(
+            chunks,
+            media_type=job.result.content_type,
+            headers={"Content-Length": str(job.result.size)},
+        )
 
     async def error(self, request: Request) -> Response:
         job = await self.job(request)
         if job.phase != ERROR or job.error is None:
-            raise JobNotFound(f"Job {job.job_id} is {job.phase}, not ERROR: it has no error "
-                              "document.")  # fmt: skip
+            raise JobNotFound(
+                f"Job {job.job_id} is {job.phase}, not ERROR: it has no error document."
+            )
         body, media_type = self.svc.render_error(job.error.message)
         return Response(body, media_type=media_type)
 

@@ -74,9 +74,11 @@ class UwsService:
         self.gate = gate
         self.store = JobStore(store_engine, query_engine=query_engine)
         self.pool = WorkerPool(
-            self.store, executor, workers=workers,
+            self.store,
+            executor,
+            workers=workers,
             max_execution_duration=self.limits.max_execution_duration,
-        )  # fmt: skip
+        )
         self.base_url = base_url.rstrip("/") if base_url else None
         self.owner_of = owner_of
         self.render_error = render_error
@@ -118,8 +120,9 @@ class UwsService:
         destroyed = self.store.reap()
         recovered = self.store.recover_stale()
         if destroyed or recovered:
-            log.info("UWS: %d jobs destroyed, %d stale jobs recovered", len(destroyed),
-                     len(recovered))  # fmt: skip
+            log.info(
+                "UWS: %d jobs destroyed, %d stale jobs recovered", len(destroyed), len(recovered)
+            )
 
     def _reap_loop(self) -> None:
         while not self._stop.wait(self.reap_interval):

@@ -190,12 +190,21 @@ def _job(row: sa.Row[Any]) -> Job:
         result = ResultMeta(m["result_type"], int(m["result_size"] or 0), m["result_rows"])
     params: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in m["parameters"].items()}
     return Job(
-        job_id=m["job_id"], phase=m["phase"], run_id=m["run_id"], owner_id=m["owner_id"],
-        creation_time=m["creation_time"], start_time=m["start_time"], end_time=m["end_time"],
-        quote=m["quote"], execution_duration=m["execution_duration"],
-        destruction=m["destruction"], parameters=params, inputs=tuple(m["inputs"]),
-        error=error, result=result,
-    )  # fmt: skip
+        job_id=m["job_id"],
+        phase=m["phase"],
+        run_id=m["run_id"],
+        owner_id=m["owner_id"],
+        creation_time=m["creation_time"],
+        start_time=m["start_time"],
+        end_time=m["end_time"],
+        quote=m["quote"],
+        execution_duration=m["execution_duration"],
+        destruction=m["destruction"],
+        parameters=params,
+        inputs=tuple(m["inputs"]),
+        error=error,
+        result=result,
+    )
 
 
 class JobStore:
@@ -233,11 +242,17 @@ class JobStore:
                     f":owner, CAST(:params AS jsonb), :inputs, :duration, :destruction) "
                     f"RETURNING {_COLUMNS}"
                 ),
-                {"id": job_id, "phase": PENDING, "run": run_id, "owner": owner_id,
-                 "params": json.dumps({k: list(v) for k, v in parameters.items()}),
-                 "inputs": list(inputs), "duration": execution_duration,
-                 "destruction": destruction},
-            ).one()  # fmt: skip
+                {
+                    "id": job_id,
+                    "phase": PENDING,
+                    "run": run_id,
+                    "owner": owner_id,
+                    "params": json.dumps({k: list(v) for k, v in parameters.items()}),
+                    "inputs": list(inputs),
+                    "duration": execution_duration,
+                    "destruction": destruction,
+                },
+            ).one()
         return _job(row)
 
     def get(self, job_id: str, owner_id: str | None) -> Job | None:
@@ -317,10 +332,12 @@ class JobStore:
         acc = set(accumulate)
         with self.engine.begin() as conn:
             row = conn.execute(
-                sa.text(f"SELECT parameters FROM {SCHEMA}.job WHERE job_id = :id "
-                        "AND phase = 'PENDING' FOR UPDATE"),
+                sa.text(
+                    f"SELECT parameters FROM {SCHEMA}.job WHERE job_id = :id "
+                    "AND phase = 'PENDING' FOR UPDATE"
+                ),
                 {"id": job_id},
-            ).first()  # fmt: skip
+            ).first()
             if row is None:
                 return None
             merged: dict[str, list[str]] = {k: list(v) for k, v in row[0].items()}
@@ -341,8 +358,9 @@ class JobStore:
 
     def set_execution_duration(self, job_id: str, seconds: int) -> Job | None:
         """None if the job is no longer waiting to run."""
-        return self._update(job_id, "execution_duration = :s", "phase IN ('PENDING', 'HELD')",
-                            s=seconds)  # fmt: skip
+        return self._update(
+            job_id, "execution_duration = :s", "phase IN ('PENDING', 'HELD')", s=seconds
+        )
 
     def set_destruction(self, job_id: str, when: dt.datetime) -> Job | None:
         return self._update(job_id, "destruction = :d", "true", d=when)
@@ -350,9 +368,10 @@ class JobStore:
     def run(self, job_id: str) -> Job | None:
         """PENDING (or HELD) -> QUEUED; any other phase is left alone. None if gone."""
         queued = self._update(
-            job_id, "phase = 'QUEUED', queued_at = clock_timestamp()",
+            job_id,
+            "phase = 'QUEUED', queued_at = clock_timestamp()",
             f"phase IN ('{PENDING}', '{HELD}')",
-        )  # fmt: skip
+        )
         return queued or self.get_any(job_id)
 
     def get_any(self, job_id: str) -> Job | None:
@@ -384,10 +403,12 @@ class JobStore:
         """Destroy a job and its results (cancelling it first if it runs)."""
         with self.engine.begin() as conn:
             row = conn.execute(
-                sa.text(f"DELETE FROM {SCHEMA}.job WHERE job_id = :id "
-                        "RETURNING query_pid, query_backend_start"),
+                sa.text(
+                    f"DELETE FROM {SCHEMA}.job WHERE job_id = :id "
+                    "RETURNING query_pid, query_backend_start"
+                ),
                 {"id": job_id},
-            ).first()  # fmt: skip
+            ).first()
         if row is None:
             return False
         if row[0] is not None:
@@ -423,8 +444,9 @@ class JobStore:
                     )
                 ).first()
                 if row is not None:
-                    conn.execute(sa.text("SELECT pg_advisory_lock(:c, :k)"),
-                                 {"c": LOCK_CLASS, "k": row[0]})  # fmt: skip
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_lock(:c, :k)"), {"c": LOCK_CLASS, "k": row[0]}
+                    )
         except BaseException:
             conn.close()
             raise
@@ -437,8 +459,10 @@ class JobStore:
     def release(claim: Claim) -> None:
         try:
             with claim.conn.begin():
-                claim.conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :k)"),
-                                   {"c": LOCK_CLASS, "k": claim.lock_key})  # fmt: skip
+                claim.conn.execute(
+                    sa.text("SELECT pg_advisory_unlock(:c, :k)"),
+                    {"c": LOCK_CLASS, "k": claim.lock_key},
+                )
         except sa.exc.DBAPIError:
             claim.conn.invalidate()
         finally:
@@ -448,42 +472,68 @@ class JobStore:
         """Record the backend running the job's statements; False if no longer EXECUTING."""
         with self.engine.begin() as conn:
             n = conn.execute(
-                sa.text(f"UPDATE {SCHEMA}.job SET query_pid = :pid, query_backend_start = :bs "
-                        "WHERE job_id = :id AND phase = 'EXECUTING'"),
+                sa.text(
+                    f"UPDATE {SCHEMA}.job SET query_pid = :pid, query_backend_start = :bs "
+                    "WHERE job_id = :id AND phase = 'EXECUTING'"
+                ),
                 {"id": job_id, "pid": pid, "bs": start},
-            ).rowcount  # fmt: skip
+            ).rowcount
         return bool(n)
 
     def executing(self, job_ids: Sequence[str]) -> set[str]:
         """Which of these jobs are (still) EXECUTING."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.text(f"SELECT job_id FROM {SCHEMA}.job WHERE job_id = "
-                                        "ANY(:ids) AND phase = 'EXECUTING'"),
-                                {"ids": list(job_ids)}).scalars().all()  # fmt: skip
+            rows = (
+                conn.execute(
+                    sa.text(
+                        f"SELECT job_id FROM {SCHEMA}.job WHERE job_id = "
+                        "ANY(:ids) AND phase = 'EXECUTING'"
+                    ),
+                    {"ids": list(job_ids)},
+                )
+                .scalars()
+                .all()
+            )
         return set(rows)
 
     def phase_of(self, job_id: str) -> str | None:
         with self.engine.connect() as conn:
-            value = conn.execute(sa.text(f"SELECT phase FROM {SCHEMA}.job WHERE job_id = :id"),
-                                 {"id": job_id}).scalar()  # fmt: skip
+            value = conn.execute(
+                sa.text(f"SELECT phase FROM {SCHEMA}.job WHERE job_id = :id"), {"id": job_id}
+            ).scalar()
         return None if value is None else str(value)
 
     def complete(self, job_id: str, meta: ResultMeta) -> bool:
         """EXECUTING -> COMPLETED with the result written; False if aborted/deleted meanwhile."""
-        return self._update(
-            job_id, "phase = 'COMPLETED', end_time = clock_timestamp(), query_pid = NULL, "
-            "result_type = :t, result_size = :s, result_rows = :r", f"phase = '{EXECUTING}'",
-            t=meta.content_type, s=meta.size, r=meta.rows,
-        ) is not None  # fmt: skip
+        return (
+            self._update(
+                job_id,
+                "phase = 'COMPLETED', end_time = clock_timestamp(), query_pid = NULL, "
+                "result_type = :t, result_size = :s, result_rows = :r",
+                f"phase = '{EXECUTING}'",
+                t=meta.content_type,
+                s=meta.size,
+                r=meta.rows,
+            )
+            is not None
+        )
 
     def fail(self, job_id: str, error: ErrorSummary, *, from_phase: str = EXECUTING) -> bool:
         """-> ERROR with ``error``; False if the job was not in ``from_phase``. A message that
         quotes what PostgreSQL cannot store (NUL, lone surrogates) is stored escaped."""
-        return self._update(
-            job_id, "phase = 'ERROR', end_time = clock_timestamp(), query_pid = NULL, "
-            "error_message = :m, error_code = :c, error_fatal = :f", "phase = :from",
-            m=storable_text(error.message), c=error.code, f=error.fatal, **{"from": from_phase},
-        ) is not None  # fmt: skip
+        return (
+            self._update(
+                job_id,
+                "phase = 'ERROR', end_time = clock_timestamp(), query_pid = NULL, "
+                "error_message = :m, error_code = :c, error_fatal = :f",
+                "phase = :from",
+                m=storable_text(error.message),
+                c=error.code,
+                f=error.fatal,
+                **{"from": from_phase},
+            )
+            is not None
+        )
 
     def interrupt(self, job_id: str, message: str, code: str = STALE_CODE) -> bool:
         """EXECUTING -> ERROR (transient) with ``message``, cancelling its statement: for a
@@ -511,8 +561,9 @@ class JobStore:
         """
         recovered: list[str] = []
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.text(f"SELECT job_id, lock_key FROM {SCHEMA}.job "
-                                        "WHERE phase = 'EXECUTING'")).all()  # fmt: skip
+            rows = conn.execute(
+                sa.text(f"SELECT job_id, lock_key FROM {SCHEMA}.job WHERE phase = 'EXECUTING'")
+            ).all()
             conn.commit()
             for job_id, key in rows:
                 lock = {"c": LOCK_CLASS, "k": key or 0}
@@ -533,8 +584,12 @@ class JobStore:
                         ),
                         {"id": job_id, "k": key, "m": STALE_MESSAGE, "c": STALE_CODE},
                     ).first()
-                    conn.execute(sa.text(f"DELETE FROM {SCHEMA}.blob WHERE job_id = :id "
-                                         f"AND kind = '{RESULT}'"), {"id": job_id})  # fmt: skip
+                    conn.execute(
+                        sa.text(
+                            f"DELETE FROM {SCHEMA}.blob WHERE job_id = :id AND kind = '{RESULT}'"
+                        ),
+                        {"id": job_id},
+                    )
                     conn.commit()
                 finally:
                     conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :k)"), lock)
@@ -549,11 +604,13 @@ class JobStore:
         """Destroy every job (and its results) whose destruction time has passed."""
         with self.engine.begin() as conn:
             rows = conn.execute(
-                sa.text(f"DELETE FROM {SCHEMA}.job WHERE destruction <= "
-                        "coalesce(:now, clock_timestamp()) "
-                        "RETURNING job_id, query_pid, query_backend_start"),
+                sa.text(
+                    f"DELETE FROM {SCHEMA}.job WHERE destruction <= "
+                    "coalesce(:now, clock_timestamp()) "
+                    "RETURNING job_id, query_pid, query_backend_start"
+                ),
                 {"now": now},
-            ).all()  # fmt: skip
+            ).all()
         for _, pid, start in rows:
             if pid is not None:
                 self.cancel_query(pid, start)
@@ -567,10 +624,12 @@ class JobStore:
         """Store one chunk (committed at once, so a running job holds no long transaction)."""
         with conn.begin():
             conn.execute(
-                sa.text(f"INSERT INTO {SCHEMA}.blob (job_id, kind, name, seq, data) "
-                        "VALUES (:id, :kind, :name, :seq, :data)"),
+                sa.text(
+                    f"INSERT INTO {SCHEMA}.blob (job_id, kind, name, seq, data) "
+                    "VALUES (:id, :kind, :name, :seq, :data)"
+                ),
                 {"id": job_id, "kind": kind, "name": name, "seq": seq, "data": data},
-            )  # fmt: skip
+            )
 
     def write_input(self, job_id: str, name: str, seq: int, data: bytes) -> None:
         with self.engine.connect() as conn:
@@ -578,14 +637,20 @@ class JobStore:
 
     def delete_input(self, job_id: str, name: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sa.text(f"DELETE FROM {SCHEMA}.blob WHERE job_id = :id "
-                                 f"AND kind = '{INPUT}' AND name = :n"),
-                         {"id": job_id, "n": name})  # fmt: skip
+            conn.execute(
+                sa.text(
+                    f"DELETE FROM {SCHEMA}.blob WHERE job_id = :id "
+                    f"AND kind = '{INPUT}' AND name = :n"
+                ),
+                {"id": job_id, "n": name},
+            )
 
     def delete_blobs(self, job_id: str, kind: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(sa.text(f"DELETE FROM {SCHEMA}.blob WHERE job_id = :id AND kind = :k"),
-                         {"id": job_id, "k": kind})  # fmt: skip
+            conn.execute(
+                sa.text(f"DELETE FROM {SCHEMA}.blob WHERE job_id = :id AND kind = :k"),
+                {"id": job_id, "k": kind},
+            )
 
     def read_blob(self, job_id: str, kind: str, name: str) -> Iterator[bytes]:
         """The chunks of a result or upload, fetched one at a time (one query per chunk)."""
@@ -598,17 +663,20 @@ class JobStore:
         """Chunk ``seq`` of a result or upload, None after the last."""
         with self.engine.connect() as conn:
             data = conn.execute(
-                sa.text(f"SELECT data FROM {SCHEMA}.blob WHERE job_id = :id AND kind = :k "
-                        "AND name = :n AND seq = :s"),
+                sa.text(
+                    f"SELECT data FROM {SCHEMA}.blob WHERE job_id = :id AND kind = :k "
+                    "AND name = :n AND seq = :s"
+                ),
                 {"id": job_id, "k": kind, "n": name, "s": seq},
-            ).scalar()  # fmt: skip
+            ).scalar()
         return None if data is None else bytes(data)
 
     def statuses(self) -> dict[str, int]:
         """Number of jobs per phase (for monitoring and tests)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.text(f"SELECT phase, count(*) FROM {SCHEMA}.job "
-                                        "GROUP BY phase")).all()  # fmt: skip
+            rows = conn.execute(
+                sa.text(f"SELECT phase, count(*) FROM {SCHEMA}.job GROUP BY phase")
+            ).all()
         return {str(p): int(n) for p, n in rows}
 
 
@@ -617,9 +685,11 @@ def cancel_backend(engine: sa.Engine, pid: int, backend_start: dt.datetime | Non
     that started at ``backend_start``."""
     with engine.connect() as conn:
         cancelled = conn.execute(
-            sa.text("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = :pid "
-                    "AND (CAST(:bs AS timestamptz) IS NULL OR backend_start = :bs)"),
+            sa.text(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = :pid "
+                "AND (CAST(:bs AS timestamptz) IS NULL OR backend_start = :bs)"
+            ),
             {"pid": pid, "bs": backend_start},
-        ).scalar()  # fmt: skip
+        ).scalar()
         conn.commit()
     return bool(cancelled)

@@ -72,15 +72,18 @@ class _Run:
             if read_write:
                 conn.execute(sa.text("SET TRANSACTION READ WRITE"))
             pid, started = conn.execute(
-                sa.text("SELECT pid, backend_start FROM pg_stat_activity "
-                        "WHERE pid = pg_backend_pid()")
-            ).one()  # fmt: skip
+                sa.text(
+                    "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+                )
+            ).one()
             remaining = self.remaining_seconds
             if remaining is not None:
                 if remaining <= 0:
                     raise QueryTimeout("the execution duration is used up")
-                conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"),
-                             {"ms": str(max(1, int(remaining * 1000)))})  # fmt: skip
+                conn.execute(
+                    sa.text("SELECT set_config('statement_timeout', :ms, true)"),
+                    {"ms": str(max(1, int(remaining * 1000)))},
+                )
             if not self._store.set_query_backend(self._job.job_id, pid, started):
                 raise _Stopped
             self.backend = (pid, started)
@@ -130,8 +133,14 @@ class _Sink:
 
     def _flush(self, chunk: bytes) -> None:
         try:
-            self._store.write_blob(self._claim.conn, self._claim.job.job_id, kind=RESULT,
-                                   name=RESULT, seq=self._seq, data=chunk)  # fmt: skip
+            self._store.write_blob(
+                self._claim.conn,
+                self._claim.job.job_id,
+                kind=RESULT,
+                name=RESULT,
+                seq=self._seq,
+                data=chunk,
+            )
         except sa.exc.IntegrityError:  # the job was deleted meanwhile
             raise _Stopped from None
         self._seq += 1
@@ -281,8 +290,7 @@ class WorkerPool:
                 log.info("UWS job %s stopped: %s", job.job_id, type(exc).__name__)
             self._discard(job.job_id)
             return
-        if not self.store.complete(job.job_id, ResultMeta(info.content_type, sink.size,
-                                                          info.rows)):  # fmt: skip
+        if not self.store.complete(job.job_id, ResultMeta(info.content_type, sink.size, info.rows)):
             self._discard(job.job_id)
 
     def _discard(self, job_id: str) -> None:

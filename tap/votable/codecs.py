@@ -235,9 +235,14 @@ class FieldCodec:
         sentinel = prim.sentinel
         assert sentinel is not None
         self._init_numeric_elements(
-            _int_text, one, fmt, size, one.pack(sentinel), str(sentinel),
+            _int_text,
+            one,
+            fmt,
+            size,
+            one.pack(sentinel),
+            str(sentinel),
             lambda v: sentinel if v is None else int(v),
-        )  # fmt: skip
+        )
 
     def _init_numeric_elements(  # noqa: PLR0917 - private, called twice
         self,

@@ -93,9 +93,13 @@ class _Cursor:
     server-side cursor fetched in batches."""
 
     def __init__(
-        self, conn: psycopg.Connection[Any], sql: str, batch: int, binary: bool,
+        self,
+        conn: psycopg.Connection[Any],
+        sql: str,
+        batch: int,
+        binary: bool,
         small: bool = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._stack = contextlib.ExitStack()
         self._closed = False
         self.batch = batch
@@ -283,9 +287,14 @@ def query_result(
         plan = None
         if pg_types is not None:
             plan = fastpath.plan(
-                sql, columns, codecs, pg_types, binary2=binary2,
-                limit=None if maxrec is None else maxrec + 1, iso_dates=iso_dates,
-            )  # fmt: skip
+                sql,
+                columns,
+                codecs,
+                pg_types,
+                binary2=binary2,
+                limit=None if maxrec is None else maxrec + 1,
+                iso_dates=iso_dates,
+            )
         if plan is not None:
             small = fetch_in_one(conn, plan.sql, None if maxrec is None else maxrec + 1)
             cursor = _Cursor(conn, plan.sql, batch, binary=True, small=small)
@@ -296,6 +305,10 @@ def query_result(
             encoded = (plan.assemble(rows) for rows in limit.batches_of(source))
             return binary_stream(columns, encoded, limit, infos, binary2=binary2)
     return write(
-        columns, stream_rows(conn, sql, maxrec=maxrec, batch=batch), fmt,
-        infos=infos, maxrec=maxrec, batch=min(batch, 1000),
-    )  # fmt: skip
+        columns,
+        stream_rows(conn, sql, maxrec=maxrec, batch=batch),
+        fmt,
+        infos=infos,
+        maxrec=maxrec,
+        batch=min(batch, 1000),
+    )

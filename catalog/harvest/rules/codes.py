@@ -15,152 +15,214 @@ ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 # Presence of keywords (levels of MAST's HLSP metadata pages)
 REQUIRED_MISSING = rule(
-    "HLSP-K001", ERROR, "Required keyword missing",
+    "HLSP-K001",
+    ERROR,
+    "Required keyword missing",
     "MAST's HLSP guidelines require it; the file fails review until it is added.",
-)  # fmt: skip
+)
 RECOMMENDED_MISSING = rule(
-    "HLSP-K002", WARNING, "Recommended keyword missing",
+    "HLSP-K002",
+    WARNING,
+    "Recommended keyword missing",
     "MAST derives recommended keywords at ingest when they are absent; "
     "supply it to control the value.",
-)  # fmt: skip
+)
 SUGGESTED_MISSING = rule(
-    "HLSP-K003", INFO, "Suggested keyword missing",
+    "HLSP-K003",
+    INFO,
+    "Suggested keyword missing",
     "Suggested keywords help archive users; nothing fails without it.",
-)  # fmt: skip
+)
 NON_STANDARD = rule(
-    "HLSP-K004", WARNING, "Non-standard keyword used",
+    "HLSP-K004",
+    WARNING,
+    "Non-standard keyword used",
     "The file is harvestable as it is; rename the keyword to the standard name "
     "in the next delivery.",
-)  # fmt: skip
+)
 UNEXPECTED_HDU = rule(
-    "HLSP-K005", WARNING, "Keyword in an unexpected HDU",
+    "HLSP-K005",
+    WARNING,
+    "Keyword in an unexpected HDU",
     "Keywords are read from the HDU they belong to; move or copy the keyword there.",
-)  # fmt: skip
+)
 
 # Values of keywords
 LICENSE_WRONG = rule(
-    "HLSP-K006", ERROR, "LICENSE is not 'CC BY 4.0'",
+    "HLSP-K006",
+    ERROR,
+    "LICENSE is not 'CC BY 4.0'",
     "HLSPs are published under CC BY 4.0: set LICENSE = 'CC BY 4.0'.",
-)  # fmt: skip
+)
 LICENURL_SPELLING = rule(
-    "HLSP-K007", WARNING, "LICENURL spelled differently",
+    "HLSP-K007",
+    WARNING,
+    "LICENURL spelled differently",
     "Write exactly LICENURL = 'https://creativecommons.org/licenses/by/4.0/'.",
-)  # fmt: skip
+)
 LICENURL_WRONG = rule(
-    "HLSP-K008", ERROR, "LICENURL is not the CC BY 4.0 URL",
+    "HLSP-K008",
+    ERROR,
+    "LICENURL is not the CC BY 4.0 URL",
     "Set LICENURL = 'https://creativecommons.org/licenses/by/4.0/'.",
-)  # fmt: skip
+)
 DOI_MALFORMED = rule(
-    "HLSP-K009", ERROR, "DOI malformed",
+    "HLSP-K009",
+    ERROR,
+    "DOI malformed",
     "DOI holds the collection's bare DOI under MAST's prefix, e.g. DOI = '10.17909/qsyr-ny68' "
     "(no 'doi:' or https://doi.org/ prefix); it is shown on the collection's HLSP page.",
-)  # fmt: skip
+)
 EQUINOX_WITH_ICRS = rule(
-    "HLSP-K010", ERROR, "EQUINOX used with RADESYS = 'ICRS'",
+    "HLSP-K010",
+    ERROR,
+    "EQUINOX used with RADESYS = 'ICRS'",
     "ICRS has no equinox: delete EQUINOX, or set RADESYS to the FK4/FK5 frame it refers to.",
-)  # fmt: skip
+)
 RADESYS_VALUE = rule(
-    "HLSP-K011", WARNING, "Unexpected RADESYS",
+    "HLSP-K011",
+    WARNING,
+    "Unexpected RADESYS",
     "MAST's guidelines allow RADESYS = 'ICRS' (preferred) or 'FK5'.",
-)  # fmt: skip
+)
 CD_AND_PC = rule(
-    "HLSP-K012", ERROR, "CD and PC matrices both present",
+    "HLSP-K012",
+    ERROR,
+    "CD and PC matrices both present",
     "A WCS uses either CDi_j or PCi_j with CDELTi, never both: delete one of them.",
-)  # fmt: skip
+)
 IMPLICIT_PC = rule(
-    "HLSP-K013", INFO, "WCS without a CD or PC matrix",
+    "HLSP-K013",
+    INFO,
+    "WCS without a CD or PC matrix",
     "Valid FITS (PCi_j defaults to the identity), but MAST lists CDi_j or PCi_j with CDELTi: "
     "write the matrix explicitly.",
-)  # fmt: skip
+)
 NOT_A_NUMBER = rule(
-    "HLSP-K014", ERROR, "Value is not a number",
+    "HLSP-K014",
+    ERROR,
+    "Value is not a number",
     "Write the value as a FITS number (no quotes) in the unit the keyword defines.",
-)  # fmt: skip
+)
 OUT_OF_RANGE = rule(
-    "HLSP-K015", ERROR, "Value out of range",
+    "HLSP-K015",
+    ERROR,
+    "Value out of range",
     "Correct the value; coordinates are decimal degrees, RA in [0, 360), Dec in [-90, 90], "
     "durations non-negative seconds (an exposure at most a century), times MJD or dates "
     "between the years 1000 and 3000.",
-)  # fmt: skip
+)
 DATE_NOT_ISO = rule(
-    "HLSP-K016", ERROR, "Date not in ISO-8601",
+    "HLSP-K016",
+    ERROR,
+    "Date not in ISO-8601",
     "Write dates as 'YYYY-MM-DD' or 'YYYY-MM-DDThh:mm:ss[.sss]' in the time scale TIMESYS.",
-)  # fmt: skip
+)
 TIMES_DISORDERED = rule(
-    "HLSP-K017", ERROR, "Start, middle and end times out of order",
+    "HLSP-K017",
+    ERROR,
+    "Start, middle and end times out of order",
     "The start (DATE-BEG/MJD-BEG) must not be after the middle (DATE-AVG/MJD-MID) "
     "nor the end (DATE-END/MJD-END): check which value is wrong.",
-)  # fmt: skip
+)
 SIMULATD_VALUE = rule(
-    "HLSP-K018", ERROR, "SIMULATD not a logical, or not T on simulated data",
+    "HLSP-K018",
+    ERROR,
+    "SIMULATD not a logical, or not T on simulated data",
     "Simulated products carry SIMULATD = T (the FITS logical, not a string) "
     "in the primary header; real data omit it or set F.",
-)  # fmt: skip
+)
 HLSPID_NAME_MISMATCH = rule(
-    "HLSP-K019", ERROR, "HLSPID differs from the file-name proj-id",
+    "HLSP-K019",
+    ERROR,
+    "HLSPID differs from the file-name proj-id",
     "HLSPID and the proj-id field of the file name both name the collection; "
     "make them equal (case does not matter).",
-)  # fmt: skip
+)
 HLSPVER_NAME_MISMATCH = rule(
-    "HLSP-K020", WARNING, "HLSPVER differs from the file-name version",
+    "HLSP-K020",
+    WARNING,
+    "HLSPVER differs from the file-name version",
     "Keep HLSPVER and the version field of the file name in step "
     "('v1', '1' and '1.0' count as equal).",
-)  # fmt: skip
+)
 COLUMN_UNNAMED = rule(
-    "HLSP-K021", ERROR, "Table column without TTYPEn",
+    "HLSP-K021",
+    ERROR,
+    "Table column without TTYPEn",
     "Every column of a table needs a name: add TTYPEn.",
-)  # fmt: skip
+)
 COLUMN_NO_UNIT = rule(
-    "HLSP-K022", ERROR, "Table column without TUNITn",
+    "HLSP-K022",
+    ERROR,
+    "Table column without TUNITn",
     "Add TUNITn to every physical column (TUNITn = '' for a dimensionless one); "
     "integer, logical and text columns may omit it.",
-)  # fmt: skip
+)
 EPOCH_DEPRECATED = rule(
-    "HLSP-K023", WARNING, "Deprecated EPOCH keyword",
+    "HLSP-K023",
+    WARNING,
+    "Deprecated EPOCH keyword",
     "EPOCH is deprecated in FITS: write EQUINOX instead (none at all with RADESYS = 'ICRS').",
-)  # fmt: skip
+)
 BAD_TYPE = rule(
-    "HLSP-K024", ERROR, "Keyword value of the wrong type",
+    "HLSP-K024",
+    ERROR,
+    "Keyword value of the wrong type",
     "Write the value as a FITS character string in single quotes.",
-)  # fmt: skip
+)
 
 # Provenance
 NO_PROVENANCE = rule(
-    "HLSP-P001", WARNING, "No provenance",
+    "HLSP-P001",
+    WARNING,
+    "No provenance",
     "MAST links each HLSP product to the mission data it was made from: add FILEID01, "
     "FILEID02, ... (the MAST observation IDs, or file names, of the inputs) or a BINTABLE "
     "extension with EXTNAME = 'PROVENANCE' and one row per input.",
-)  # fmt: skip
+)
 MULTI_WITHOUT_RECORDS = rule(
-    "HLSP-P002", WARNING, "'MULTI' keyword without its numbered records",
+    "HLSP-P002",
+    WARNING,
+    "'MULTI' keyword without its numbered records",
     "A keyword set to 'MULTI' is followed by one record per input, named with an abbreviation "
     "of the keyword and a 2-digit number from 01 (e.g. INSTRUME = 'MULTI', INSTRU01, INSTRU02).",
-)  # fmt: skip
+)
 RECORDS_NOT_CONTIGUOUS = rule(
-    "HLSP-P003", WARNING, "Numbered provenance records not contiguous",
+    "HLSP-P003",
+    WARNING,
+    "Numbered provenance records not contiguous",
     "Number the records 01, 02, ... without gaps, one per input, in the same order for "
     "every keyword.",
-)  # fmt: skip
+)
 PROVENANCE_EMPTY = rule(
-    "HLSP-P004", WARNING, "PROVENANCE extension without rows",
+    "HLSP-P004",
+    WARNING,
+    "PROVENANCE extension without rows",
     "The PROVENANCE extension is a BINTABLE with one row per contributing observation: "
     "fill it or remove it.",
-)  # fmt: skip
+)
 
 # Collection consistency
 HLSPID_INCONSISTENT = rule(
-    "HLSP-C001", ERROR, "HLSPID differs within the collection",
+    "HLSP-C001",
+    ERROR,
+    "HLSPID differs within the collection",
     "A collection has one HLSPID: use the same value in every file.",
-)  # fmt: skip
+)
 DOI_INCONSISTENT = rule(
-    "HLSP-C002", ERROR, "DOI differs within the collection",
+    "HLSP-C002",
+    ERROR,
+    "DOI differs within the collection",
     "DOI is the DOI of the whole collection: use the same value in every file.",
-)  # fmt: skip
+)
 README_MISSING = rule(
-    "HLSP-C003", ERROR, "README missing",
+    "HLSP-C003",
+    ERROR,
+    "README missing",
     "Every HLSP collection includes a README (e.g. hlsp_<proj-id>_readme.txt or .md) with "
     "contacts, date, version and changes, references and how the files are organised.",
-)  # fmt: skip
+)
 
 _SHARED: dict[tuple[object, ...], Finding] = {}
 _SHARED_MAX = 4096

@@ -104,16 +104,24 @@ COMMON: tuple[Requirement, ...] = (
 _RA = (V("RA_OBJ", numeric=True), V("TARG_RA", numeric=True))
 _DEC = (V("DEC_OBJ", numeric=True), V("TARG_DEC", numeric=True))
 _TARGET = (
-    R(("RA_TARG",), REQ, "right ascension of the target or field centre, decimal degrees",
-      variants=_RA),
-    R(("DEC_TARG",), REQ, "declination of the target or field centre, decimal degrees",
-      variants=_DEC),
-)  # fmt: skip
+    R(
+        ("RA_TARG",),
+        REQ,
+        "right ascension of the target or field centre, decimal degrees",
+        variants=_RA,
+    ),
+    R(
+        ("DEC_TARG",),
+        REQ,
+        "declination of the target or field centre, decimal degrees",
+        variants=_DEC,
+    ),
+)
 _FILTER = "filter, or FILTER = 'MULTI' with FILTER01, FILTER02, ..."
 _APERTURE_DETECTOR = (
     R(("APERTURE",), SUG, "aperture used, e.g. APERTURE = '0.2X0.2'"),
     R(("DETECTOR",), SUG, "detector used, e.g. DETECTOR = 'NUV-MAMA'"),
-)  # fmt: skip
+)
 
 IMAGE: tuple[Requirement, ...] = (
     R(("BUNIT",), REQ, "unit of the array values, e.g. BUNIT = 'MJy/sr'"),
@@ -132,15 +140,19 @@ CUBE: tuple[Requirement, ...] = (
 )  # fmt: skip
 
 SPECTRUM: tuple[Requirement, ...] = (
-    R(("DISPRSR",), SUG, "dispersive element, or 'MULTI' with numbered records",
-      variants=(V("DISPERSR"), V("GRATING"), V("OPT_ELEM"))),
+    R(
+        ("DISPRSR",),
+        SUG,
+        "dispersive element, or 'MULTI' with numbered records",
+        variants=(V("DISPERSR"), V("GRATING"), V("OPT_ELEM")),
+    ),
     *_APERTURE_DETECTOR,
-)  # fmt: skip
+)
 
 SPECTRUM_IMAGE: tuple[Requirement, ...] = (
     R(("BUNIT",), REQ, "unit of the array values, e.g. BUNIT = 'erg/cm2/s/Angstrom'"),
     R(("RADESYS",), REC, "celestial reference frame, RADESYS = 'ICRS' (or 'FK5')"),
-)  # fmt: skip
+)
 
 # Light curves are tables: their keywords belong in the extension holding the table (P-LC).
 LIGHTCURVE: tuple[Requirement, ...] = (
@@ -155,9 +167,13 @@ LIGHTCURVE: tuple[Requirement, ...] = (
 )  # fmt: skip
 
 CATALOG: tuple[Requirement, ...] = (
-    R(("RADESYS",), REQ, "celestial reference frame of the RA/DEC columns, RADESYS = 'ICRS'",
-      Place.DATA),
-)  # fmt: skip
+    R(
+        ("RADESYS",),
+        REQ,
+        "celestial reference frame of the RA/DEC columns, RADESYS = 'ICRS'",
+        Place.DATA,
+    ),
+)
 
 _MISSING = {
     Level.REQUIRED: codes.REQUIRED_MISSING,

@@ -25,9 +25,10 @@ def check_columns(view: FileView, tables: Sequence[Header]) -> list[Finding]:
         cols = columns(view.of(table))
         missing_name = tuple(i for i, name, _, _ in cols if name is None)
         missing_unit = tuple(
-            (i, name or f"column {i}") for i, name, unit, floating in cols
+            (i, name or f"column {i}")
+            for i, name, unit, floating in cols
             if floating and unit is None
-        )  # fmt: skip
+        )
         if missing_name:
             unnamed.setdefault(missing_name, []).append(table)
         if missing_unit:

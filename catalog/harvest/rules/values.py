@@ -43,9 +43,20 @@ _UNITS = {
     **dict.fromkeys(DURATIONS, "seconds"),
 }
 _CHECKED = frozenset(  # keywords whose values are checked
-    ("LICENSE", "LICENURL", "DOI", "RADESYS", "EQUINOX", "EPOCH", *DATES, *MJDS, *RAS, *DECS,
-     *DURATIONS)
-)  # fmt: skip
+    (
+        "LICENSE",
+        "LICENURL",
+        "DOI",
+        "RADESYS",
+        "EQUINOX",
+        "EPOCH",
+        *DATES,
+        *MJDS,
+        *RAS,
+        *DECS,
+        *DURATIONS,
+    )
+)
 
 
 def check_values(view: FileView) -> list[Finding]:
@@ -188,9 +199,14 @@ def _parse_date(value: str) -> datetime | None:
     year, month, day, hour, minute, second, fraction = match.groups()
     try:
         return datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0),
-            min(int(second or 0), 59), int((fraction or "0")[:6].ljust(6, "0")),
-        )  # fmt: skip
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            min(int(second or 0), 59),
+            int((fraction or "0")[:6].ljust(6, "0")),
+        )
     except ValueError:
         return None
 

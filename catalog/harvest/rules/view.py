@@ -117,9 +117,16 @@ class FileView:
     """
 
     __slots__ = (
-        "_first", "_position", "_repeated", "arrays", "headers", "primary", "provenance",
-        "tables", "values",
-    )  # fmt: skip
+        "_first",
+        "_position",
+        "_repeated",
+        "arrays",
+        "headers",
+        "primary",
+        "provenance",
+        "tables",
+        "values",
+    )
 
     def __init__(self, headers: Sequence[Header]) -> None:
         self.headers = tuple(headers)
