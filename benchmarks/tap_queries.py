@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))  # for tests.adql_corpus
 
 from tap.adql import parse, translate  # noqa: E402
 from tap.errors import AdqlError  # noqa: E402
-from tests.adql_corpus import CORPUS_UDFS, corpus_metadata, load_corpus  # noqa: E402
+from tests.support.adql_corpus import CORPUS_UDFS, corpus_metadata, load_corpus  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "data" / "adql" / "lyonetia" / "ivoa"
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,18 +19,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from catalog.config import Settings
 from catalog.db import Database, create_engine, sqlalchemy_url
 from catalog.embedded import EmbeddedCluster
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-TEST_AUTHORITY = "ivo://test.example/hlsp"
-
-
-def database_url(server_url: str, name: str) -> str:
-    url = make_url(sqlalchemy_url(server_url)).set(database=name)
-    return url.render_as_string(hide_password=False).replace("+psycopg", "")
+from tests.support.db import (
+    catalog_database,
+    create_database,
+    database_url,
+    drop_database,
+    scratch_database,
+)
 
 
 @pytest.fixture(scope="session")
@@ -66,46 +62,32 @@ def admin_engine(server_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-def _create_database(admin: sa.Engine, name: str, template: str | None = None) -> None:
-    with admin.connect() as conn:
-        suffix = f" TEMPLATE {template}" if template else ""
-        conn.execute(sa.text(f"CREATE DATABASE {name}{suffix}"))
-
-
-def _drop_database(admin: sa.Engine, name: str) -> None:
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
-
 @pytest.fixture(scope="session")
 def template_name(admin_engine: sa.Engine, server_url: str) -> Iterator[str]:
-    name = f"hlsp_template_{uuid.uuid4().hex[:8]}"
-    _create_database(admin_engine, name)
-    db = Database(database_url(server_url, name), settings=Settings(ivoa_authority=TEST_AUTHORITY))
+    """A migrated database that every test database is copied from."""
+    name = f"hlsp_template_{os.urandom(4).hex()}"
+    create_database(admin_engine, name)
+    db = catalog_database(server_url, name)
     db.migrate()
     db.dispose()
     yield name
-    _drop_database(admin_engine, name)
+    drop_database(admin_engine, name)
 
 
 @pytest.fixture
 def fresh_database_name(admin_engine: sa.Engine) -> Iterator[str]:
     """An empty database (no schema at all), dropped after the test."""
-    name = f"hlsp_empty_{uuid.uuid4().hex[:10]}"
-    _create_database(admin_engine, name)
+    name = f"hlsp_empty_{os.urandom(5).hex()}"
+    create_database(admin_engine, name)
     yield name
-    _drop_database(admin_engine, name)
+    drop_database(admin_engine, name)
 
 
 @pytest.fixture
 def database(admin_engine: sa.Engine, server_url: str, template_name: str) -> Iterator[Database]:
     """A migrated database of this test's own."""
-    name = f"hlsp_test_{uuid.uuid4().hex[:10]}"
-    _create_database(admin_engine, name, template=template_name)
-    db = Database(database_url(server_url, name), settings=Settings(ivoa_authority=TEST_AUTHORITY))
-    yield db
-    db.dispose()
-    _drop_database(admin_engine, name)
+    with scratch_database(admin_engine, server_url, template_name, "hlsp_test") as db:
+        yield db
 
 
 @pytest.fixture(scope="module")
@@ -113,37 +95,11 @@ def module_database(
     admin_engine: sa.Engine, server_url: str, template_name: str
 ) -> Iterator[Database]:
     """A migrated database shared by one test module (for slow set-ups: corpora, servers)."""
-    name = f"hlsp_module_{uuid.uuid4().hex[:10]}"
-    _create_database(admin_engine, name, template=template_name)
-    db = Database(database_url(server_url, name), settings=Settings(ivoa_authority=TEST_AUTHORITY))
-    yield db
-    db.dispose()
-    _drop_database(admin_engine, name)
+    with scratch_database(admin_engine, server_url, template_name, "hlsp_module") as db:
+        yield db
 
 
 @pytest.fixture
 def session(database: Database) -> Iterator[Session]:
     with Session(database.engine) as s:
         yield s
-
-
-def head_revision() -> str:
-    """The newest migration revision (what a migrated database reports)."""
-    from alembic.script import ScriptDirectory
-
-    from catalog.db import alembic_config
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
-
-
-def shared_path(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"needs the reference data at {path} (../shared beside the checkout)")
-    return path
-
-
-# The GraphQL tests' catalog with known values, served over HTTP (fixtures api_db, api).
-pytest_plugins = ["tests.graphql_fixtures"]

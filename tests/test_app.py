@@ -6,9 +6,9 @@ import httpx
 import sqlalchemy as sa
 
 from catalog.db import Database
-from tests import factories as f
-from tests.clirun import serving
-from tests.conftest import head_revision
+from tests.support import factories as f
+from tests.support.cli import serving
+from tests.support.db import head_revision
 
 
 def test_health_and_landing_page(database: Database, admin_engine: sa.Engine) -> None:

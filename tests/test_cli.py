@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from catalog.db import Database
-from tests.clirun import hlsp
-from tests.conftest import head_revision
+from tests.support.cli import hlsp
+from tests.support.db import head_revision
 
 
 @pytest.mark.slow

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from catalog.harvest.fitscard import CardError, parse_card, parse_cards, parse_continued
 from catalog.harvest.fitsio import Card, Header, read_headers
-from tests.conftest import SHARED, shared_path
+from tests.support.db import SHARED, shared_path
 
 PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))
 RESERVED = {

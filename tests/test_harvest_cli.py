@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from catalog.db import Database
 from catalog.harvest.corpus import Corpus, generate_corpus
-from tests.clirun import HLSP, hlsp
+from tests.support.cli import HLSP, hlsp
 
 
 @pytest.fixture(scope="module")

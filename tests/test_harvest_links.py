@@ -18,7 +18,7 @@ from catalog.harvest.fitswrite import header_bytes, primary_hdu, write_fits
 from catalog.harvest.records import REASON_LIMIT, FileFailure, ProductRecord
 from catalog.harvest.walk import Walk
 from catalog.harvest.worker import process_file
-from tests.clirun import hlsp
+from tests.support.cli import hlsp
 
 SECRET = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:TOP-SECRET-LINE\n"
 

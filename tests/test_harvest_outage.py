@@ -22,7 +22,7 @@ from catalog.harvest.corpus import Corpus, generate_corpus
 from catalog.harvest.load import Loader
 from catalog.harvest.records import FileTask, ProductRecord
 from catalog.harvest.worker import process_file
-from tests.clirun import HLSP, hlsp
+from tests.support.cli import HLSP, hlsp
 
 
 @pytest.fixture(scope="module")

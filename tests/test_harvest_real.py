@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from catalog.harvest.run import HarvestOptions, harvest
-from tests.conftest import shared_path
+from tests.support.db import shared_path
 
 BTJD = 2457000 - 2400000.5  # TESS: MJD = BTJD + this
 BKJD = 2454833 - 2400000.5  # Kepler/K2

@@ -15,7 +15,7 @@ import pytest
 from catalog.harvest.findings import Finding, Severity
 from catalog.harvest.fitsio import Card, Header, Value
 from catalog.harvest.rules import ProductKind, check_headers, classify
-from tests.conftest import shared_path
+from tests.support.db import shared_path
 
 pytestmark = pytest.mark.shared
 

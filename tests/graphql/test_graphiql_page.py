@@ -16,7 +16,7 @@ import pytest
 from strawberry.http.ides import get_graphql_ide_html
 
 from catalog.graphql.ide import ASSETS, STATIC_DIR, StaleAssets, offline_page
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 
 def _chromium() -> str | None:

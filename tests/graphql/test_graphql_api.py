@@ -10,9 +10,9 @@ import pytest
 
 from catalog.db import Database
 from catalog.graphql import loaders
-from tests.clirun import serving
-from tests.graphql_client import GraphQLClient
-from tests.graphql_fixtures import names
+from tests.support.cli import serving
+from tests.support.graphql import GraphQLClient
+from tests.support.graphql_catalog import names
 
 PRODUCT_TREE = """query($first: Int) {
   products(first: $first, orderBy: [{field: FILE_NAME}]) {

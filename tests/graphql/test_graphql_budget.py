@@ -13,8 +13,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,8 +25,8 @@ from catalog.config import Settings
 from catalog.db import Database, create_engine
 from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.view import graphql_app
-from tests.clirun import free_port
-from tests.graphql_client import live_server
+from tests.support.db import locked_table
+from tests.support.server import free_port, live_server
 
 SLOW = "{ products { totalCount } }"
 LONG_STATEMENTS = 120_000  # ms: far beyond every wait below
@@ -36,29 +35,6 @@ LONG_STATEMENTS = 120_000  # ms: far beyond every wait below
 def _app(db: Database, **limits: Any) -> Starlette:
     settings = GraphQLSettings(**limits)
     return Starlette(routes=[Route("/graphql", graphql_app(db, settings), methods=["GET", "POST"])])
-
-
-@contextmanager
-def product_table_locked(db: Database) -> Iterator[sa.Engine]:
-    """Hold hlsp.product exclusively; yields an engine for looking at pg_stat_activity."""
-    watcher = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with watcher.connect() as conn, conn.begin():
-            conn.exec_driver_sql("LOCK TABLE hlsp.product IN ACCESS EXCLUSIVE MODE")
-            locked.set()
-            release.wait(60)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert locked.wait(10)
-        yield watcher
-    finally:
-        release.set()
-        holder.join()
-        watcher.dispose()
 
 
 def lock_waiters(watcher: sa.Engine) -> list[int]:
@@ -110,7 +86,8 @@ def eventually(check: Callable[[], bool], seconds: float = 15) -> bool:
 
 def test_a_request_past_its_budget_is_cancelled_with_its_statement(api_db: Database) -> None:
     app = _app(api_db, request_timeout_ms=1000, statement_timeout_ms=LONG_STATEMENTS)
-    with live_server(api_db, app) as base, product_table_locked(api_db) as watcher:
+    with live_server(app) as base, locked_table(api_db) as lock:
+        watcher = lock.engine
         holder = lock_holder(watcher)
         response = httpx.post(base + "/graphql", json={"query": SLOW}, timeout=30)
         body = response.json()
@@ -122,14 +99,15 @@ def test_a_request_past_its_budget_is_cancelled_with_its_statement(api_db: Datab
         assert eventually(lambda: not busy_backends(watcher, holder))
         assert eventually(lambda: api_db.read_engine.pool.checkedout() == 0)  # type: ignore[attr-defined]
     # and the server still answers
-    with live_server(api_db, app) as base:
+    with live_server(app) as base:
         again = httpx.post(base + "/graphql", json={"query": SLOW}, timeout=30).json()
         assert again == {"data": {"products": {"totalCount": 11}}}
 
 
 def test_a_client_that_goes_away_frees_its_statement_and_connection(api_db: Database) -> None:
     app = _app(api_db, request_timeout_ms=LONG_STATEMENTS, statement_timeout_ms=LONG_STATEMENTS)
-    with live_server(api_db, app) as base, product_table_locked(api_db) as watcher:
+    with live_server(app) as base, locked_table(api_db) as lock:
+        watcher = lock.engine
         holder = lock_holder(watcher)
         host, port = base.removeprefix("http://").split(":")
         body = json.dumps({"query": SLOW}).encode()
@@ -148,7 +126,8 @@ def test_a_client_that_goes_away_frees_its_statement_and_connection(api_db: Data
 
 def test_a_connection_lost_mid_request_is_service_unavailable(api_db: Database) -> None:
     app = _app(api_db, statement_timeout_ms=LONG_STATEMENTS)
-    with live_server(api_db, app) as base, product_table_locked(api_db) as watcher:
+    with live_server(app) as base, locked_table(api_db) as lock:
+        watcher = lock.engine
         answer: dict[str, httpx.Response] = {}
         request = threading.Thread(
             target=lambda: answer.setdefault(
@@ -175,7 +154,7 @@ def test_an_exhausted_pool_is_service_unavailable(api_db: Database) -> None:
         api_db.url, pool_size=1, max_overflow=0, pool_timeout=0.5
     )
     try:
-        with live_server(db, _app(db)) as base:
+        with live_server(_app(db)) as base:
             with db.read_engine.connect():  # the only connection, taken
                 response = httpx.post(base + "/graphql", json={"query": SLOW}, timeout=30)
             assert response.status_code == 503
@@ -193,7 +172,7 @@ def test_an_exhausted_pool_is_service_unavailable(api_db: Database) -> None:
 def test_an_unreachable_database_is_service_unavailable() -> None:
     db = Database(f"postgresql://nobody@127.0.0.1:{free_port()}/hlsp", settings=Settings())
     try:
-        with live_server(db, _app(db)) as base:
+        with live_server(_app(db)) as base:
             response = httpx.post(base + "/graphql", json={"query": SLOW}, timeout=30)
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5"

@@ -11,8 +11,7 @@ from catalog.graphql import export
 from catalog.graphql.metadata import describe
 from catalog.graphql.pagination import Window, decode_cursor, encode_cursor, sort_keys
 from catalog.model import Product
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.db import REPO
 
 
 def test_published_schema_is_current() -> None:

@@ -14,7 +14,7 @@ from catalog.db import Database
 from catalog.errors import ConfigError
 from catalog.tap_service import tap_config
 from tap.admission import Gate, GateLimits
-from tests.graphql_client import live_server
+from tests.support.server import live_server
 
 PORTAL = "https://portal.example"
 PREFLIGHT = {
@@ -32,7 +32,7 @@ def _graphql_only(db: Database) -> Starlette:
 
 
 def test_any_origin_by_default(api_db: Database) -> None:
-    with live_server(api_db, _graphql_only(api_db)) as base:
+    with live_server(_graphql_only(api_db)) as base:
         preflight = httpx.options(base + "/graphql", headers=PREFLIGHT, timeout=30)
         assert preflight.status_code in (200, 204)
         assert preflight.headers["access-control-allow-origin"] == "*"
@@ -56,7 +56,7 @@ def restricted(api_db: Database) -> Iterator[Database]:
 
 
 def test_only_the_configured_origins_when_restricted(restricted: Database) -> None:
-    with live_server(restricted, _graphql_only(restricted)) as base:
+    with live_server(_graphql_only(restricted)) as base:
         url = base + "/graphql"
         preflight = httpx.options(url, headers=PREFLIGHT, timeout=30)
         assert preflight.status_code in (200, 204)
@@ -73,7 +73,7 @@ def test_only_the_configured_origins_when_restricted(restricted: Database) -> No
 
 def test_the_tap_service_follows_the_same_setting(restricted: Database) -> None:
     assert tap_config(restricted).cors_origins == (PORTAL, "http://localhost:3000")
-    with live_server(restricted, create_app(restricted)) as base:
+    with live_server(create_app(restricted)) as base:
         url = base + "/tap/sync"
         preflight = httpx.options(url, headers=PREFLIGHT, timeout=30)
         assert preflight.headers["access-control-allow-origin"] == PORTAL

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from catalog.graphql.errors import InvalidCursor
 from catalog.graphql.ordering import ProductOrder, ProductOrderField, product_keys
 from catalog.graphql.pagination import Window, decode_cursor, encode_cursor
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 Q = """query($order: [ProductOrder!], $after: String, $before: String) {
   products(orderBy: $order, first: 2, after: $after) { edges { node { fileName } } }

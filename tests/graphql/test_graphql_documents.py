@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.graphql_client import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 HANG = 30  # seconds: a request not answered by then has blocked the server
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.graphql_client import GraphQLClient
-from tests.graphql_fixtures import names
+from tests.support.graphql import GraphQLClient
+from tests.support.graphql_catalog import names
 
 Q = """query($f: ProductFilter) {
   products(filter: $f, first: 100, orderBy: [{field: FILE_NAME}]) {

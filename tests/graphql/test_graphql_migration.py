@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from catalog.db import READER_ROLE, Database
-from tests.conftest import head_revision
+from tests.support.db import head_revision
 
 
 def _state(db: Database) -> tuple[set[str], bool, bool]:

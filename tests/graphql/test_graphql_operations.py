@@ -6,19 +6,21 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from catalog.app import create_app
 from catalog.db import Database
 from catalog.harvest.bands import waveband
 from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.run import HarvestOptions, harvest
-from tests.graphql_client import GraphQLClient, live_server, module_database
+from tests.support.db import REPO, scratch_database
+from tests.support.graphql import GraphQLClient
+from tests.support.server import live_server
 
-OPERATIONS = Path(__file__).resolve().parents[1] / "graphql" / "operations"
+OPERATIONS = REPO / "graphql" / "operations"
 TESTED = {
     "collection_page", "cone_search", "target_products", "products_needing_review",
     "product_provenance", "text_search", "portal_search", "facet_panel",
@@ -34,7 +36,7 @@ def corpus_db(
 ) -> Iterator[Database]:
     root = tmp_path_factory.mktemp("gql-corpus") / "hlsp"
     generate_corpus(root, files=120, seed=11, flaws=True)
-    with module_database(admin_engine, server_url, template_name) as db:
+    with scratch_database(admin_engine, server_url, template_name, "hlsp_gql") as db:
         summary = harvest(db, HarvestOptions(paths=[root], jobs=2, progress=False))
         assert summary.state == "completed"
         yield db
@@ -42,7 +44,7 @@ def corpus_db(
 
 @pytest.fixture(scope="module")
 def client(corpus_db: Database) -> Iterator[GraphQLClient]:
-    with live_server(corpus_db) as base:
+    with live_server(create_app(corpus_db)) as base:
         c = GraphQLClient(base, corpus_db)
         yield c
         c.close()

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.graphql_client import GraphQLClient
-from tests.graphql_fixtures import PRODUCTS, names
+from tests.support.graphql import GraphQLClient
+from tests.support.graphql_catalog import PRODUCTS, names
 
 Q = """query($order: [ProductOrder!], $first: Int, $after: String, $last: Int, $before: String,
           $f: ProductFilter) {

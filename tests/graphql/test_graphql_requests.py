@@ -20,7 +20,8 @@ from starlette.routing import Route
 from catalog.db import Database
 from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.view import graphql_app
-from tests.graphql_client import GraphQLClient, live_server
+from tests.support.graphql import GraphQLClient
+from tests.support.server import live_server
 
 HANG = 30  # seconds
 
@@ -110,7 +111,7 @@ def _small_app(db: Database, **limits: Any) -> Starlette:
 @pytest.fixture(scope="module")
 def small_body(api_db: Database) -> Iterator[str]:
     """A server whose bodies may have 4096 bytes."""
-    with live_server(api_db, _small_app(api_db, max_body_bytes=4096)) as base:
+    with live_server(_small_app(api_db, max_body_bytes=4096)) as base:
         yield base
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import httpx
@@ -16,7 +15,9 @@ from catalog.db import Database
 from catalog.errors import ConfigError
 from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.view import graphql_app
-from tests.graphql_client import GraphQLClient, live_server
+from tests.support.db import locked_table
+from tests.support.graphql import GraphQLClient
+from tests.support.server import live_server
 
 Q = "query($f: ProductFilter) { products(filter: $f) { edges { node { fileName } } } }"
 
@@ -177,27 +178,10 @@ def _app(db: Database, settings: GraphQLSettings) -> Starlette:
 
 def test_statement_timeout(api_db: Database, admin_engine: sa.Engine) -> None:
     settings = GraphQLSettings(statement_timeout_ms=300)
-    with live_server(api_db, _app(api_db, settings)) as base:
+    with live_server(_app(api_db, settings)) as base:
         client = GraphQLClient(base, api_db)
-        locker = sa.create_engine(api_db.engine.url, poolclass=sa.pool.NullPool)
-        release = threading.Event()
-        locked = threading.Event()
-
-        def hold_lock() -> None:
-            with locker.connect() as conn, conn.begin():
-                conn.exec_driver_sql("LOCK TABLE hlsp.product IN ACCESS EXCLUSIVE MODE")
-                locked.set()
-                release.wait(30)
-
-        holder = threading.Thread(target=hold_lock)
-        holder.start()
-        try:
-            assert locked.wait(10)
+        with locked_table(api_db):
             error = client.errors("{ products { totalCount } }")[0]
-        finally:
-            release.set()
-            holder.join()
-            locker.dispose()
         assert error["extensions"] == {"code": "QUERY_TIMEOUT", "timeoutMs": 300}
         assert "300 ms" in error["message"]
         assert client.run("{ products { totalCount } }") == {"products": {"totalCount": 11}}
@@ -213,7 +197,7 @@ def test_queries_run_read_only_as_the_reader_role(api: GraphQLClient) -> None:
 
 def test_introspection_can_be_disabled(api_db: Database) -> None:
     settings = GraphQLSettings(introspection=False)
-    with live_server(api_db, _app(api_db, settings)) as base:
+    with live_server(_app(api_db, settings)) as base:
         client = GraphQLClient(base, api_db)
         error = client.errors("{ __schema { types { name } } }")[0]
         assert error["extensions"]["code"] == "INTROSPECTION_DISABLED"
@@ -262,7 +246,7 @@ def test_a_login_that_cannot_become_the_reader_gets_a_clear_error(
         api_db.url, read_url=url.render_as_string(hide_password=False), settings=Settings()
     )
     try:
-        with live_server(outsider, _app(outsider, GraphQLSettings())) as base:
+        with live_server(_app(outsider, GraphQLSettings())) as base:
             body = httpx.post(
                 base + "/graphql", json={"query": "{ products { totalCount } }"}, timeout=30
             ).json()

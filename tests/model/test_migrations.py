@@ -11,7 +11,7 @@ from catalog.config import Settings
 from catalog.db import Database
 from catalog.errors import MigrationError
 from catalog.model import Base
-from tests.conftest import database_url
+from tests.support.db import database_url
 
 
 def _state(db: Database) -> dict[str, list[str]]:

@@ -21,7 +21,7 @@ from catalog.model import (
     TargetAlias,
 )
 from catalog.sphere import SkyPoint, SkyPolygon
-from tests import factories as f
+from tests.support import factories as f
 
 
 def test_product_round_trip_in_degrees(session: Session) -> None:

@@ -12,8 +12,8 @@ from catalog.db import Database
 from catalog.model import Product
 from catalog.obscore import obscore
 from catalog.sphere import SkyPoint, SkyPolygon
-from tests import factories as f
-from tests.conftest import TEST_AUTHORITY
+from tests.support import factories as f
+from tests.support.db import TEST_AUTHORITY
 
 # vo-tap.md §2.3: the 30 mandatory columns with their ADQL types, units, UCDs and utypes.
 MANDATORY = {

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from catalog.config import Settings
 from catalog.db import QUERY_LOGIN, READER_ROLE, Database
-from tests import factories as f
+from tests.support import factories as f
 
 
 def _as_reader(conn: sa.Connection) -> None:

@@ -24,7 +24,7 @@ from catalog.sphere import (
     parse_spoly,
     wrap_ra,
 )
-from tests import factories as f
+from tests.support import factories as f
 
 
 def angular_distance(ra1: float, dec1: float, ra2: float, dec2: float) -> float:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from catalog.model import Base
 from catalog.obscore import obscore
 from catalog.vo import column_meta, name_problem, table_meta
-from tests.conftest import REPO
+from tests.support.db import REPO
 
 ALL_TABLES = [*Base.metadata.sorted_tables, obscore]
 

@@ -26,8 +26,9 @@ from astropy.io.votable import parse as votable_parse
 from sqlalchemy.orm import Session
 
 from catalog.db import Database
-from tests import factories as f
-from tests.clirun import HLSP, serving
+from tests.support import factories as f
+from tests.support.cli import HLSP, serving
+from tests.support.db import locked_table
 
 PRODUCTS = 2000
 CARTESIAN = "SELECT a.obs_id, b.obs_id AS o2 FROM ivoa.ObsCore AS a, ivoa.ObsCore AS b"
@@ -242,8 +243,7 @@ def test_overload_is_refused_at_once_with_retry_after(
     data = tmp_path_factory.mktemp("overload-data")
     env = server_env(catalog_db, data_dir=str(data), workers="1", tap_slots="1", queue="0")
     with serving("serve", env=env) as base, ThreadPoolExecutor(1) as pool:
-        with catalog_db.engine.connect() as locker:
-            locker.execute(sa.text("LOCK TABLE hlsp.product IN ACCESS EXCLUSIVE MODE"))
+        with locked_table(catalog_db) as lock:
             slow = pool.submit(query_running, base)
             assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
             refused = httpx.post(
@@ -254,7 +254,7 @@ def test_overload_is_refused_at_once_with_retry_after(
             assert not slow.done()
             assert_overloaded_tap(refused)
             assert httpx.get(base + "/health", timeout=30).status_code == 200
-            locker.rollback()
+            lock.release()
         assert slow.result().status_code == 200
 
 
@@ -410,8 +410,7 @@ def test_a_graphql_get_that_runs_a_query_takes_a_slot_like_a_post(
     env = server_env(catalog_db, data_dir=str(data), workers="1", graphql_slots="1", queue="0")
     document = "{ products(first: 1) { totalCount } }"
     with serving("serve", env=env) as base, ThreadPoolExecutor(1) as pool:
-        with catalog_db.engine.connect() as locker:
-            locker.execute(sa.text("LOCK TABLE hlsp.product IN ACCESS EXCLUSIVE MODE"))
+        with locked_table(catalog_db) as lock:
             held = pool.submit(httpx.post, base + "/graphql", json={"query": document}, timeout=90)
             assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
             browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -424,7 +423,7 @@ def test_a_graphql_get_that_runs_a_query_takes_a_slot_like_a_post(
             assert ide.status_code == 200
             assert "graphiql" in ide.text.lower()
             assert not held.done()
-            locker.rollback()
+            lock.release()
         assert held.result().status_code == 200
 
 
@@ -465,14 +464,15 @@ def test_a_pipelined_head_that_stalls_waits_for_the_answer_before_it(
         b"POST /tap/sync HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
         b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
     )
-    with catalog_db.engine.connect() as locker:
-        locker.execute(sa.text("LOCK TABLE hlsp.product IN ACCESS EXCLUSIVE MODE"))
-        with socket.create_connection((host, int(port)), timeout=30) as sock:
-            sock.sendall(first + b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-            assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
-            time.sleep(3)  # past the 2 s head timeout, while the first answer is pending
-            locker.rollback()
-            answer = _read_to_end(sock)
+    with (
+        locked_table(catalog_db) as lock,
+        socket.create_connection((host, int(port)), timeout=30) as sock,
+    ):
+        sock.sendall(first + b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        assert wait_until(lambda: _active_count(catalog_db) > 0, timeout=20)
+        time.sleep(3)  # past the 2 s head timeout, while the first answer is pending
+        lock.release()
+        answer = _read_to_end(sock)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     assert b"HTTP/1.1 408" in answer
     assert answer.index(b"</VOTABLE>") < answer.index(b"HTTP/1.1 408")

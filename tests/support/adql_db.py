@@ -9,16 +9,12 @@ with a statement timeout, as the TAP service runs them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
-import pytest
-import sqlalchemy as sa
 
 from tap.adql import Translation, translate
 from tap.metadata import Column, Schema, Table, TapMetadata
-from tests.conftest import _create_database, _drop_database, database_url
 
 READER = f"adql_reader_{uuid.uuid4().hex[:8]}"  # roles are cluster-wide: one per session
 
@@ -125,30 +121,3 @@ class AdqlDatabase:
             conn.execute("SET enable_seqscan = off")
             plan = conn.execute("EXPLAIN " + sql).fetchall()
         return "\n".join(r[0] for r in plan)
-
-
-# Test modules import the fixture, so pytest registers it once per module: the database is
-# shared through this module and dropped when the last user finishes.
-_shared: dict[str, AdqlDatabase] = {}
-_names: dict[str, str] = {}
-_users: list[int] = [0]
-
-
-@pytest.fixture(scope="session", name="adql_db")
-def adql_db_fixture(admin_engine: sa.Engine, server_url: str) -> Iterator[AdqlDatabase]:
-    if "db" not in _shared:
-        name = f"hlsp_adql_{uuid.uuid4().hex[:8]}"
-        _create_database(admin_engine, name)
-        url = database_url(server_url, name)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(SCHEMA_SQL.replace("{reader}", READER))
-        _shared["db"] = AdqlDatabase(url)
-        _names["db"] = name
-    _users[0] += 1
-    yield _shared["db"]
-    _users[0] -= 1
-    if _users[0] == 0:
-        _drop_database(admin_engine, _names.pop("db"))
-        _shared.clear()
-        with admin_engine.connect() as conn:
-            conn.execute(sa.text(f"DROP ROLE IF EXISTS {READER}"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.support.server import free_port
 
 HLSP = shutil.which("hlsp", path=str(Path(sys.executable).parent)) or "hlsp"
 
@@ -25,12 +26,6 @@ def hlsp(
     return subprocess.run(
         [HLSP, *args], env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

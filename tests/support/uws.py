@@ -19,25 +19,23 @@ namespace schemas it imports, resolved locally so validation needs no network.
 from __future__ import annotations
 
 import functools
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
-import uvicorn
 from lxml import etree
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
 
 from tap.errors import QueryError, QueryTimeout, UsageError
 from tap.uws import ResultInfo, ResultSink, RunningJob, UwsLimits, UwsService
-from tests.clirun import free_port
 
-XSD_DIR = Path(__file__).parent / "data" / "uws"
+XSD_DIR = Path(__file__).resolve().parents[1] / "data" / "uws"
 UWS_NS = "http://www.ivoa.net/xml/UWS/v1.0"
 NS = {"uws": UWS_NS, "xlink": "http://www.w3.org/1999/xlink"}
 
@@ -162,25 +160,6 @@ def make_service(engine: sa.Engine, **kwargs: Any) -> UwsService:
     return UwsService(engine, execute, **kwargs)
 
 
-@contextmanager
-def live_server(app: Starlette) -> Iterator[str]:
-    """uvicorn serving ``app`` in a thread; yields the TAP base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            threading.Event().wait(0.05)
-        yield f"http://127.0.0.1:{port}/tap"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-
-
 _LOCATIONS = {
     "http://www.ivoa.net/xml/Xlink/xlink.xsd": "xlink.xsd",
     "http://www.w3.org/2001/xml.xsd": "xmlnamespace.xsd",
@@ -212,3 +191,52 @@ def valid_uws(body: bytes) -> Any:
     if not schema.validate(root):
         raise AssertionError(f"not valid UWS 1.1: {schema.error_log}\n{body.decode()}")
     return root
+
+
+# -- the HTTP tests' steps (through Starlette's test client) ------------------------------
+
+BASE = "http://testserver/tap"
+
+
+def create(client: TestClient, **params: str) -> str:
+    response = client.post("/tap/async", data=params)
+    assert response.status_code == 303, response.text
+    location = str(response.headers["location"])
+    assert location.startswith(f"{BASE}/async/")
+    return location.rsplit("/", 1)[1]
+
+
+def job_doc(client: TestClient, job_id: str, **query: str) -> tuple[httpx.Response, dict[str, str]]:
+    response = client.get(f"/tap/async/{job_id}", params=query)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/xml")
+    root = valid_uws(response.content)
+    fields = {el.tag.split("}")[1]: (el.text or "") for el in root}
+    return response, fields
+
+
+def phase(client: TestClient, job_id: str) -> str:
+    return str(client.get(f"/tap/async/{job_id}/phase").text)
+
+
+def wait_until(client: TestClient, job_id: str, wanted: set[str], limit: float = 60) -> str:
+    """Poll (with WAIT) until the job's phase is one of ``wanted``."""
+    deadline = time.monotonic() + limit
+    while True:
+        _, fields = job_doc(client, job_id, WAIT="5")
+        if fields["phase"] in wanted or time.monotonic() > deadline:
+            return fields["phase"]
+
+
+def poll_until(client: TestClient, job_id: str, wanted: set[str], limit: float = 60) -> str:
+    """Poll /phase (no WAIT) until the phase is one of ``wanted``: for short phases."""
+    deadline = time.monotonic() + limit
+    while (current := phase(client, job_id)) not in wanted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return current
+
+
+def run(client: TestClient, job_id: str) -> None:
+    response = client.post(f"/tap/async/{job_id}/phase", data={"PHASE": "RUN"})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"{BASE}/async/{job_id}"

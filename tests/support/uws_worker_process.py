@@ -10,7 +10,7 @@ import sys
 import threading
 
 from catalog.db import create_engine
-from tests.uws_support import make_service
+from tests.support.uws import make_service
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import io
 import math
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -180,3 +181,20 @@ def votlint(path: Path) -> list[str]:
 
 def values_of(rows: Sequence[Sequence[Any]], index: int) -> list[Any]:
     return [row[index] for row in rows]
+
+
+VOTABLE_NS = "{http://www.ivoa.net/xml/VOTable/v1.3}"
+
+
+def statuses(data: bytes) -> list[tuple[str, bool]]:
+    """QUERY_STATUS values, each with whether it comes before the TABLE."""
+    root = ET.fromstring(data)
+    resource = root.find(f"{VOTABLE_NS}RESOURCE")
+    assert resource is not None
+    found, before = [], True
+    for child in resource:
+        if child.tag == f"{VOTABLE_NS}TABLE":
+            before = False
+        elif child.tag == f"{VOTABLE_NS}INFO" and child.get("name") == "QUERY_STATUS":
+            found.append((child.get("value") or "", before))
+    return found

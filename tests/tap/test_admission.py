@@ -263,7 +263,7 @@ def test_the_intake_budget_is_given_back_once_the_answer_starts() -> None:
     from starlette.types import Receive, Scope, Send
 
     from catalog.serving.guard import RequestGuard
-    from tests.clirun import free_port
+    from tests.support.server import free_port
 
     release = threading.Event()
 

@@ -22,7 +22,7 @@ from catalog.db import Database
 from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.run import HarvestOptions, harvest
 from catalog.tap_examples import EXAMPLES
-from tests.clirun import serving
+from tests.support.cli import serving
 
 STILTS = shutil.which("stilts")
 needs_stilts = pytest.mark.skipif(

@@ -18,7 +18,7 @@ from catalog.tap_service import TAP_READER_ROLE
 from catalog.tap_tables import published_metadata
 from tap.adql import translate
 from tap.tap_schema import with_tap_schema
-from tests import factories as f
+from tests.support import factories as f
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from catalog.tap_service import TAP_READER_ROLE
 from catalog.tap_tables import PUBLISHED_SCHEMA, published_metadata
 from tap.adql import translate
 from tap.tap_schema import with_tap_schema
-from tests import factories as f
-from tests.clirun import serving
-from tests.conftest import database_url
+from tests.support import factories as f
+from tests.support.cli import serving
+from tests.support.db import database_url
 
 CHILD_TABLES = ("product_target", "product_finding", "provenance_input", "provenance_software")
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tap.adql import parse, translate
 from tap.errors import AdqlError, AdqlSyntaxError
-from tests.adql_db import METADATA, READER, AdqlDatabase, adql_db_fixture  # noqa: F401
+from tests.support.adql_db import METADATA, READER, AdqlDatabase
 
 # -- adversarial ------------------------------------------------------------------------------
 

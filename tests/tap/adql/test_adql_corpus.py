@@ -10,8 +10,8 @@ import pytest
 
 from tap.adql import check_functions, parse, translate
 from tap.errors import AdqlError
-from tests.adql_corpus import CORPUS_UDFS, CorpusQuery, corpus_metadata, load_corpus
-from tests.conftest import shared_path
+from tests.support.adql_corpus import CORPUS_UDFS, CorpusQuery, corpus_metadata, load_corpus
+from tests.support.db import shared_path
 
 pytestmark = pytest.mark.shared
 

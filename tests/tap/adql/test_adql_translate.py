@@ -8,7 +8,7 @@ import pytest
 
 from tap.adql import translate
 from tap.errors import AdqlError
-from tests.adql_db import METADATA, READER, AdqlDatabase, adql_db_fixture  # noqa: F401
+from tests.support.adql_db import METADATA, READER, AdqlDatabase
 
 # -- geometry predicates and the index-friendly rewrites ---------------------------------------
 

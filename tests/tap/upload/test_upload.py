@@ -32,7 +32,7 @@ from tap.upload import (
     read_uploads,
 )
 from tap.votable import query_result, write
-from tests.votable_cases import astropy_rows, same, stilts
+from tests.support.votable_cases import astropy_rows, same, stilts
 
 
 def c(name: str, datatype: str, arraysize: str | None = None, xtype: str | None = None) -> Column:
@@ -582,7 +582,7 @@ def _stilts_table(folder: Path, serialization: str) -> Path:
 def test_taplint_upload_round_trip(conn, tmp_path: Path, serialization: str) -> None:
     """Upload, SELECT * back as BINARY2, compare as taplint does: STIL's rendering of every
     cell equal, timestamps equal in value, names and xtypes kept."""
-    from tests.votable_cases import stilts_csv
+    from tests.support.votable_cases import stilts_csv
 
     upload = _stilts_table(tmp_path, serialization)
     uploaded = read_upload(upload.read_bytes())

@@ -25,7 +25,7 @@ from tap.config import TapConfig
 from tap.errors import UploadError
 from tap.upload import Deadline, FetchPolicy, fetch_url, parse_upload_param, read_uploads
 from tap.upload.address import is_allowed, is_public, parse_networks
-from tests.upload_servers import OPENSSL, Listener, WebServer, certificates
+from tests.support.uploads import OPENSSL, Listener, WebServer, certificates
 
 ALLOWED_HOST = "127.0.0.2"
 ALLOW = (ipaddress.ip_network(f"{ALLOWED_HOST}/32"),)

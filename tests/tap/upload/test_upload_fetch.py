@@ -21,8 +21,8 @@ import pytest
 from astropy.io.votable import parse as votable_parse
 
 from catalog.db import Database
-from tests.clirun import serving
-from tests.upload_servers import Listener, WebServer, has_ipv6_loopback, votable
+from tests.support.cli import serving
+from tests.support.uploads import Listener, WebServer, has_ipv6_loopback, votable
 
 ALLOWED_HOST = "127.0.0.2"
 DEADLINE = 4  # seconds: HLSP_TAP_UPLOAD_TIMEOUT of the server under test

@@ -16,8 +16,7 @@ from starlette.testclient import TestClient
 
 from catalog.db import Database
 from tap.uws import UwsLimits, UwsService
-from tests.test_uws_http import create, job_doc, phase
-from tests.uws_support import make_app, make_service
+from tests.support.uws import create, job_doc, make_service, phase
 
 LIMITS = UwsLimits(
     default_execution_duration=60,
@@ -31,12 +30,6 @@ LIMITS = UwsLimits(
 @pytest.fixture
 def svc(database: Database) -> UwsService:
     return make_service(database.engine, limits=LIMITS)
-
-
-@pytest.fixture
-def client(svc: UwsService) -> Iterator[TestClient]:
-    with TestClient(make_app(svc), follow_redirects=False) as c:
-        yield c
 
 
 def refused(response: object, status: int, *says: str) -> None:

@@ -5,73 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from catalog.db import Database
 from tap.uws import UwsService
-from tests.uws_support import NS, make_app, make_service, valid_uws
-
-BASE = "http://testserver/tap"
-
-
-@pytest.fixture
-def svc(database: Database) -> UwsService:
-    return make_service(database.engine)
-
-
-@pytest.fixture
-def client(svc: UwsService) -> Iterator[TestClient]:
-    with TestClient(make_app(svc), follow_redirects=False) as c:
-        yield c
-
-
-def create(client: TestClient, **params: str) -> str:
-    response = client.post("/tap/async", data=params)
-    assert response.status_code == 303, response.text
-    location = str(response.headers["location"])
-    assert location.startswith(f"{BASE}/async/")
-    return location.rsplit("/", 1)[1]
-
-
-def job_doc(client: TestClient, job_id: str, **query: str) -> tuple[httpx.Response, dict[str, str]]:
-    response = client.get(f"/tap/async/{job_id}", params=query)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/xml")
-    root = valid_uws(response.content)
-    fields = {el.tag.split("}")[1]: (el.text or "") for el in root}
-    return response, fields
-
-
-def phase(client: TestClient, job_id: str) -> str:
-    return str(client.get(f"/tap/async/{job_id}/phase").text)
-
-
-def wait_until(client: TestClient, job_id: str, wanted: set[str], limit: float = 60) -> str:
-    """Poll (with WAIT) until the job's phase is one of ``wanted``."""
-    deadline = time.monotonic() + limit
-    while True:
-        _, fields = job_doc(client, job_id, WAIT="5")
-        if fields["phase"] in wanted or time.monotonic() > deadline:
-            return fields["phase"]
-
-
-def poll_until(client: TestClient, job_id: str, wanted: set[str], limit: float = 60) -> str:
-    """Poll /phase (no WAIT) until the phase is one of ``wanted``: for short phases."""
-    deadline = time.monotonic() + limit
-    while (current := phase(client, job_id)) not in wanted and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return current
-
-
-def run(client: TestClient, job_id: str) -> None:
-    response = client.post(f"/tap/async/{job_id}/phase", data={"PHASE": "RUN"})
-    assert response.status_code == 303
-    assert response.headers["location"] == f"{BASE}/async/{job_id}"
+from tests.support.uws import (
+    BASE,
+    NS,
+    create,
+    job_doc,
+    make_app,
+    make_service,
+    phase,
+    poll_until,
+    run,
+    valid_uws,
+    wait_until,
+)
 
 
 def active_sleeps(engine: sa.Engine) -> int:

@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from catalog.db import Database
-from tests.uws_support import (
+from tests.support.server import live_server
+from tests.support.uws import (
     USER_HEADER,
     header_owner,
-    live_server,
     make_app,
     make_service,
     valid_uws,
@@ -30,7 +30,7 @@ with warnings.catch_warnings():
 
 def test_pyvo_run_async_waits_fetches_and_deletes(database: Database) -> None:
     uws = make_service(database.engine)
-    with live_server(make_app(uws)) as base:
+    with live_server(make_app(uws), lifespan=True, mount="/tap") as base:
         svc = pyvo.dal.TAPService(base)
         result = svc.run_async("votable:25")
         assert len(result) == 25
@@ -41,7 +41,9 @@ def test_pyvo_run_async_waits_fetches_and_deletes(database: Database) -> None:
 
 def test_pyvo_job_lifecycle(database: Database) -> None:
     """With identities (a header here; credentials once users exist), pyvo lists its jobs."""
-    with live_server(make_app(make_service(database.engine, owner_of=header_owner))) as base:
+    with live_server(
+        make_app(make_service(database.engine, owner_of=header_owner)), lifespan=True, mount="/tap"
+    ) as base:
         session = requests.Session()
         session.headers[USER_HEADER] = "alice"
         svc = pyvo.dal.TAPService(base, session=session)
@@ -72,7 +74,7 @@ def test_pyvo_job_lifecycle(database: Database) -> None:
 
 
 def test_pyvo_sees_the_error_message_and_can_abort(database: Database) -> None:
-    with live_server(make_app(make_service(database.engine))) as base:
+    with live_server(make_app(make_service(database.engine)), lifespan=True, mount="/tap") as base:
         svc = pyvo.dal.TAPService(base)
         job = svc.submit_job("fail:Table nope does not exist; see /tables.")
         job.run().wait(timeout=60)
@@ -86,7 +88,7 @@ def test_pyvo_sees_the_error_message_and_can_abort(database: Database) -> None:
 
 
 def test_jobs_and_results_survive_a_server_restart(database: Database) -> None:
-    with live_server(make_app(make_service(database.engine))) as first:
+    with live_server(make_app(make_service(database.engine)), lifespan=True, mount="/tap") as first:
         created = httpx.post(f"{first}/async", data={"QUERY": "rows:1000", "PHASE": "RUN"})
         job_url = created.headers["location"]
         pending_url = httpx.post(f"{first}/async", data={"QUERY": "rows:3"}).headers["location"]
@@ -95,7 +97,9 @@ def test_jobs_and_results_survive_a_server_restart(database: Database) -> None:
             document = httpx.get(job_url, params={"WAIT": "-1"}).text
         before = httpx.get(f"{job_url}/results/result").content
     # a new process (new service, new engine pool) on the same database
-    with live_server(make_app(make_service(database.engine))) as second:
+    with live_server(
+        make_app(make_service(database.engine)), lifespan=True, mount="/tap"
+    ) as second:
         assert second != first
         moved = job_url.replace(first, second)
         root = valid_uws(httpx.get(moved).content)
@@ -115,7 +119,7 @@ def test_jobs_and_results_survive_a_server_restart(database: Database) -> None:
 @pytest.mark.skipif(shutil.which("stilts") is None, reason="needs STILTS (apt-get install stilts)")
 def test_stilts_tapquery_async(database: Database) -> None:
     uws = make_service(database.engine)
-    with live_server(make_app(uws)) as base:
+    with live_server(make_app(uws), lifespan=True, mount="/tap") as base:
         out = subprocess.run(
             [
                 "stilts",
@@ -144,7 +148,7 @@ def test_stilts_taplint_uws_stage_reports_no_errors_or_warnings(database: Databa
     documents against the UWS schema, text resources, phases, parameters, 303s and 404s.
     Its query (SELECT TOP 100 * FROM demo.numbers) is not one the test executor knows: the
     job is accepted and ends in ERROR, which taplint allows for a started job."""
-    with live_server(make_app(make_service(database.engine))) as base:
+    with live_server(make_app(make_service(database.engine)), lifespan=True, mount="/tap") as base:
         out = subprocess.run(
             [
                 "stilts",

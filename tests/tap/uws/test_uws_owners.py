@@ -16,15 +16,18 @@ from catalog.db import Database
 from tap.uws.jobs import utc_now
 from tap.uws.notify import libpq_url
 from tap.uws.store import CHANNEL, is_job_id, new_job_id
-from tests.test_uws_http import BASE, create, job_doc, wait_until
-from tests.uws_support import (
+from tests.support.server import live_server
+from tests.support.uws import (
+    BASE,
     NS,
     USER_HEADER,
+    create,
     header_owner,
-    live_server,
+    job_doc,
     make_app,
     make_service,
     valid_uws,
+    wait_until,
 )
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -32,7 +35,7 @@ XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 def test_a_stranger_can_neither_find_nor_take_over_an_anonymous_job(database: Database) -> None:
     with (
-        live_server(make_app(make_service(database.engine))) as base,
+        live_server(make_app(make_service(database.engine)), lifespan=True, mount="/tap") as base,
         httpx.Client() as victim,
         httpx.Client() as stranger,
     ):

@@ -4,27 +4,26 @@ public base URL, inline uploads, and every request error (status and message).""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
 
 from catalog.db import Database
-from tap.uws import UwsService
 from tap.uws.jobs import utc_now
-from tests.test_uws_http import BASE, create, job_doc, phase, run, wait_until
-from tests.uws_support import NS, USER_HEADER, header_owner, make_app, make_service, valid_uws
-
-
-@pytest.fixture
-def svc(database: Database) -> UwsService:
-    return make_service(database.engine)
-
-
-@pytest.fixture
-def client(svc: UwsService) -> Iterator[TestClient]:
-    with TestClient(make_app(svc), follow_redirects=False) as c:
-        yield c
+from tests.support.uws import (
+    BASE,
+    NS,
+    USER_HEADER,
+    create,
+    header_owner,
+    job_doc,
+    make_app,
+    make_service,
+    phase,
+    run,
+    valid_uws,
+    wait_until,
+)
 
 
 def params_of(client: TestClient, job_id: str) -> dict[str, str]:

@@ -19,8 +19,8 @@ from tap.uws.jobs import utc_now
 from tap.uws.notify import Listener
 from tap.uws.store import STALE_CODE, notify_key
 from tap.uws.worker import WorkerPool
-from tests.conftest import REPO as REPO_ROOT
-from tests.uws_support import execute
+from tests.support.db import REPO as REPO_ROOT
+from tests.support.uws import execute
 
 
 def store_for(database: Database) -> JobStore:
@@ -99,7 +99,7 @@ def test_jobs_of_a_killed_server_process_end_in_error(database: Database) -> Non
     job_id = new_job(store, "sleep:300")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.uws_worker_process", database.url],
+        [sys.executable, "-m", "tests.support.uws_worker_process", database.url],
         stdout=subprocess.PIPE,
         text=True,
         env=env,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tap.metadata import Column
 from tap.upload import read_upload
 from tap.votable import write
-from tests.votable_cases import astropy_rows, same
+from tests.support.votable_cases import astropy_rows, same
 
 COLUMNS = (
     Column("t", "text", "unicodeChar", "text", arraysize="*"),

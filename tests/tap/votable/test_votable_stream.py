@@ -14,8 +14,7 @@ import pytest
 from catalog.db import Database
 from tap.metadata import Column
 from tap.votable import Info, query_result, stream_rows
-from tests.test_votable_write import statuses
-from tests.votable_cases import astropy_rows, same, stilts_csv
+from tests.support.votable_cases import astropy_rows, same, statuses, stilts_csv
 
 
 @pytest.fixture

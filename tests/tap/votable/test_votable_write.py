@@ -13,13 +13,14 @@ import pytest
 from tap.errors import UsageError
 from tap.votable import DESCRIPTIONS, Info, error_document, resolve_format, write
 from tap.votable.xmltext import xml_ids
-from tests.votable_cases import (
+from tests.support.votable_cases import (
     COLUMNS,
     NAMES,
     ROWS,
     astropy_rows,
     expected,
     same,
+    statuses,
     stilts_csv,
     stilts_value,
     votlint,
@@ -31,20 +32,6 @@ NS = "{http://www.ivoa.net/xml/VOTable/v1.3}"
 
 def render(fmt: str, rows=ROWS, maxrec=None, infos=(), columns=COLUMNS) -> bytes:
     return b"".join(write(columns, rows, fmt, infos=infos, maxrec=maxrec))
-
-
-def statuses(data: bytes) -> list[tuple[str, bool]]:
-    """QUERY_STATUS values, each with whether it comes before the TABLE."""
-    root = ET.fromstring(data)
-    resource = root.find(f"{NS}RESOURCE")
-    assert resource is not None
-    found, before = [], True
-    for child in resource:
-        if child.tag == f"{NS}TABLE":
-            before = False
-        elif child.tag == f"{NS}INFO" and child.get("name") == "QUERY_STATUS":
-            found.append((child.get("value") or "", before))
-    return found
 
 
 def astropy_expected(name: str, value, serialization: str):
