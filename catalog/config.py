@@ -1,7 +1,7 @@
 """Settings: the one reader of the environment's ``HLSP_*`` variables.
 
 Every setting is read here, once, into one frozen :class:`Settings` with typed sections
-(:class:`ServingSettings`, :class:`TapUploadSettings`,
+(:class:`ServingSettings`, :class:`TapSettings`, :class:`TapUploadSettings`,
 :class:`GraphQLSettings`, :class:`EmbeddedSettings`, :class:`HarvestSettings`); the command
 line reads and checks them when it starts (a bad value is one :class:`ConfigError`, HLSP-001,
 naming the variable and what it expects) and hands the object down. No other module of
@@ -62,6 +62,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HLSP_SPOOL_DIR", "serving.spool_dir", "`<data dir>/spool`"),
     Variable("HLSP_SPOOL_BYTES", "serving.spool_bytes", "512 MB"),
     Variable("HLSP_SPOOL_HOLD", "serving.spool_hold"),
+    Variable("HLSP_TAP_MAXREC_DEFAULT", "tap.maxrec_default"),
+    Variable("HLSP_TAP_MAXREC_HARD", "tap.maxrec_hard"),
+    Variable("HLSP_TAP_SYNC_TIMEOUT", "tap.sync_timeout"),
+    Variable("HLSP_TAP_DURATION_DEFAULT", "tap.duration_default"),
+    Variable("HLSP_TAP_DURATION_HARD", "tap.duration_hard"),
+    Variable("HLSP_TAP_RETENTION_DEFAULT", "tap.retention_default"),
+    Variable("HLSP_TAP_RETENTION_HARD", "tap.retention_hard"),
     Variable("HLSP_TAP_UPLOAD_ALLOW", "tap_uploads.allow", "none: public addresses only"),
     Variable("HLSP_TAP_UPLOAD_TIMEOUT", "tap_uploads.timeout"),
     Variable("HLSP_TAP_UPLOAD_BYTES", "tap_uploads.max_bytes"),
@@ -145,6 +152,11 @@ class _Env:
         return tuple(networks)
 
 
+def _ordered(low_name: str, low: int, high_name: str, high: int) -> None:
+    if low > high:
+        raise ConfigError(f"{low_name} ({low}) must not exceed {high_name} ({high})")
+
+
 def usable_cpus() -> int:
     """The CPUs this process may run on (its affinity mask, else the machine's count)."""
     try:
@@ -206,6 +218,64 @@ class ServingSettings:
             spool_bytes=read.integer("HLSP_SPOOL_BYTES", base.spool_bytes, 1 << 16, 1 << 40),
             spool_hold=read.number("HLSP_SPOOL_HOLD", base.spool_hold, 0, 3600),
         )
+
+
+@dataclass(frozen=True)
+class TapSettings:
+    """The TAP service's limits (``HLSP_TAP_*``), declared in its capabilities.
+
+    ``maxrec_default`` / ``maxrec_hard``: rows of a result when MAXREC is not given / at most;
+    ``sync_timeout``: seconds a synchronous query may run (its statement timeout);
+    ``duration_default`` / ``duration_hard``: seconds an async job may run by default / at
+    most (UWS EXECUTIONDURATION); ``retention_default`` / ``retention_hard``: seconds an
+    async job is kept by default / at most (UWS DESTRUCTION).
+    """
+
+    maxrec_default: int = TapConfig.maxrec_default
+    maxrec_hard: int = TapConfig.maxrec_hard
+    sync_timeout: int = TapConfig.sync_timeout
+    duration_default: int = TapConfig.duration_default
+    duration_hard: int = TapConfig.duration_hard
+    retention_default: int = TapConfig.retention_default
+    retention_hard: int = TapConfig.retention_hard
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TapSettings:
+        read = _Env(env)
+        env_ = "HLSP_TAP_"
+        year = 365 * 86_400
+        settings = cls(
+            maxrec_default=read.integer(env_ + "MAXREC_DEFAULT", cls.maxrec_default, 1, 2**31),
+            maxrec_hard=read.integer(env_ + "MAXREC_HARD", cls.maxrec_hard, 1, 2**31),
+            sync_timeout=read.integer(env_ + "SYNC_TIMEOUT", cls.sync_timeout, 1, 86_400),
+            duration_default=read.integer(
+                env_ + "DURATION_DEFAULT", cls.duration_default, 1, 7 * 86_400
+            ),
+            duration_hard=read.integer(env_ + "DURATION_HARD", cls.duration_hard, 1, 7 * 86_400),
+            retention_default=read.integer(
+                env_ + "RETENTION_DEFAULT", cls.retention_default, 60, year
+            ),
+            retention_hard=read.integer(env_ + "RETENTION_HARD", cls.retention_hard, 60, year),
+        )
+        _ordered(
+            env_ + "MAXREC_DEFAULT",
+            settings.maxrec_default,
+            env_ + "MAXREC_HARD",
+            settings.maxrec_hard,
+        )
+        _ordered(
+            env_ + "DURATION_DEFAULT",
+            settings.duration_default,
+            env_ + "DURATION_HARD",
+            settings.duration_hard,
+        )
+        _ordered(
+            env_ + "RETENTION_DEFAULT",
+            settings.retention_default,
+            env_ + "RETENTION_HARD",
+            settings.retention_hard,
+        )
+        return settings
 
 
 @dataclass(frozen=True)
@@ -356,7 +426,7 @@ class Settings:
     means "as each request arrives".
     ``cors_origins``: the web origins (``https://portal.example``) whose pages may call
     ``/graphql`` and ``/tap`` from a browser; ``*`` for any.
-    The sections: ``serving`` (processes, admission, slow clients),
+    The sections: ``serving`` (processes, admission, slow clients), ``tap`` (TAP limits),
     ``tap_uploads``, ``graphql`` (GraphQL limits), ``embedded_cluster`` (the private cluster),
     ``harvest``.
     """
@@ -367,6 +437,7 @@ class Settings:
     ivoa_authority: str = DEFAULT_AUTHORITY
     public_url: str | None = None
     serving: ServingSettings = field(default_factory=ServingSettings)
+    tap: TapSettings = field(default_factory=TapSettings)
     tap_uploads: TapUploadSettings = field(default_factory=TapUploadSettings)
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
     embedded_cluster: EmbeddedSettings = field(default_factory=EmbeddedSettings)
@@ -385,6 +456,7 @@ class Settings:
             ivoa_authority=read.text("HLSP_IVOA_AUTHORITY") or DEFAULT_AUTHORITY,
             public_url=read.text("HLSP_PUBLIC_URL"),
             serving=ServingSettings.from_env(env),
+            tap=TapSettings.from_env(env),
             tap_uploads=TapUploadSettings.from_env(env),
             graphql=GraphQLSettings.from_env(env),
             embedded_cluster=EmbeddedSettings.from_env(env),
