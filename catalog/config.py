@@ -8,11 +8,14 @@ naming the variable and what it expects) and hands the object down. No other mod
 ``catalog`` or ``tap`` reads ``HLSP_*`` variables (a test holds it); ``tap`` receives its
 :class:`~tap.config.TapConfig` from :mod:`catalog.tap_service`.
 
-:data:`VARIABLES` lists every variable with the default the README documents.
+:data:`VARIABLES` lists every variable with the default the README documents (a test checks
+the README's settings tables against it, both ways); an ``HLSP_*`` variable that is not one of
+them is most likely a typo, and :func:`unknown_variable_warnings` names the closest real one.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -496,6 +499,22 @@ class Settings:
                 f"HLSP_IVOA_AUTHORITY must look like ivo://authority[/path], got "
                 f"{self.ivoa_authority!r}"
             )
+
+
+def unknown_variable_warnings(env: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``HLSP_*`` variable of ``env`` that is no setting (a typo, most
+    likely: ``HLSP_DATABSE_URL`` would otherwise silently leave the embedded cluster in use),
+    naming the closest real one."""
+    env = os.environ if env is None else env
+    warnings = []
+    for name in sorted(n for n in env if n.startswith(PREFIX) and n not in KNOWN):
+        close = difflib.get_close_matches(name, sorted(KNOWN), n=1, cutoff=0.6)
+        guess = f"did you mean {close[0]}? " if close else ""
+        warnings.append(
+            f"warning: {name} is not a setting of hlsp and is ignored ({guess}the README's "
+            "Settings section lists them)"
+        )
+    return warnings
 
 
 def export_to_environment(
