@@ -22,9 +22,8 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from catalog.config import Settings
+from catalog.config import GraphQLSettings, Settings
 from catalog.db import Database, create_engine
-from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.view import graphql_app
 from tests.clirun import free_port
 from tests.graphql_client import live_server

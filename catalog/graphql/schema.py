@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from catalog import model
+from catalog.config import GraphQLSettings
 from catalog.graphql import aggregates, listing, loaders
 from catalog.graphql import queries as q
 from catalog.graphql.access import visible_collections, visible_products
@@ -23,7 +24,6 @@ from catalog.graphql.enums import LONG_SCALAR, Long
 from catalog.graphql.errors import Ambiguous, GraphQLApiError, InvalidArgument, LimitExceeded
 from catalog.graphql.filters import CollectionFilter, ProductFilter, TargetFilter
 from catalog.graphql.ids import parse_global_id
-from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.ordering import (
     CollectionOrder,
     ProductOrder,
