@@ -27,7 +27,6 @@ from starlette.staticfiles import StaticFiles
 from catalog import __version__
 from catalog.db import Database
 from catalog.graphql.ide import STATIC_DIR
-from catalog.graphql.limits import GraphQLSettings
 from catalog.serving.admit import Admitted, graphql_error
 from catalog.serving.budget import Budget, Gates
 from catalog.serving.guard import RequestGuard
@@ -157,7 +156,7 @@ def create_app(db: Database) -> Starlette:
         RequestGuard,
         body_limits=[
             ("/tap", tap.config.upload_bytes + FORM_OVERHEAD),
-            ("/graphql", GraphQLSettings.from_env().max_body_bytes + GRAPHQL_MARGIN),
+            ("/graphql", db.settings.graphql.max_body_bytes + GRAPHQL_MARGIN),
         ],
         client_timeout=serving.client_timeout,
         send_stall=serving.send_stall,

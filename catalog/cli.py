@@ -1,8 +1,10 @@
 """The ``hlsp`` command.
 
 Exit status: 0 success; 1 the thing asked about is not so (``db status`` of a stopped
-cluster); 2 usage error or an expected failure (missing PostgreSQL, unreachable database),
-reported in one message with what to do, never a stack trace.
+cluster); 2 usage error or an expected failure (a bad setting, missing PostgreSQL,
+unreachable database), reported in one message with what to do, never a stack trace. Every
+setting is read and checked when the command starts; an ``HLSP_*`` variable that is no
+setting gets a warning naming the closest one.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from catalog import __version__
-from catalog.config import Settings
+from catalog.config import Settings, unknown_variable_warnings
 from catalog.db import Database, _describe
 from catalog.errors import CatalogError, DatabaseUnavailable, EmbeddedClusterError
 
@@ -71,6 +73,8 @@ def _database(ctx: click.Context) -> Database:
 @expected_errors
 def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) -> None:
     """HLSP Catalog: harvest, check and serve High-Level Science Product metadata."""
+    for warning in unknown_variable_warnings():
+        err.print(warning)
     settings = Settings.from_env().with_overrides(
         data_dir=data_dir.absolute() if data_dir else None, database_url=database_url
     )

@@ -123,7 +123,7 @@ class Database:
             return cls(
                 settings.database_url, read_url=settings.read_database_url, settings=settings
             )
-        cluster = EmbeddedCluster(settings.data_dir)
+        cluster = EmbeddedCluster(settings.data_dir, embedded_settings=settings.embedded_cluster)
         read_url = settings.read_database_url or cluster.url(user=QUERY_LOGIN)
         return cls(cluster.url(), cluster=cluster, read_url=read_url, settings=settings)
 

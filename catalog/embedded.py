@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from catalog.config import EmbeddedSettings
 from catalog.errors import EmbeddedClusterError
 from catalog.postgres import PostgresInstall, find_postgres
 
@@ -74,9 +75,9 @@ class ClusterStatus:
     major: int
 
 
-def _service_account() -> RunAs:
-    """The unprivileged account to run PostgreSQL as when we are root."""
-    wanted = os.environ.get("HLSP_PG_USER")
+def _service_account(wanted: str | None) -> RunAs:
+    """The unprivileged account to run PostgreSQL as when we are root (``wanted``, the
+    setting ``HLSP_PG_USER``, else ``postgres``, else our own system account)."""
     for name in [wanted] if wanted else ["postgres", SERVICE_USER]:
         try:
             entry = pwd.getpwnam(name)
@@ -141,7 +142,8 @@ def _reachable_by(path: Path, account: RunAs) -> bool:
 
 
 class EmbeddedCluster:
-    """A private PostgreSQL cluster under ``data_dir``."""
+    """A private PostgreSQL cluster under ``data_dir``; ``embedded_settings`` says which PostgreSQL
+    binaries and which account (when root) it uses, those of the environment when None."""
 
     def __init__(
         self,
@@ -150,8 +152,10 @@ class EmbeddedCluster:
         install: PostgresInstall | None = None,
         durable: bool = True,
         extra_settings: Mapping[str, str] | None = None,
+        embedded_settings: EmbeddedSettings | None = None,
     ) -> None:
         self.data_dir = data_dir.absolute()
+        self.embedded_settings = embedded_settings or EmbeddedSettings.from_env()
         self._install = install
         self.durable = durable
         self.extra_settings = dict(extra_settings or {})
@@ -161,13 +165,17 @@ class EmbeddedCluster:
     @property
     def install(self) -> PostgresInstall:
         if self._install is None:
-            self._install = find_postgres()
+            self._install = find_postgres(bindir=self.embedded_settings.pg_bindir)
         return self._install
 
     @property
     def account(self) -> RunAs:
         if self._account is None:
-            self._account = _service_account() if os.geteuid() == 0 else RunAs.current()
+            self._account = (
+                _service_account(self.embedded_settings.pg_user)
+                if os.geteuid() == 0
+                else RunAs.current()
+            )
         return self._account
 
     @property

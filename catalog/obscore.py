@@ -1,9 +1,9 @@
 """``ivoa.obscore``: the ObsCore 1.1 view over product ⋈ collection, and its metadata.
 
 The view itself is created by the migrations (SQL in ``migrations/versions``); this module
-declares its columns with their ObsCore types, units, UCDs and utypes (vo-tap.md §2.3),
-so TAP_SCHEMA and VOTable FIELDs come from one place. A test checks that the columns of the
-view in the database agree with this declaration.
+declares its columns with their ObsCore types, units, UCDs and utypes (ObsCore 1.1 §4 and
+Appendix C), so TAP_SCHEMA and VOTable FIELDs come from one place. A test checks that the
+columns of the view in the database agree with this declaration.
 
 MAST conventions, so that users' existing queries carry over: ``obs_collection`` = 'HLSP',
 ``provenance_name`` = the HLSP id, ``calib_level`` = 4, ``obs_id`` = the file name without

@@ -76,10 +76,10 @@ def _sharedir(bindir: Path, major: int) -> Path:
     return Path(f"/usr/share/postgresql/{major}")
 
 
-def _candidate_bindirs() -> list[Path]:
+def _candidate_bindirs(override: Path | None = None) -> list[Path]:
     candidates: list[Path] = []
-    if override := os.environ.get("HLSP_PG_BINDIR"):
-        return [Path(override)]
+    if override is not None:
+        return [override]
     pg_config = shutil.which("pg_config")
     if pg_config:
         try:
@@ -105,16 +105,17 @@ def _candidate_bindirs() -> list[Path]:
     return seen
 
 
-def find_postgres(*, require_pgsphere: bool = True) -> PostgresInstall:
-    """The newest usable PostgreSQL (>= 15) server install, preferring one with pg_sphere."""
+def find_postgres(*, require_pgsphere: bool = True, bindir: Path | None = None) -> PostgresInstall:
+    """The newest usable PostgreSQL (>= 15) server install, preferring one with pg_sphere
+    (only the binaries in ``bindir`` when given: ``HLSP_PG_BINDIR``)."""
     found: list[PostgresInstall] = []
-    for bindir in _candidate_bindirs():
-        if not (bindir / "initdb").is_file() or not (bindir / "pg_ctl").is_file():
+    for candidate in _candidate_bindirs(bindir):
+        if not (candidate / "initdb").is_file() or not (candidate / "pg_ctl").is_file():
             continue
-        major = _major_of(bindir)
+        major = _major_of(candidate)
         if major is None or major < MIN_MAJOR:
             continue
-        found.append(PostgresInstall(bindir, _sharedir(bindir, major), major))
+        found.append(PostgresInstall(candidate, _sharedir(candidate, major), major))
     if not found:
         major = _distro_major()
         raise PostgresNotInstalled(

@@ -1,6 +1,6 @@
 """The DALI examples document (``/examples``): XHTML with RDFa, one block per query.
 
-Built to pass taplint's EXA stage (vo-tap.md §1.10): well-formed XML, one ``vocab``
+As DALI 1.1 §2.3 defines it, and built to pass taplint's EXA stage: well-formed XML, one ``vocab``
 attribute, each example an element with ``typeof="example"``, an ``id`` and
 ``resource="#id"``, exactly one ``property="name"`` and one ``property="query"`` whose
 content is plain text (no child elements), optional ``property="table"`` names that exist.

@@ -7,7 +7,7 @@ the VOSI tables document, VOTable FIELD metadata of results, and name resolution
 Types are VOTable types (``datatype``, ``arraysize``, ``xtype``), as TAP 1.1 stores them in
 ``TAP_SCHEMA.columns``; ``sql_type`` keeps the PostgreSQL type the column has in the
 database, which the ADQL translator needs (geometry columns are ``spoint``/``spoly``…).
-:func:`votable_type` maps a PostgreSQL type to its VOTable triple (vo-tap.md §2.2).
+:func:`votable_type` maps a PostgreSQL type to its VOTable triple (TAP 1.1 §4.3, DALI 1.1 §3.3).
 
 Names: ``name`` is the name as ADQL users write it. A name that is not a regular ADQL
 identifier, or is a reserved word, is stored delimited (``"size"``), as TAP 1.1 §4.3
@@ -252,7 +252,8 @@ _SCALARS: dict[str, tuple[str, str | None, str | None]] = {
 
 
 def votable_type(sql_type: str) -> tuple[str, str | None, str | None]:
-    """(datatype, arraysize, xtype) of a PostgreSQL type, per vo-tap.md §2.2.
+    """(datatype, arraysize, xtype) of a PostgreSQL type: VOTable datatypes as TAP 1.1 §4.3
+    stores them, geometry and timestamps with the xtypes of DALI 1.1 §3.3.
 
     Text maps to ``unicodeChar`` so non-ASCII values survive BINARY serialisations.
     Unknown types raise :class:`MetadataError`: the host must declare them explicitly.

@@ -2,7 +2,7 @@
 
 The same metadata drives the VOSI tables document, so the two never disagree. TAP_SCHEMA
 describes itself too (TAP 1.1 §4: its tables and columns are listed with ``std=1``, and the
-foreign keys between them are declared). Types follow what taplint demands (vo-tap.md §2.1):
+foreign keys between them are declared). Types follow what taplint's TMS stage demands:
 strings are ``unicodeChar *``; ``principal``, ``indexed``, ``std`` and ``"size"`` are
 PostgreSQL ``integer`` (VOTable ``int``) holding 0/1; ``"size"`` is stored with its quotes
 because SIZE is a reserved word.

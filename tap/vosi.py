@@ -2,8 +2,8 @@
 
 Everything the capabilities say is derived from the configuration and from what the
 service really supports (languages, features, output formats, upload methods, limits), so a
-declaration cannot drift from the implementation. Notes on choices that keep STILTS taplint
-at zero errors and warnings are in vo-tap.md §1.9–1.10 and §4.3:
+declaration cannot drift from the implementation. Choices that keep STILTS taplint (its CAP
+and CPV stages, which check the capabilities) at zero errors and warnings:
 
 - TAPRegExt feature types are written in TAPRegExt's mixed case, the form Debian's taplint
   matches; ``features-adql-conditional`` and ``features-adql-bitwise`` are not declared

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 
 from catalog.db import Database
 from catalog.harvest import copytext
+from catalog.harvest.copytext import PRODUCT_COLUMNS
 from catalog.harvest.findings import Finding, Severity, Verdict
-from catalog.harvest.load import _STAGED, _mtime
+from catalog.harvest.load import _STAGED, NOT_HARVESTED, _mtime
 from catalog.harvest.records import InputRef, ProductRecord, SoftwareRef, TargetRef
+from catalog.model import Product
 from catalog.sphere import SkyCircle, SkyPoint, wrap_ra
 
 TRICKY = ["", "plain", "back\\slash", "tab\there", "new\nline", "carriage\rreturn", "\\N",
@@ -239,52 +241,55 @@ def point_literal(ra: float | None, dec: float | None) -> str | None:
 
 def _written_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> tuple[object, ...]:
     """The row psycopg's ``write_row`` used to receive for a product (the loader's former
-    ``_product_row``): what ``product_line`` must be read back as."""
+    ``_product_row``): what ``product_line`` must be read back as. Keyed by column, put in
+    the order of ``PRODUCT_COLUMNS``."""
     footprint = (
         "{" + ",".join(f"({wrap_ra(ra)!r}d, {dec!r}d)" for ra, dec in r.footprint) + "}"
         if r.footprint
         else None
     )
-    return (
-        no,
-        collection_id,
-        r.file_name,
-        r.path,
-        r.file_format,
-        r.file_bytes,
-        _mtime(r.mtime_ns),
-        r.hdu_count,
-        r.product_version,
-        r.product_type,
-        r.dataproduct_type,
-        4,
-        r.observatory,
-        r.telescope,
-        r.instrument,
-        r.detector,
-        r.filter_name,
-        r.aperture,
-        r.disperser,
-        r.target_name,
-        point_literal(r.ra, r.dec),
-        footprint,
-        r.footprint_bound.pgsphere_literal() if r.footprint_bound else None,
-        r.s_fov,
-        r.s_xel1,
-        r.s_xel2,
-        r.t_min,
-        r.t_max,
-        r.time_scale,
-        r.t_exptime,
-        r.t_xel,
-        r.em_min,
-        r.em_max,
-        r.em_xel,
-        r.simulated,
-        r.headers,
-        str(r.verdict),
-        run_id,
-    )
+    values = {
+        "collection_id": collection_id,
+        "file_name": r.file_name,
+        "file_path": r.path,
+        "file_format": r.file_format,
+        "file_bytes": r.file_bytes,
+        "file_mtime": _mtime(r.mtime_ns),
+        "hdu_count": r.hdu_count,
+        "product_version": r.product_version,
+        "product_type": r.product_type,
+        "dataproduct_type": r.dataproduct_type,
+        "calib_level": 4,
+        "observatory": r.observatory,
+        "telescope": r.telescope,
+        "instrument": r.instrument,
+        "detector": r.detector,
+        "filter_name": r.filter_name,
+        "aperture": r.aperture,
+        "disperser": r.disperser,
+        "target_name": r.target_name,
+        "pos": point_literal(r.ra, r.dec),
+        "footprint": footprint,
+        "footprint_bound": r.footprint_bound.pgsphere_literal() if r.footprint_bound else None,
+        "s_fov": r.s_fov,
+        "s_xel1": r.s_xel1,
+        "s_xel2": r.s_xel2,
+        "t_min": r.t_min,
+        "t_max": r.t_max,
+        "time_scale": r.time_scale,
+        "t_exptime": r.t_exptime,
+        "t_xel": r.t_xel,
+        "em_min": r.em_min,
+        "em_max": r.em_max,
+        "em_xel": r.em_xel,
+        "simulated": r.simulated,
+        "headers": r.headers,
+        "verdict": str(r.verdict),
+        "harvest_run_id": run_id,
+    }
+    missing = [column for column in PRODUCT_COLUMNS if column not in values]
+    assert not missing, f"the expected row has no value for {missing}"
+    return (no, *(values[column] for column in PRODUCT_COLUMNS))
 
 
 def test_product_lines_read_back_as_write_row_sends_them(database: Database) -> None:
@@ -304,6 +309,30 @@ def test_product_lines_read_back_as_write_row_sends_them(database: Database) -> 
     _same(ours, theirs)
     assert {row[6] for row in ours} >= {_mtime(ns) for ns in MTIMES}
     assert copytext.product_line(1, records[1], 2, 3, "\n").endswith("\t3\n")
+
+
+def test_every_product_column_is_harvested_or_said_not_to_be() -> None:
+    """A column added to the product table must be written by the harvest (PRODUCT_COLUMNS
+    and ``product_line``) or listed in ``load.NOT_HARVESTED`` with the reason."""
+    columns = list(Product.__table__.columns.keys())
+    unaccounted = [c for c in columns if c not in PRODUCT_COLUMNS and c not in NOT_HARVESTED]
+    assert not unaccounted, (
+        f"product columns neither in copytext.PRODUCT_COLUMNS nor in load.NOT_HARVESTED: "
+        f"{unaccounted}"
+    )
+    both = sorted(set(PRODUCT_COLUMNS) & set(NOT_HARVESTED))
+    assert not both, f"product columns both harvested and listed as not: {both}"
+    unknown = [c for c in (*PRODUCT_COLUMNS, *NOT_HARVESTED) if c not in columns]
+    assert not unknown, f"not columns of the product table: {unknown}"
+    assert len(set(PRODUCT_COLUMNS)) == len(PRODUCT_COLUMNS)
+
+
+def test_product_line_has_one_field_per_column() -> None:
+    """``product_line`` and PRODUCT_COLUMNS agree in number (tabs inside values are escaped)."""
+    for n in range(12):
+        line = copytext.product_line(n, _record(n), 1, 2, "\n")
+        assert line.count("\t") == len(PRODUCT_COLUMNS), line
+        assert line.split("\t")[1 + PRODUCT_COLUMNS.index("calib_level")] == "4"
 
 
 @settings(max_examples=300, deadline=None)

@@ -166,17 +166,14 @@ def test_long_paths_get_a_short_socket_directory(scratch_dir: Path) -> None:
         c.destroy()
 
 
-def test_missing_postgres_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HLSP_PG_BINDIR", "/nonexistent/bin")
+def test_missing_postgres_says_how_to_install() -> None:
     with pytest.raises(PostgresNotInstalled) as info:
-        find_postgres()
+        find_postgres(bindir=Path("/nonexistent/bin"))
     assert "apt-get install -y postgresql-" in str(info.value)
     assert "-pgsphere" in str(info.value)
 
 
-def test_missing_pgsphere_says_how_to_install(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_missing_pgsphere_says_how_to_install(tmp_path: Path) -> None:
     # A PostgreSQL install whose share directory has no pg_sphere: the real binaries,
     # with a pg_config that points at an empty share directory.
     installed = find_postgres()
@@ -189,9 +186,8 @@ def test_missing_pgsphere_says_how_to_install(
     (share / "extension").mkdir(parents=True)
     (fake / "pg_config").write_text(f"#!/bin/sh\necho {share}\n")
     (fake / "pg_config").chmod(0o755)
-    monkeypatch.setenv("HLSP_PG_BINDIR", str(fake))
     with pytest.raises(PgSphereNotInstalled) as info:
-        find_postgres()
+        find_postgres(bindir=fake)
     assert f"apt-get install -y postgresql-{installed.major}-pgsphere" in str(info.value)
 
 

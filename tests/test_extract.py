@@ -1,4 +1,4 @@
-"""Extraction of product values from header variants (hlsp-guidelines.md §2.8)."""
+"""Extraction of product values from header variants (docs/hlsp-rules.md §5)."""
 
 from __future__ import annotations
 

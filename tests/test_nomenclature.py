@@ -1,6 +1,6 @@
 """File nomenclature: the verdicts MAST's checker (mct) gives, field by field and name by name.
 
-Expected verdicts come from the project's research notes (guidelines §1.3 and §1.5) and from
+Expected verdicts come from MAST's rules as docs/hlsp-rules.md §2 and §3 summarise them and from
 mct's own tests (spacetelescope/mast_contributor_tools,
 mast_contributor_tools/tests/filename_check/test_hlsp_filename.py, dev branch).
 """
@@ -26,7 +26,7 @@ def reasons(result: nm.NameCheck) -> set[tuple[str | None, str]]:
     return {(f.field, f.code) for f in result.findings}
 
 
-# --- guidelines §1.5: real names and the verdict mct gives them -----------------------------
+# --- docs/hlsp-rules.md §3: real names and the verdict mct gives them -----------------------------
 
 INSTRUMENT = ("instrument", nm.UNKNOWN_INSTRUMENT.code)
 PRODUCT = ("product_type", nm.UNKNOWN_PRODUCT_TYPE.code)
@@ -360,7 +360,7 @@ def test_not_hlsp_message_explains_template() -> None:
     assert nm.TEMPLATE in finding.message
 
 
-# --- versions (guidelines §1.3) and READMEs ------------------------------------------------
+# --- versions (docs/hlsp-rules.md §2) and READMEs ------------------------------------------------
 
 
 @pytest.mark.parametrize("version", ["v1", "v2.3", "v1.2.3", "v12.34.56", "v01", "v1p0p1"])

@@ -1,7 +1,7 @@
 """Metadata rules per product kind: each rule with a header that breaks it and one that passes.
 
-Compliant headers follow MAST's HLSP metadata pages as summarised in the project's research
-notes (guidelines §2, §6.1); each test changes one thing and expects exactly that finding.
+Compliant headers follow MAST's HLSP metadata pages as summarised in docs/hlsp-rules.md §4;
+each test changes one thing and expects exactly that finding.
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def test_missing_suggested_keyword_is_advice():
     assert f.severity is INFO and verdict_of([f]) is Verdict.PASS
 
 
-# --- non-standard variants (guidelines §2.8) ----------------------------------------------------
+# --- non-standard variants (docs/hlsp-rules.md §5) ----------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Product classification: by the file-name product type (guidelines §1.3, §1.5), else headers."""
+"""Product classification: by the file-name product type (docs/hlsp-rules.md §2, §3), else
+headers."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ EMPTY_PRIMARY = array(0)
 @pytest.mark.parametrize(
     ("product_type", "kind", "dataproduct", "simulated"),
     [
-        # product types of the real names in guidelines §1.5
+        # product types of the real names in docs/hlsp-rules.md §3
         ("llc", K.LIGHTCURVE, "timeseries", False),  # QLP, TGLC, K2SFF
         ("lc", K.LIGHTCURVE, "timeseries", False),  # ELEANOR-LITE, TESS-SPOC, EVEREST
         ("ens-lc", K.LIGHTCURVE, "timeseries", False),  # TASOC

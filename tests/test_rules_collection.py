@@ -1,4 +1,4 @@
-"""Collection consistency: one HLSPID, one DOI, a README (guidelines §2.1, §3.2, §3.3)."""
+"""Collection consistency: one HLSPID, one DOI, a README (docs/hlsp-rules.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rules on real files: what their headers show (guidelines §2.8, §5) is what is reported.
+"""The rules on real files: what their headers show (docs/hlsp-rules.md §5) is what is reported.
 
 Headers are read with astropy (test-only) and converted to the shared Header model.
 """
@@ -69,7 +69,7 @@ def test_tglc(name):
     findings, kind = check(name)
     assert kind is ProductKind.LIGHTCURVE
     missing = by(findings, "HLSP-K001")
-    # no HLSPID, DOI or LICENSE (guidelines §2.8), nor these
+    # no HLSPID, DOI or LICENSE (docs/hlsp-rules.md §5), nor these
     assert set(missing) == {
         "HLSPID",
         "DOI",

@@ -33,9 +33,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
+from catalog.config import GraphQLSettings
 from catalog.db import READER_ROLE, Database
 from catalog.graphql.errors import InvalidFilter, QueryTimeout, ServiceUnavailable
-from catalog.graphql.limits import GraphQLSettings
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -50,7 +50,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from catalog.graphql.limits import GraphQLSettings
+from catalog.config import GraphQLSettings
 from catalog.graphql.pagination import DEFAULT_PAGE_SIZE
 from catalog.graphql.rules import SATURATED, fold_fragments
 

@@ -34,7 +34,7 @@ from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from catalog.graphql.limits import GraphQLSettings
+from catalog.config import GraphQLSettings
 from catalog.graphql.rules import shape_rule
 
 MERGE_BUDGET = 10_000

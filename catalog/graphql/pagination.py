@@ -22,9 +22,9 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 import strawberry
 
+from catalog.config import GraphQLSettings
 from catalog.graphql.enums import Direction
 from catalog.graphql.errors import InvalidArgument, InvalidCursor, LimitExceeded
-from catalog.graphql.limits import GraphQLSettings
 
 N = TypeVar("N")
 DEFAULT_PAGE_SIZE = 20

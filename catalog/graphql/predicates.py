@@ -3,7 +3,7 @@
 Hostile inputs are refused with :class:`~catalog.graphql.errors.InvalidFilter` or
 :class:`~catalog.graphql.errors.LimitExceeded` before any SQL runs: non-finite numbers,
 radius outside (0, 180], declination outside [-90, 90], empty text, lists or nesting past
-the configured limits (:class:`~catalog.graphql.limits.GraphQLSettings`).
+the configured limits (:class:`~catalog.config.GraphQLSettings`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from catalog.config import GraphQLSettings
 from catalog.graphql.access import visible_products
 from catalog.graphql.context import Caller
 from catalog.graphql.enums import waveband_edges
@@ -33,7 +34,6 @@ from catalog.graphql.filters import (
     WavebandFilter,
     WavelengthOverlapInput,
 )
-from catalog.graphql.limits import GraphQLSettings
 from catalog.harvest.extract import target_key
 from catalog.model import Collection, Product, ProductFinding, Target, TargetAlias, product_target
 from catalog.sphere import SkyPoint, SkyPolygon, SPoly

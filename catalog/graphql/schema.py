@@ -12,6 +12,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from catalog import model
+from catalog.config import GraphQLSettings
 from catalog.graphql import aggregates, listing, loaders
 from catalog.graphql import queries as q
 from catalog.graphql.access import visible_collections, visible_products
@@ -22,7 +24,6 @@ from catalog.graphql.enums import LONG_SCALAR, Long
 from catalog.graphql.errors import Ambiguous, GraphQLApiError, InvalidArgument, LimitExceeded
 from catalog.graphql.filters import CollectionFilter, ProductFilter, TargetFilter
 from catalog.graphql.ids import parse_global_id
-from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.ordering import (
     CollectionOrder,
     ProductOrder,
@@ -43,8 +44,6 @@ from catalog.graphql.types import (
     prefetch_relations,
 )
 from catalog.harvest.extract import target_key
-from catalog.model import Collection as C
-from catalog.model import Product as P
 from catalog.model import TargetAlias
 
 log = logging.getLogger(__name__)
@@ -114,7 +113,9 @@ class SearchResult:
         ctx = _ctx(info)
         match = self.compiler.collection_text(self.text, "text")
         stmt = sa.select(*q.COLLECTION.columns).where(match, visible_collections(ctx.caller))
-        rows = await ctx.run(lambda conn: conn.execute(stmt.order_by(C.hlsp_id)).all())
+        rows = await ctx.run(
+            lambda conn: conn.execute(stmt.order_by(model.Collection.hlsp_id)).all()
+        )
         return [Collection.from_row(r) for r in rows]
 
     @strawberry.field(description="Targets with a name matching the text, by name.")
@@ -148,7 +149,7 @@ class Query:
     async def collection(self, info: strawberry.Info, hlsp_id: str) -> Collection | None:
         ctx = _ctx(info)
         stmt = sa.select(*q.COLLECTION.columns).where(
-            C.hlsp_id == hlsp_id.strip().lower(), visible_collections(ctx.caller)
+            model.Collection.hlsp_id == hlsp_id.strip().lower(), visible_collections(ctx.caller)
         )
         row = await ctx.run(lambda conn: conn.execute(stmt).first())
         return None if row is None else Collection.from_row(row)
@@ -161,10 +162,12 @@ class Query:
         self, info: strawberry.Info, file_name: str, hlsp_id: str | None = None
     ) -> Product | None:
         ctx = _ctx(info)
-        where = [P.file_name == file_name, visible_products(ctx.caller)]
+        where = [model.Product.file_name == file_name, visible_products(ctx.caller)]
         if hlsp_id is not None:
-            owner = sa.select(C.collection_id).where(C.hlsp_id == hlsp_id.strip().lower())
-            where.append(P.collection_id.in_(owner))
+            owner = sa.select(model.Collection.collection_id).where(
+                model.Collection.hlsp_id == hlsp_id.strip().lower()
+            )
+            where.append(model.Product.collection_id.in_(owner))
         stmt = sa.select(*q.PRODUCT.columns).where(*where).limit(2)
         rows = await ctx.run(lambda conn: conn.execute(stmt).all())
         if len(rows) > 1:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
 
+from catalog import model, sphere
 from catalog.graphql import listing, loaders
 from catalog.graphql import queries as q
 from catalog.graphql.context import RequestContext
@@ -26,25 +27,6 @@ from catalog.graphql.ordering import ProductOrder, product_keys
 from catalog.graphql.pagination import Connection
 from catalog.graphql.predicates import FilterCompiler
 from catalog.harvest.bands import waveband
-from catalog.model import (
-    Collection as C,
-)
-from catalog.model import (
-    Product as P,
-)
-from catalog.model import (
-    ProductFinding as PF,
-)
-from catalog.model import (
-    ProvenanceInput as PI,
-)
-from catalog.model import (
-    ProvenanceSoftware as PS,
-)
-from catalog.model import (
-    Target as T,
-)
-from catalog.sphere import SkyPoint as _Point
 
 FIRST = "Page size: the first N items (default 20, at most the configured maximum, 1000)."
 LAST = "The last N items (before the cursor, if given)."
@@ -72,7 +54,7 @@ class SkyPoint:
     dec_deg: float = strawberry.field(description="Declination (ICRS), degrees.")
 
 
-def _point(value: _Point | None) -> SkyPoint | None:
+def _point(value: sphere.SkyPoint | None) -> SkyPoint | None:
     return None if value is None else SkyPoint(ra_deg=value.ra, dec_deg=value.dec)
 
 
@@ -101,21 +83,21 @@ async def _products_under(
     return page
 
 
-@strawberry.type(description=describe_table(C))
+@strawberry.type(description=describe_table(model.Collection))
 class Collection(Node):
     pk: strawberry.Private[int]
-    hlsp_id: str = _field(C.hlsp_id)
-    title: str | None = _field(C.title)
-    project_lead: str | None = _field(C.project_lead)
-    description: str | None = _field(C.description)
-    doi: str | None = _field(C.doi)
-    license: str | None = _field(C.license)
-    license_url: str | None = _field(C.license_url)
-    reference_paper: str | None = _field(C.reference_paper)
-    landing_url: str | None = _field(C.landing_url)
-    release_date: datetime | None = _field(C.release_date)
-    first_harvested: datetime = _field(C.first_harvested)
-    last_harvested: datetime = _field(C.last_harvested)
+    hlsp_id: str = _field(model.Collection.hlsp_id)
+    title: str | None = _field(model.Collection.title)
+    project_lead: str | None = _field(model.Collection.project_lead)
+    description: str | None = _field(model.Collection.description)
+    doi: str | None = _field(model.Collection.doi)
+    license: str | None = _field(model.Collection.license)
+    license_url: str | None = _field(model.Collection.license_url)
+    reference_paper: str | None = _field(model.Collection.reference_paper)
+    landing_url: str | None = _field(model.Collection.landing_url)
+    release_date: datetime | None = _field(model.Collection.release_date)
+    first_harvested: datetime = _field(model.Collection.first_harvested)
+    last_harvested: datetime = _field(model.Collection.last_harvested)
 
     @classmethod
     def from_row(cls, row: Any) -> Collection:
@@ -161,17 +143,17 @@ class Collection(Node):
         )
 
 
-@strawberry.type(description=describe_table(PI))
+@strawberry.type(description=describe_table(model.ProvenanceInput))
 class ProvenanceInput:
-    index: int = _field(PI.input_index)
-    kind: InputKind = _field(PI.kind)
-    identifier: str = _field(PI.identifier)
-    source: str = _field(PI.source)
-    program_id: str | None = _field(PI.program_id)
-    telescope: str | None = _field(PI.telescope)
-    instrument: str | None = _field(PI.instrument)
-    t_min_mjd: float | None = _field(PI.t_min)
-    t_max_mjd: float | None = _field(PI.t_max)
+    index: int = _field(model.ProvenanceInput.input_index)
+    kind: InputKind = _field(model.ProvenanceInput.kind)
+    identifier: str = _field(model.ProvenanceInput.identifier)
+    source: str = _field(model.ProvenanceInput.source)
+    program_id: str | None = _field(model.ProvenanceInput.program_id)
+    telescope: str | None = _field(model.ProvenanceInput.telescope)
+    instrument: str | None = _field(model.ProvenanceInput.instrument)
+    t_min_mjd: float | None = _field(model.ProvenanceInput.t_min)
+    t_max_mjd: float | None = _field(model.ProvenanceInput.t_max)
 
     @classmethod
     def from_row(cls, row: Any) -> ProvenanceInput:
@@ -188,12 +170,12 @@ class ProvenanceInput:
         )
 
 
-@strawberry.type(description=describe_table(PS))
+@strawberry.type(description=describe_table(model.ProvenanceSoftware))
 class Software:
-    index: int = _field(PS.software_index)
-    name: str = _field(PS.name)
-    version: str | None = _field(PS.software_version)
-    source: str = _field(PS.source)
+    index: int = _field(model.ProvenanceSoftware.software_index)
+    name: str = _field(model.ProvenanceSoftware.name)
+    version: str | None = _field(model.ProvenanceSoftware.software_version)
+    source: str = _field(model.ProvenanceSoftware.source)
 
     @classmethod
     def from_row(cls, row: Any) -> Software:
@@ -202,14 +184,14 @@ class Software:
         )
 
 
-@strawberry.type(description=describe_table(PF))
+@strawberry.type(description=describe_table(model.ProductFinding))
 class Finding:
-    index: int = _field(PF.finding_index)
-    code: str = _field(PF.code)
-    severity: Severity = _field(PF.severity)
-    hdu: int | None = _field(PF.hdu)
-    keyword: str | None = _field(PF.keyword)
-    message: str = _field(PF.message)
+    index: int = _field(model.ProductFinding.finding_index)
+    code: str = _field(model.ProductFinding.code)
+    severity: Severity = _field(model.ProductFinding.severity)
+    hdu: int | None = _field(model.ProductFinding.hdu)
+    keyword: str | None = _field(model.ProductFinding.keyword)
+    message: str = _field(model.ProductFinding.message)
 
     @classmethod
     def from_row(cls, row: Any) -> Finding:
@@ -223,49 +205,49 @@ class Finding:
         )
 
 
-@strawberry.type(description=describe_table(P))
+@strawberry.type(description=describe_table(model.Product))
 class Product(Node):
     pk: strawberry.Private[int]
     collection_pk: strawberry.Private[int]
-    file_name: str = _field(P.file_name)
-    obs_id: str = _field(P.obs_id)
-    access_url: str | None = _field(P.access_url)
-    file_format: str = _field(P.file_format)
-    file_bytes: Long = _field(P.file_bytes)
-    file_modified: datetime = _field(P.file_mtime)
-    checksum: str | None = _field(P.checksum)
-    hdu_count: int | None = _field(P.hdu_count)
-    product_version: str | None = _field(P.product_version)
-    product_type: str | None = _field(P.product_type)
-    dataproduct_type: DataproductType | None = _field(P.dataproduct_type)
-    calib_level: int = _field(P.calib_level)
-    observatory: str | None = _field(P.observatory)
-    telescope: str | None = _field(P.telescope)
-    instrument: str | None = _field(P.instrument)
-    detector: str | None = _field(P.detector)
-    filter_name: str | None = _field(P.filter_name)
-    aperture: str | None = _field(P.aperture)
-    disperser: str | None = _field(P.disperser)
-    target_name: str | None = _field(P.target_name)
-    ra_deg: float | None = _field(P.s_ra)
-    dec_deg: float | None = _field(P.s_dec)
-    footprint: list[SkyPoint] | None = _field(P.footprint, "Vertices in order")
-    fov_deg: float | None = _field(P.s_fov)
-    spatial_resolution_arcsec: float | None = _field(P.s_resolution)
-    t_min_mjd: float | None = _field(P.t_min)
-    t_max_mjd: float | None = _field(P.t_max)
-    time_scale: str | None = _field(P.time_scale)
-    exposure_seconds: float | None = _field(P.t_exptime)
-    time_resolution_seconds: float | None = _field(P.t_resolution)
-    em_min_metres: float | None = _field(P.em_min)
-    em_max_metres: float | None = _field(P.em_max)
-    resolving_power: float | None = _field(P.em_res_power)
-    observable_ucd: str | None = _field(P.o_ucd)
-    simulated: bool = _field(P.simulated)
-    verdict: Verdict | None = _field(P.verdict)
-    release_date: datetime | None = _field(P.release_date)
-    first_harvested: datetime = _field(P.first_harvested)
-    last_harvested: datetime = _field(P.last_harvested)
+    file_name: str = _field(model.Product.file_name)
+    obs_id: str = _field(model.Product.obs_id)
+    access_url: str | None = _field(model.Product.access_url)
+    file_format: str = _field(model.Product.file_format)
+    file_bytes: Long = _field(model.Product.file_bytes)
+    file_modified: datetime = _field(model.Product.file_mtime)
+    checksum: str | None = _field(model.Product.checksum)
+    hdu_count: int | None = _field(model.Product.hdu_count)
+    product_version: str | None = _field(model.Product.product_version)
+    product_type: str | None = _field(model.Product.product_type)
+    dataproduct_type: DataproductType | None = _field(model.Product.dataproduct_type)
+    calib_level: int = _field(model.Product.calib_level)
+    observatory: str | None = _field(model.Product.observatory)
+    telescope: str | None = _field(model.Product.telescope)
+    instrument: str | None = _field(model.Product.instrument)
+    detector: str | None = _field(model.Product.detector)
+    filter_name: str | None = _field(model.Product.filter_name)
+    aperture: str | None = _field(model.Product.aperture)
+    disperser: str | None = _field(model.Product.disperser)
+    target_name: str | None = _field(model.Product.target_name)
+    ra_deg: float | None = _field(model.Product.s_ra)
+    dec_deg: float | None = _field(model.Product.s_dec)
+    footprint: list[SkyPoint] | None = _field(model.Product.footprint, "Vertices in order")
+    fov_deg: float | None = _field(model.Product.s_fov)
+    spatial_resolution_arcsec: float | None = _field(model.Product.s_resolution)
+    t_min_mjd: float | None = _field(model.Product.t_min)
+    t_max_mjd: float | None = _field(model.Product.t_max)
+    time_scale: str | None = _field(model.Product.time_scale)
+    exposure_seconds: float | None = _field(model.Product.t_exptime)
+    time_resolution_seconds: float | None = _field(model.Product.t_resolution)
+    em_min_metres: float | None = _field(model.Product.em_min)
+    em_max_metres: float | None = _field(model.Product.em_max)
+    resolving_power: float | None = _field(model.Product.em_res_power)
+    observable_ucd: str | None = _field(model.Product.o_ucd)
+    simulated: bool = _field(model.Product.simulated)
+    verdict: Verdict | None = _field(model.Product.verdict)
+    release_date: datetime | None = _field(model.Product.release_date)
+    first_harvested: datetime = _field(model.Product.first_harvested)
+    last_harvested: datetime = _field(model.Product.last_harvested)
 
     @classmethod
     def from_row(cls, r: Any) -> Product:
@@ -417,13 +399,13 @@ def _included(selection: Selection) -> bool:
     return not skip and directives.get("include", {}).get("if") is not False
 
 
-@strawberry.type(description=describe_table(T))
+@strawberry.type(description=describe_table(model.Target))
 class Target(Node):
     pk: strawberry.Private[int]
-    name: str = _field(T.name)
-    ra_deg: float | None = _field(T.s_ra)
-    dec_deg: float | None = _field(T.s_dec)
-    object_type: str | None = _field(T.object_type)
+    name: str = _field(model.Target.name)
+    ra_deg: float | None = _field(model.Target.s_ra)
+    dec_deg: float | None = _field(model.Target.s_dec)
+    object_type: str | None = _field(model.Target.object_type)
 
     @classmethod
     def from_row(cls, row: Any) -> Target:

@@ -38,11 +38,12 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from catalog.config import GraphQLSettings
 from catalog.db import Database
 from catalog.graphql.context import ANONYMOUS, Caller, RequestContext
 from catalog.graphql.errors import GraphQLApiError
 from catalog.graphql.ide import offline_page
-from catalog.graphql.limits import GraphQLSettings, error_code, limit_hint
+from catalog.graphql.limits import error_code, limit_hint
 from catalog.graphql.schema import build_schema
 from catalog.graphql.transport import (
     RequestRefused,
@@ -230,5 +231,5 @@ class CatalogGraphQL(GraphQL[RequestContext, None]):
 
 
 def graphql_app(db: Database, settings: GraphQLSettings | None = None) -> CatalogGraphQL:
-    """The ASGI app served at ``/graphql`` (settings from ``HLSP_GRAPHQL_*`` when None)."""
-    return CatalogGraphQL(db, settings or GraphQLSettings.from_env())
+    """The ASGI app served at ``/graphql`` (the database's settings when None)."""
+    return CatalogGraphQL(db, settings or db.settings.graphql)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Final
 
 from catalog.harvest.findings import Finding, Severity
 from catalog.harvest.records import InputRef, ProductRecord, SoftwareRef, TargetRef
+from catalog.model.base import HLSP_CALIB_LEVEL
 from catalog.sphere import SkyCircle
 
 NULL = "\\N"
@@ -143,18 +145,65 @@ def circle(bound: SkyCircle | None) -> str:
     return "<(" + repr(centre.ra) + "d, " + repr(centre.dec) + "d), " + repr(bound.radius) + "d>"
 
 
+PRODUCT_COLUMNS = (
+    "collection_id",
+    "file_name",
+    "file_path",
+    "file_format",
+    "file_bytes",
+    "file_mtime",
+    "hdu_count",
+    "product_version",
+    "product_type",
+    "dataproduct_type",
+    "calib_level",
+    "observatory",
+    "telescope",
+    "instrument",
+    "detector",
+    "filter_name",
+    "aperture",
+    "disperser",
+    "target_name",
+    "pos",
+    "footprint",
+    "footprint_bound",
+    "s_fov",
+    "s_xel1",
+    "s_xel2",
+    "t_min",
+    "t_max",
+    "time_scale",
+    "t_exptime",
+    "t_xel",
+    "em_min",
+    "em_max",
+    "em_xel",
+    "simulated",
+    "headers",
+    "verdict",
+    "harvest_run_id",
+)
+"""The ``hlsp.product`` columns a harvest writes, in the order :func:`product_line` writes
+them: a column added here is added there, in the same place (the loader stages and upserts
+exactly these; ``load.NOT_HARVESTED`` lists the table's other columns, and a test fails
+naming any column in neither)."""
+_CALIB_LEVEL: Final = str(HLSP_CALIB_LEVEL)
+
+
 def product_line(no: int, r: ProductRecord, collection_id: int, run_id: int, end: str) -> str:
-    """``stage_product``/``product`` (``no``, ``load.PRODUCT_COLUMNS``) of a sanitized
-    record, followed by ``end`` (the newline, or the last columns' text and the newline).
+    """``no`` and the :data:`PRODUCT_COLUMNS` of a sanitized record, as one COPY line of
+    ``stage_product``/``product``, followed by ``end`` (the newline, or the last columns'
+    text and the newline).
 
     One call and one string per product, where psycopg's ``write_row`` would dump its 37
     values one by one (a quarter of the loader's time)."""
     return (
         f"{no}\t{collection_id}\t{text(r.file_name)}\t{text(r.path)}\t{text(r.file_format)}\t"
         f"{r.file_bytes}\t{timestamp(r.mtime_ns)}\t{r.hdu_count}\t{text(r.product_version)}\t"
-        f"{text(r.product_type)}\t{text(r.dataproduct_type)}\t4\t{text(r.observatory)}\t"
-        f"{text(r.telescope)}\t{text(r.instrument)}\t{text(r.detector)}\t"
-        f"{text(r.filter_name)}\t{text(r.aperture)}\t{text(r.disperser)}\t"
+        f"{text(r.product_type)}\t{text(r.dataproduct_type)}\t{_CALIB_LEVEL}\t"
+        f"{text(r.observatory)}\t{text(r.telescope)}\t{text(r.instrument)}\t"
+        f"{text(r.detector)}\t{text(r.filter_name)}\t{text(r.aperture)}\t{text(r.disperser)}\t"
         f"{text(r.target_name)}\t{point(r.ra, r.dec)}\t{polygon(r.footprint)}\t"
         f"{circle(r.footprint_bound)}\t"
         f"{real(r.s_fov)}\t{integer(r.s_xel1)}\t{integer(r.s_xel2)}\t{real(r.t_min)}\t"

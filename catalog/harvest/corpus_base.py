@@ -341,7 +341,8 @@ def hlsp_block(
     software: Software,
     flaws: frozenset[str],
 ) -> CardBlock:
-    """The §2.1 collection keywords, formatted once per collection, instrument and flaws."""
+    """The common keywords (docs/hlsp-rules.md §4), formatted once per collection, instrument
+    and flaws."""
     cards: list[CardSpec] = [
         ("DATE", info.release_date, "date this file was written"),
         ("ORIGIN", software.origin, "institution responsible for creating this file"),

@@ -2,8 +2,8 @@
 
 Each ``*_of`` function reads one aspect (instrument, position, time, wavelength, targets,
 provenance, software) from the headers, looking at the primary header first and then at
-the extensions, and accepting the non-standard keywords of hlsp-guidelines.md §2.8
-(RA_OBJ, TARG_RA, MJD_BEG, XPTIME, TSTART/TSTOP + BJDREF, EXPSTART/EXPEND, DATE-OBS,
+the extensions, and accepting the non-standard keywords of real collections (docs/hlsp-rules.md
+§5: RA_OBJ, TARG_RA, MJD_BEG, XPTIME, TSTART/TSTOP + BJDREF, EXPSTART/EXPEND, DATE-OBS,
 HLSP_VER, OBJECT/TICID/TARGNAME, ORIGIN/CREATOR, ...).
 
 Times are MJD in the file's own time scale (TIMESYS, recorded in ``time_scale``); a

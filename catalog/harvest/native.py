@@ -28,7 +28,6 @@ import hashlib
 import importlib.machinery
 import importlib.util
 import json
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from catalog.config import HarvestSettings
 
 # The modules compiled, as paths relative to the directory that holds the ``catalog`` package.
 COMPILED = (
@@ -165,7 +166,7 @@ def activate() -> NativeStatus:
     global _status  # noqa: PLW0603 (one finder per process)
     if _status is not None:
         return _status
-    if os.environ.get(DISABLE_VARIABLE, "") not in {"", "0"}:
+    if not HarvestSettings.from_env().native:
         _status = NativeStatus(False, f"{DISABLE_VARIABLE} is set")
         return _status
     files, reason = verify()

@@ -17,6 +17,9 @@ VERDICTS = ("PASS", "NEEDS REVIEW", "FAIL")
 SEVERITIES = ("error", "warning", "info")
 RUN_STATES = ("running", "completed", "interrupted", "failed")
 INPUT_KINDS = ("observation", "file", "dataset", "program", "product")
+HLSP_CALIB_LEVEL = 4
+"""ObsCore ``calib_level`` of every HLSP product: 4, an analysis product (ObsCore 1.1 §4.4).
+The product table's default and the value the harvester writes."""
 
 naming_convention = {
     "ix": "%(table_name)s_%(column_0_N_name)s_idx",

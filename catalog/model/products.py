@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, relationship
 
 from catalog.model.base import (
     DATAPRODUCT_TYPES,
+    HLSP_CALIB_LEVEL,
     ID_UCD,
     SEVERITIES,
     VERDICTS,
@@ -277,7 +278,7 @@ class Product(Base):
     calib_level: Mapped[int] = vo_column(
         sa.Integer,
         nullable=False,
-        server_default="4",
+        server_default=str(HLSP_CALIB_LEVEL),
         description="ObsCore calibration level (4: analysis product, as for all HLSPs)",
         ucd="meta.code;obs.calib",
         utype="obscore:ObsDataset.calibLevel",

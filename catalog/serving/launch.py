@@ -10,7 +10,6 @@ PostgreSQL, so any process may answer for any job.
 from __future__ import annotations
 
 import logging
-import os
 import resource
 from typing import Any
 
@@ -18,7 +17,7 @@ import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.supervisors import Multiprocess
 
-from catalog.config import Settings
+from catalog.config import Settings, export_to_environment
 from catalog.serving.protocol import DEFAULT_HEAD_LIMIT, GuardedHttpToolsProtocol
 
 log = logging.getLogger(__name__)
@@ -60,9 +59,7 @@ def worker_app() -> ASGIApp:
 
 
 def serve(settings: Settings, *, host: str, port: int, access_log: bool = True) -> None:
-    os.environ["HLSP_DATA_DIR"] = str(settings.data_dir)
-    if settings.database_url:
-        os.environ["HLSP_DATABASE_URL"] = settings.database_url
+    export_to_environment(settings)
     raise_open_files_limit()
     serving = settings.serving
     config = ServerConfig(

@@ -1,8 +1,8 @@
 """HTTP endpoints of ``/async`` (UWS 1.1 §2.2), relative to the TAP base path.
 
 Successful changes answer 303 to the job (or, after a delete, to the job list). Errors
-are text/plain with the status of vo-tap.md §1.6: 400 bad value, 403 not allowed in this
-phase or someone else's job, 404 unknown job, 413 uploads too large, 503 database down.
+are text/plain: 400 bad value, 403 not allowed in this phase (UWS 1.1 §2.2) or someone
+else's job (UWS 1.1 §3), 404 unknown job (§2.2), 413 uploads too large, 503 database down.
 """
 
 from __future__ import annotations

@@ -21,9 +21,8 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from catalog.config import Settings
+from catalog.config import GraphQLSettings, Settings
 from catalog.db import Database, create_engine
-from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.view import graphql_app
 from tests.support.db import locked_table
 from tests.support.server import free_port, live_server

@@ -17,8 +17,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from catalog.config import GraphQLSettings
 from catalog.db import Database
-from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.view import graphql_app
 from tests.support.graphql import GraphQLClient
 from tests.support.server import live_server

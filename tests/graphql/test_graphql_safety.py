@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from catalog.config import GraphQLSettings
 from catalog.db import Database
 from catalog.errors import ConfigError
-from catalog.graphql.limits import GraphQLSettings
 from catalog.graphql.view import graphql_app
 from tests.support.db import locked_table
 from tests.support.graphql import GraphQLClient

@@ -15,7 +15,8 @@ from catalog.sphere import SkyPoint, SkyPolygon
 from tests.support import factories as f
 from tests.support.db import TEST_AUTHORITY
 
-# vo-tap.md §2.3: the 30 mandatory columns with their ADQL types, units, UCDs and utypes.
+# ObsCore 1.1 §4 and Appendix C: the 30 mandatory columns with their ADQL types, units, UCDs
+# and utypes.
 MANDATORY = {
     "dataproduct_type": ("text", None, "meta.code.class", "ObsDataset.dataProductType"),
     "calib_level": ("integer", None, "meta.code;obs.calib", "ObsDataset.calibLevel"),

@@ -1,10 +1,11 @@
 """Which keywords a product must, should or may carry: MAST's levels as data, and their check.
 
-Levels follow MAST's metadata pages as extracted in mast_contributor_tools (reference §2,
-§6.1): *required* keywords missing are errors, *recommended* ones warnings (MAST derives them
+Levels follow MAST's metadata pages as extracted in mast_contributor_tools (docs/hlsp-rules.md
+§4): *required* keywords missing are errors, *recommended* ones warnings (MAST derives them
 at ingest), *suggested* ones advice. A requirement lists one or more standard keywords, any
 of which satisfies it (DATE-BEG or MJD-BEG), and the non-standard variants seen in real
-collections (§2.8): a variant is reported as such instead of the keyword being missing.
+collections (docs/hlsp-rules.md §5): a variant is reported as such instead of the keyword
+being missing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Level(StrEnum):
 
 
 class Place(StrEnum):
-    ANY = "any"  # the primary header or any extension (§6.2)
+    ANY = "any"  # the primary header or any extension (docs/hlsp-rules.md §4)
     DATA = "data"  # the extension that holds the data (light-curve and catalog tables)
 
 

@@ -1,6 +1,6 @@
 """One file's headers arranged for the rules: keyword look-up over all HDUs, data HDUs, tables.
 
-Look-ups follow MAST's guidelines (§2, §6.2 of the reference): a keyword may sit in the
+Look-ups follow MAST's guidelines (docs/hlsp-rules.md §4): a keyword may sit in the
 primary header or in any extension, the primary header first. Values are the parsed card
 values of :class:`~catalog.harvest.fitsio.Header`; nothing here trusts their types.
 """

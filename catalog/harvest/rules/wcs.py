@@ -1,8 +1,9 @@
 """The WCS of an image, cube or spectrum stored as an array, in the HDU it describes.
 
-MAST (P-IMG, P-SPEC): CTYPEi, CRVALi, CRPIXj and either CDi_j or PCi_j with CDELTi are
-required, never CD and PC together; WCSAXES is recommended, CUNITi suggested. WCS keywords
-may appear only in the HDU they describe, so a WCS found in another HDU is misplaced.
+MAST's Image and Spectral Metadata pages (docs/hlsp-rules.md §4): CTYPEi, CRVALi, CRPIXj and
+either CDi_j or PCi_j with CDELTi are required, never CD and PC together; WCSAXES is
+recommended, CUNITi suggested. WCS keywords may appear only in the HDU they describe, so a WCS
+found in another HDU is misplaced.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Translation rules (vo-tap.md §3.2, §3.3), each executed in PostgreSQL + pg_sphere."""
+"""Translation rules (ADQL 2.1 §4.2 geometry, §4.4–4.10 optional features), each executed in
+PostgreSQL + pg_sphere."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def c(name: str, datatype: str, arraysize: str | None = None, xtype: str | None 
     return Column(name, "x", datatype, f"{name} column", arraysize, xtype)
 
 
-# The shape of taplint's UPL test table (vo-tap.md §1.8), plus geometry and unicode.
+# The shape of the table taplint's UPL stage uploads, plus geometry and unicode.
 UPL_COLUMNS = (
     c("d_short", "short"), c("d_int", "int"), c("d_long", "long"), c("d_float", "float"),
     c("d_double", "double"), c("d_char", "char", "1"), c("d_string", "char", "*"),
