@@ -26,7 +26,7 @@ from catalog.config import (
     unknown_variable_warnings,
 )
 from catalog.errors import ConfigError
-from tests.clirun import hlsp
+from tests.support.cli import hlsp
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
