@@ -327,7 +327,7 @@ def check(  # noqa: PLR0917 (click passes options positionally)
     Exit status: 0 every file passes, 1 something needs review, 3 something fails,
     2 usage error.
     """
-    from catalog.harvest.check import run_check
+    from catalog.harvest.checkrun import run_check
     from catalog.harvest.report import codes_markdown, print_terminal, to_html, to_json
 
     if list_codes:
@@ -408,9 +408,9 @@ def harvest(  # noqa: PLR0917 (click passes options positionally)
     """
     import logging
 
+    from catalog.harvest.perfile import hlsp_id
     from catalog.harvest.run import HarvestOptions
     from catalog.harvest.run import harvest as run_harvest
-    from catalog.harvest.worker import hlsp_id
 
     if collection is not None and hlsp_id(collection) is None:
         raise click.BadParameter(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from catalog.harvest import extract as ex
-from catalog.harvest.fitsio import Card, Header
+from catalog.harvest.fits.reader import Card, Header
 
 
 def hdu(index: int = 0, **cards: Any) -> Header:

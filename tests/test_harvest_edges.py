@@ -13,11 +13,11 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from catalog.corpus import generate_corpus
+from catalog.corpus.fitswrite import primary_hdu, write_fits
 from catalog.db import Database
 from catalog.errors import HarvestBusy
-from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.findings import Finding, Severity, Verdict
-from catalog.harvest.fitswrite import primary_hdu, write_fits
 from catalog.harvest.load import Loader
 from catalog.harvest.manifest import clean_doi
 from catalog.harvest.records import ProductRecord, TargetRef

@@ -24,16 +24,16 @@ from typing import Any
 import orjson
 
 from catalog.harvest import bands
-from catalog.harvest.fitsio import Header, Value
-from catalog.harvest.plausible import EXPOSURE_RANGE, TIME_RANGE, is_exposure, is_mjd
-from catalog.harvest.records import CollectionFacts, InputRef, SoftwareRef, TargetRef
-from catalog.harvest.skywcs import (
+from catalog.harvest.fits.reader import Header, Value
+from catalog.harvest.fits.skywcs import (
     angular_distance,
     image_corners,
     length_unit,
     number,
     spectral_range,
 )
+from catalog.harvest.plausible import EXPOSURE_RANGE, TIME_RANGE, is_exposure, is_mjd
+from catalog.harvest.records import CollectionFacts, InputRef, SoftwareRef, TargetRef
 
 PLACEHOLDERS = frozenset(
     {"", "MULTI", "MULTIPLE", "ALL", "NONE", "N/A", "NA", "UNKNOWN", "ANY", "VARIOUS", "NULL", "-"}

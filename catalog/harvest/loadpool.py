@@ -1,7 +1,7 @@
 """Parallel loading: each pool worker reads a chunk of files and loads it through its own
 PostgreSQL session, one transaction per chunk.
 
-:func:`catalog.harvest.worker.process_file` stays a pure function of a file's bytes; what
+:func:`catalog.harvest.perfile.process_file` stays a pure function of a file's bytes; what
 runs on the pool is ``process_file`` over a chunk followed by :class:`Loader` on the
 records, next to them. Records never travel between processes (pickling them cost the
 harvest as much as loading them), the harvesting process only walks and hands out chunks,
@@ -39,9 +39,9 @@ import psycopg
 from catalog.harvest.load import Loader, skip_reference_triggers
 from catalog.harvest.manifest import Manifest
 from catalog.harvest.outage import database_error, is_outage
+from catalog.harvest.perfile import process_file
 from catalog.harvest.records import FileFailure, FileTask, ProductRecord
 from catalog.harvest.rules import MemberFacts
-from catalog.harvest.worker import process_file
 
 GC_THRESHOLD = 100_000
 """Allocations between young-generation collections while harvesting (Python's default: 700).

@@ -11,14 +11,14 @@ import functools
 
 from catalog.harvest import extract as ex
 from catalog.harvest.findings import Finding, Severity, rule, verdict_of
-from catalog.harvest.fitsio import FitsReadError, Header, read_headers
-from catalog.harvest.fitstable import TableValue, finite_range, read_columns
-from catalog.harvest.nomenclature import PROJ_ID_PATTERN, NameCheck, check_name
+from catalog.harvest.fits.reader import FitsReadError, Header, read_headers
+from catalog.harvest.fits.skywcs import length_unit, number
+from catalog.harvest.fits.table import TableValue, finite_range, read_columns
 from catalog.harvest.plausible import TIME_RANGE, is_mjd
 from catalog.harvest.records import FileFailure, FileResult, FileTask, InputRef, ProductRecord
 from catalog.harvest.rules import check_headers, classify
 from catalog.harvest.rules.codes import OUT_OF_RANGE
-from catalog.harvest.skywcs import length_unit, number
+from catalog.harvest.rules.nomenclature import PROJ_ID_PATTERN, NameCheck, check_name
 
 NO_COLLECTION = rule(
     "HLSP-R100",

@@ -36,11 +36,11 @@ from catalog.harvest.findings import Finding
 from catalog.harvest.load import Loader, skip_reference_triggers
 from catalog.harvest.loadpool import GC_THRESHOLD, LoadContext, load_chunks, start_reader
 from catalog.harvest.outage import database_error, is_outage
+from catalog.harvest.perfile import process_file
 from catalog.harvest.progress import Reporter
 from catalog.harvest.records import FileFailure, FileResult, FileTask
 from catalog.harvest.rules import MemberFacts, check_collection
 from catalog.harvest.walk import Walk
-from catalog.harvest.worker import process_file
 
 LOCK_KEY = 0x484C5350  # "HLSP": one harvest at a time per catalog
 LOCK_ATTEMPTS = 10  # 0.1 s apart

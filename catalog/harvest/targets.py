@@ -14,9 +14,9 @@ from typing import Any
 import psycopg
 
 from catalog.harvest import copytext, extract
+from catalog.harvest.fits.skywcs import PositionGrid, angular_distance
 from catalog.harvest.ids import Sequences
 from catalog.harvest.records import ProductRecord, TargetRef
-from catalog.harvest.skywcs import PositionGrid, angular_distance
 
 target_key = functools.lru_cache(maxsize=1 << 16)(extract.target_key)
 """``extract.target_key``, remembered: resolving a batch asks for each name's key ~7 times."""

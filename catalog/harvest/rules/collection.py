@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from catalog.harvest.findings import Finding, Rule
-from catalog.harvest.fitsio import Header, Value
+from catalog.harvest.fits.reader import Header, Value
 from catalog.harvest.rules import codes
 
 README = "readme"

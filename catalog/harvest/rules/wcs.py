@@ -8,7 +8,7 @@ may appear only in the HDU they describe, so a WCS found in another HDU is mispl
 from __future__ import annotations
 
 from catalog.harvest.findings import Finding
-from catalog.harvest.fitsio import Header
+from catalog.harvest.fits.reader import Header
 from catalog.harvest.rules import codes
 from catalog.harvest.rules.view import FileView, integer, label
 
