@@ -408,9 +408,9 @@ def harvest(  # noqa: PLR0917 (click passes options positionally)
     """
     import logging
 
-    from catalog.harvest.perfile import hlsp_id
     from catalog.harvest.run import HarvestOptions
     from catalog.harvest.run import harvest as run_harvest
+    from catalog.model.names import hlsp_id
 
     if collection is not None and hlsp_id(collection) is None:
         raise click.BadParameter(

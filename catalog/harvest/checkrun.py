@@ -14,12 +14,12 @@ from pathlib import Path
 
 from catalog.harvest.findings import RULES, Finding, Severity, Verdict, verdict_of
 from catalog.harvest.loadpool import member_of
-from catalog.harvest.perfile import hlsp_id
 from catalog.harvest.records import FileFailure, FileTask, ProductRecord
 from catalog.harvest.rules import MemberFacts, check_collection
 from catalog.harvest.rules.nomenclature import FieldCheck, check_name
 from catalog.harvest.run import read_files
 from catalog.harvest.walk import Walk
+from catalog.model.names import hlsp_id
 
 
 @dataclass

@@ -456,21 +456,6 @@ def targets_of(
 
 _SECTOR = re.compile(r"s\d{4}")  # a TESS sector ('s0012'), not a target
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
-_PREFIXED_NUMBER = re.compile(r"^([a-z]+)0*(\d+)$")
-_SPACES = re.compile(r"[\s_]+")
-_LETTER_DASH_DIGIT = re.compile(r"(?<=[a-z])-(?=\d)")
-
-
-def target_key(name: str) -> str:
-    """Normalised name for matching: 'TIC 123', 'TIC123', 'tic 0123' -> 'tic123'; 'WASP-18'
-    = 'WASP 18'; a sign after a digit stays ('J1524-0419' and 'J1524+0419' differ)."""
-    key = _SPACES.sub("", name.lower())
-    key = _LETTER_DASH_DIGIT.sub("", key)  # 'TOI-700' = 'TOI 700'; 'J1524-0419' keeps
-
-    match = _PREFIXED_NUMBER.match(key)
-    return f"{match.group(1)}{match.group(2)}" if match else key
-
-
 # -- provenance ------------------------------------------------------------------------------
 
 

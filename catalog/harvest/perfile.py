@@ -7,8 +7,6 @@ pool today and could run on any distributed executor tomorrow.
 
 from __future__ import annotations
 
-import functools
-
 from catalog.harvest import extract as ex
 from catalog.harvest.findings import Finding, Severity, rule, verdict_of
 from catalog.harvest.fits.reader import FitsReadError, Header, read_headers
@@ -18,7 +16,8 @@ from catalog.harvest.plausible import TIME_RANGE, is_mjd
 from catalog.harvest.records import FileFailure, FileResult, FileTask, InputRef, ProductRecord
 from catalog.harvest.rules import check_headers, classify
 from catalog.harvest.rules.codes import OUT_OF_RANGE
-from catalog.harvest.rules.nomenclature import PROJ_ID_PATTERN, NameCheck, check_name
+from catalog.harvest.rules.nomenclature import NameCheck, check_name
+from catalog.model.names import hlsp_id
 
 NO_COLLECTION = rule(
     "HLSP-R100",
@@ -33,15 +32,6 @@ UNEXPECTED = rule(
     "Unexpected error while reading",
     "This is a bug in hlsp-catalog: please report it with the file.",
 )
-
-
-@functools.lru_cache(maxsize=4096)
-def hlsp_id(value: str | None) -> str | None:
-    """A collection id in its canonical lower-case form, or None when it cannot be one."""
-    if not value:
-        return None
-    candidate = value.strip().lower()
-    return candidate if PROJ_ID_PATTERN.fullmatch(candidate) and len(candidate) <= 40 else None
 
 
 def resolve_collection(
