@@ -8,7 +8,7 @@ from typing import NewType
 
 import strawberry
 
-from catalog.harvest.bands import WAVEBANDS
+from catalog.graphql.wavebands import WAVEBANDS
 
 Long = NewType("Long", int)
 """A 64-bit integer; its GraphQL scalar is :data:`LONG_SCALAR` (in the schema's scalar_map)."""

@@ -25,7 +25,7 @@ from catalog.graphql.metadata import describe, describe_table
 from catalog.graphql.ordering import ProductOrder, product_keys
 from catalog.graphql.pagination import Connection
 from catalog.graphql.predicates import FilterCompiler
-from catalog.harvest.bands import waveband
+from catalog.graphql.wavebands import waveband
 from catalog.model import (
     Collection as C,
 )
