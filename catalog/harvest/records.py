@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from catalog.harvest.findings import Finding, Verdict
-from catalog.sphere import SkyCircle
+from catalog.sky import SkyCircle
 
 
 @dataclass(frozen=True, slots=True)
