@@ -200,7 +200,7 @@ def test_a_harvest_ships_no_info_findings(tmp_path: Path) -> None:
 def test_fewer_collections_restores_the_collector() -> None:
     import gc
 
-    from catalog.harvest.loadpool import GC_THRESHOLD
+    from catalog.harvest.perfile import GC_THRESHOLD
     from catalog.harvest.run import fewer_collections
 
     before = gc.get_threshold()
@@ -209,12 +209,3 @@ def test_fewer_collections_restores_the_collector() -> None:
         assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
-
-
-def test_chunks_keep_every_worker_busy() -> None:
-    from catalog.harvest.run import chunk_size
-
-    assert chunk_size(0, 2) == chunk_size(5, 2) == 1
-    assert chunk_size(100, 2) == 12
-    assert chunk_size(100_000, 2) == 256
-    assert chunk_size(100, 0) == 25

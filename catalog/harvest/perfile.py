@@ -3,9 +3,15 @@
 :func:`process_file` reads the headers, checks the name and the metadata, and extracts
 the product's values. It touches no database and no shared state, so it runs on a process
 pool today and could run on any distributed executor tomorrow.
+
+:func:`start_reader` starts a pool worker that runs it (the harvest's loaders and the
+check's readers): Ctrl-C left to the parent, the garbage collector kept quiet.
 """
 
 from __future__ import annotations
+
+import gc
+import signal
 
 from catalog.harvest import extract as ex
 from catalog.harvest.findings import Finding, Severity, rule, verdict_of
@@ -280,3 +286,19 @@ def _time_cell(
     if dropped is not None:
         dropped.append((f"PROVENANCE {column}", str(value), TIME_RANGE))
     return None
+
+
+# -- on a pool ---------------------------------------------------------------------------------
+
+GC_THRESHOLD = 100_000
+"""Allocations between young-generation collections while harvesting (Python's default: 700).
+Records are acyclic and freed by reference counting; frequent collections that walk every
+live object (the known-file map, the records in flight) cost ~20 % of the loading process."""
+
+
+def start_reader() -> None:
+    """A forked pool worker's start: Ctrl-C is the harvesting process's to handle, and what
+    the fork inherited is never collected."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])

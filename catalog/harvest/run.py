@@ -14,10 +14,7 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
-import itertools
-import multiprocessing
 import os
 import socket
 import time
@@ -34,11 +31,11 @@ from catalog.db import Database
 from catalog.errors import HarvestBusy, HarvestError
 from catalog.harvest.findings import Finding
 from catalog.harvest.load import Loader, skip_reference_triggers
-from catalog.harvest.loadpool import GC_THRESHOLD, LoadContext, load_chunks, start_reader
+from catalog.harvest.loadpool import LoadContext, load_chunks
 from catalog.harvest.outage import database_error, is_outage
-from catalog.harvest.perfile import process_file
+from catalog.harvest.perfile import GC_THRESHOLD
 from catalog.harvest.progress import Reporter
-from catalog.harvest.records import FileFailure, FileResult, FileTask
+from catalog.harvest.records import FileFailure, FileTask
 from catalog.harvest.rules import MemberFacts, check_collection
 from catalog.harvest.walk import Walk
 
@@ -91,33 +88,6 @@ def fewer_collections() -> Iterator[None]:
     finally:
         gc.set_threshold(*threshold)
         gc.unfreeze()
-
-
-def read_files(
-    tasks: Iterable[FileTask], jobs: int, *, keep_info: bool = True, chunksize: int = 32
-) -> Iterator[FileResult]:
-    """process_file over the tasks, on a pool of ``jobs`` processes (in-process for 1),
-    handed out ``chunksize`` at a time."""
-    iterator = iter(tasks)
-    first = next(iterator, None)
-    if first is None:  # nothing to read (a no-change re-run): no pool at all
-        return
-    read = process_file if keep_info else functools.partial(process_file, keep_info=False)
-    if jobs <= 1:
-        yield from map(read, itertools.chain([first], iterator))
-        return
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=start_reader) as pool:
-        try:
-            yield from pool.imap_unordered(read, itertools.chain([first], iterator), chunksize)
-        finally:
-            pool.terminate()
-
-
-def chunk_size(files: int, jobs: int) -> int:
-    """Files handed to a worker at a time: large chunks cost the harvesting process less
-    (~60 → ~35 µs per file from 32 to 256), and at least 4 per worker keep them all busy."""
-    return max(1, min(256, files // (4 * max(jobs, 1))))
 
 
 class Harvest:

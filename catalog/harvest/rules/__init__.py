@@ -2,7 +2,8 @@
 
     classify(headers, product_type) -> Classification       what kind of product a file is
     check_headers(headers, classification, ...) -> findings  keywords, values, provenance
-    member_facts(...) -> MemberFacts; check_collection(...)  consistency across a collection
+    member_facts(...) / member_of(record) -> MemberFacts      what the collection check needs
+    check_collection(facts, ...) -> findings                 consistency across a collection
 
 The file-name rules are in ``nomenclature`` (``check_name``), with MAST's vocabularies.
 
@@ -25,7 +26,12 @@ from __future__ import annotations
 
 from catalog.harvest.rules.check import check_headers, normalise_version
 from catalog.harvest.rules.classify import Classification, ProductKind, classify
-from catalog.harvest.rules.collection import MemberFacts, check_collection, member_facts
+from catalog.harvest.rules.collection import (
+    MemberFacts,
+    check_collection,
+    member_facts,
+    member_of,
+)
 
 __all__ = [
     "Classification",
@@ -35,5 +41,6 @@ __all__ = [
     "check_headers",
     "classify",
     "member_facts",
+    "member_of",
     "normalise_version",
 ]
