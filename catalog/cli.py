@@ -259,15 +259,9 @@ def demo(ctx: click.Context, host: str, port: int, serve: bool, regenerate: bool
     settings: Settings = ctx.obj["settings"]
     database = _database(ctx)
     _ensure_ready(database)
-    from catalog.errors import HarvestBusy
-
-    try:
-        root, summary = run_demo(
-            database, settings.data_dir, stream=sys.stderr, regenerate=regenerate
-        )
-    except HarvestBusy as busy:
-        err.print(Text.assemble(("error ", "bold red"), str(busy)))
-        sys.exit(2)
+    # Another harvest running (HarvestBusy, HLSP-031) ends here with exit status 2, as any
+    # CatalogError does.
+    root, summary = run_demo(database, settings.data_dir, stream=sys.stderr, regenerate=regenerate)
     out.print(f"demo corpus: {root}")
     _print_summary(summary)
     if summary.state != "completed":

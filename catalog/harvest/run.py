@@ -120,14 +120,51 @@ class Harvest:
                 time.sleep(0.1)
         else:
             raise HarvestBusy(
-                "another harvest is running on this catalog; wait for it to end "
-                "(or stop it) and run again"
+                f"another harvest is running on this catalog ({self._lock_holder()})",
+                hint="Wait for it to end (or stop it) and run again; `hlsp runs` lists the runs.",
             )
         # Runs left 'running' by a killed process cannot still be running: we hold the lock.
         self.conn.execute(
             "UPDATE hlsp.harvest_run SET state = 'interrupted', finished_at = "
             "greatest(started_at, now()) WHERE state = 'running'"
         )
+
+    def _lock_holder(self) -> str:
+        """Which run holds the harvest lock, as far as the database can tell."""
+        try:
+            return self._describe_holder()
+        except psycopg.Error:  # a diagnosis only: never hide the refusal behind it
+            return "which run holds the lock is unknown"
+
+    def _describe_holder(self) -> str:
+        backend = self.conn.execute(
+            "SELECT l.pid, a.backend_start, a.client_addr, a.application_name FROM pg_locks l "
+            "LEFT JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.classid::bigint = %s AND l.objid::bigint = %s AND l.objsubid = 1 AND l.granted",
+            (LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF),
+        ).fetchone()
+        # The holder marked every older 'running' run interrupted when it took the lock, so
+        # the run still 'running' is its own (none yet if it is only starting).
+        run = self.conn.execute(
+            "SELECT run_id, started_at, host FROM hlsp.harvest_run WHERE state = 'running' "
+            "ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+        parts = []
+        if run is not None:
+            run_id, started, host = run
+            parts.append(f"run {run_id}, started {started:%Y-%m-%d %H:%M:%S %Z}".rstrip())
+            if host:
+                parts[-1] += f" on {host}"
+        if backend is not None:
+            pid, since, address, application = backend
+            session = f"its database session is server process {pid}"
+            if since is not None:
+                session += f" since {since:%Y-%m-%d %H:%M:%S %Z}".rstrip()
+            if address is not None or application:
+                session += f" ({', '.join(str(x) for x in (application, address) if x)})"
+            parts.append(session)
+        return "; ".join(parts) or "its run is not recorded yet"
 
     def _start_run(self) -> int:
         arguments = {
