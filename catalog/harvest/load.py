@@ -21,12 +21,12 @@ from typing import Any
 import psycopg
 
 from catalog.harvest import copytext
-from catalog.harvest.findings import Finding, Severity, rule
+from catalog.harvest.findings import Finding, Severity
 from catalog.harvest.ids import Sequences
 from catalog.harvest.manifest import Manifest, clean_doi
 from catalog.harvest.outage import is_outage
 from catalog.harvest.plausible import is_exposure, is_mjd
-from catalog.harvest.records import FileFailure, ProductRecord
+from catalog.harvest.records import REJECTED, FileFailure, ProductRecord
 from catalog.harvest.targets import TargetResolver
 from catalog.model.base import DATAPRODUCT_TYPES
 from catalog.sphere import bounding_circle, wrap_ra
@@ -34,13 +34,6 @@ from catalog.sphere import bounding_circle, wrap_ra
 _CONFLICTS = (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable)
 """Errors that say two loaders collided, not that a file is wrong."""
 TARGET_LOCK = 0x484C5354  # "HLST": one loader at a time resolves target names
-
-REJECTED = rule(
-    "HLSP-R102",
-    Severity.ERROR,
-    "Database rejected the product",
-    "The values read from the headers break a catalog constraint; fix the header values.",
-)
 
 # (column, staging type): geometry and JSON travel as text and are cast on insert.
 _STAGED = (
