@@ -1,5 +1,5 @@
 """The filter band table and its lookups (catalog.harvest.bands), and the coarse wavebands
-(catalog.graphql.wavebands)."""
+(catalog.graphql.enums)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from catalog.graphql.wavebands import WAVEBANDS, waveband
+from catalog.graphql.enums import WAVEBANDS, waveband
 from catalog.harvest import bands
 from catalog.harvest.bands import band_range, bands_range
 

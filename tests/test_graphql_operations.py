@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from catalog.corpus import generate_corpus
 from catalog.db import Database
-from catalog.graphql.wavebands import waveband
+from catalog.graphql.enums import waveband
 from catalog.harvest.run import HarvestOptions, harvest
 from tests.graphql_client import GraphQLClient, live_server, module_database
 

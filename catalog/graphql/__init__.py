@@ -9,7 +9,6 @@ Modules, each holding one thing:
 - :mod:`~catalog.graphql.ordering` and :mod:`~catalog.graphql.pagination`: keyset connections;
 - :mod:`~catalog.graphql.loaders`: per-request DataLoaders; :mod:`~catalog.graphql.queries`:
   the SQL statements; :mod:`~catalog.graphql.aggregates`: facet counts;
-  :mod:`~catalog.graphql.wavebands`: the coarse wavebands a wavelength range touches;
 - :mod:`~catalog.graphql.ide`: the GraphiQL page, its files served by this server;
 - :mod:`~catalog.graphql.limits`, :mod:`~catalog.graphql.errors`,
   :mod:`~catalog.graphql.context`, :mod:`~catalog.graphql.access`: safety;

@@ -18,14 +18,21 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
 from catalog.graphql import listing, loaders
 from catalog.graphql import queries as q
 from catalog.graphql.context import RequestContext
-from catalog.graphql.enums import DataproductType, InputKind, Long, Severity, Verdict, Waveband
+from catalog.graphql.enums import (
+    DataproductType,
+    InputKind,
+    Long,
+    Severity,
+    Verdict,
+    Waveband,
+    waveband,
+)
 from catalog.graphql.filters import ProductFilter
 from catalog.graphql.ids import global_id
 from catalog.graphql.metadata import describe, describe_table
 from catalog.graphql.ordering import ProductOrder, product_keys
 from catalog.graphql.pagination import Connection
 from catalog.graphql.predicates import FilterCompiler
-from catalog.graphql.wavebands import waveband
 from catalog.model import (
     Collection as C,
 )
