@@ -33,7 +33,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog.db import Database
-from catalog.harvest.extract import target_key
 from catalog.model import (
     Collection,
     Product,
@@ -43,6 +42,7 @@ from catalog.model import (
     Target,
     TargetAlias,
 )
+from catalog.model.names import target_key
 from catalog.sphere import SkyPoint, SkyPolygon
 from tests.graphql_client import GraphQLClient, live_server, module_database
 

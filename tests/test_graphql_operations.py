@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from catalog.corpus import generate_corpus
 from catalog.db import Database
-from catalog.harvest.bands import waveband
-from catalog.harvest.corpus import generate_corpus
+from catalog.graphql.enums import waveband
 from catalog.harvest.run import HarvestOptions, harvest
 from tests.graphql_client import GraphQLClient, live_server, module_database
 
