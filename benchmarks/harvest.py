@@ -1,6 +1,6 @@
 """Harvest throughput on generated corpora, beside an astropy header loop over the same files.
 
-For each size: generate a corpus (``catalog.harvest.corpus``, fixed seed, no damaged
+For each size: generate a corpus (``catalog.corpus``, fixed seed, no damaged
 files), flush it to disk (``sync``) and read every file once, so that every phase reads the
 same warm files and the comparison between phases is fair: the generator's dirty pages are
 not written back during a timed phase, and a kernel that pages out what was idle for a
@@ -54,13 +54,13 @@ from pathlib import Path
 import psycopg
 
 from catalog.config import Settings
+from catalog.corpus import generate_corpus
 from catalog.db import Database
 from catalog.embedded import EmbeddedCluster
 from catalog.harvest import native
-from catalog.harvest.corpus import generate_corpus
+from catalog.harvest.perfile import process_file
 from catalog.harvest.records import FileTask
 from catalog.harvest.run import HarvestOptions, HarvestSummary, harvest
-from catalog.harvest.worker import process_file
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # for benchmarks.synthetic
 from benchmarks.synthetic import scratch_database

@@ -31,16 +31,16 @@ from pathlib import Path
 
 import psycopg
 
+from catalog.corpus import generate_corpus
 from catalog.db import Database
 from catalog.embedded import EmbeddedCluster
-from catalog.harvest import native, worker
-from catalog.harvest.corpus import generate_corpus
+from catalog.harvest import native, perfile
 from catalog.harvest.findings import Severity
-from catalog.harvest.fitsio import read_headers
+from catalog.harvest.fits.reader import read_headers
 from catalog.harvest.load import Loader, skip_reference_triggers
-from catalog.harvest.nomenclature import check_name
 from catalog.harvest.records import FileTask, ProductRecord
 from catalog.harvest.rules import check_headers, classify
+from catalog.harvest.rules.nomenclature import check_name
 from catalog.harvest.run import fewer_collections
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # for benchmarks.synthetic
@@ -80,7 +80,7 @@ def worker_phases(paths: list[str]) -> dict[str, float]:
             hdu_count=len(headers),
             kind=str(kind.kind),
         )
-        timed("extraction + header JSON", worker.fill, record, headers, name)
+        timed("extraction + header JSON", perfile.fill, record, headers, name)
         record.findings = [f for f in [*name.findings, *found] if f.severity != Severity.INFO]
         records.append(record)
     for i in range(0, len(records), 256):  # what shipping records between processes would
@@ -149,7 +149,7 @@ def main() -> None:
                 print(f"| {phase} | {micros:.0f} |")
         stats = [Path(p).stat() for p in paths]
         base = [
-            worker.process_file(FileTask(p, s.st_size, s.st_mtime_ns), keep_info=False)
+            perfile.process_file(FileTask(p, s.st_size, s.st_mtime_ns), keep_info=False)
             for p, s in zip(paths, stats, strict=True)
         ]
         records = [r for r in base if isinstance(r, ProductRecord)]

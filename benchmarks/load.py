@@ -3,7 +3,7 @@ arrival rate, against ``hlsp serve`` on a harvested corpus of 10^4 products.
 
 What it does, in one run (the total time, at most, is printed before it starts):
 
-  corpus   ``catalog.harvest.corpus`` writes --files FITS files (fixed seed, no damaged
+  corpus   ``catalog.corpus`` writes --files FITS files (fixed seed, no damaged
            files) under DATA/corpus and ``hlsp harvest`` loads them into the embedded cluster
            of DATA (``HLSP_DATA_DIR=DATA``, private to the benchmark). Both are kept and
            reused by later runs (--data-dir), so two checkouts are measured on one catalog

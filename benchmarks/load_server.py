@@ -66,7 +66,7 @@ def prepare_corpus(checkout: Path, data_dir: Path, files: int) -> None:
         t0 = time.perf_counter()
         script = (
             "import sys; from pathlib import Path; "
-            "from catalog.harvest.corpus import generate_corpus; "
+            "from catalog.corpus import generate_corpus; "
             "generate_corpus(Path(sys.argv[1]), files=int(sys.argv[2]), seed=int(sys.argv[2]), "
             "flaws=True, damage=False)"
         )

@@ -263,15 +263,9 @@ def demo(ctx: click.Context, host: str, port: int, serve: bool, regenerate: bool
     settings: Settings = ctx.obj["settings"]
     database = _database(ctx)
     _ensure_ready(database)
-    from catalog.errors import HarvestBusy
-
-    try:
-        root, summary = run_demo(
-            database, settings.data_dir, stream=sys.stderr, regenerate=regenerate
-        )
-    except HarvestBusy as busy:
-        err.print(Text.assemble(("error ", "bold red"), str(busy)))
-        sys.exit(2)
+    # Another harvest running (HarvestBusy, HLSP-031) ends here with exit status 2, as any
+    # CatalogError does.
+    root, summary = run_demo(database, settings.data_dir, stream=sys.stderr, regenerate=regenerate)
     out.print(f"demo corpus: {root}")
     _print_summary(summary)
     if summary.state != "completed":
@@ -331,7 +325,7 @@ def check(  # noqa: PLR0917 (click passes options positionally)
     Exit status: 0 every file passes, 1 something needs review, 3 something fails,
     2 usage error.
     """
-    from catalog.harvest.check import run_check
+    from catalog.harvest.checkrun import run_check
     from catalog.harvest.report import codes_markdown, print_terminal, to_html, to_json
 
     if list_codes:
@@ -414,7 +408,7 @@ def harvest(  # noqa: PLR0917 (click passes options positionally)
 
     from catalog.harvest.run import HarvestOptions
     from catalog.harvest.run import harvest as run_harvest
-    from catalog.harvest.worker import hlsp_id
+    from catalog.model.names import hlsp_id
 
     if collection is not None and hlsp_id(collection) is None:
         raise click.BadParameter(

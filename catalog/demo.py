@@ -1,6 +1,6 @@
 """The demo: generate a realistic HLSP corpus, harvest it, and (the CLI) serve it.
 
-The corpus (``catalog.harvest.corpus``) holds eight collections across HST, JWST, TESS,
+The corpus (``catalog.corpus``) holds eight collections across HST, JWST, TESS,
 K2 and GALEX, with images, spectra, light curves, catalogs, cubes and simulations, shared
 targets, and a few deliberately flawed files that the check flags. It is written once
 under ``<data dir>/demo-corpus`` and harvested incrementally, so running the demo again
@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 from typing import TextIO
 
+from catalog.corpus import generate_corpus
 from catalog.db import Database
-from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.run import HarvestOptions, HarvestSummary, harvest
 
 DEMO_FILES = 400

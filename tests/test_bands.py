@@ -1,4 +1,5 @@
-"""The filter band table and its lookups (catalog.harvest.bands)."""
+"""The filter band table and its lookups (catalog.harvest.bands), and the coarse wavebands
+(catalog.graphql.enums)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from collections import Counter
 
 import pytest
 
+from catalog.graphql.enums import WAVEBANDS, waveband
 from catalog.harvest import bands
-from catalog.harvest.bands import band_range, bands_range, waveband
+from catalog.harvest.bands import band_range, bands_range
 
 A = 1e-10  # Angstrom in metres
 
@@ -265,7 +267,7 @@ def test_waveband_boundaries_belong_to_the_longer_band() -> None:
     assert waveband(5e-8, 5e-8) == ("euv",)
     assert waveband(1e-3, 1e-3) == ("millimeter",)
     assert waveband(0.21, 0.21) == ("radio",)
-    assert waveband(1e-12, 1.0) == tuple(name for name, _ in bands.WAVEBANDS)
+    assert waveband(1e-12, 1.0) == tuple(name for name, _ in WAVEBANDS)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-from catalog.harvest.corpus import (
+from catalog.corpus import (
     DAMAGES,
     FLAWS,
     MANIFEST_NAME,

@@ -25,8 +25,8 @@ from astropy.io.fits.card import Undefined
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from catalog.harvest.fitscard import CardError, parse_card, parse_cards, parse_continued
-from catalog.harvest.fitsio import Card, Header, read_headers
+from catalog.harvest.fits.cards import CardError, parse_card, parse_cards, parse_continued
+from catalog.harvest.fits.reader import Card, Header, read_headers
 from tests.support.db import SHARED, shared_path
 
 PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))

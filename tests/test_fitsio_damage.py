@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.harvest.findings import RULES, Severity
-from catalog.harvest.fitsio import FitsReadError, Header, read_headers
+from catalog.harvest.fits.reader import FitsReadError, Header, read_headers
 
 BLOCK = 2880
 CODES = {f"HLSP-R{n:03d}" for n in range(1, 12)}

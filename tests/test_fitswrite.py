@@ -14,7 +14,7 @@ from astropy.io import fits
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from catalog.harvest.fitswrite import (
+from catalog.corpus.fitswrite import (
     BLOCK,
     HDU,
     CardSpec,

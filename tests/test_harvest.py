@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from catalog.corpus import Corpus, generate_corpus
 from catalog.db import Database
-from catalog.harvest import loadpool, worker
-from catalog.harvest.corpus import Corpus, generate_corpus
+from catalog.harvest import loadpool, perfile
 from catalog.harvest.records import FileResult, FileTask
 from catalog.harvest.run import HarvestOptions, HarvestSummary, harvest
 
@@ -231,7 +231,7 @@ def test_rerun_skips_unchanged_files_without_opening_them(database, harvested, m
 
     def reading(task: FileTask, **options: bool) -> FileResult:
         opened.append(task.path)
-        return worker.process_file(task, **options)
+        return perfile.process_file(task, **options)
 
     monkeypatch.setattr(loadpool, "process_file", reading)  # what the loader calls per file
     again = harvest(database, HarvestOptions(paths=[root], jobs=1, progress=False))
@@ -364,8 +364,8 @@ def test_collection_resolution_order(database, tmp_path, corpus_source):
 
 def test_the_name_is_checked_against_the_collection_it_resolves_to(corpus_source, tmp_path):
     """The proj-id must be the collection's id, whichever source gave the collection."""
-    from catalog.harvest.nomenclature import PROJ_ID_MISMATCH, check_name
     from catalog.harvest.records import ProductRecord
+    from catalog.harvest.rules.nomenclature import PROJ_ID_MISMATCH, check_name
 
     _source, generated = corpus_source
     current = next(f for f in generated.intact if f.hlsp_id == "tess-ffilc")
@@ -376,7 +376,7 @@ def test_the_name_is_checked_against_the_collection_it_resolves_to(corpus_source
         path = tmp_path / file_name
         shutil.copy2(current.path, path)
         info = path.stat()
-        result = worker.process_file(
+        result = perfile.process_file(
             FileTask(str(path), info.st_size, info.st_mtime_ns, collection)
         )
         assert isinstance(result, ProductRecord), result

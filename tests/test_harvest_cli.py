@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from catalog.corpus import Corpus, generate_corpus
 from catalog.db import Database
-from catalog.harvest.corpus import Corpus, generate_corpus
 from tests.support.cli import HLSP, hlsp
 
 
@@ -188,7 +188,7 @@ def test_unreadable_file_gives_a_failure_not_a_crash(tmp_path):
         prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
     code = (
         "import json, sys\n"
-        "from catalog.harvest.worker import process_file\n"
+        "from catalog.harvest.perfile import process_file\n"
         "from catalog.harvest.records import FileTask\n"
         "r = process_file(FileTask(sys.argv[1], 2880, 0))\n"
         "print(json.dumps([type(r).__name__, r.code, r.reason]))"

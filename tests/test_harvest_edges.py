@@ -13,11 +13,11 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from catalog.corpus import generate_corpus
+from catalog.corpus.fitswrite import primary_hdu, write_fits
 from catalog.db import Database
 from catalog.errors import HarvestBusy
-from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.findings import Finding, Severity, Verdict
-from catalog.harvest.fitswrite import primary_hdu, write_fits
 from catalog.harvest.load import Loader
 from catalog.harvest.manifest import clean_doi
 from catalog.harvest.records import ProductRecord, TargetRef
@@ -278,6 +278,25 @@ def test_a_second_harvest_is_refused_while_one_holds_the_lock(database, tmp_path
         finally:
             release.join()
     assert scalar(database, "SELECT count(*) FROM hlsp.harvest_run WHERE state = 'running'") == 0
+
+
+def test_a_refused_harvest_says_which_run_holds_the_lock(database, tmp_path):
+    write_fits(tmp_path / "hlsp_lock_hst_wfc3_t_f555w_v1_img.fits", [primary_hdu([])])
+    options = HarvestOptions(paths=[tmp_path], jobs=1, progress=False)
+    with psycopg.connect(database.url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        row = holder.execute(
+            "INSERT INTO hlsp.harvest_run (host) VALUES ('elsewhere') RETURNING run_id"
+        ).fetchone()
+        assert row is not None
+        with pytest.raises(HarvestBusy) as refused:
+            harvest(database, options)
+        pid = holder.info.backend_pid
+    busy = refused.value
+    assert busy.code == "HLSP-031"
+    assert f"run {row[0]}, started " in busy.message and " on elsewhere" in busy.message
+    assert f"server process {pid}" in busy.message
+    assert busy.hint is not None and "run again" in busy.hint
 
 
 def test_added_findings_continue_each_products_numbering_and_worsen_its_verdict(database):

@@ -19,14 +19,14 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from catalog.config import Settings
+from catalog.corpus import generate_corpus
 from catalog.db import Database
 from catalog.harvest import loadpool
-from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.load import skip_reference_triggers
+from catalog.harvest.perfile import process_file
 from catalog.harvest.records import ProductRecord
 from catalog.harvest.run import Harvest, HarvestOptions, harvest
 from catalog.harvest.walk import Walk
-from catalog.harvest.worker import process_file
 
 
 @pytest.fixture(scope="module")

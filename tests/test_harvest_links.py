@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from catalog.corpus.fitswrite import header_bytes, primary_hdu, write_fits
 from catalog.db import Database
-from catalog.harvest.fitswrite import header_bytes, primary_hdu, write_fits
+from catalog.harvest.perfile import process_file
 from catalog.harvest.records import REASON_LIMIT, FileFailure, ProductRecord
 from catalog.harvest.walk import Walk
-from catalog.harvest.worker import process_file
 from tests.support.cli import hlsp
 
 SECRET = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:TOP-SECRET-LINE\n"

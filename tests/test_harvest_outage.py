@@ -16,12 +16,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from catalog.corpus import Corpus, generate_corpus
 from catalog.db import Database
 from catalog.embedded import EmbeddedCluster
-from catalog.harvest.corpus import Corpus, generate_corpus
 from catalog.harvest.load import Loader
+from catalog.harvest.perfile import process_file
 from catalog.harvest.records import FileTask, ProductRecord
-from catalog.harvest.worker import process_file
 from tests.support.cli import HLSP, hlsp
 
 

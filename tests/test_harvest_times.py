@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from catalog.corpus.fitswrite import CardBlock, primary_hdu, write_fits
 from catalog.db import Database
-from catalog.harvest.fitscard import CARD
-from catalog.harvest.fitswrite import CardBlock, primary_hdu, write_fits
+from catalog.harvest.fits.cards import CARD
 from catalog.harvest.plausible import EXPOSURE_MAX, MJD_MAX, MJD_MIN
 from catalog.harvest.run import HarvestOptions, harvest
 

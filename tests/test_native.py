@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 import catalog
+from catalog.corpus import generate_corpus
 from catalog.harvest import extract, native
-from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.nativebuild import sources_read
+from catalog.harvest.perfile import process_file
 from catalog.harvest.records import FileTask
-from catalog.harvest.worker import process_file
 
 PACKAGE = Path(catalog.__file__).resolve().parent
 DISABLED = os.environ.get(native.DISABLE_VARIABLE, "") not in {"", "0"}
@@ -29,7 +29,7 @@ needs_build = pytest.mark.skipif(not BUILT, reason="no compiled build matches th
 PROBE = """
 import json, sys
 from catalog.harvest import native
-import catalog.harvest.extract as extract, catalog.harvest.fitsio as fitsio
+import catalog.harvest.extract as extract, catalog.harvest.fits.reader as fitsio
 status = native.status()
 print(json.dumps({"active": status.active, "reason": status.reason,
                   "extract": extract.__file__, "fitsio": fitsio.__file__,
@@ -93,7 +93,7 @@ def test_an_edited_source_runs_as_python(copy: Path, edited: str) -> None:
     assert found["active"] is False
     assert f"{edited} changed since the build" in str(found["reason"])
     assert str(found["extract"]) == str(copy / "catalog/harvest/extract.py")
-    assert str(found["fitsio"]) == str(copy / "catalog/harvest/fitsio.py")
+    assert str(found["fitsio"]) == str(copy / "catalog/harvest/fits/reader.py")
     assert found["edited"] is (edited.endswith("extract.py"))
 
 
@@ -118,7 +118,7 @@ def test_verify_refuses_broken_builds(copy: Path) -> None:
 
     manifest["python"] = native.python_tag()
     (directory / native.MANIFEST_NAME).write_text(json.dumps(manifest))
-    (directory / manifest["modules"]["catalog.harvest.skywcs"]).unlink()
+    (directory / manifest["modules"]["catalog.harvest.fits.skywcs"]).unlink()
     files, reason = native.verify(directory, root)
     assert not files and "compiled files missing" in reason
 
@@ -156,7 +156,7 @@ def test_compiled_and_python_results_are_identical(tmp_path: Path) -> None:
     script = (
         "import pickle, sys\n"
         "from catalog.harvest import native\n"
-        "from catalog.harvest.worker import process_file\n"
+        "from catalog.harvest.perfile import process_file\n"
         "assert not native.status().active\n"
         "tasks = pickle.load(open(sys.argv[1], 'rb'))\n"
         "sys.stdout.buffer.write(pickle.dumps([process_file(t) for t in tasks]))\n"
@@ -200,7 +200,7 @@ def test_a_harvest_ships_no_info_findings(tmp_path: Path) -> None:
 def test_fewer_collections_restores_the_collector() -> None:
     import gc
 
-    from catalog.harvest.loadpool import GC_THRESHOLD
+    from catalog.harvest.perfile import GC_THRESHOLD
     from catalog.harvest.run import fewer_collections
 
     before = gc.get_threshold()
@@ -209,12 +209,3 @@ def test_fewer_collections_restores_the_collector() -> None:
         assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
-
-
-def test_chunks_keep_every_worker_busy() -> None:
-    from catalog.harvest.run import chunk_size
-
-    assert chunk_size(0, 2) == chunk_size(5, 2) == 1
-    assert chunk_size(100, 2) == 12
-    assert chunk_size(100_000, 2) == 256
-    assert chunk_size(100, 0) == 25

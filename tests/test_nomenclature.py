@@ -15,9 +15,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from catalog.harvest import nomenclature as nm
 from catalog.harvest.findings import RULES, Severity, Verdict
-from catalog.harvest.nomenclature import check_field, check_name, parse_name, vocabulary
+from catalog.harvest.rules import nomenclature as nm
+from catalog.harvest.rules.nomenclature import check_field, check_name, parse_name, vocabulary
 
 PASS, REVIEW, FAIL = Verdict.PASS, Verdict.NEEDS_REVIEW, Verdict.FAIL
 

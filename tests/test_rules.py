@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 import pytest
 
 from catalog.harvest.findings import Finding, Severity, Verdict, verdict_of
-from catalog.harvest.fitsio import Card, Header, Value
+from catalog.harvest.fits.reader import Card, Header, Value
 from catalog.harvest.rules import (
     Classification,
     ProductKind,

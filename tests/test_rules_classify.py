@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.harvest.fitsio import Card, Header, Value
+from catalog.harvest.fits.reader import Card, Header, Value
 from catalog.harvest.rules import Classification, ProductKind, classify
 
 K = ProductKind

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from catalog.harvest.findings import Severity
-from catalog.harvest.fitsio import Card, Header, Value
+from catalog.harvest.fits.reader import Card, Header, Value
 from catalog.harvest.rules import MemberFacts, check_collection, member_facts
 from catalog.harvest.rules.collection import is_readme
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.harvest.findings import RULES, Finding
-from catalog.harvest.fitsio import Card, Header
+from catalog.harvest.fits.reader import Card, Header
 from catalog.harvest.rules import (
     Classification,
     ProductKind,

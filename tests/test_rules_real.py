@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from catalog.harvest.findings import Finding, Severity
-from catalog.harvest.fitsio import Card, Header, Value
+from catalog.harvest.fits.reader import Card, Header, Value
 from catalog.harvest.rules import ProductKind, check_headers, classify
 from tests.support.db import shared_path
 

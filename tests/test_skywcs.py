@@ -12,8 +12,8 @@ from astropy.wcs import WCS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.harvest.fitsio import Card, Header
-from catalog.harvest.skywcs import (
+from catalog.harvest.fits.reader import Card, Header
+from catalog.harvest.fits.skywcs import (
     angular_distance,
     image_corners,
     length_unit,

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalog.db import Database
+from catalog.harvest.fits.skywcs import PositionGrid, angular_distance
 from catalog.harvest.ids import Sequences
-from catalog.harvest.skywcs import PositionGrid, angular_distance
 from catalog.harvest.targets import MATCH_RADIUS_ARCSEC
 
 RADIUS = MATCH_RADIUS_ARCSEC / 3600

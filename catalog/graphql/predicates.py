@@ -34,8 +34,8 @@ from catalog.graphql.filters import (
     WavebandFilter,
     WavelengthOverlapInput,
 )
-from catalog.harvest.extract import target_key
 from catalog.model import Collection, Product, ProductFinding, Target, TargetAlias, product_target
+from catalog.model.names import target_key
 from catalog.sphere import SkyPoint, SkyPolygon, SPoly
 
 F = TypeVar("F")

@@ -43,8 +43,8 @@ from catalog.graphql.types import (
     Target,
     prefetch_relations,
 )
-from catalog.harvest.extract import target_key
 from catalog.model import TargetAlias
+from catalog.model.names import target_key
 
 log = logging.getLogger(__name__)
 First = Annotated[int | None, strawberry.argument(description=FIRST)]

@@ -19,14 +19,21 @@ from catalog import model, sphere
 from catalog.graphql import listing, loaders
 from catalog.graphql import queries as q
 from catalog.graphql.context import RequestContext
-from catalog.graphql.enums import DataproductType, InputKind, Long, Severity, Verdict, Waveband
+from catalog.graphql.enums import (
+    DataproductType,
+    InputKind,
+    Long,
+    Severity,
+    Verdict,
+    Waveband,
+    waveband,
+)
 from catalog.graphql.filters import ProductFilter
 from catalog.graphql.ids import global_id
 from catalog.graphql.metadata import describe, describe_table
 from catalog.graphql.ordering import ProductOrder, product_keys
 from catalog.graphql.pagination import Connection
 from catalog.graphql.predicates import FilterCompiler
-from catalog.harvest.bands import waveband
 
 FIRST = "Page size: the first N items (default 20, at most the configured maximum, 1000)."
 LAST = "The last N items (before the cursor, if given)."

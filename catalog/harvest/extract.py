@@ -24,16 +24,16 @@ from typing import Any
 import orjson
 
 from catalog.harvest import bands
-from catalog.harvest.fitsio import Header, Value
-from catalog.harvest.plausible import EXPOSURE_RANGE, TIME_RANGE, is_exposure, is_mjd
-from catalog.harvest.records import CollectionFacts, InputRef, SoftwareRef, TargetRef
-from catalog.harvest.skywcs import (
+from catalog.harvest.fits.reader import Header, Value
+from catalog.harvest.fits.skywcs import (
     angular_distance,
     image_corners,
     length_unit,
     number,
     spectral_range,
 )
+from catalog.harvest.plausible import EXPOSURE_RANGE, TIME_RANGE, is_exposure, is_mjd
+from catalog.harvest.records import CollectionFacts, InputRef, SoftwareRef, TargetRef
 
 PLACEHOLDERS = frozenset(
     {"", "MULTI", "MULTIPLE", "ALL", "NONE", "N/A", "NA", "UNKNOWN", "ANY", "VARIOUS", "NULL", "-"}
@@ -456,21 +456,6 @@ def targets_of(
 
 _SECTOR = re.compile(r"s\d{4}")  # a TESS sector ('s0012'), not a target
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
-_PREFIXED_NUMBER = re.compile(r"^([a-z]+)0*(\d+)$")
-_SPACES = re.compile(r"[\s_]+")
-_LETTER_DASH_DIGIT = re.compile(r"(?<=[a-z])-(?=\d)")
-
-
-def target_key(name: str) -> str:
-    """Normalised name for matching: 'TIC 123', 'TIC123', 'tic 0123' -> 'tic123'; 'WASP-18'
-    = 'WASP 18'; a sign after a digit stays ('J1524-0419' and 'J1524+0419' differ)."""
-    key = _SPACES.sub("", name.lower())
-    key = _LETTER_DASH_DIGIT.sub("", key)  # 'TOI-700' = 'TOI 700'; 'J1524-0419' keeps
-
-    match = _PREFIXED_NUMBER.match(key)
-    return f"{match.group(1)}{match.group(2)}" if match else key
-
-
 # -- provenance ------------------------------------------------------------------------------
 
 

@@ -3,11 +3,11 @@
 Every finding has a stable code, registered once here by the module that produces it with
 :func:`rule`. Codes are grouped by letter:
 
-    HLSP-Nnnn   file nomenclature (catalog.harvest.nomenclature)
+    HLSP-Nnnn   file nomenclature (catalog.harvest.rules.nomenclature)
     HLSP-Knnn   header keywords and values (catalog.harvest.rules)
     HLSP-Pnnn   provenance (catalog.harvest.rules)
     HLSP-Cnnn   collection consistency (catalog.harvest.rules)
-    HLSP-Rnnn   reading the file (catalog.harvest.fitsio): a file that cannot be read
+    HLSP-Rnnn   reading the file (catalog.harvest.fits.reader): a file that cannot be read
                 is a harvest failure, not a product
 
 Severities map to verdicts the way MAST's checker scores a field: ``error`` -> FAIL,

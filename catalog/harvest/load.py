@@ -22,12 +22,12 @@ import psycopg
 from sqlalchemy.dialects import postgresql
 
 from catalog.harvest import copytext
-from catalog.harvest.findings import Finding, Severity, rule
+from catalog.harvest.findings import Finding, Severity
 from catalog.harvest.ids import Sequences
 from catalog.harvest.manifest import Manifest, clean_doi
 from catalog.harvest.outage import is_outage
 from catalog.harvest.plausible import is_exposure, is_mjd
-from catalog.harvest.records import FileFailure, ProductRecord
+from catalog.harvest.records import REJECTED, FileFailure, ProductRecord
 from catalog.harvest.targets import TargetResolver
 from catalog.model import Product
 from catalog.model.base import DATAPRODUCT_TYPES
@@ -36,13 +36,6 @@ from catalog.sphere import bounding_circle, wrap_ra
 _CONFLICTS = (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable)
 """Errors that say two loaders collided, not that a file is wrong."""
 TARGET_LOCK = 0x484C5354  # "HLST": one loader at a time resolves target names
-
-REJECTED = rule(
-    "HLSP-R102",
-    Severity.ERROR,
-    "Database rejected the product",
-    "The values read from the headers break a catalog constraint; fix the header values.",
-)
 
 PRODUCT_COLUMNS = copytext.PRODUCT_COLUMNS
 NOT_HARVESTED = {

@@ -1,7 +1,7 @@
 """Parallel loading: each pool worker reads a chunk of files and loads it through its own
 PostgreSQL session, one transaction per chunk.
 
-:func:`catalog.harvest.worker.process_file` stays a pure function of a file's bytes; what
+:func:`catalog.harvest.perfile.process_file` stays a pure function of a file's bytes; what
 runs on the pool is ``process_file`` over a chunk followed by :class:`Loader` on the
 records, next to them. Records never travel between processes (pickling them cost the
 harvest as much as loading them), the harvesting process only walks and hands out chunks,
@@ -23,7 +23,6 @@ of the harvest leaves no loader behind; their open transactions roll back.
 from __future__ import annotations
 
 import ctypes
-import gc
 import itertools
 import signal
 import sys
@@ -39,14 +38,9 @@ import psycopg
 from catalog.harvest.load import Loader, skip_reference_triggers
 from catalog.harvest.manifest import Manifest
 from catalog.harvest.outage import database_error, is_outage
+from catalog.harvest.perfile import process_file, start_reader
 from catalog.harvest.records import FileFailure, FileTask, ProductRecord
-from catalog.harvest.rules import MemberFacts
-from catalog.harvest.worker import process_file
-
-GC_THRESHOLD = 100_000
-"""Allocations between young-generation collections while harvesting (Python's default: 700).
-Records are acyclic and freed by reference counting; frequent collections that walk every
-live object (the known-file map, the records in flight) cost ~20 % of the loading process."""
+from catalog.harvest.rules import MemberFacts, member_of
 
 
 @dataclass
@@ -71,18 +65,6 @@ class ChunkOutcome:
     failures: list[FileFailure] = field(default_factory=list)
     loaded: list[tuple[str, int, str, MemberFacts]] = field(default_factory=list)
     """(path, product_id, collection, facts for the collection checks) of each product."""
-
-
-def member_of(record: ProductRecord) -> MemberFacts:
-    return MemberFacts(
-        file_name=record.file_name,
-        hlspid=record.facts.hlspid,
-        hlspver=record.facts.hlspver,
-        doi=record.facts.doi,
-        name_proj_id=record.name_proj_id,
-        name_version=record.name_version,
-        product_type=record.product_type,
-    )
 
 
 class _Session:
@@ -220,14 +202,6 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-
-
-def start_reader() -> None:
-    """A forked pool worker's start: Ctrl-C is the harvesting process's to handle, and what
-    the fork inherited is never collected."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _start_worker() -> None:

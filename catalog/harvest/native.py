@@ -19,7 +19,7 @@ Writing code for the compiled modules (mypyc compiles the same typed Python; whe
 - ``frozenset & x`` wants ``x`` to be a frozenset when compiled: write ``x & a_frozenset``;
 - code outside the compiled set that patches a compiled function (tests) does not reach the
   compiled callers: patch the caller's module (``loadpool``, which calls
-  ``worker.process_file`` per file), which stays Python.
+  ``perfile.process_file`` per file), which stays Python.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ from catalog.config import HarvestSettings
 COMPILED = (
     "catalog/harvest/copytext.py",
     "catalog/harvest/extract.py",
-    "catalog/harvest/fitscard.py",
-    "catalog/harvest/fitsio.py",
-    "catalog/harvest/skywcs.py",
-    "catalog/harvest/nomenclature.py",
-    "catalog/harvest/worker.py",
+    "catalog/harvest/fits/cards.py",
+    "catalog/harvest/fits/reader.py",
+    "catalog/harvest/fits/skywcs.py",
+    "catalog/harvest/rules/nomenclature.py",
+    "catalog/harvest/perfile.py",
     "catalog/harvest/rules/check.py",
     "catalog/harvest/rules/classify.py",
     "catalog/harvest/rules/codes.py",

@@ -10,8 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from catalog.harvest.findings import Finding, Verdict
-from catalog.sphere import SkyCircle
+from catalog.harvest.findings import Finding, Severity, Verdict, rule
+from catalog.sky import SkyCircle
+
+REJECTED = rule(
+    "HLSP-R102",
+    Severity.ERROR,
+    "Database rejected the product",
+    "The values read from the headers break a catalog constraint; fix the header values.",
+)
+"""The loader's failure of a product (its FileFailure's code). Registered here, beside the
+records, so that every finding code is known without loading the database side (``hlsp
+check --list-codes``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from catalog import __version__
-from catalog.harvest.check import CheckReport, FileReport
+from catalog.harvest.checkrun import CheckReport, FileReport
 from catalog.harvest.findings import AREAS, RULES, Finding, Verdict
 
 _STYLE = {Verdict.PASS: "green", Verdict.NEEDS_REVIEW: "yellow", Verdict.FAIL: "bold red"}

@@ -14,10 +14,7 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
-import itertools
-import multiprocessing
 import os
 import socket
 import time
@@ -34,13 +31,13 @@ from catalog.db import Database
 from catalog.errors import HarvestBusy, HarvestError
 from catalog.harvest.findings import Finding
 from catalog.harvest.load import Loader, skip_reference_triggers
-from catalog.harvest.loadpool import GC_THRESHOLD, LoadContext, load_chunks, start_reader
+from catalog.harvest.loadpool import LoadContext, load_chunks
 from catalog.harvest.outage import database_error, is_outage
+from catalog.harvest.perfile import GC_THRESHOLD
 from catalog.harvest.progress import Reporter
-from catalog.harvest.records import FileFailure, FileResult, FileTask
+from catalog.harvest.records import FileFailure, FileTask
 from catalog.harvest.rules import MemberFacts, check_collection
 from catalog.harvest.walk import Walk
-from catalog.harvest.worker import process_file
 
 LOCK_KEY = 0x484C5350  # "HLSP": one harvest at a time per catalog
 LOCK_ATTEMPTS = 10  # 0.1 s apart
@@ -93,33 +90,6 @@ def fewer_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def read_files(
-    tasks: Iterable[FileTask], jobs: int, *, keep_info: bool = True, chunksize: int = 32
-) -> Iterator[FileResult]:
-    """process_file over the tasks, on a pool of ``jobs`` processes (in-process for 1),
-    handed out ``chunksize`` at a time."""
-    iterator = iter(tasks)
-    first = next(iterator, None)
-    if first is None:  # nothing to read (a no-change re-run): no pool at all
-        return
-    read = process_file if keep_info else functools.partial(process_file, keep_info=False)
-    if jobs <= 1:
-        yield from map(read, itertools.chain([first], iterator))
-        return
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=start_reader) as pool:
-        try:
-            yield from pool.imap_unordered(read, itertools.chain([first], iterator), chunksize)
-        finally:
-            pool.terminate()
-
-
-def chunk_size(files: int, jobs: int) -> int:
-    """Files handed to a worker at a time: large chunks cost the harvesting process less
-    (~60 → ~35 µs per file from 32 to 256), and at least 4 per worker keep them all busy."""
-    return max(1, min(256, files // (4 * max(jobs, 1))))
-
-
 class Harvest:
     """One run against one catalog database."""
 
@@ -150,14 +120,51 @@ class Harvest:
                 time.sleep(0.1)
         else:
             raise HarvestBusy(
-                "another harvest is running on this catalog; wait for it to end "
-                "(or stop it) and run again"
+                f"another harvest is running on this catalog ({self._lock_holder()})",
+                hint="Wait for it to end (or stop it) and run again; `hlsp runs` lists the runs.",
             )
         # Runs left 'running' by a killed process cannot still be running: we hold the lock.
         self.conn.execute(
             "UPDATE hlsp.harvest_run SET state = 'interrupted', finished_at = "
             "greatest(started_at, now()) WHERE state = 'running'"
         )
+
+    def _lock_holder(self) -> str:
+        """Which run holds the harvest lock, as far as the database can tell."""
+        try:
+            return self._describe_holder()
+        except psycopg.Error:  # a diagnosis only: never hide the refusal behind it
+            return "which run holds the lock is unknown"
+
+    def _describe_holder(self) -> str:
+        backend = self.conn.execute(
+            "SELECT l.pid, a.backend_start, a.client_addr, a.application_name FROM pg_locks l "
+            "LEFT JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.classid::bigint = %s AND l.objid::bigint = %s AND l.objsubid = 1 AND l.granted",
+            (LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF),
+        ).fetchone()
+        # The holder marked every older 'running' run interrupted when it took the lock, so
+        # the run still 'running' is its own (none yet if it is only starting).
+        run = self.conn.execute(
+            "SELECT run_id, started_at, host FROM hlsp.harvest_run WHERE state = 'running' "
+            "ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+        parts = []
+        if run is not None:
+            run_id, started, host = run
+            parts.append(f"run {run_id}, started {started:%Y-%m-%d %H:%M:%S %Z}".rstrip())
+            if host:
+                parts[-1] += f" on {host}"
+        if backend is not None:
+            pid, since, address, application = backend
+            session = f"its database session is server process {pid}"
+            if since is not None:
+                session += f" since {since:%Y-%m-%d %H:%M:%S %Z}".rstrip()
+            if address is not None or application:
+                session += f" ({', '.join(str(x) for x in (application, address) if x)})"
+            parts.append(session)
+        return "; ".join(parts) or "its run is not recorded yet"
 
     def _start_run(self) -> int:
         arguments = {

@@ -1,9 +1,9 @@
 """Targets shared across collections: one row per object, whatever name each file gives it.
 
-A name whose normalised key (``extract.target_key``) is known links to that target unless
-it lies far away (a generic name such as 'Field 1'); otherwise the nearest target within
-MATCH_RADIUS_ARCSEC of the product's position, in the catalog or new in the same batch;
-otherwise a new target. Every name a product gives becomes an alias of its target.
+A name whose normalised key (``catalog.model.names.target_key``) is known links to that
+target unless it lies far away (a generic name such as 'Field 1'); otherwise the nearest
+target within MATCH_RADIUS_ARCSEC of the product's position, in the catalog or new in the
+same batch; otherwise a new target. Every name a product gives becomes an alias of its target.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from typing import Any
 
 import psycopg
 
-from catalog.harvest import copytext, extract
+from catalog.harvest import copytext
+from catalog.harvest.fits.skywcs import PositionGrid, angular_distance
 from catalog.harvest.ids import Sequences
 from catalog.harvest.records import ProductRecord, TargetRef
-from catalog.harvest.skywcs import PositionGrid, angular_distance
+from catalog.model import names
 
-target_key = functools.lru_cache(maxsize=1 << 16)(extract.target_key)
-"""``extract.target_key``, remembered: resolving a batch asks for each name's key ~7 times."""
+target_key = functools.lru_cache(maxsize=1 << 16)(names.target_key)
+"""``names.target_key``, remembered: resolving a batch asks for each name's key ~7 times."""
 
 MATCH_RADIUS_ARCSEC = 3.0
 """Names that differ but sit within this distance resolve to one target."""

@@ -33,7 +33,7 @@ from pathlib import Path
 from catalog.harvest.findings import Rule, Severity, rule
 from catalog.harvest.manifest import MANIFEST_NAME, Manifest
 from catalog.harvest.records import FileFailure, FileTask
-from catalog.harvest.worker import hlsp_id
+from catalog.model.names import hlsp_id
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
 

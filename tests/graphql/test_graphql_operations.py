@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from catalog.app import create_app
+from catalog.corpus import generate_corpus
 from catalog.db import Database
-from catalog.harvest.bands import waveband
-from catalog.harvest.corpus import generate_corpus
+from catalog.graphql.enums import waveband
 from catalog.harvest.run import HarvestOptions, harvest
 from tests.support.db import REPO, scratch_database
 from tests.support.graphql import GraphQLClient

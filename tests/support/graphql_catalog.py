@@ -31,7 +31,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog.db import Database
-from catalog.harvest.extract import target_key
 from catalog.model import (
     Collection,
     Product,
@@ -41,6 +40,7 @@ from catalog.model import (
     Target,
     TargetAlias,
 )
+from catalog.model.names import target_key
 from catalog.sphere import SkyPoint, SkyPolygon
 
 HST, TESS = "HST", "TESS"

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from astropy.io.votable import parse as votable_parse
 from astropy.table import Table
 
+from catalog.corpus import generate_corpus
 from catalog.db import Database
-from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.run import HarvestOptions, harvest
 from catalog.tap_examples import EXAMPLES
 from tests.support.cli import serving

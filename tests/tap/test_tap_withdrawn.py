@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from catalog.config import Settings
+from catalog.corpus import generate_corpus
 from catalog.db import READER_ROLE, Database
-from catalog.harvest.corpus import generate_corpus
 from catalog.harvest.run import HarvestOptions, harvest
 from catalog.tap_service import TAP_READER_ROLE
 from catalog.tap_tables import PUBLISHED_SCHEMA, published_metadata

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from catalog.harvest.findings import Finding
-from catalog.harvest.fitsio import Header
+from catalog.harvest.fits.reader import Header
 from catalog.harvest.rules import codes, keywords
 from catalog.harvest.rules.classify import Classification, ProductKind
 from catalog.harvest.rules.keywords import Requirement, check_requirements

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from catalog.harvest.fitsio import Header
+from catalog.harvest.fits.reader import Header
 from catalog.harvest.rules.view import FileView, columns, integer, label, text
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from catalog.harvest.findings import Finding, Rule
-from catalog.harvest.fitsio import Header, Value
+from catalog.harvest.fits.reader import Header, Value
+from catalog.harvest.records import ProductRecord
 from catalog.harvest.rules import codes
 
 README = "readme"
@@ -61,6 +62,19 @@ def member_facts(
         name_proj_id=name_proj_id,
         name_version=name_version,
         product_type=product_type,
+    )
+
+
+def member_of(record: ProductRecord) -> MemberFacts:
+    """The facts of a file already read (its record), for the collection check."""
+    return MemberFacts(
+        file_name=record.file_name,
+        hlspid=record.facts.hlspid,
+        hlspver=record.facts.hlspver,
+        doi=record.facts.doi,
+        name_proj_id=record.name_proj_id,
+        name_version=record.name_version,
+        product_type=record.product_type,
     )
 
 

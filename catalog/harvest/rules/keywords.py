@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from catalog.harvest.findings import Finding, Severity
-from catalog.harvest.fitsio import Header, Value
+from catalog.harvest.fits.reader import Header, Value
 from catalog.harvest.rules import codes
 from catalog.harvest.rules.view import FileView, label, number
 

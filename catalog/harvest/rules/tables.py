@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from catalog.harvest.findings import Finding
-from catalog.harvest.fitsio import Header
+from catalog.harvest.fits.reader import Header
 from catalog.harvest.rules import codes
 from catalog.harvest.rules.view import FileView, columns, label
 

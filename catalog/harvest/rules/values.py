@@ -14,7 +14,7 @@ from datetime import datetime
 from itertools import pairwise
 
 from catalog.harvest.findings import Finding, Severity
-from catalog.harvest.fitsio import Header, Value
+from catalog.harvest.fits.reader import Header, Value
 from catalog.harvest.plausible import EXPOSURE_MAX, EXPOSURE_RANGE, MJD_MAX, MJD_MIN, TIME_RANGE
 from catalog.harvest.rules import codes
 from catalog.harvest.rules.view import FileView, label, number, shown, text

@@ -2,7 +2,7 @@
 
 Look-ups follow MAST's guidelines (docs/hlsp-rules.md §4): a keyword may sit in the
 primary header or in any extension, the primary header first. Values are the parsed card
-values of :class:`~catalog.harvest.fitsio.Header`; nothing here trusts their types.
+values of :class:`~catalog.harvest.fits.reader.Header`; nothing here trusts their types.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import KeysView, Mapping, Sequence
 
-from catalog.harvest.fitsio import Header, Value
+from catalog.harvest.fits.reader import Header, Value
 
 TABLE_KINDS = frozenset({"BINTABLE", "TABLE"})
 ARRAY_KINDS = frozenset({"PRIMARY", "IMAGE"})

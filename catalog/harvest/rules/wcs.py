@@ -9,7 +9,7 @@ found in another HDU is misplaced.
 from __future__ import annotations
 
 from catalog.harvest.findings import Finding
-from catalog.harvest.fitsio import Header
+from catalog.harvest.fits.reader import Header
 from catalog.harvest.rules import codes
 from catalog.harvest.rules.view import FileView, integer, label
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from catalog.harvest.fitsio import Value
+from catalog.harvest.fits.reader import Value
 
 BLOCK = 2880
 CARD = 80

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from random import Random
 
-from catalog.harvest.corpus_base import (
+from catalog.corpus.base import (
     Built,
     CollectionInfo,
     Family,
@@ -25,8 +25,7 @@ from catalog.harvest.corpus_base import (
     stream,
     tan_wcs,
 )
-from catalog.harvest.corpus_imaging import NPIX, science_cards, square_image
-from catalog.harvest.fitswrite import (
+from catalog.corpus.fitswrite import (
     HDU,
     CardSpec,
     Column,
@@ -34,6 +33,7 @@ from catalog.harvest.fitswrite import (
     bintable_hdu,
     primary_hdu,
 )
+from catalog.corpus.imaging import NPIX, science_cards, square_image
 
 NEARBY_HST = CollectionInfo(
     hlsp_id="nearby-hst",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from random import Random
 
-from catalog.harvest.corpus_base import (
+from catalog.corpus.base import (
     Built,
     CollectionInfo,
     Family,
@@ -26,7 +26,7 @@ from catalog.harvest.corpus_base import (
     radesys,
     stream,
 )
-from catalog.harvest.fitswrite import (
+from catalog.corpus.fitswrite import (
     CardSpec,
     Column,
     HeaderItem,

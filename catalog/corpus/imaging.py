@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from random import Random
 
-from catalog.harvest.corpus_base import (
+from catalog.corpus.base import (
     Built,
     CollectionInfo,
     Family,
@@ -26,7 +26,7 @@ from catalog.harvest.corpus_base import (
     stream,
     tan_wcs,
 )
-from catalog.harvest.fitswrite import HDU, CardSpec, HeaderItem, image_hdu, primary_hdu
+from catalog.corpus.fitswrite import HDU, CardSpec, HeaderItem, image_hdu, primary_hdu
 
 NPIX = 16
 

@@ -17,8 +17,8 @@ import struct
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from catalog.harvest.fitsio import Header
-from catalog.harvest.skywcs import number
+from catalog.harvest.fits.reader import Header
+from catalog.harvest.fits.skywcs import number
 
 MAX_BYTES = 4 * 1024 * 1024
 _TFORM = re.compile(r"^\s*(\d*)([LXBIJKAEDCMPQ])", re.IGNORECASE)
@@ -64,7 +64,7 @@ def read_columns(
     path: str, header: Header, names: Sequence[str], *, follow_links: bool = True
 ) -> dict[str, list[TableValue]]:
     """The values of the named columns (arrays flattened), or {} when not readable here
-    (``follow_links=False``: nor when ``path`` is a symbolic link, see fitsio)."""
+    (``follow_links=False``: nor when ``path`` is a symbolic link, see reader)."""
     if header.kind != "BINTABLE" or not 0 < header.data_bytes <= MAX_BYTES:
         return {}
     layout = _layout(header)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable
 
-from catalog.harvest.fitswrite import BLOCK, CARD, HDU, fits_bytes, header_bytes
+from catalog.corpus.fitswrite import BLOCK, CARD, HDU, fits_bytes, header_bytes
 
 DAMAGES = (
     "zero-length",  # an empty file

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from catalog.harvest.fitsio import Value
+    from catalog.harvest.fits.reader import Value
 
 T = TypeVar("T")
 BLOCK = 2880

@@ -7,19 +7,23 @@ nomenclature check. Collection-level rules run over each collection's files.
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from catalog.harvest.findings import RULES, Finding, Severity, Verdict, verdict_of
-from catalog.harvest.loadpool import member_of
-from catalog.harvest.nomenclature import FieldCheck, check_name
-from catalog.harvest.records import FileFailure, FileTask, ProductRecord
-from catalog.harvest.rules import MemberFacts, check_collection
-from catalog.harvest.run import read_files
+from catalog.harvest.perfile import process_file, start_reader
+from catalog.harvest.records import FileFailure, FileResult, FileTask, ProductRecord
+from catalog.harvest.rules import MemberFacts, check_collection, member_of
+from catalog.harvest.rules.nomenclature import FieldCheck, check_name
 from catalog.harvest.walk import Walk
-from catalog.harvest.worker import hlsp_id
+from catalog.model.names import hlsp_id
+
+CHUNK = 32
+"""Files handed to a pool worker at a time."""
 
 
 @dataclass
@@ -63,6 +67,24 @@ def _failure_report(failure: FileFailure, collection: str | None) -> FileReport:
     return FileReport(
         failure.path, Path(failure.path).name, collection, Verdict.FAIL, [finding], readable=False
     )
+
+
+def read_files(tasks: Iterable[FileTask], jobs: int) -> Iterator[FileResult]:
+    """process_file over the tasks, on a pool of ``jobs`` processes (in-process for 1),
+    handed out ``CHUNK`` at a time."""
+    iterator = iter(tasks)
+    first = next(iterator, None)
+    if first is None:  # nothing to read: no pool at all
+        return
+    if jobs <= 1:
+        yield from map(process_file, itertools.chain([first], iterator))
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=start_reader) as pool:
+        try:
+            yield from pool.imap_unordered(process_file, itertools.chain([first], iterator), CHUNK)
+        finally:
+            pool.terminate()
 
 
 def run_check(

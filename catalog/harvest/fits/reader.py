@@ -5,7 +5,7 @@
 Only header blocks are read: each data unit is skipped by the size its header announces
 (a seek for plain files; decompress-and-discard in bounded chunks for gzip, recognised by
 its magic bytes whatever the file name), so memory stays bounded whatever the file size.
-Cards are parsed as astropy.io.fits parses them (see fitscard); parsed cards are kept in a
+Cards are parsed as astropy.io.fits parses them (see cards); parsed cards are kept in a
 small cache keyed by the 80-character image, since a collection repeats most of its cards.
 
 A file that cannot be read completely raises :class:`FitsReadError` with an HLSP-Rnnn code;
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from catalog.harvest.findings import Rule, Severity, rule
-from catalog.harvest.fitscard import BLOCK, CARD, CardError, find_end, parse_cards
+from catalog.harvest.fits.cards import BLOCK, CARD, CardError, find_end, parse_cards
 
 Value = str | bool | int | float | complex | None
 """A card value: str, bool (logical), int, float, complex, or None (undefined/commentary)."""

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from catalog.harvest.corpus_base import CollectionInfo, GeneratedFile
-from catalog.harvest.fitswrite import write_atomic
+from catalog.corpus.base import CollectionInfo, GeneratedFile
+from catalog.corpus.fitswrite import write_atomic
 from catalog.harvest.manifest import MANIFEST_NAME  # the name the harvester reads
 
 

@@ -13,7 +13,18 @@
 
 and returns a :class:`Corpus` saying what each file holds. Output is deterministic for a
 seed: every file is built from its own random stream, so the same (seed, files) always
-gives the same bytes.
+gives the same bytes. This is demo and test data, not harvesting: nothing in
+:mod:`catalog.harvest` imports it.
+
+Modules:
+    __init__     generate_corpus, Corpus: the collections, their sizes, flaws and damage
+    base         what a generated file records, collections, names, flaws, random streams
+    imaging      JWST NIRCam mosaics and NIRSpec cubes, GALEX images, simulated fields
+    hst          HST drizzled images, multi-band source catalogs, COS/STIS spectra
+    timeseries   TESS and K2 light curves, current and legacy styles
+    damage       damaged files: each kind of breakage a harvester must survive
+    docs         the README and the optional hlsp-collection.toml of each collection
+    fitswrite    write FITS files from cards (the corpus, test fixtures)
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from catalog.harvest.corpus_base import (
+from catalog.corpus.base import (
     FLAWS,
     Built,
     CollectionInfo,
@@ -37,16 +48,16 @@ from catalog.harvest.corpus_base import (
     Sky,
     stream,
 )
-from catalog.harvest.corpus_damage import DAMAGE_FAMILY, DAMAGES, damaged_bytes
-from catalog.harvest.corpus_docs import write_documents
-from catalog.harvest.corpus_hst import HstCatalogs, HstImaging, Spectra
-from catalog.harvest.corpus_imaging import GalexImaging, JwstCubes, JwstImaging, SimulatedImaging
-from catalog.harvest.corpus_timeseries import (
+from catalog.corpus.damage import DAMAGE_FAMILY, DAMAGES, damaged_bytes
+from catalog.corpus.docs import write_documents
+from catalog.corpus.fitswrite import write_atomic, write_fits
+from catalog.corpus.hst import HstCatalogs, HstImaging, Spectra
+from catalog.corpus.imaging import GalexImaging, JwstCubes, JwstImaging, SimulatedImaging
+from catalog.corpus.timeseries import (
     K2LightCurves,
     LegacyTessLightCurves,
     TessLightCurves,
 )
-from catalog.harvest.fitswrite import write_atomic, write_fits
 from catalog.harvest.manifest import MANIFEST_NAME
 
 __all__ = [

@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 from typing import Protocol
 
-from catalog.harvest.fitsio import Value
+from catalog.harvest.fits.reader import Value
 
 
 class Keywords(Protocol):
-    """Anything with header-style ``get`` (a fitsio.Header, or a dict in tests)."""
+    """Anything with header-style ``get`` (a reader.Header, or a dict in tests)."""
 
     def get(self, keyword: str, default: Value = None, /) -> Value: ...
 

@@ -33,7 +33,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from catalog.harvest.findings import Finding, Rule, Severity, Verdict, rule, verdict_of
-from catalog.harvest.vocabulary import Vocabulary, vocabulary
+from catalog.harvest.rules.vocabulary import Vocabulary, vocabulary
 
 __all__ = [
     "FIELD_NAMES",

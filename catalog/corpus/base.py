@@ -12,7 +12,7 @@ from pathlib import Path
 from random import Random
 from typing import Literal
 
-from catalog.harvest.fitswrite import HDU, CardBlock, CardSpec, HeaderItem, card_block
+from catalog.corpus.fitswrite import HDU, CardBlock, CardSpec, HeaderItem, card_block
 
 Kind = Literal["image", "spectrum", "lightcurve", "catalog", "cube"]
 
