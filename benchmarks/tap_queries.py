@@ -1,7 +1,7 @@
 """TAP service benchmarks. Sections (``--only NAME``, repeatable; default: all):
 
   adql   ADQL parse + translate per query over the IVOA lyonetia corpus (the queries marked
-         valid), against invented tables of the corpus's names (tests/adql_corpus.py).
+         valid), against invented tables of the corpus's names (tests/support/adql_corpus.py).
          Per query: the median of --repeat runs; reported: median and p95 over queries,
          for parse only and for parse + translate. Baseline in the same run, when importable:
          sqlglot parsing the same texts (``uv run --with sqlglot …``; not a dependency).

@@ -4,6 +4,9 @@ The server is a throwaway cluster started through the embedded-default code path
 (``catalog.embedded``), or the server ``HLSP_TEST_DATABASE_URL`` points at (which must
 allow CREATE DATABASE). A migrated template database is built once; each test that asks
 for ``database`` gets its own copy, dropped afterwards, so tests never see each other's rows.
+
+The folders below mirror the packages; a folder's own fixtures are in its ``conftest.py``,
+and what several folders share is in ``tests/support/``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from catalog.corpus import Corpus, generate_corpus
 from catalog.db import Database
 from tests.support.cli import HLSP, hlsp
+from tests.support.db import REPO
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_check_reports_in_three_formats_with_exit_status(small, tmp_path):
 def test_finding_codes_reference_is_generated_and_current():
     result = hlsp("check", "--list-codes")
     assert result.returncode == 0
-    docs = Path(__file__).resolve().parents[1] / "docs" / "findings.md"
+    docs = REPO / "docs" / "findings.md"
     assert docs.read_text() == result.stdout, (
         "docs/findings.md is stale: run `hlsp check --list-codes > docs/findings.md`"
     )

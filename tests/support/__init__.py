@@ -10,6 +10,7 @@ Modules:
     graphql_catalog  the GraphQL tests' catalog of known values
     adql_db          a small published schema for executing translated ADQL
     adql_corpus      the IVOA ADQL corpus of ../shared, with the tables it names
+    rules            compliant headers and HDU builders for the rules' tests
     uploads          local HTTP(S) listeners for the upload-address tests
     votable_cases    VOTables as astropy and STILTS read them, for comparing writers
     uws              the UWS tests' executor, app, schema and protocol steps

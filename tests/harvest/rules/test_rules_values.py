@@ -9,7 +9,7 @@ import pytest
 
 from catalog.harvest.findings import RULES
 from catalog.harvest.rules import ProductKind, check_headers, normalise_version
-from tests.test_rules import (
+from tests.support.rules import (
     DROP,
     ERROR,
     IMAGE,
