@@ -32,9 +32,7 @@ from catalog.serving.admit import Admitted, graphql_error
 from catalog.serving.budget import Budget, Gates
 from catalog.serving.guard import RequestGuard
 from catalog.tap_service import build_tap
-from tap.admission import Gate, Overloaded
-from tap.service import VOTABLE
-from tap.votable.document import error_document
+from tap import VOTABLE, Gate, Overloaded, error_document
 
 log = logging.getLogger(__name__)
 # Request bodies: TAP's uploads (plus the form around them), GraphQL documents, nothing else.

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from catalog.errors import ConfigError
-from tap.config import TapConfig
+from tap import TapConfig
 
 DEFAULT_AUTHORITY = "ivo://hlsp.example/catalog"
 _ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
