@@ -1,4 +1,4 @@
-"""The Starlette application: one server for the landing page, health, TAP and GraphQL.
+"""The catalog's Starlette app: the landing page, /health, /tap, /graphql and GraphiQL's files.
 
 Each process has its gates (:mod:`catalog.serving.budget`): TAP, GraphQL and the
 availability checks admit a bounded number of requests at once and refuse the rest quickly
@@ -31,9 +31,7 @@ from catalog.serving.admit import Admitted, graphql_error
 from catalog.serving.budget import Budget, Gates
 from catalog.serving.guard import RequestGuard
 from catalog.tap_service import build_tap
-from tap.admission import Gate, Overloaded
-from tap.service import VOTABLE
-from tap.votable.document import error_document
+from tap import VOTABLE, Gate, Overloaded, error_document
 
 log = logging.getLogger(__name__)
 # Request bodies: TAP's uploads (plus the form around them), GraphQL documents, nothing else.
@@ -167,6 +165,7 @@ def create_app(db: Database) -> Starlette:
             Route("/", landing),
             Route("/health", health),
             Mount("/tap", app=tap.app()),
+            _graphql_route(db, gates.graphql),
             # files the pages load (GraphiQL's scripts: catalog.graphql.ide), never the internet
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
@@ -176,11 +175,10 @@ def create_app(db: Database) -> Starlette:
     app.state.db = db
     app.state.tap = tap
     app.state.gates = gates
-    _mount_graphql(app, db, gates.graphql)
     return app
 
 
-def _mount_graphql(app: Starlette, db: Database, gate: Gate) -> None:
+def _graphql_route(db: Database, gate: Gate) -> Route:
     """GraphQL at /graphql (settings from HLSP_GRAPHQL_*; see catalog.graphql.limits), behind
     its gate, with CORS for the origins of HLSP_CORS_ORIGINS, so that portals on other sites
     can use it (preflights take no slot; refusals carry the CORS headers too)."""
@@ -196,4 +194,4 @@ def _mount_graphql(app: Starlette, db: Database, gate: Gate) -> None:
         expose_headers=["Retry-After"],
         max_age=600,
     )
-    app.router.routes.append(Route("/graphql", endpoint, methods=["GET", "POST", "OPTIONS"]))
+    return Route("/graphql", endpoint, methods=["GET", "POST", "OPTIONS"])

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from catalog.errors import ConfigError
-from tap.config import TapConfig
+from tap import TapConfig
 
 PREFIX = "HLSP_"
 DEFAULT_AUTHORITY = "ivo://hlsp.example/catalog"

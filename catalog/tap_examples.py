@@ -5,7 +5,7 @@ Each one answers a question HLSP users ask; the test suite runs every one of the
 
 from __future__ import annotations
 
-from tap.examples import Example
+from tap import Example
 
 EXAMPLES = (
     Example(

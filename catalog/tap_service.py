@@ -7,8 +7,7 @@ from catalog.db import POOL_OVERFLOW, Database, create_engine
 from catalog.serving.budget import Budget, Gates
 from catalog.tap_examples import EXAMPLES
 from catalog.tap_tables import published_metadata
-from tap.config import TapConfig
-from tap.service import TapGates, TapService
+from tap import TapConfig, TapGates, TapService
 
 # Bytes of results that all the slow clients of one server process may keep waiting on disk.
 SPOOL_BUDGET = 2 << 30

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 from catalog.model import Base
 from catalog.obscore import obscore
 from catalog.vo import column_meta, table_meta
-from tap.metadata import Column, ForeignKey, Schema, Table, TapMetadata, votable_type
+from tap import Column, ForeignKey, Schema, Table, TapMetadata, votable_type
 
 OBSCORE_TAP_NAME = "ivoa.ObsCore"
 # Views over the hlsp tables without withdrawn products, the only hlsp relations TAP reads.

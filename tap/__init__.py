@@ -3,6 +3,84 @@
 It is given the published tables (:mod:`tap.metadata`) and a database, and serves ADQL
 over them: sync and async (UWS 1.1) queries, VOSI capabilities/availability/tables,
 TAP_SCHEMA, examples, uploads, VOTable/CSV/TSV output. It never imports ``catalog``.
+
+Its public face, what a host (``catalog``) imports, always as ``from tap import X``:
+
+- the service: ``TapService`` (a Starlette app for ``/tap``, started and stopped by the host),
+  ``TapConfig`` (its settings and limits), ``TapGates`` (its admission gates);
+- the published tables: ``TapMetadata`` of ``Schema``, ``Table``, ``Column`` and
+  ``ForeignKey``; ``votable_type`` maps a PostgreSQL type to VOTable's;
+- ``Example``: one DALI example query of the examples document;
+- admission (shared with the host's other endpoints): ``Gate`` and its ``GateLimits``,
+  ``Overloaded`` (its refusal: 503 with Retry-After), ``ByteBudget`` (bytes that the requests
+  of a process may hold together);
+- DALI errors in the host's own responses: ``error_document`` (a VOTable error document) and
+  ``VOTABLE``, its media type.
+
+The names are imported when first used (``tap.TapService``…), so that ``import tap.adql``
+costs no more than the ADQL translator.
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from tap.admission import ByteBudget, Gate, GateLimits, Overloaded
+    from tap.config import TapConfig
+    from tap.examples import Example
+    from tap.metadata import Column, ForeignKey, Schema, Table, TapMetadata, votable_type
+    from tap.service import VOTABLE, TapGates, TapService
+    from tap.votable.document import error_document
+
+_HOMES = {
+    "ByteBudget": "tap.admission",
+    "Column": "tap.metadata",
+    "Example": "tap.examples",
+    "ForeignKey": "tap.metadata",
+    "Gate": "tap.admission",
+    "GateLimits": "tap.admission",
+    "Overloaded": "tap.admission",
+    "Schema": "tap.metadata",
+    "Table": "tap.metadata",
+    "TapConfig": "tap.config",
+    "TapGates": "tap.service",
+    "TapMetadata": "tap.metadata",
+    "TapService": "tap.service",
+    "VOTABLE": "tap.service",
+    "error_document": "tap.votable.document",
+    "votable_type": "tap.metadata",
+}
+
+__all__ = [
+    "VOTABLE",
+    "ByteBudget",
+    "Column",
+    "Example",
+    "ForeignKey",
+    "Gate",
+    "GateLimits",
+    "Overloaded",
+    "Schema",
+    "Table",
+    "TapConfig",
+    "TapGates",
+    "TapMetadata",
+    "TapService",
+    "error_document",
+    "votable_type",
+]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'tap' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

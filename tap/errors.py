@@ -2,6 +2,8 @@
 
     TapError                    base; ``code`` is stable, ``message`` says what to do
     ├── UsageError              a bad request parameter (LANG, FORMAT, MAXREC, UPLOAD…)
+    │   └── FormError           the request's parameters could not be read (:mod:`tap.form`)
+    │       └── FormTooLarge    a form field or the request body is over its limit
     ├── AdqlError               the query is not valid ADQL, or names what is not published
     │   └── AdqlSyntaxError     with ``line``/``column`` of the offending token
     ├── UploadError             an uploaded table could not be read or is too large
@@ -12,7 +14,9 @@
     └── JobError                a UWS request that the job's state does not allow
 
 Every error a client can cause ends as a VOTable error document (sync) or a job in the
-ERROR phase (async) whose message is :attr:`TapError.message`; never as an HTTP 500.
+ERROR phase (async) whose message is :attr:`TapError.message`; never as an HTTP 500. A
+request to ``/async`` whose parameters cannot be read gets the :class:`FormError`'s
+``status`` (400, or 413 for :class:`FormTooLarge`) and its message as text/plain.
 """
 
 from __future__ import annotations
@@ -28,6 +32,16 @@ class TapError(Exception):
 
 class UsageError(TapError):
     code = "TAP-E100"
+
+
+class FormError(UsageError):
+    code = "TAP-E101"
+    status = 400
+
+
+class FormTooLarge(FormError):
+    code = "TAP-E102"
+    status = 413
 
 
 class AdqlError(TapError):

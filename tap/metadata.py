@@ -159,6 +159,8 @@ class Table:
 
 @dataclass(frozen=True)
 class Schema:
+    """One published schema: its name, as ADQL writes it, and what it holds."""
+
     name: str
     description: str
     utype: str | None = None

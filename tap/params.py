@@ -1,7 +1,8 @@
 """DALI request parameters: case-insensitive names, validated only when a query runs.
 
 A request's parameters come from the query string and the form body (urlencoded or
-multipart); multipart file parts are kept apart as upload sources (``param:`` URIs).
+multipart), read by :mod:`tap.form` for ``/sync`` and ``/async`` alike; multipart file parts
+are kept apart as upload sources (``param:`` URIs).
 Spurious parameters are kept and ignored; ``REQUEST`` is ignored (pyvo sends
 ``REQUEST=doQuery``). :func:`query_request` checks what a query needs and says what is
 wrong in terms a user can act on.
@@ -9,7 +10,7 @@ wrong in terms a user can act on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tap.config import TapConfig
@@ -20,37 +21,57 @@ LANGUAGES = ("ADQL", "ADQL-2.0", "ADQL-2.1")
 
 
 class Params:
-    """Multi-valued parameters with case-insensitive names (DALI §3.1)."""
+    """A request's parameters (DALI §3.1): names case-insensitive, values as sent, repeatable.
+
+    Names are kept lower-cased (as a UWS job stores them), each with its values in the order
+    they came. Read by :func:`tap.form.read_form` for ``/sync`` and ``/async`` alike.
+    """
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._values: dict[str, list[str]] = {}
         for name, value in items:
             self.add(name, value)
 
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Sequence[str]]) -> Params:
+        """Parameters from name -> values (a stored job's)."""
+        return cls((name, value) for name, values in mapping.items() for value in values)
+
     def add(self, name: str, value: str) -> None:
-        self._values.setdefault(name.upper(), []).append(value)
+        self._values.setdefault(name.lower(), []).append(value)
 
     def set(self, name: str, value: str) -> None:
-        """Replace every value of ``name`` (async /parameters POSTs replace, not add)."""
-        self._values[name.upper()] = [value]
+        """Replace every value of ``name``."""
+        self._values[name.lower()] = [value]
 
     def all(self, name: str) -> list[str]:
-        return list(self._values.get(name.upper(), ()))
+        """Every value of ``name``, in order (none: an empty list)."""
+        return list(self._values.get(name.lower(), ()))
 
     def get(self, name: str) -> str | None:
         """The single value of a single-valued parameter; an error if given twice."""
-        values = self._values.get(name.upper())
+        values = self._values.get(name.lower())
         if not values:
             return None
         if len(values) > 1 and len(set(values)) > 1:
             raise UsageError(f"parameter {name} was given {len(values)} times; give it once")
         return values[0]
 
+    def last(self, name: str) -> str | None:
+        """The last value of ``name`` (UWS: a repeated control parameter takes the last)."""
+        values = self._values.get(name.lower())
+        return values[-1] if values else None
+
     def items(self) -> list[tuple[str, str]]:
+        """Every (lower-cased name, value) pair, grouped by name."""
         return [(k, v) for k, vs in self._values.items() for v in vs]
 
+    def grouped(self) -> dict[str, list[str]]:
+        """Lower-cased name -> values (a copy)."""
+        return {name: list(values) for name, values in self._values.items()}
+
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.upper() in self._values
+        return isinstance(name, str) and name.lower() in self._values
 
 
 @dataclass(frozen=True)
@@ -101,7 +122,3 @@ def query_request(params: Params, config: TapConfig) -> QueryRequest:
         uploads=tuple(parse_upload_param(params.all("UPLOAD"))),
         run_id=run_id,
     )
-
-
-def from_mapping(mapping: Mapping[str, list[str]]) -> Params:
-    return Params((k, v) for k, vs in mapping.items() for v in vs)

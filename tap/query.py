@@ -203,7 +203,7 @@ class QueryRunner:
 
     def execute_job(self, job: RunningJob, sink: ResultSink) -> ResultInfo:
         """The UWS executor: run an async job's query and write the document to ``sink``."""
-        params = Params((k, v) for k, values in job.job.parameters.items() for v in values)
+        params = Params.from_mapping(job.job.parameters)
         parts = {name: b"".join(job.upload(name)) for name in job.job.inputs}
         prepared = self.prepare(params, parts)
         with job.connect(read_write=bool(prepared.uploads)) as connection:

@@ -148,6 +148,8 @@ class TapService:
             render_error=_error_document,
             gate=self.gates.jobs,
         )
+        # /sync reads its parameters under the same limits as /async
+        self.form_limits = self.uws.limits.form()
 
     # -- installation -------------------------------------------------------------------
 
@@ -269,7 +271,7 @@ class TapService:
         statement; one that goes away later stops the result at the next chunk."""
         try:
             self.gates.sync.check()  # full: refuse before reading the request
-            params, parts = await read_params(request, upload_limit=self.config.upload_bytes)
+            params, parts = await read_params(request, self.form_limits)
             slot = await self.gates.sync.acquire()
         except Overloaded as exc:
             return overloaded_response(exc)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tap.admission import Gate, Overloaded
+from tap import Gate, Overloaded
 
 
 def _runs_nothing(scope: Scope) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from catalog.config import ServingSettings
 from catalog.db import POOL_OVERFLOW
-from tap.admission import Gate, GateLimits
+from tap import Gate, GateLimits
 
 # /async requests are short (a row of the job table), availability checks shorter.
 JOB_SLOTS = 4

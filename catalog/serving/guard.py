@@ -29,7 +29,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tap.admission import ByteBudget
+from tap import ByteBudget
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ store.py      the ``tap_uws`` schema: jobs, uploads and results; claims, reaping
 worker.py     worker threads running jobs through the executor, with time limits
 notify.py     LISTEN/NOTIFY of phase changes; asyncio waiters for WAIT
 documents.py  UWS 1.1 XML documents (and a default VOTable error document)
-params.py     request parameters (DALI) and the service limits
+params.py     the values of UWS control parameters, and the service limits
 routes.py     the Starlette endpoints
 service.py    UwsService: all of the above put together, with start/stop
 errors.py     the job errors and their HTTP statuses

@@ -7,9 +7,11 @@
     ├── JobTooLarge        (TAP-E504)  inline uploads exceed the upload limit     -> 413
     ├── JobStoreUnavailable(TAP-E505)  the job database cannot be reached         -> 503
     ├── JobForbidden       (TAP-E507)  the job belongs to another user            -> 403
-    └── ParametersTooLarge (TAP-E508)  parameters (or the body) over the limit    -> 413
+    └── ParametersTooLarge (TAP-E508)  a job's parameters over the limit          -> 413
 
-Messages say what was wrong and what to do; the HTTP layer sends them as text/plain.
+Messages say what was wrong and what to do; the HTTP layer sends them as text/plain, and
+so it does a request whose parameters cannot be read (:class:`tap.errors.FormError`, 400,
+or :class:`tap.errors.FormTooLarge`, 413).
 
 Codes that appear only in a job's error summary: the executor's :class:`TapError` code;
 ``TAP-E401`` (QueryTimeout) when the execution duration ran out; ``TAP-E506`` when the

@@ -1,34 +1,20 @@
-"""Reading UWS request parameters (DALI: names case-insensitive, values as sent) and limits.
+"""The values of UWS control parameters, and the service's limits.
 
-Values of the UWS control parameters are checked here; a bad one raises
-:class:`~tap.uws.errors.JobRequestError` whose message says what is expected.
+Requests are read by :func:`tap.form.read_form` (DALI: names case-insensitive, values as
+sent) into :class:`tap.params.Params`; the values of the UWS control parameters are checked
+here, and a bad one raises :class:`~tap.uws.errors.JobRequestError` whose message says what
+is expected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from tap.form import FormLimits
 from tap.uws.errors import JobRequestError
 from tap.uws.jobs import PHASES, format_time, utc_now
-
-Params = dict[str, list[str]]
-
-
-def collect(*sources: Iterable[tuple[str, str]]) -> Params:
-    """Merge ``(name, value)`` pairs into lower-cased name -> values, in order."""
-    params: Params = {}
-    for source in sources:
-        for name, value in source:
-            params.setdefault(name.lower(), []).append(value)
-    return params
-
-
-def last(params: Mapping[str, Sequence[str]], name: str) -> str | None:
-    values = params.get(name)
-    return values[-1] if values else None
-
 
 INT32_MAX = 2**31 - 1
 
@@ -113,7 +99,8 @@ class UwsLimits:
     and never kept longer than ``max_destruction`` from the request that sets it.
     ``max_wait``: how long a ``WAIT`` (also ``WAIT=-1``) blocks at most, in seconds.
     ``upload_limit``: bytes of inline uploads per request. ``parameter_limit``: bytes (UTF-8)
-    of a job's parameter names and values together, and of any one form field.
+    of a job's parameter names and values together, and of any one form field
+    (:meth:`form`).
     """
 
     default_execution_duration: int = 600
@@ -124,6 +111,10 @@ class UwsLimits:
     job_list_limit: int = 1000
     upload_limit: int = 100 * 1024 * 1024
     parameter_limit: int = 512 * 1024  # the longest ADQL query (100,000 characters) fits
+
+    def form(self) -> FormLimits:
+        """The bounds of reading a request's parameters (:func:`tap.form.read_form`)."""
+        return FormLimits(upload_bytes=self.upload_limit, field_bytes=self.parameter_limit)
 
     def execution_duration(self, requested: int | None) -> int:
         if requested is None:

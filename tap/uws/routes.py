@@ -11,7 +11,8 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -21,6 +22,9 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response, S
 from starlette.routing import BaseRoute, Route
 
 from tap.admission import Overloaded
+from tap.errors import FormError
+from tap.form import Files, read_form
+from tap.params import Params
 from tap.uws import documents
 from tap.uws.errors import (
     HttpJobError,
@@ -45,9 +49,6 @@ from tap.uws.jobs import (
 )
 from tap.uws.params import (
     INT32_MAX,
-    Params,
-    collect,
-    last,
     parameters_size,
     parameters_too_large,
     parse_int,
@@ -55,8 +56,7 @@ from tap.uws.params import (
     parse_time,
     shown,
 )
-from tap.uws.request import Files, request_params
-from tap.uws.store import INPUT, RESULT, is_job_id
+from tap.uws.store import INPUT, RESULT, UNSTORABLE, is_job_id
 
 if TYPE_CHECKING:
     from tap.uws.service import UwsService
@@ -66,15 +66,32 @@ Handler = Callable[[Request], Awaitable[Response]]
 TEXT = "text/plain; charset=utf-8"
 
 
+def check_storable(pairs: Iterable[tuple[str, str]]) -> None:
+    """JobRequestError for the first name or value PostgreSQL could not store as text: a NUL
+    character, or a lone UTF-16 surrogate (a multipart part in a UTF-16 charset can decode to
+    one)."""
+    for name, value in pairs:
+        if UNSTORABLE.search(name):
+            raise JobRequestError(
+                f"The parameter name {shown(name)} contains a NUL character or an unpaired "
+                "surrogate (U+0000, U+D800-U+DFFF), which cannot be stored; remove it."
+            )
+        if UNSTORABLE.search(value):
+            raise JobRequestError(
+                f"The value of parameter {shown(name)} contains a NUL character or an unpaired "
+                "surrogate (U+0000, U+D800-U+DFFF), which cannot be stored; remove it."
+            )
+
+
 def _guarded(handler: Handler) -> Handler:
-    """Turn job errors into their status, database outages into 503, anything else into
-    a logged 500 with a short message (UWS: machinery failure)."""
+    """Turn job errors and unreadable requests into their status, database outages into
+    503, anything else into a logged 500 with a short message (UWS: machinery failure)."""
 
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
         try:
             return await handler(request)
-        except HttpJobError as exc:
+        except (HttpJobError, FormError) as exc:
             return PlainTextResponse(exc.message + "\n", status_code=exc.status, media_type=TEXT)
         except Overloaded as exc:
             return PlainTextResponse(
@@ -101,6 +118,7 @@ class _Endpoints:
         self.svc = svc
         self.store = svc.store
         self.limits = svc.limits
+        self.form_limits = svc.limits.form()
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -150,9 +168,16 @@ class _Endpoints:
             seq += 1
             data = await self.svc.run(self.store.read_chunk, job_id, kind, name, seq, patient=True)
 
+    @asynccontextmanager
+    async def read(self, request: Request) -> AsyncIterator[tuple[Params, Files]]:
+        """The request's parameters and uploaded files (open until the block ends), each
+        name and value one that the job store can keep (:func:`check_storable`)."""
+        async with read_form(request, self.form_limits, check=check_storable) as read:
+            yield read
+
     async def params(self, request: Request) -> Params:
         """The request's parameters, where uploaded files mean nothing."""
-        async with request_params(request, self.limits) as (params, _):
+        async with self.read(request) as (params, _):
             return params
 
     async def store_files(self, job_id: str, files: Files) -> list[str]:
@@ -177,11 +202,11 @@ class _Endpoints:
         return names
 
     @staticmethod
-    def job_parameters(params: Params) -> Params:
-        return {k: v for k, v in params.items() if k not in CONTROL_PARAMETERS}
+    def job_parameters(params: Params) -> dict[str, list[str]]:
+        return {k: v for k, v in params.grouped().items() if k not in CONTROL_PARAMETERS}
 
     def duration(self, params: Params) -> int | None:
-        text = last(params, "executionduration")
+        text = params.last("executionduration")
         if text is None:
             return None
         return self.limits.execution_duration(
@@ -203,11 +228,11 @@ class _Endpoints:
     async def jobs(self, request: Request) -> Response:
         if request.method == "POST":
             return await self.create(request)
-        params = collect(request.query_params.multi_items())
-        phases = parse_phases(params.get("phase", []))
-        after_text = last(params, "after")
+        params = Params(request.query_params.multi_items())
+        phases = parse_phases(params.all("phase"))
+        after_text = params.last("after")
         after = parse_time("AFTER", after_text) if after_text is not None else None
-        last_text = last(params, "last")
+        last_text = params.last("last")
         last_n = parse_int("LAST", last_text, minimum=1) if last_text is not None else None
         refs = await self.svc.run(
             functools.partial(
@@ -222,15 +247,15 @@ class _Endpoints:
         return Response(documents.job_list(refs, self.base(request)), media_type=documents.XML_TYPE)
 
     async def create(self, request: Request) -> Response:
-        async with request_params(request, self.limits) as (params, files):
-            phase = last(params, "phase")
+        async with self.read(request) as (params, files):
+            phase = params.last("phase")
             if phase is not None and phase.upper() != "RUN":
                 raise JobRequestError(
                     f"PHASE={shown(phase)} cannot create a job; send PHASE=RUN to start it at "
                     "once, or no PHASE to create it PENDING."
                 )
             duration = self.duration(params)
-            destruction_text = last(params, "destruction")
+            destruction_text = params.last("destruction")
             destruction = (
                 self.destruction_time(destruction_text)
                 if destruction_text
@@ -243,7 +268,7 @@ class _Endpoints:
                 functools.partial(
                     self.store.create,
                     owner_id=self.svc.owner_of(request),
-                    run_id=last(params, "runid"),
+                    run_id=params.last("runid"),
                     parameters=values,
                     execution_duration=duration
                     if duration is not None
@@ -268,7 +293,7 @@ class _Endpoints:
             return await self.delete(request)
         if request.method == "POST":
             params = await self.params(request)
-            action = last(params, "action")
+            action = params.last("action")
             if action is not None and action.upper() == "DELETE":
                 return await self.delete(request)
             raise JobRequestError(
@@ -276,12 +301,12 @@ class _Endpoints:
                 "…/parameters, PHASE to …/phase, EXECUTIONDURATION to …/executionduration "
                 "and DESTRUCTION to …/destruction."
             )
-        params = collect(request.query_params.multi_items())
+        params = Params(request.query_params.multi_items())
         job = await self.job(request)
-        wait_text = last(params, "wait")
+        wait_text = params.last("wait")
         if wait_text is not None:
             wait = parse_int("WAIT", wait_text, minimum=-1)
-            wanted = last(params, "phase")
+            wanted = params.last("phase")
             if wanted is not None:
                 parse_phases([wanted])
             if wait != 0:
@@ -326,14 +351,14 @@ class _Endpoints:
         if request.method == "GET":
             return PlainTextResponse(job.phase, media_type=TEXT)
         params = await self.params(request)
-        value = (last(params, "phase") or "").strip().upper()
+        value = (params.last("phase") or "").strip().upper()
         if value == "RUN":
             await self.svc.run(self.store.run, job.job_id)
         elif value == "ABORT":
             await self.svc.run(self.store.abort, job.job_id)
         else:
             raise JobRequestError(
-                f"PHASE={shown(last(params, 'phase') or '')} is not allowed here; "
+                f"PHASE={shown(params.last('phase') or '')} is not allowed here; "
                 "send PHASE=RUN to start the job or PHASE=ABORT to stop it."
             )
         return self.see_job(request, job.job_id)
@@ -362,7 +387,7 @@ class _Endpoints:
             text = format_time(job.destruction) if job.destruction else ""
             return PlainTextResponse(text, media_type=TEXT)
         params = await self.params(request)
-        value = last(params, "destruction")
+        value = params.last("destruction")
         if not value:
             raise JobRequestError(
                 "Send DESTRUCTION=<ISO 8601 UTC date-time>, e.g. "
@@ -385,7 +410,7 @@ class _Endpoints:
         url = self.job_url(request, job.job_id)
         if request.method == "GET":
             return Response(documents.parameters_document(job, url), media_type=documents.XML_TYPE)
-        async with request_params(request, self.limits) as (params, files):
+        async with self.read(request) as (params, files):
             values = self.job_parameters(params)
             updated = await self.svc.run(
                 functools.partial(

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from catalog.app import _mount_graphql, create_app
+from catalog.app import _graphql_route, create_app
 from catalog.config import Settings
 from catalog.db import Database
 from catalog.errors import ConfigError
@@ -26,9 +26,8 @@ QUERY = {"query": "{ collections { totalCount } }"}
 
 
 def _graphql_only(db: Database) -> Starlette:
-    app = Starlette()
-    _mount_graphql(app, db, Gate("graphql", GateLimits(4, 64, 10)))  # as the server mounts it
-    return app
+    # as the server mounts it
+    return Starlette(routes=[_graphql_route(db, Gate("graphql", GateLimits(4, 64, 10)))])
 
 
 def test_any_origin_by_default(api_db: Database) -> None:

@@ -15,10 +15,11 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from tap.errors import UsageError
-from tap.form import FIELDS_ALLOWANCE, MAX_FIELDS, read_params
+from tap.form import FIELDS_ALLOWANCE, MAX_FIELDS, FormLimits, read_params
 from tap.params import Params
 
 FORM = "application/x-www-form-urlencoded"
+LIMITS = FormLimits(upload_bytes=1000)
 
 
 def _request(chunks: Iterable[bytes], *, disconnect: bool = False) -> Request:
@@ -40,7 +41,7 @@ def _request(chunks: Iterable[bytes], *, disconnect: bool = False) -> Request:
 
 def _fields(body: bytes, chunk: int = 7) -> list[tuple[str, str]]:
     pieces = [body[i : i + chunk] for i in range(0, len(body), chunk)] or [b""]
-    params, files = asyncio.run(read_params(_request(pieces), upload_limit=1000))
+    params, files = asyncio.run(read_params(_request(pieces), LIMITS))
     assert files == {}
     return params.items()
 
@@ -77,4 +78,4 @@ def test_too_many_fields_and_too_large_bodies_are_refused() -> None:
 def test_a_client_gone_mid_body_is_a_usage_error() -> None:
     request = _request([b"QUERY=SELECT"], disconnect=True)
     with pytest.raises(UsageError, match="ended before"):
-        asyncio.run(read_params(request, upload_limit=1000))
+        asyncio.run(read_params(request, LIMITS))
