@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from catalog import __version__
 from catalog.db import Database
-from catalog.graphql.ide import STATIC_DIR
+from catalog.graphql.endpoint.ide import STATIC_DIR
 from catalog.serving.admit import Admitted, graphql_error
 from catalog.serving.budget import Budget, Gates
 from catalog.serving.guard import RequestGuard
@@ -166,7 +166,8 @@ def create_app(db: Database) -> Starlette:
             Route("/health", health),
             Mount("/tap", app=tap.app()),
             _graphql_route(db, gates.graphql),
-            # files the pages load (GraphiQL's scripts: catalog.graphql.ide), never the internet
+            # files the pages load (GraphiQL's scripts: catalog.graphql.endpoint.ide), never the
+            # internet
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,
@@ -184,7 +185,7 @@ def _graphql_route(db: Database, gate: Gate) -> Route:
     can use it (preflights take no slot; refusals carry the CORS headers too)."""
     from starlette.middleware.cors import CORSMiddleware
 
-    from catalog.graphql.view import graphql_app
+    from catalog.graphql.endpoint.view import graphql_app
 
     endpoint = CORSMiddleware(
         Admitted(graphql_app(db), gate),

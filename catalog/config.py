@@ -322,8 +322,8 @@ class GraphQLSettings:
     only sees the document). ``max_nodes`` bounds the objects a query may ask for before it
     runs: the page size (``first``/``last``, 20 when not given; the number of ``ids``) of
     every paged field, multiplied by the page sizes of the paged fields around it, summed over
-    the document (:mod:`catalog.graphql.cost`); ``max_result_fields`` bounds the fields of
-    the result the same way (every selected field once per object asked for), and the
+    the document (:mod:`catalog.graphql.validation.cost`); ``max_result_fields`` bounds the
+    fields of the result the same way (every selected field once per object asked for), and the
     variables may hold 4 list items or object fields per ``max_filter_values``.
     ``max_query_chars`` bounds the length of the query text (comments and strings included:
     the token limit does not see their size). ``max_body_bytes`` bounds a POST body and a

@@ -19,7 +19,7 @@ Errors raised by GraphQL itself get codes too: ``GRAPHQL_PARSE_FAILED``,
 ``GRAPHQL_VALIDATION_FAILED``, ``INTROSPECTION_DISABLED`` and ``LIMIT_EXCEEDED`` (depth,
 tokens, length, aliases, objects and fields asked for); see :mod:`catalog.graphql.limits`.
 A request that is not a GraphQL request gets ``BAD_REQUEST`` (HTTP 400), one over the size
-limits ``LIMIT_EXCEEDED`` (HTTP 413/414); see :mod:`catalog.graphql.transport`.
+limits ``LIMIT_EXCEEDED`` (HTTP 413/414); see :mod:`catalog.graphql.endpoint.transport`.
 """
 
 from __future__ import annotations

@@ -18,8 +18,6 @@ from catalog.graphql import aggregates, listing, loaders
 from catalog.graphql import queries as q
 from catalog.graphql.access import visible_collections, visible_products
 from catalog.graphql.context import RequestContext
-from catalog.graphql.cost import CostLimits
-from catalog.graphql.document import CheckedDocument, DocumentChecks
 from catalog.graphql.enums import LONG_SCALAR, Long
 from catalog.graphql.errors import Ambiguous, GraphQLApiError, InvalidArgument, LimitExceeded
 from catalog.graphql.filters import CollectionFilter, ProductFilter, TargetFilter
@@ -43,6 +41,8 @@ from catalog.graphql.types import (
     Target,
     prefetch_relations,
 )
+from catalog.graphql.validation.cost import CostLimits
+from catalog.graphql.validation.document import CheckedDocument, DocumentChecks
 from catalog.model import TargetAlias
 from catalog.model.names import target_key
 

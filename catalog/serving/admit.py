@@ -27,7 +27,7 @@ def _runs_nothing(scope: Scope) -> bool:
     return "query" not in parse_qs(scope.get("query_string", b"").decode("latin-1"))
 
 
-# As catalog.graphql answers the same refusals (catalog/graphql/transport.py, view.py).
+# As catalog.graphql answers the same refusals (catalog/graphql/endpoint/transport.py, view.py).
 _CODES = {408: "BAD_REQUEST", 413: "LIMIT_EXCEEDED", 503: "SERVICE_UNAVAILABLE"}
 
 

@@ -40,8 +40,8 @@ PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# strawberry's GraphiQL page: its scripts and styles from this server (catalog.graphql.ide),
-# inline bootstrap code.
+# strawberry's GraphiQL page: its scripts and styles from this server
+# (catalog.graphql.endpoint.ide), inline bootstrap code.
 GRAPHIQL_POLICY = (
     "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; "

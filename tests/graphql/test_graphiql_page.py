@@ -15,7 +15,7 @@ import httpx
 import pytest
 from strawberry.http.ides import get_graphql_ide_html
 
-from catalog.graphql.ide import ASSETS, STATIC_DIR, StaleAssets, offline_page
+from catalog.graphql.endpoint.ide import ASSETS, STATIC_DIR, StaleAssets, offline_page
 from tests.support.graphql import GraphQLClient
 
 

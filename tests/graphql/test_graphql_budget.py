@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from catalog.config import GraphQLSettings, Settings
 from catalog.db import Database, create_engine
-from catalog.graphql.view import graphql_app
+from catalog.graphql.endpoint.view import graphql_app
 from tests.support.db import locked_table
 from tests.support.server import free_port, live_server
 

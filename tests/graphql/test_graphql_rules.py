@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from strawberry.extensions.max_aliases import create_validator as strawberry_aliases
 from strawberry.extensions.query_depth_limiter import create_validator as strawberry_depth
 
-from catalog.graphql.rules import DocumentShape, shape_rule
+from catalog.graphql.validation.rules import DocumentShape, shape_rule
 
 SCHEMA = build_schema("type Query { a: Int }")  # the rules read the document only
 NAMES = st.sampled_from(["a", "b", "c", "__schema", "__type"])

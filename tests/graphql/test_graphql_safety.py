@@ -14,7 +14,7 @@ from starlette.routing import Route
 from catalog.config import GraphQLSettings
 from catalog.db import Database
 from catalog.errors import ConfigError
-from catalog.graphql.view import graphql_app
+from catalog.graphql.endpoint.view import graphql_app
 from tests.support.db import locked_table
 from tests.support.graphql import GraphQLClient
 from tests.support.server import live_server

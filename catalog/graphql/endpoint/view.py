@@ -6,14 +6,14 @@ with JSON run queries. Every error has ``extensions.code`` (see :mod:`catalog.gr
 and a message meant for the caller; unexpected failures become ``INTERNAL_ERROR`` with a
 generic message, their details logged on the server only.
 
-Each request is bounded: its size (:mod:`catalog.graphql.transport`), its document
-(:mod:`catalog.graphql.document`, :mod:`catalog.graphql.cost`) and its wall-clock time
-(``request_timeout_ms``). When the time is up, or when the client goes away, the execution
-is cancelled, the running SQL statement cancelled in PostgreSQL, the transaction rolled
-back and the connection returned to the pool (:meth:`RequestContext.abort`); the client (if
-still there) gets ``QUERY_TIMEOUT``. A request that failed only because the database is
-unavailable (unreachable, or every connection of the pool in use) is answered with HTTP 503
-and ``Retry-After``.
+Each request is bounded: its size (:mod:`catalog.graphql.endpoint.transport`), its document
+(:mod:`catalog.graphql.validation.document`, :mod:`catalog.graphql.validation.cost`) and its
+wall-clock time (``request_timeout_ms``). When the time is up, or when the client goes away,
+the execution is cancelled, the running SQL statement cancelled in PostgreSQL, the
+transaction rolled back and the connection returned to the pool
+(:meth:`RequestContext.abort`); the client (if still there) gets ``QUERY_TIMEOUT``. A
+request that failed only because the database is unavailable (unreachable, or every
+connection of the pool in use) is answered with HTTP 503 and ``Retry-After``.
 
 HTTP statuses: 200 for every executed request (data, errors, or both, limits and timeouts
 included); 400 ``BAD_REQUEST`` for what is not a GraphQL request; 404 for GraphiQL when
@@ -41,11 +41,8 @@ from strawberry.types import ExecutionResult
 from catalog.config import GraphQLSettings
 from catalog.db import Database
 from catalog.graphql.context import ANONYMOUS, Caller, RequestContext
-from catalog.graphql.errors import GraphQLApiError
-from catalog.graphql.ide import offline_page
-from catalog.graphql.limits import error_code, limit_hint
-from catalog.graphql.schema import build_schema
-from catalog.graphql.transport import (
+from catalog.graphql.endpoint.ide import offline_page
+from catalog.graphql.endpoint.transport import (
     RequestRefused,
     bounded_receive,
     check_size,
@@ -53,6 +50,9 @@ from catalog.graphql.transport import (
     get_request,
     post_request,
 )
+from catalog.graphql.errors import GraphQLApiError
+from catalog.graphql.limits import error_code, limit_hint
+from catalog.graphql.schema import build_schema
 
 INTERNAL_MESSAGE = "Internal error: the request failed on the server; it has been logged."
 RETRY_AFTER_SECONDS = 5
@@ -118,7 +118,7 @@ class CatalogGraphQL(GraphQL[RequestContext, None]):
 
     @cached_property
     def graphql_ide_html(self) -> str:
-        """strawberry's GraphiQL page, loading its files from this server (catalog.graphql.ide)."""
+        """strawberry's GraphiQL page, loading its files from this server (module ``ide``)."""
         return offline_page(super().graphql_ide_html)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

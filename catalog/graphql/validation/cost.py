@@ -14,7 +14,7 @@ Completing them is CPU work on the event loop (a few microseconds each), so thei
 bounded too (``max_result_fields``), whatever the data turns out to hold.
 
 The counts need the variables (``first: $n``), so they run at execution, after validation;
-fragments are summarised once each (:func:`catalog.graphql.rules.fold_fragments`) and the
+fragments are summarised once each (:func:`catalog.graphql.validation.rules.fold_fragments`) and the
 counts saturate, so the work is linear in the document whatever its spreads expand to.
 Before that, the variables themselves are bounded (:func:`variable_values`): turning each of
 their input objects into Python costs tens of microseconds, and a megabyte of them would
@@ -52,7 +52,7 @@ from strawberry.extensions import SchemaExtension
 
 from catalog.config import GraphQLSettings
 from catalog.graphql.pagination import DEFAULT_PAGE_SIZE
-from catalog.graphql.rules import SATURATED, fold_fragments
+from catalog.graphql.validation.rules import SATURATED, fold_fragments
 
 VARIABLE_VALUES_PER_FILTER_VALUE = 4
 """Variables may hold 4 list items or object fields per filter value allowed

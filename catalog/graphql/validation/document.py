@@ -8,7 +8,7 @@ Every step is bounded by the size of the text, never by what its fragments expan
 - validation: graphql-core's rules, of which only "fields with one response name can be
   merged" compares pairs of fields; it runs with a work budget (:data:`MERGE_BUDGET`
   comparisons) and a document that needs more is refused with ``LIMIT_EXCEEDED``; the depth
-  and alias limits are our own rules, linear in the text (:mod:`catalog.graphql.rules`);
+  and alias limits are our own rules, linear in the text (:mod:`catalog.graphql.validation.rules`);
 - the cache: a portal sends the same few documents over and over, so the parsed document
   and its validation errors are kept per text, for texts of at most
   :data:`CACHE_MAX_CHARS` characters (:data:`CACHE_ENTRIES` of them, least recently used
@@ -35,7 +35,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from catalog.config import GraphQLSettings
-from catalog.graphql.rules import shape_rule
+from catalog.graphql.validation.rules import shape_rule
 
 MERGE_BUDGET = 10_000
 """Work units (about one per pair of fields compared) the field-merging check may spend:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 """Served at ``/static`` (``catalog.app``)."""
 
 ASSETS: dict[str, str] = {
@@ -46,7 +46,7 @@ def offline_page(html: str) -> str:
         if url not in html:
             raise StaleAssets(
                 f"strawberry's GraphiQL page no longer loads {url}; update "
-                "catalog/static/graphiql/ and catalog.graphql.ide.ASSETS"
+                "catalog/static/graphiql/ and catalog.graphql.endpoint.ide.ASSETS"
             )
         html = html.replace(url, f"static/graphiql/{name}")
     if "unpkg.com" in html:
