@@ -19,6 +19,31 @@ Its public face, what a host (``catalog``) imports, always as ``from tap import 
 
 The names are imported when first used (``tap.TapService``…), so that ``import tap.adql``
 costs no more than the ADQL translator.
+
+Modules:
+    admission   Bounded admission: how much of one kind of work a server process runs at once
+    body        A request whose body is cut off at a size limit, checked as it arrives
+    config      Service settings: public URL, limits, identity. Declared in the capabilities
+                document
+    errors      The TAP package's exceptions, with stable machine codes
+    examples    The DALI examples document (``/examples``): XHTML with RDFa, one block per query
+    features    The ADQL language features this service declares in its capabilities (TAPRegExt)
+    form        Reading DALI parameters from an HTTP request, for ``/sync`` and ``/async`` alike
+    metadata    What a TAP service publishes: schemas, tables, columns and foreign keys
+    params      DALI request parameters: case-insensitive names, validated only when a query runs
+    query       Running one TAP query: parameters → ADQL translation → uploads → PostgreSQL → output
+                bytes
+    service     The TAP service as a Starlette application: VOSI, examples, sync and async queries
+    spool       A query's result on its way to the client, decoupled from the database
+    tap_schema  TAP_SCHEMA: the service's self-description, generated from :class:`TapMetadata`
+    vosi        VOSI documents: capabilities (with TAPRegExt), availability, and the tables set
+    adql/       ADQL 2.1 for the TAP service: parsing, validation and translation to PostgreSQL +
+                pg_sphere
+    upload/     Uploaded tables (TAP 1.1 §2.7.6, §3.5): the UPLOAD parameter, VOTable reading,
+                loading
+    uws/        UWS 1.1 asynchronous jobs of the TAP service (``/async``), stored in PostgreSQL
+    votable/    Query results as VOTable (TABLEDATA, BINARY, BINARY2), CSV and TSV, and error
+                documents
 """
 
 from __future__ import annotations

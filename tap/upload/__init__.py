@@ -5,6 +5,17 @@ read_uploads(specs, parts, config)                   every table of a request, w
 fetch_url(url, *, max_bytes, deadline, policy)       an http(s) document, public addresses only
 read_upload(data, *, max_bytes, max_rows) -> UploadedTable
 create_upload_table(conn, name, uploaded) -> str     TEMPORARY table, loaded with COPY
+
+Modules:
+    address  Which network addresses an upload URL may be fetched from
+    budget   All the uploads of one request, read under limits that hold for the request as a whole
+    decode   Cell values of an uploaded table, from TABLEDATA text or BINARY/BINARY2 bytes
+    fetch    Fetching an upload URL without letting it reach what the server can see and users
+             cannot
+    fields   Uploaded FIELDs: their VOTable types, the PostgreSQL type each becomes, safe SQL names
+    load     An uploaded table in the database: a TEMPORARY table loaded with COPY
+    param    The UPLOAD parameter (DALI 1.1 §3.4.5, TAP 1.1 §2.7.6)
+    reader   Reading an uploaded VOTable (TAP 1.1 §3.5, DALI 1.1 §3.4.5)
 """
 
 from tap.upload.budget import read_uploads
