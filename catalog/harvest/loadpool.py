@@ -22,6 +22,7 @@ of the harvest leaves no loader behind; their open transactions roll back.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
 import signal
@@ -29,6 +30,7 @@ import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context, util
 from typing import Any
@@ -252,14 +254,40 @@ def load_chunks(
             )
         except BaseException:
             # Interrupted or failed: stop the workers; their open transactions roll back.
-            for process in list(getattr(executor, "_processes", {}).values()):
-                process.terminate()
-            executor.shutdown(wait=False, cancel_futures=True)
+            _stop(executor)
             raise
         executor.shutdown(wait=True)  # workers leave their loop and close their sessions
     finally:
         _Process.context = None
         _Process.close_session()
+
+
+def _workers(executor: ProcessPoolExecutor) -> list[Any]:
+    return list((getattr(executor, "_processes", None) or {}).values())
+
+
+def _dead_worker(executor: ProcessPoolExecutor) -> bool:
+    """A worker has ended: while the pool runs they only end by a signal (the OOM killer, an
+    operator) or a crash."""
+    return any(process.exitcode is not None for process in _workers(executor))
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Stop the workers and let the executor's own thread end.
+
+    A worker killed while it wrote a result leaves half a message in the result pipe, and the
+    executor's thread then waits for the rest for ever (CPython 3.11): the process could not
+    exit. Once the workers are gone, closing this process's ends of the pipes ends that wait
+    (the thread reads the end of the pipe, marks the pool broken and returns)."""
+    workers = _workers(executor)
+    for process in workers:
+        process.terminate()
+    for process in workers:
+        process.join(timeout=10)
+    for queue, end in (("_result_queue", "_writer"), ("_call_queue", "_reader")):
+        with contextlib.suppress(Exception):
+            getattr(getattr(executor, queue), end).close()
+    executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _dispatch(
@@ -283,7 +311,10 @@ def _dispatch(
             running.add(executor.submit(load_chunk, chunk, dict(manifests)))
         if not running:
             continue
-        # While walking, only collect what is ready; after it, wait for the next.
-        done, running = wait(running, timeout=0 if walking else None, return_when=FIRST_COMPLETED)
+        # While walking, only collect what is ready; after it, wait for the next, looking
+        # at the workers every second: the executor misses one killed mid-result.
+        done, running = wait(running, timeout=0 if walking else 1.0, return_when=FIRST_COMPLETED)
+        if not done and _dead_worker(executor):
+            raise BrokenProcessPool("a worker process of the pool was terminated abruptly")
         for future in done:
             yield future.result()  # a worker's exception, or BrokenProcessPool, raises here
