@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -22,8 +22,10 @@ from rich.text import Text
 
 from catalog import __version__
 from catalog.config import Settings, unknown_variable_warnings
-from catalog.db import Database, _describe
 from catalog.errors import CatalogError, DatabaseUnavailable, EmbeddedClusterError
+
+if TYPE_CHECKING:
+    from catalog.db import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 # markup=False: messages carry paths, URLs and brackets that must print literally.
@@ -53,6 +55,12 @@ def expected_errors(fn: F) -> F:
 
 
 def _database(ctx: click.Context) -> Database:
+    """The command's catalog database, made when a command first needs it: ``hlsp check``
+    needs none, and loads no database library."""
+    from catalog.db import Database
+
+    if "db" not in ctx.obj:
+        ctx.obj["db"] = Database.from_settings(ctx.obj["settings"])
     db: Database = ctx.obj["db"]
     return db
 
@@ -78,7 +86,7 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
     settings = Settings.from_env().with_overrides(
         data_dir=data_dir.absolute() if data_dir else None, database_url=database_url
     )
-    ctx.obj = {"settings": settings, "db": Database.from_settings(settings)}
+    ctx.obj = {"settings": settings}
 
 
 @main.group()
@@ -118,6 +126,8 @@ def stop(ctx: click.Context) -> None:
 @expected_errors
 def status(ctx: click.Context) -> None:
     """Say whether the database is up and its schema current (exit 1 when it is not up)."""
+    from catalog.db import _describe
+
     database = _database(ctx)
     running = True
     if database.cluster is not None:

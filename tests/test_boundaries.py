@@ -207,3 +207,33 @@ def test_importing_the_graphql_api_loads_no_harvest_module() -> None:
 def test_importing_tap_loads_no_catalog_module() -> None:
     loaded = loaded_at_run_time(*modules("tap"))
     assert [m for m in loaded if is_under(m, "catalog")] == []
+
+
+CHECK_PROBE = """
+import json, sys
+from catalog.cli import main
+try:
+    main(["check", sys.argv[1], "--format", "json", "--jobs", "1"], standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_the_check_command_loads_no_database_library(tmp_path: Path) -> None:
+    """``hlsp check`` end to end (the command line, a real file): no database library loads."""
+    from astropy.io import fits
+
+    fits.PrimaryHDU().writeto(tmp_path / "hlsp_demo_hst_acs_m31_f814w_v1_drz.fits")
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_PROBE, str(tmp_path)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "hlsp_demo_hst_acs_m31_f814w_v1_drz.fits" in done.stdout, done.stdout + done.stderr
+    loaded: list[str] = json.loads(done.stderr.strip().splitlines()[-1])
+    assert [m for m in loaded if is_under(m, *DATABASE_LIBRARIES, "catalog.db")] == []
