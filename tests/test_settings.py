@@ -79,16 +79,19 @@ def test_the_serving_section() -> None:
     )
 
 
+TAP_ENV = {
+    "HLSP_TAP_MAXREC_DEFAULT": "500",
+    "HLSP_TAP_MAXREC_HARD": "2000",
+    "HLSP_TAP_SYNC_TIMEOUT": "15",
+    "HLSP_TAP_DURATION_DEFAULT": "60",
+    "HLSP_TAP_DURATION_HARD": "120",
+    "HLSP_TAP_RETENTION_DEFAULT": "3600",
+    "HLSP_TAP_RETENTION_HARD": "86400",
+}
+
+
 def test_the_tap_section() -> None:
-    env = {
-        "HLSP_TAP_MAXREC_DEFAULT": "500",
-        "HLSP_TAP_MAXREC_HARD": "2000",
-        "HLSP_TAP_SYNC_TIMEOUT": "15",
-        "HLSP_TAP_DURATION_DEFAULT": "60",
-        "HLSP_TAP_DURATION_HARD": "120",
-        "HLSP_TAP_RETENTION_DEFAULT": "3600",
-        "HLSP_TAP_RETENTION_HARD": "86400",
-    }
+    env = dict(TAP_ENV)
     assert TapSettings.from_env(env) == TapSettings(500, 2000, 15, 60, 120, 3600, 86400)
     defaults = TapSettings()
     assert (defaults.maxrec_default, defaults.maxrec_hard, defaults.sync_timeout) == (
@@ -105,13 +108,7 @@ def test_the_tap_limits_reach_the_tap_service() -> None:
     from catalog.tap_service import tap_config
 
     env = {
-        "HLSP_TAP_MAXREC_DEFAULT": "500",
-        "HLSP_TAP_MAXREC_HARD": "2000",
-        "HLSP_TAP_SYNC_TIMEOUT": "15",
-        "HLSP_TAP_DURATION_DEFAULT": "60",
-        "HLSP_TAP_DURATION_HARD": "120",
-        "HLSP_TAP_RETENTION_DEFAULT": "3600",
-        "HLSP_TAP_RETENTION_HARD": "86400",
+        **TAP_ENV,
         "HLSP_TAP_UPLOAD_BYTES": "1000",
         "HLSP_TAP_UPLOAD_ROWS": "10",
     }

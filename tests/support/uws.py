@@ -240,3 +240,25 @@ def run(client: TestClient, job_id: str) -> None:
     response = client.post(f"/tap/async/{job_id}/phase", data={"PHASE": "RUN"})
     assert response.status_code == 303
     assert response.headers["location"] == f"{BASE}/async/{job_id}"
+
+
+# -- the executor's statements seen from the database --------------------------------------
+
+
+def active_sleeps(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                    "AND query LIKE 'SELECT pg_sleep%' AND datname = current_database()"
+                )
+            ).scalar_one()
+        )
+
+
+def wait_no_sleeps(engine: sa.Engine, limit: float = 20) -> int:
+    deadline = time.monotonic() + limit
+    while (n := active_sleeps(engine)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return n

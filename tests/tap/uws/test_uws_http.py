@@ -15,6 +15,7 @@ from tap.uws import UwsService
 from tests.support.uws import (
     BASE,
     NS,
+    active_sleeps,
     create,
     job_doc,
     make_app,
@@ -23,28 +24,9 @@ from tests.support.uws import (
     poll_until,
     run,
     valid_uws,
+    wait_no_sleeps,
     wait_until,
 )
-
-
-def active_sleeps(engine: sa.Engine) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-                    "AND query LIKE 'SELECT pg_sleep%' AND datname = current_database()"
-                )
-            ).scalar_one()
-        )
-
-
-def wait_no_sleeps(engine: sa.Engine, limit: float = 20) -> int:
-    deadline = time.monotonic() + limit
-    while (n := active_sleeps(engine)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return n
-
 
 # -- creating and reading a job -----------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from tap.uws.notify import Listener
 from tap.uws.store import STALE_CODE, notify_key
 from tap.uws.worker import WorkerPool
 from tests.support.db import REPO as REPO_ROOT
-from tests.support.uws import execute
+from tests.support.uws import active_sleeps, execute
 
 
 def store_for(database: Database) -> JobStore:
@@ -204,18 +204,6 @@ def test_phase_changes_reach_listeners_of_any_process(database: Database) -> Non
     key = notify_key(job_id)
     assert events == [(key, "PENDING"), (key, "QUEUED"), (key, "ABORTED"), (key, "DELETED")]
     assert all(job_id not in k for k, _ in events)  # any session may LISTEN: no ids
-
-
-def active_sleeps(engine: sa.Engine) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-                    "AND query LIKE 'SELECT pg_sleep%' AND datname = current_database()"
-                )
-            ).scalar_one()
-        )
 
 
 def test_the_watchdog_cancels_a_statement_whose_abort_was_lost(database: Database) -> None:
