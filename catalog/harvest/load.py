@@ -12,7 +12,7 @@ Every statement is fixed SQL; values travel as COPY data or bound parameters.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -87,6 +87,38 @@ _UPSERT_SQL = (
     + ", last_harvested = now(), withdrawn_at = NULL "
     "RETURNING product_id, collection_id, file_name, (xmax = 0) AS inserted"
 )
+
+
+def _finding_lines(product_id: int, record: ProductRecord) -> str:
+    return copytext.finding_lines(product_id, record.findings)
+
+
+def _input_lines(product_id: int, record: ProductRecord) -> str:
+    return copytext.input_lines(product_id, record.inputs)
+
+
+def _software_lines(product_id: int, record: ProductRecord) -> str:
+    return copytext.software_lines(product_id, record.software)
+
+
+_CHILD_COPIES: tuple[tuple[str, Callable[[int, ProductRecord], str]], ...] = (
+    (
+        "COPY hlsp.product_finding (product_id, finding_index, code, severity, hdu, keyword,"
+        " message) FROM STDIN",
+        _finding_lines,
+    ),
+    (
+        "COPY hlsp.provenance_input (product_id, input_index, kind, identifier, source,"
+        " program_id, telescope, instrument, t_min, t_max) FROM STDIN",
+        _input_lines,
+    ),
+    (
+        "COPY hlsp.provenance_software (product_id, software_index, name, software_version,"
+        " source) FROM STDIN",
+        _software_lines,
+    ),
+)
+"""The child rows of a batch's products, each table with the COPY lines of one product."""
 
 
 @dataclass
@@ -396,36 +428,9 @@ class Loader:
                         f"DELETE FROM hlsp.{table} WHERE product_id = ANY(%s)",  # noqa: S608
                         (replace,),
                     )
-            with cur.copy(
-                "COPY hlsp.product_finding (product_id, finding_index, code, severity, "
-                "hdu, keyword, message) FROM STDIN"
-            ) as copy:
-                copy.write(
-                    "".join(
-                        copytext.finding_lines(product_id, record.findings)
-                        for product_id, record in ids.items()
-                    )
-                )
-            with cur.copy(
-                "COPY hlsp.provenance_input (product_id, input_index, kind, identifier,"
-                " source, program_id, telescope, instrument, t_min, t_max) FROM STDIN"
-            ) as copy:
-                copy.write(
-                    "".join(
-                        copytext.input_lines(product_id, record.inputs)
-                        for product_id, record in ids.items()
-                    )
-                )
-            with cur.copy(
-                "COPY hlsp.provenance_software (product_id, software_index, name, "
-                "software_version, source) FROM STDIN"
-            ) as copy:
-                copy.write(
-                    "".join(
-                        copytext.software_lines(product_id, record.software)
-                        for product_id, record in ids.items()
-                    )
-                )
+            for statement, lines in _CHILD_COPIES:
+                with cur.copy(statement) as copy:
+                    copy.write("".join(lines(pid, record) for pid, record in ids.items()))
         with self.conn.cursor() as cur:  # held to the commit: a name is created once
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (TARGET_LOCK,))
         links = TargetResolver(self.conn, self.sequences).resolve(ids)
