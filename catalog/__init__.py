@@ -24,6 +24,7 @@ Modules:
                   :mod:`tap.metadata`
     vo            VO metadata declared once on the model: description, VOUnit, UCD1+, utype
     corpus/       A generator of realistic HLSP corpora, for the demo, benchmarks and tests
+    delivery/     From a catalog row to the data: files, DataLink, previews, SODA cutouts, bulk
     graphql/      The GraphQL API for portals, served at ``/graphql`` (strawberry on Starlette)
     harvest/      FITS headers -> catalog rows: the harvest pipeline (walk -> per-file function ->
                   load)

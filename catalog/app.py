@@ -26,6 +26,8 @@ from starlette.staticfiles import StaticFiles
 
 from catalog import __version__
 from catalog.db import Database
+from catalog.delivery.routes import delivery_routes
+from catalog.delivery.service import Delivery
 from catalog.graphql.endpoint.ide import STATIC_DIR
 from catalog.serving.admit import Admitted, graphql_error
 from catalog.serving.budget import Budget, Gates
@@ -46,6 +48,11 @@ ENDPOINTS = [
     ("/health", "Health check: is the database reachable and its schema current (JSON)"),
     ("/tap", "IVOA TAP 1.1 service (ADQL 2.1, ObsCore): TOPCAT, pyvo, STILTS"),
     ("/graphql", "GraphQL API for portals (GraphiQL in a browser)"),
+    (
+        "/datalink/links",
+        "IVOA DataLink 1.1: a product's file, preview, documentation, "
+        "provenance and cutout service, by obs_publisher_did (ID=...)",
+    ),
 ]
 
 
@@ -141,6 +148,7 @@ def create_app(db: Database) -> Starlette:
         return HTMLResponse(_landing(counts, base))
 
     tap = build_tap(db, gates=gates, budget=budget)
+    delivery = Delivery(db, gate=gates.delivery, public_url=db.settings.public_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -166,6 +174,7 @@ def create_app(db: Database) -> Starlette:
             Route("/health", health),
             Mount("/tap", app=tap.app()),
             _graphql_route(db, gates.graphql),
+            *delivery_routes(delivery, gates.downloads),
             # files the pages load (GraphiQL's scripts: catalog.graphql.endpoint.ide), never the
             # internet
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
@@ -176,6 +185,7 @@ def create_app(db: Database) -> Starlette:
     app.state.db = db
     app.state.tap = tap
     app.state.gates = gates
+    app.state.delivery = delivery
     return app
 
 

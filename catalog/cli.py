@@ -472,6 +472,15 @@ def _print_summary(summary: Any) -> None:
         f" {summary.updated} updated, {summary.unchanged} unchanged, {summary.failed} failed, "
         f"{summary.withdrawn} withdrawn in {summary.elapsed:.1f} s ({rate:,.0f} files/s)"
     )
+    if summary.companions:
+        out.print(
+            f"{summary.companions} other files of the collections recorded (README, previews)"
+        )
+    if summary.missing_found or summary.missing_still:
+        out.print(
+            f"files the server could not deliver: {summary.missing_found} seen again by this "
+            f"harvest, {summary.missing_still} still missing (listed in hlsp.missing_file)"
+        )
     from catalog.harvest.records import terminal_safe
 
     for failure in summary.failures[:20]:  # a file name may hold escape sequences: shown

@@ -249,6 +249,18 @@ class Database:
             ),
             {"v": self.settings.ivoa_authority},
         )
+        # The public URL of access URLs when no server sets one per transaction (psql, and
+        # replicas read by other tools); the server sets its own (catalog.delivery.urls).
+        if self.settings.public_url:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO hlsp.setting (name, setting_value) VALUES ('public_url', :v) "
+                    "ON CONFLICT (name) DO UPDATE SET setting_value = EXCLUDED.setting_value"
+                ),
+                {"v": self.settings.public_url.rstrip("/")},
+            )
+        else:
+            conn.execute(sa.text("DELETE FROM hlsp.setting WHERE name = 'public_url'"))
 
     def ensure_query_login(self) -> None:
         """Embedded default: create the unprivileged login that query traffic uses."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from starlette.requests import Request
+
 from catalog import __version__
 from catalog.db import POOL_OVERFLOW, Database, create_engine
+from catalog.delivery.descriptor import tap_result_resources
+from catalog.delivery.urls import SETTING, public_base
 from catalog.serving.budget import Budget, Gates
 from catalog.tap_examples import EXAMPLES
 from catalog.tap_tables import published_metadata
-from tap import TapConfig, TapGates, TapService
+from tap import ContextOf, TapConfig, TapGates, TapService
 
 # Bytes of results that all the slow clients of one server process may keep waiting on disk.
 SPOOL_BUDGET = 2 << 30
@@ -70,4 +76,17 @@ def build_tap(
         config=tap_config(db, budget),
         examples=EXAMPLES,
         gates=None if gates is None else TapGates(gates.tap_sync, gates.tap_jobs, gates.meta),
+        context_of=request_context(db.settings.public_url),
+        result_resources=tap_result_resources,
     )
+
+
+def request_context(public_url: str | None) -> ContextOf:
+    """The transaction settings of a request's ADQL: the server's public URL (``access_url``
+    is built from it in SQL), from ``HLSP_PUBLIC_URL`` or else the request's own URL, as the
+    client reached the server."""
+
+    def context(request: Request) -> Mapping[str, str]:
+        return {SETTING: public_base(request, public_url)}
+
+    return context

@@ -7,11 +7,14 @@ TAP_SCHEMA, examples, uploads, VOTable/CSV/TSV output. It never imports ``catalo
 Its public face, what a host (``catalog``) imports, always as ``from tap import X``:
 
 - the service: ``TapService`` (a Starlette app for ``/tap``, started and stopped by the host),
-  ``TapConfig`` (its settings and limits), ``TapGates`` (its admission gates);
+  ``TapConfig`` (its settings and limits), ``TapGates`` (its admission gates); the host's
+  hooks: ``ContextOf`` (a request's transaction settings, kept with its async jobs) and
+  ``ResultResources`` (RESOURCEs a result carries, e.g. a DataLink service descriptor);
 - the published tables: ``TapMetadata`` of ``Schema``, ``Table``, ``Column`` and
   ``ForeignKey``; ``votable_type`` maps a PostgreSQL type to VOTable's;
 - ``Example``: one DALI example query of the examples document;
 - admission (shared with the host's other endpoints): ``Gate`` and its ``GateLimits``,
+  ``Slot`` (one admitted request's hold, released from wherever it ends),
   ``Overloaded`` (its refusal: 503 with Retry-After), ``ByteBudget`` (bytes that the requests
   of a process may hold together);
 - DALI errors in the host's own responses: ``error_document`` (a VOTable error document) and
@@ -50,22 +53,27 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (mypy knows the name)
 if TYPE_CHECKING:
-    from tap.admission import ByteBudget, Gate, GateLimits, Overloaded
+    from tap.admission import ByteBudget, Gate, GateLimits, Overloaded, Slot
     from tap.config import TapConfig
     from tap.examples import Example
     from tap.metadata import Column, ForeignKey, Schema, Table, TapMetadata, votable_type
+    from tap.query import ResultResources
     from tap.service import VOTABLE, TapGates, TapService
+    from tap.uws import ContextOf
     from tap.votable.document import error_document
 
 _HOMES = {
     "ByteBudget": "tap.admission",
+    "ContextOf": "tap.uws",
     "Column": "tap.metadata",
     "Example": "tap.examples",
     "ForeignKey": "tap.metadata",
     "Gate": "tap.admission",
     "GateLimits": "tap.admission",
     "Overloaded": "tap.admission",
+    "ResultResources": "tap.query",
     "Schema": "tap.metadata",
+    "Slot": "tap.admission",
     "Table": "tap.metadata",
     "TapConfig": "tap.config",
     "TapGates": "tap.service",
@@ -80,12 +88,15 @@ __all__ = [
     "VOTABLE",
     "ByteBudget",
     "Column",
+    "ContextOf",
     "Example",
     "ForeignKey",
     "Gate",
     "GateLimits",
     "Overloaded",
+    "ResultResources",
     "Schema",
+    "Slot",
     "Table",
     "TapConfig",
     "TapGates",

@@ -17,8 +17,8 @@ errors the database raises up front become error documents, not broken streams.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,14 +29,15 @@ from psycopg import sql as psql
 from tap.adql import Translation, translate
 from tap.config import TapConfig
 from tap.errors import QueryError, QueryTimeout, Unavailable
-from tap.metadata import Schema, Table, TapMetadata
+from tap.metadata import Column, Schema, Table, TapMetadata
 from tap.params import Params, query_request
 from tap.upload import UploadedTable, create_upload_table, read_uploads
 from tap.upload.load import upload_sql_name
 from tap.uws import ResultInfo, ResultSink, RunningJob
-from tap.votable.document import Info
+from tap.votable.document import Info, Resource
 from tap.votable.formats import OutputFormat, resolve_format
 from tap.votable.stream import query_result
+from tap.votable.xmltext import xml_ids
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +48,22 @@ IDLE_IN_TRANSACTION_MS = 120_000
 UPLOAD_SCHEMA = Schema("TAP_UPLOAD", "Tables uploaded with the query (TAP 1.1 §2.7.6)")
 
 
+# The host's resources for a result (e.g. a DataLink service descriptor, DataLink 1.1 §4):
+# (result columns, their FIELD IDs, the request's context) -> RESOURCE elements as XML text.
+ResultResources = Callable[[Sequence[Column], Sequence[str], Mapping[str, str]], Sequence[str]]
+
+
 @dataclass(frozen=True)
 class PreparedQuery:
-    """A validated, translated query with its uploads read: ready to run."""
+    """A validated, translated query with its uploads read: ready to run. ``context``: the
+    host's transaction settings for this request (``set_config(name, value, true)``)."""
 
     translation: Translation
     output: OutputFormat
     uploads: tuple[tuple[str, UploadedTable], ...]
-    infos: tuple[Info, ...]
+    infos: tuple[Info | Resource, ...]
     maxrec: int
+    context: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,12 +95,25 @@ def _database_error(exc: psycopg.Error, timeout: float | None) -> QueryError | U
 class QueryRunner:
     """Runs ADQL over ``metadata`` with ``engine`` under ``config``'s limits and role."""
 
-    def __init__(self, metadata: TapMetadata, engine: sa.Engine, config: TapConfig) -> None:
+    def __init__(
+        self,
+        metadata: TapMetadata,
+        engine: sa.Engine,
+        config: TapConfig,
+        *,
+        resources: ResultResources | None = None,
+    ) -> None:
         self.metadata = metadata
         self.engine = engine
         self.config = config
+        self.resources = resources
 
-    def prepare(self, params: Params, parts: Mapping[str, bytes]) -> PreparedQuery:
+    def prepare(
+        self,
+        params: Params,
+        parts: Mapping[str, bytes],
+        context: Mapping[str, str] | None = None,
+    ) -> PreparedQuery:
         """Validate the parameters, read the uploads, translate: TapError on user errors."""
         request = query_request(params, self.config)
         output = resolve_format(request.response_format)
@@ -111,13 +132,18 @@ class QueryRunner:
             ]
             metadata = metadata.with_tables((UPLOAD_SCHEMA,), tables)
         translation = translate(request.query, metadata, row_limit=request.maxrec + 1)
-        infos = (
+        context = dict(context or {})
+        infos: tuple[Info | Resource, ...] = (
             Info("standardID", "ivo://ivoa.net/std/TAP"),
             Info("request_date", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
             Info("QUERY", "ADQL", request.query),
             Info("SQL", "PostgreSQL", translation.sql),
         )
-        return PreparedQuery(translation, output, uploads, infos, request.maxrec)
+        if self.resources is not None and output.is_votable:
+            columns = translation.columns
+            ids = xml_ids([c.name for c in columns])
+            infos += tuple(Resource(x) for x in self.resources(columns, ids, context))
+        return PreparedQuery(translation, output, uploads, infos, request.maxrec, context)
 
     def start(
         self, prepared: PreparedQuery, conn: psycopg.Connection[Any], *, timeout: float | None
@@ -150,6 +176,13 @@ class QueryRunner:
                     psql.Literal(str(IDLE_IN_TRANSACTION_MS))
                 )
             )
+            # The host's settings for this request (values as literals, never as SQL text).
+            settings.extend(
+                psql.SQL("SELECT set_config({}, {}, true)").format(
+                    psql.Literal(name), psql.Literal(value)
+                )
+                for name, value in prepared.context.items()
+            )
             cur.execute(psql.SQL("; ").join(settings))
         t = prepared.translation
         return query_result(
@@ -163,10 +196,11 @@ class QueryRunner:
         *,
         timeout: float,
         on_connect: Callable[[psycopg.Connection[Any]], None] | None = None,
+        context: Mapping[str, str] | None = None,
     ) -> QueryOutput:
         """Prepare and start a synchronous query; ``on_connect`` is told the connection it
         runs on (so that another thread can cancel its statement)."""
-        prepared = self.prepare(params, parts)
+        prepared = self.prepare(params, parts, context)
         media_type = prepared.output.mime
         if prepared.maxrec == 0:  # metadata only: nothing to execute (DALI §3.4.4)
             t = prepared.translation
@@ -205,7 +239,7 @@ class QueryRunner:
         """The UWS executor: run an async job's query and write the document to ``sink``."""
         params = Params.from_mapping(job.job.parameters)
         parts = {name: b"".join(job.upload(name)) for name in job.job.inputs}
-        prepared = self.prepare(params, parts)
+        prepared = self.prepare(params, parts, job.job.context)
         with job.connect(read_write=bool(prepared.uploads)) as connection:
             conn: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
             try:

@@ -41,9 +41,9 @@ from tap.features import adql_features
 from tap.form import read_params
 from tap.metadata import TapMetadata
 from tap.params import Params
-from tap.query import QueryRunner
+from tap.query import QueryRunner, ResultResources
 from tap.spool import ClientGone, ResultSpool, SpoolOverrun, SpoolResponse
-from tap.uws import UwsLimits, UwsService
+from tap.uws import ContextOf, UwsLimits, UwsService, no_context
 from tap.votable.document import error_document
 from tap.votable.formats import DESCRIPTIONS
 
@@ -107,6 +107,8 @@ class TapService:
         features: Sequence[vosi.Feature] | None = None,
         output_formats: Sequence[vosi.OutputFormat] | None = None,
         gates: TapGates | None = None,
+        context_of: ContextOf | None = None,
+        result_resources: ResultResources | None = None,
     ) -> None:
         self.published = metadata
         self.metadata = tap_schema.with_tap_schema(metadata)
@@ -122,7 +124,8 @@ class TapService:
             else output_formats
         )
         self.started = datetime.now(UTC)
-        self.runner = QueryRunner(self.metadata, query_engine, config)
+        self.runner = QueryRunner(self.metadata, query_engine, config, resources=result_resources)
+        self.context_of: ContextOf = context_of or no_context
         self.gates = gates or TapGates(
             sync=Gate("sync", config.sync_gate),
             jobs=Gate("async", config.jobs_gate),
@@ -145,6 +148,7 @@ class TapService:
                 upload_limit=config.upload_bytes,
             ),
             base_url=config.base_url,
+            context_of=self.context_of,
             render_error=_error_document,
             gate=self.gates.jobs,
         )
@@ -299,6 +303,7 @@ class TapService:
             spool=spool,
             slot=slot,
             loop=loop,
+            context=self.context_of(request),
         )
         try:
             loop.run_in_executor(self._sync_threads, query.run)
@@ -377,8 +382,10 @@ class _SyncQuery:
         spool: ResultSpool,
         slot: Slot,
         loop: asyncio.AbstractEventLoop,
+        context: Mapping[str, str],
     ) -> None:
         self.runner = runner
+        self.context = context
         self.params = params
         self.parts = parts
         self.config = config
@@ -431,6 +438,7 @@ class _SyncQuery:
                     self.parts,
                     timeout=self.config.sync_timeout,
                     on_connect=self._connected,
+                    context=self.context,
                 )
             except BaseException as exc:
                 self._tell(exc)

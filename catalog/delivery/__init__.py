@@ -5,6 +5,13 @@ never from a path a client sends, and goes through one look-up (:mod:`catalog.de
 that says which harvested files a caller may have: the one place the access rules guard.
 
 Modules and subpackages:
+    lookup      catalog keys (``hlsp_id/file_name``, DIDs) → the harvested files a request may have
+    storage     where bytes come from: one small interface, POSIX files within the harvested roots
+    http        a file over HTTP: HEAD, Range (206, multipart), ETag/Last-Modified, conditionals
+    service     the delivery service of a process: gated look-ups, opening, missing files recorded
+    routes      the delivery endpoints as Starlette routes
+    urls        the URLs of a product's file, preview, DataLink, cutouts on this server
+    descriptor  DataLink service descriptors: the one TAP results carry, SODA's in {links}
     previews/   previews and thumbnails: the collection's own graphic, else drawn and cached
     soda/       SODA 1.0 synchronous cutouts (POS, BAND) of images, cubes and spectra
 """

@@ -95,7 +95,7 @@ def _two(value: int) -> str:
 
 def timestamp(ns: int) -> str:
     """A timestamptz field from nanoseconds since the epoch, to the microsecond (truncated,
-    as ``load._mtime``), in UTC: ``str()`` of that datetime, which psycopg sends.
+    as ``load.exact_mtime``), in UTC: ``str()`` of that datetime, which psycopg sends.
 
     Integer arithmetic (the proleptic Gregorian calendar, Howard Hinnant's days-to-civil):
     a third of the cost of building the datetime and printing it."""

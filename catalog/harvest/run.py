@@ -18,7 +18,7 @@ import gc
 import os
 import socket
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +30,14 @@ from catalog import __version__
 from catalog.db import Database
 from catalog.errors import HarvestBusy, HarvestError
 from catalog.harvest.findings import Finding
-from catalog.harvest.load import Loader, skip_reference_triggers
+from catalog.harvest.load import Loader, exact_mtime, skip_reference_triggers
 from catalog.harvest.loadpool import LoadContext, load_chunks
 from catalog.harvest.outage import database_error, is_outage
 from catalog.harvest.perfile import GC_THRESHOLD
 from catalog.harvest.progress import Reporter
 from catalog.harvest.records import FileFailure, FileTask
 from catalog.harvest.rules import MemberFacts, check_collection
-from catalog.harvest.walk import Walk
+from catalog.harvest.walk import Walk, companion_role, media_type
 
 LOCK_KEY = 0x484C5350  # "HLSP": one harvest at a time per catalog
 LOCK_ATTEMPTS = 10  # 0.1 s apart
@@ -65,6 +65,9 @@ class HarvestSummary:
     unchanged: int = 0
     failed: int = 0
     withdrawn: int = 0
+    companions: int = 0  # the collections' other files recorded (README, previews, ...)
+    missing_found: int = 0  # files the server had found missing that this walk saw again
+    missing_still: int = 0  # files the server found missing, not seen again
     elapsed: float = 0.0
     failures: list[FileFailure] = field(default_factory=list)
     collection_findings: dict[str, list[Finding]] = field(default_factory=dict)
@@ -231,6 +234,7 @@ class Harvest:
                     bar.advance(outcome.files, failed=len(outcome.failures))
             self._finish_walk(loader, walk, summary)
             self._collection_checks(loader, walk, members, product_ids, summary)
+            self._delivery_records(walk, members, summary)
             summary.state = "completed"
         except KeyboardInterrupt:
             summary.state = "interrupted"
@@ -358,6 +362,85 @@ class Harvest:
             with self.conn.transaction():
                 loader.add_findings(found)
 
+    def _delivery_records(
+        self, walk: Walk, members: dict[str, dict[str, MemberFacts]], summary: HarvestSummary
+    ) -> None:
+        """What the server needs to deliver files: the roots (nothing outside them is served),
+        the collections' other files (README, previews, text beside products), and the files
+        the server found missing that this walk saw again (cleared)."""
+        roots = {os.path.realpath(p) for p in self.options.paths if Path(p).exists()}
+        with self.conn.transaction():
+            self.conn.cursor().executemany(
+                "INSERT INTO hlsp.harvest_root (root) VALUES (%s) ON CONFLICT DO NOTHING",
+                [(root,) for root in sorted(roots)],
+            )
+            self._companions(walk, members, sorted(roots), summary)
+            seen = list(walk.seen) + [p for paths in walk.other_files.values() for p in paths]
+            row = self.conn.execute(
+                "WITH cleared AS (DELETE FROM hlsp.missing_file WHERE file_path = ANY(%s) "
+                "RETURNING 1) SELECT (SELECT count(*) FROM cleared), "
+                "(SELECT count(*) FROM hlsp.missing_file)",
+                (seen,),
+            ).fetchone()
+            assert row is not None
+            summary.missing_found, summary.missing_still = int(row[0]), int(row[1]) - int(row[0])
+
+    def _companions(
+        self,
+        walk: Walk,
+        members: dict[str, dict[str, MemberFacts]],
+        roots: list[str],
+        summary: HarvestSummary,
+    ) -> None:
+        """Record the non-FITS files of the walked collections: a file named for a known
+        collection (``hlsp_<id>_...``) belongs to it, any other to the one collection whose
+        products share its directory; a file whose real path leaves the roots is left out."""
+        by_dir: dict[str, set[str]] = {}
+        for path, (_, hlsp) in self.owners.items():
+            by_dir.setdefault(path.rpartition("/")[0], set()).add(hlsp)
+        for collection, by_path in members.items():
+            for path in by_path:
+                by_dir.setdefault(path.rpartition("/")[0], set()).add(collection)
+        ids = dict(self.conn.execute("SELECT hlsp_id, collection_id FROM hlsp.collection"))
+        rows: dict[tuple[int, str], tuple[object, ...]] = {}
+        paths = sorted(p for group in walk.other_files.values() for p in group)
+        for path in paths:
+            folder, _, name = path.rpartition("/")
+            owner = _owner_by_name(name, ids) or _only(by_dir.get(folder, set()))
+            real = os.path.realpath(path)
+            if owner is None or owner not in ids or not _inside(real, roots):
+                continue
+            try:
+                info = Path(real).stat()
+            except OSError:
+                continue
+            key = (ids[owner], name)
+            if key in rows:  # the same name twice in one collection: the first path wins
+                continue
+            mtime = exact_mtime(info.st_mtime_ns)
+            rows[key] = (*key, path, info.st_size, mtime, media_type(name), companion_role(name))
+        self.conn.cursor().executemany(
+            "INSERT INTO hlsp.companion_file (collection_id, file_name, file_path, file_bytes, "
+            "file_mtime, media_type, role) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (collection_id, file_name) DO UPDATE SET file_path = "
+            "EXCLUDED.file_path, file_bytes = EXCLUDED.file_bytes, file_mtime = "
+            "EXCLUDED.file_mtime, media_type = EXCLUDED.media_type, role = EXCLUDED.role, "
+            "last_seen = now()",
+            list(rows.values()),
+        )
+        summary.companions = len(rows)
+        if walk.complete:  # gone from a tree walked to the end: no longer delivered
+            prefixes = [root.rstrip("/") + "/" for root in roots]
+            self.conn.execute(
+                "DELETE FROM hlsp.companion_file WHERE file_path <> ALL(%s) AND "
+                "(file_path = ANY(%s) OR file_path LIKE ANY(%s))",
+                (
+                    [str(row[2]) for row in rows.values()],
+                    roots,
+                    [_like_prefix(p) for p in prefixes],
+                ),
+            )
+
     def _end_run(self, summary: HarvestSummary) -> None:
         """Record how the run ended, on a fresh connection (an interrupt may have left the
         working one mid-statement), then release the harvest lock and close the working one.
@@ -402,3 +485,23 @@ def harvest(
         return runner.run()
     finally:
         runner.close()
+
+
+def _owner_by_name(name: str, ids: Mapping[str, int]) -> str | None:
+    """The collection an HLSP file name names (``hlsp_<id>_...``), when it is known."""
+    parts = name.lower().split("_")
+    if len(parts) >= 3 and parts[0] == "hlsp" and parts[1] in ids:
+        return parts[1]
+    return None
+
+
+def _only(values: set[str]) -> str | None:
+    return next(iter(values)) if len(values) == 1 else None
+
+
+def _inside(path: str, roots: Sequence[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

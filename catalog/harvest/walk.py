@@ -33,9 +33,35 @@ from pathlib import Path
 from catalog.harvest.findings import Rule, Severity, rule
 from catalog.harvest.manifest import MANIFEST_NAME, Manifest
 from catalog.harvest.records import FileFailure, FileTask
+from catalog.harvest.rules.collection import is_readme
 from catalog.model.names import hlsp_id
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
+GRAPHIC_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+# Media types of the files collections ship besides FITS (the standard library's table
+# lacks some and varies with the system's mime.types).
+MEDIA_TYPES = {
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".rst": "text/x-rst",
+    ".csv": "text/csv",
+    ".ecsv": "text/plain",
+    ".dat": "text/plain",
+    ".html": "text/html",
+    ".xml": "application/xml",
+    ".json": "application/json",
+    ".yaml": "application/yaml",
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".asdf": "application/asdf",
+    ".h5": "application/x-hdf5",
+    ".tar": "application/x-tar",
+    ".zip": "application/zip",
+    ".gz": "application/gzip",
+}
 
 BAD_MANIFEST = rule(
     "HLSP-R110",
@@ -284,3 +310,22 @@ class Walk:
 
     def _fail(self, path: Path, kind: Rule, reason: str) -> None:
         self.failures.append(FileFailure(printable(str(path)), kind.code, kind(reason).message))
+
+
+def companion_role(name: str) -> str:
+    """What a collection's non-FITS file is: ``readme``, ``graphic`` (a preview) or
+    ``auxiliary`` (text, CSV, anything else shipped beside the products)."""
+    if is_readme(name):
+        return "readme"
+    if name.lower().endswith(GRAPHIC_SUFFIXES):
+        return "graphic"
+    return "auxiliary"
+
+
+def media_type(name: str) -> str:
+    """The media type of a file from its name (``application/octet-stream`` when unknown)."""
+    lower = name.lower()
+    for suffix, media in MEDIA_TYPES.items():
+        if lower.endswith(suffix):
+            return media
+    return "application/octet-stream"

@@ -14,6 +14,7 @@ Modules:
     targets      targets, their aliases, product <-> target links
     provenance   inputs and software each product was made from
     audit        harvest runs and failures, the settings SQL needs
+    files        companion files (README, previews), harvested roots, files found missing
     names        hlsp_id and target_key: the names the model keys on (no database library)
 
 The tables (and SQLAlchemy) load on first use of a name of this package
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
         VERDICTS,
         Base,
     )
+    from catalog.model.files import CompanionFile, HarvestRoot, MissingFile
     from catalog.model.products import Collection, Product, ProductFinding
     from catalog.model.provenance import ProvenanceInput, ProvenanceSoftware
     from catalog.model.targets import Target, TargetAlias, product_target
@@ -52,6 +54,7 @@ _TABLES = {
         "VERDICTS",
         "Base",
     ),
+    "files": ("CompanionFile", "HarvestRoot", "MissingFile"),
     "products": ("Collection", "Product", "ProductFinding"),
     "provenance": ("ProvenanceInput", "ProvenanceSoftware"),
     "targets": ("Target", "TargetAlias", "product_target"),
@@ -59,7 +62,8 @@ _TABLES = {
 
 __all__ = [
     "DATAPRODUCT_TYPES", "INPUT_KINDS", "RUN_STATES", "SCHEMA", "SEVERITIES", "VERDICTS",
-    "Base", "Collection", "HarvestFailure", "HarvestRun", "Product", "ProductFinding",
+    "Base", "Collection", "CompanionFile", "HarvestFailure", "HarvestRoot", "HarvestRun",
+    "MissingFile", "Product", "ProductFinding",
     "ProvenanceInput", "ProvenanceSoftware", "Setting", "Target", "TargetAlias",
     "product_target",
 ]  # fmt: skip

@@ -220,7 +220,8 @@ class Product(Base):
     )
     access_url: Mapped[str | None] = vo_column(
         sa.Text,
-        description="URL to download the file",
+        description="URL to download the file (built when served, from the server's public "
+        "URL; empty in the stored table)",
         ucd="meta.ref.url",
         utype="obscore:Access.Reference",
     )

@@ -2,11 +2,12 @@
 
 Every kind of work that needs the database has a gate (:mod:`tap.admission`): TAP
 synchronous queries, GraphQL requests, async-job requests, and the availability checks
-(``/health``, the landing page's counts, ``/tap/availability``). The query pool holds a
-connection for every slot of the gates that use it, plus one per async-job executor thread;
-the job-store pool one per slot of the job gate plus the job service's own threads (its
-listener, reaper and executors). So an admitted request never waits for a connection, and
-requests that are not admitted hold none.
+(``/health``, the landing page's counts, ``/tap/availability``), and the delivery look-ups
+(a catalog key to a file); downloads have slots of their own, without connections. The query
+pool holds a connection for every slot of the gates that use it, plus one per async-job
+executor thread; the job-store pool one per slot of the job gate plus the job service's own
+threads (its listener, reaper and executors). So an admitted request never waits for a
+connection, and requests that are not admitted hold none.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from tap import Gate, GateLimits
 # /async requests are short (a row of the job table), availability checks shorter.
 JOB_SLOTS = 4
 META_SLOTS = 2
+# Delivery look-ups (a catalog key to a file: one short statement each) and, apart from them,
+# the downloads a process streams at once (no database connection: a descriptor and a
+# 1 MiB buffer each; past the bound, 503 at once).
+DELIVERY_SLOTS = 4
+DOWNLOAD_SLOTS = 256
 # tap.uws's executor threads per process (each holds a query connection while a job runs)
 # and its other threads that use the job store (listener, reaper, and the executors' writes).
 UWS_EXECUTORS = 2
@@ -35,6 +41,8 @@ class Budget:
     tap_jobs: GateLimits
     meta: GateLimits
     graphql: GateLimits
+    delivery: GateLimits
+    downloads: GateLimits
 
     @classmethod
     def from_settings(cls, serving: ServingSettings) -> Budget:
@@ -46,12 +54,20 @@ class Budget:
             tap_jobs=limits(JOB_SLOTS, max(serving.queue, 2 * JOB_SLOTS)),
             meta=limits(META_SLOTS, max(serving.queue, 2 * META_SLOTS)),
             graphql=limits(serving.graphql_slots, serving.queue),
+            delivery=limits(DELIVERY_SLOTS, max(serving.queue, 2 * DELIVERY_SLOTS)),
+            downloads=GateLimits(DOWNLOAD_SLOTS, 0, 0.0),
         )
 
     @property
     def query_connections(self) -> int:
         """Connections of the query (reader) pool."""
-        return self.tap_sync.limit + self.graphql.limit + self.meta.limit + UWS_EXECUTORS
+        return (
+            self.tap_sync.limit
+            + self.graphql.limit
+            + self.meta.limit
+            + self.delivery.limit
+            + UWS_EXECUTORS
+        )
 
     @property
     def store_connections(self) -> int:
@@ -75,6 +91,8 @@ class Gates:
     tap_jobs: Gate
     meta: Gate
     graphql: Gate
+    delivery: Gate
+    downloads: Gate
 
     @classmethod
     def from_budget(cls, budget: Budget) -> Gates:
@@ -83,7 +101,17 @@ class Gates:
             tap_jobs=Gate("async", budget.tap_jobs),
             meta=Gate("availability", budget.meta),
             graphql=Gate("graphql", budget.graphql),
+            delivery=Gate("delivery", budget.delivery),
+            downloads=Gate("downloads", budget.downloads),
         )
 
     def status(self) -> dict[str, dict[str, int]]:
-        return {g.name: g.status() for g in (self.tap_sync, self.tap_jobs, self.meta, self.graphql)}
+        gates = (
+            self.tap_sync,
+            self.tap_jobs,
+            self.meta,
+            self.graphql,
+            self.delivery,
+            self.downloads,
+        )
+        return {g.name: g.status() for g in gates}

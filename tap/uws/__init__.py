@@ -13,10 +13,11 @@ errors.py     the job errors and their HTTP statuses
 
 from tap.uws.jobs import ErrorSummary, Executor, Job, ResultInfo, ResultSink, RunningJob
 from tap.uws.params import UwsLimits
-from tap.uws.service import UwsService, anonymous
+from tap.uws.service import ContextOf, UwsService, anonymous, no_context
 from tap.uws.store import JobStore, ensure_schema
 
 __all__ = [
+    "ContextOf",
     "ErrorSummary",
     "Executor",
     "Job",
@@ -28,4 +29,5 @@ __all__ = [
     "UwsService",
     "anonymous",
     "ensure_schema",
+    "no_context",
 ]

@@ -85,6 +85,9 @@ class Job:
     inputs: tuple[str, ...] = ()
     error: ErrorSummary | None = None
     result: ResultMeta | None = None
+    # What the host derived from the creating request (its public URL...): the query runs
+    # with these transaction settings, as the synchronous query of that request would.
+    context: Mapping[str, str] = field(default_factory=dict)
 
     def parameter(self, name: str) -> str | None:
         """The (last) value of a parameter, by case-insensitive name, or None."""

@@ -268,6 +268,7 @@ class _Endpoints:
                 functools.partial(
                     self.store.create,
                     owner_id=self.svc.owner_of(request),
+                    context=self.svc.context_of(request),
                     run_id=params.last("runid"),
                     parameters=values,
                     execution_duration=duration

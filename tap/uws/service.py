@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -31,12 +31,19 @@ log = logging.getLogger("tap.uws")
 T = TypeVar("T")
 
 OwnerOf = Callable[[Request], "str | None"]
+# The host's transaction settings for a request's queries (e.g. its public URL), kept with
+# a job so that it runs as the request's synchronous query would.
+ContextOf = Callable[[Request], Mapping[str, str]]
 ErrorRenderer = Callable[[str], tuple[bytes, str]]
 
 
 def anonymous(request: Request) -> str | None:
     """Every caller is anonymous (no authentication yet)."""
     return None
+
+
+def no_context(request: Request) -> Mapping[str, str]:
+    return {}
 
 
 class UwsService:
@@ -63,6 +70,7 @@ class UwsService:
         limits: UwsLimits | None = None,
         base_url: str | None = None,
         owner_of: OwnerOf = anonymous,
+        context_of: ContextOf = no_context,
         render_error: ErrorRenderer = votable_error,
         multi_valued: Iterable[str] = ("upload",),
         workers: int = 2,
@@ -81,6 +89,7 @@ class UwsService:
         )
         self.base_url = base_url.rstrip("/") if base_url else None
         self.owner_of = owner_of
+        self.context_of = context_of
         self.render_error = render_error
         self.multi_valued = frozenset(name.lower() for name in multi_valued)
         self.waiters = PhaseWaiters()

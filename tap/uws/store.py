@@ -81,8 +81,10 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.job (
     query_backend_start timestamptz,
     result_type text,
     result_size bigint,
-    result_rows bigint
+    result_rows bigint,
+    context jsonb NOT NULL DEFAULT '{{}}'
 );
+ALTER TABLE {SCHEMA}.job ADD COLUMN IF NOT EXISTS context jsonb NOT NULL DEFAULT '{{}}';
 CREATE INDEX IF NOT EXISTS job_queue ON {SCHEMA}.job (queued_at) WHERE phase = 'QUEUED';
 CREATE INDEX IF NOT EXISTS job_executing ON {SCHEMA}.job (job_id) WHERE phase = 'EXECUTING';
 CREATE INDEX IF NOT EXISTS job_destruction ON {SCHEMA}.job (destruction);
@@ -173,7 +175,7 @@ class Claim:
 _COLUMNS = (
     "job_id, phase, run_id, owner_id, creation_time, start_time, end_time, quote, "
     "execution_duration, destruction, parameters, inputs, error_message, error_code, "
-    "error_fatal, result_type, result_size, result_rows"
+    "error_fatal, result_type, result_size, result_rows, context"
 )
 # A job is reachable (by its URL) by its owner, and an anonymous job by whoever holds its URL;
 # the job list shows a caller its own jobs only: anonymous jobs are listed to nobody.
@@ -204,6 +206,7 @@ def _job(row: sa.Row[Any]) -> Job:
         inputs=tuple(m["inputs"]),
         error=error,
         result=result,
+        context={str(k): str(v) for k, v in (m["context"] or {}).items()},
     )
 
 
@@ -232,14 +235,16 @@ class JobStore:
         execution_duration: int,
         destruction: dt.datetime | None,
         inputs: Sequence[str] = (),
+        context: Mapping[str, str] | None = None,
     ) -> Job:
         job_id = new_job_id()
         with self.engine.begin() as conn:
             row = conn.execute(
                 sa.text(
                     f"INSERT INTO {SCHEMA}.job (job_id, phase, run_id, owner_id, parameters, "
-                    "inputs, execution_duration, destruction) VALUES (:id, :phase, :run, "
-                    f":owner, CAST(:params AS jsonb), :inputs, :duration, :destruction) "
+                    "inputs, execution_duration, destruction, context) VALUES (:id, :phase, "
+                    ":run, :owner, CAST(:params AS jsonb), :inputs, :duration, :destruction, "
+                    "CAST(:context AS jsonb)) "
                     f"RETURNING {_COLUMNS}"
                 ),
                 {
@@ -251,6 +256,7 @@ class JobStore:
                     "inputs": list(inputs),
                     "duration": execution_duration,
                     "destruction": destruction,
+                    "context": json.dumps(dict(context or {})),
                 },
             ).one()
         return _job(row)

@@ -53,6 +53,15 @@ class Info:
         return f"{head}>{xmltext.text(self.content)}</INFO>\n"
 
 
+@dataclass(frozen=True)
+class Resource:
+    """A ``<RESOURCE>`` the host adds after the results (e.g. a DataLink service descriptor,
+    ``type="meta" utype="adhoc:service"``: DataLink 1.1 §4), as XML text. It travels with
+    the :class:`Info` items of a result; :func:`head` leaves it out, :func:`tail` writes it."""
+
+    text: str
+
+
 def field_xml(column: Column, field_id: str, *, null_literal: str | None = None) -> str:
     """One FIELD element: name, ID, datatype, arraysize, xtype, unit, ucd, utype, DESCRIPTION."""
     attrs = [
@@ -79,7 +88,7 @@ def field_xml(column: Column, field_id: str, *, null_literal: str | None = None)
 
 def head(
     columns: Sequence[Column],
-    infos: Iterable[Info],
+    infos: Iterable[Info | Resource],
     *,
     null_literals: Sequence[str | None] | None = None,
     status: str = "OK",
@@ -87,7 +96,7 @@ def head(
     """Everything up to and including ``<DATA>``."""
     ids = xmltext.xml_ids([c.name for c in columns])
     parts = [PROLOGUE, '<RESOURCE type="results">\n', Info("QUERY_STATUS", status).xml()]
-    parts.extend(info.xml() for info in infos)
+    parts.extend(info.xml() for info in infos if isinstance(info, Info))
     parts.append("<TABLE>\n")
     for i, column in enumerate(columns):
         null = null_literals[i] if null_literals is not None else None
@@ -96,14 +105,17 @@ def head(
     return "".join(parts)
 
 
-def tail(*, overflow: bool, error: str | None = None) -> str:
-    """From ``</DATA>`` to the end: the post-table status, when there is one."""
+def tail(*, overflow: bool, error: str | None = None, infos: Iterable[Info | Resource] = ()) -> str:
+    """From ``</DATA>`` to the end: the post-table status, when there is one, then the
+    host's resources among ``infos``."""
     parts = ["</DATA>\n</TABLE>\n"]
     if error is not None:
         parts.append(Info("QUERY_STATUS", "ERROR", error).xml())
     elif overflow:
         parts.append(Info("QUERY_STATUS", "OVERFLOW").xml())
-    parts.append("</RESOURCE>\n</VOTABLE>\n")
+    parts.append("</RESOURCE>\n")
+    parts.extend(item.text for item in infos if isinstance(item, Resource))
+    parts.append("</VOTABLE>\n")
     return "".join(parts)
 
 

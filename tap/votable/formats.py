@@ -30,11 +30,11 @@ from typing import Any
 from tap.errors import UsageError
 from tap.metadata import Column
 from tap.votable import serialize, text
-from tap.votable.document import Info
+from tap.votable.document import Info, Resource
 from tap.votable.rowlimit import RowLimit
 
 Serializer = Callable[
-    [Sequence[Column], RowLimit[Sequence[Any]], Iterable[Info], int], Iterator[bytes]
+    [Sequence[Column], RowLimit[Sequence[Any]], Iterable[Info | Resource], int], Iterator[bytes]
 ]
 
 VOTABLE = "application/x-votable+xml"

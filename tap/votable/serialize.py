@@ -24,7 +24,7 @@ from tap.errors import TapError
 from tap.metadata import Column
 from tap.votable import document, xmltext
 from tap.votable.codecs import FieldCodec, codecs_for
-from tap.votable.document import Info
+from tap.votable.document import Info, Resource
 from tap.votable.rowlimit import RowLimit
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,9 @@ def _binary_nulls(codecs: Sequence[FieldCodec]) -> list[str | None]:
 
 
 def tabledata(
-    columns: Sequence[Column], limit: RowLimit[Row], infos: Iterable[Info], batch: int
+    columns: Sequence[Column], limit: RowLimit[Row], infos: Iterable[Info | Resource], batch: int
 ) -> Iterator[bytes]:
+    infos = list(infos)
     codecs = codecs_for(columns)
     yield (document.head(columns, infos) + "\n<TABLEDATA>\n").encode()
     escape = xmltext.text
@@ -83,7 +84,8 @@ def tabledata(
     except Exception as exc:
         log.exception("TABLEDATA output stopped part-way")
         error = failure_message(exc)
-    yield ("</TABLEDATA>" + document.tail(overflow=limit.overflow, error=error)).encode()
+    end = document.tail(overflow=limit.overflow, error=error, infos=infos)
+    yield ("</TABLEDATA>" + end).encode()
 
 
 def encode_rows_binary2(codecs: Sequence[FieldCodec]) -> Callable[[list[Row]], bytes]:
@@ -144,11 +146,12 @@ def binary_stream(
     columns: Sequence[Column],
     encoded: Iterable[bytes],
     limit: RowLimit[Any],
-    infos: Iterable[Info],
+    infos: Iterable[Info | Resource],
     *,
     binary2: bool,
 ) -> Iterator[bytes]:
     """The document around base64 pieces of already-encoded row bytes."""
+    infos = list(infos)
     codecs = codecs_for(columns)
     element = "BINARY2" if binary2 else "BINARY"
     nulls = None if binary2 else _binary_nulls(codecs)
@@ -175,12 +178,14 @@ def binary_stream(
         log.exception("%s output stopped part-way", element)
         error = failure_message(exc)
     raw = b"".join(pending)
-    end = f"</STREAM>\n</{element}>" + document.tail(overflow=limit.overflow, error=error)
+    end = f"</STREAM>\n</{element}>" + document.tail(
+        overflow=limit.overflow, error=error, infos=infos
+    )
     yield (b64(raw) + b"\n" if raw else b"") + end.encode()
 
 
 def binary(
-    columns: Sequence[Column], limit: RowLimit[Row], infos: Iterable[Info], batch: int
+    columns: Sequence[Column], limit: RowLimit[Row], infos: Iterable[Info | Resource], batch: int
 ) -> Iterator[bytes]:
     encode = encode_rows_binary(codecs_for(columns))
     encoded = (encode(rows) for rows in limit.batches(batch))
@@ -188,7 +193,7 @@ def binary(
 
 
 def binary2(
-    columns: Sequence[Column], limit: RowLimit[Row], infos: Iterable[Info], batch: int
+    columns: Sequence[Column], limit: RowLimit[Row], infos: Iterable[Info | Resource], batch: int
 ) -> Iterator[bytes]:
     encode = encode_rows_binary2(codecs_for(columns))
     encoded = (encode(rows) for rows in limit.batches(batch))

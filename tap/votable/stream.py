@@ -37,7 +37,7 @@ import psycopg
 from tap.metadata import Column
 from tap.votable import fastpath
 from tap.votable.codecs import codecs_for
-from tap.votable.document import Info
+from tap.votable.document import Info, Resource
 from tap.votable.formats import OutputFormat, resolve_format
 from tap.votable.rowlimit import RowLimit
 from tap.votable.serialize import binary_stream
@@ -181,7 +181,7 @@ def write(
     rows: Iterable[Sequence[Any]],
     fmt: OutputFormat | str | None,
     *,
-    infos: Iterable[Info] = (),
+    infos: Iterable[Info | Resource] = (),
     maxrec: int | None = None,
     batch: int = 1000,
 ) -> Iterator[bytes]:
@@ -266,7 +266,7 @@ def query_result(
     columns: Sequence[Column],
     fmt: OutputFormat | str | None,
     *,
-    infos: Iterable[Info] = (),
+    infos: Iterable[Info | Resource] = (),
     maxrec: int | None = None,
     batch: int = BATCH,
     fast: bool = True,

@@ -19,7 +19,7 @@ from typing import Any
 
 from tap.metadata import Column
 from tap.votable.codecs import codecs_for
-from tap.votable.document import Info
+from tap.votable.document import Info, Resource
 from tap.votable.rowlimit import RowLimit
 from tap.votable.xmltext import unquote
 
@@ -37,7 +37,7 @@ def _cell_writers(columns: Sequence[Column]) -> list[Callable[[Any], str]]:
 
 
 def csv_rows(
-    columns: Sequence[Column], limit: RowLimit[Row], infos: Iterable[Info], batch: int
+    columns: Sequence[Column], limit: RowLimit[Row], infos: Iterable[Info | Resource], batch: int
 ) -> Iterator[bytes]:
     del infos  # CSV has nowhere to put them
     cells = _cell_writers(columns)
@@ -59,7 +59,7 @@ _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r
 
 
 def tsv_rows(
-    columns: Sequence[Column], limit: RowLimit[Row], infos: Iterable[Info], batch: int
+    columns: Sequence[Column], limit: RowLimit[Row], infos: Iterable[Info | Resource], batch: int
 ) -> Iterator[bytes]:
     del infos
     cells = _cell_writers(columns)

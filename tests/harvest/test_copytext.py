@@ -14,7 +14,7 @@ from catalog.db import Database
 from catalog.harvest import copytext
 from catalog.harvest.copytext import PRODUCT_COLUMNS
 from catalog.harvest.findings import Finding, Severity, Verdict
-from catalog.harvest.load import _STAGED, NOT_HARVESTED, _mtime
+from catalog.harvest.load import _STAGED, NOT_HARVESTED, exact_mtime
 from catalog.harvest.records import InputRef, ProductRecord, SoftwareRef, TargetRef
 from catalog.model import Product
 from catalog.sphere import SkyCircle, SkyPoint, wrap_ra
@@ -254,7 +254,7 @@ def _written_row(no: int, r: ProductRecord, collection_id: int, run_id: int) -> 
         "file_path": r.path,
         "file_format": r.file_format,
         "file_bytes": r.file_bytes,
-        "file_mtime": _mtime(r.mtime_ns),
+        "file_mtime": exact_mtime(r.mtime_ns),
         "hdu_count": r.hdu_count,
         "product_version": r.product_version,
         "product_type": r.product_type,
@@ -307,7 +307,7 @@ def test_product_lines_read_back_as_write_row_sends_them(database: Database) -> 
         theirs = _rows(conn, "p2", columns, rows)
     assert len(ours) == len(records)
     _same(ours, theirs)
-    assert {row[6] for row in ours} >= {_mtime(ns) for ns in MTIMES}
+    assert {row[6] for row in ours} >= {exact_mtime(ns) for ns in MTIMES}
     assert copytext.product_line(1, records[1], 2, 3, "\n").endswith("\t3\n")
 
 
@@ -341,12 +341,12 @@ def test_product_line_has_one_field_per_column() -> None:
     | st.integers(-(10**19), 10**19)
 )
 def test_timestamp_is_the_datetime_psycopg_prints(ns: int) -> None:
-    assert copytext.timestamp(ns) == str(_mtime(ns))
+    assert copytext.timestamp(ns) == str(exact_mtime(ns))
 
 
 def test_timestamp_out_of_range_fails_as_the_datetime_did() -> None:
     for ns in (-62_135_596_800 * 10**9 - 1, 253_402_300_800 * 10**9):
-        for convert in (copytext.timestamp, _mtime):
+        for convert in (copytext.timestamp, exact_mtime):
             try:
                 convert(ns)
             except ValueError:
