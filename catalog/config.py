@@ -2,7 +2,8 @@
 
 Every setting is read here, once, into one frozen :class:`Settings` with typed sections
 (:class:`ServingSettings`, :class:`TapSettings`, :class:`TapUploadSettings`,
-:class:`GraphQLSettings`, :class:`EmbeddedSettings`, :class:`HarvestSettings`); the command
+:class:`GraphQLSettings`, :class:`BulkSettings`, :class:`EmbeddedSettings`,
+:class:`HarvestSettings`); the command
 line reads and checks them when it starts (a bad value is one :class:`ConfigError`, HLSP-001,
 naming the variable and what it expects) and hands the object down. No other module of
 ``catalog`` or ``tap`` reads ``HLSP_*`` variables (a test holds it); ``tap`` receives its
@@ -91,6 +92,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HLSP_GRAPHQL_STATEMENT_TIMEOUT", "graphql.statement_timeout_ms"),
     Variable("HLSP_GRAPHQL_REQUEST_TIMEOUT", "graphql.request_timeout_ms"),
     Variable("HLSP_GRAPHQL_INTROSPECTION", "graphql.introspection"),
+    Variable("HLSP_BULK_MAX_BYTES", "bulk.max_bytes", "10000000000 (10 GB)"),
+    Variable("HLSP_BULK_MAX_FILES", "bulk.max_files"),
+    Variable("HLSP_BULK_MAX_BODY_BYTES", "bulk.max_body_bytes", "20000000 (20 MB)"),
+    Variable("HLSP_BULK_ARCHIVES", "bulk.archives"),
     Variable("HLSP_TEST_DATABASE_URL", "", "—"),  # read by the tests and benchmarks
 )
 KNOWN = frozenset(v.name for v in VARIABLES)
@@ -380,6 +385,33 @@ class GraphQLSettings:
 
 
 @dataclass(frozen=True)
+class BulkSettings:
+    """Bulk retrieval (``HLSP_BULK_*``; :mod:`catalog.delivery.bulk`).
+
+    ``max_bytes``: the catalogued bytes one archive may hold (checked before it streams; past
+    it the answer points to the download script); ``max_files``: the IDs one request may name
+    (script or archive); ``max_body_bytes``: a POSTed list of IDs, form or TAP result;
+    ``archives``: archives one server process streams at once (past it, 503).
+    """
+
+    max_bytes: int = 10_000_000_000
+    max_files: int = 10_000
+    max_body_bytes: int = 20_000_000
+    archives: int = 4
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BulkSettings:
+        read = _Env(env)
+        env_ = "HLSP_BULK_"
+        return cls(
+            max_bytes=read.integer(env_ + "MAX_BYTES", cls.max_bytes, 1, 1 << 50),
+            max_files=read.integer(env_ + "MAX_FILES", cls.max_files, 1, 100_000),
+            max_body_bytes=read.integer(env_ + "MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1 << 30),
+            archives=read.integer(env_ + "ARCHIVES", cls.archives, 1, 256),
+        )
+
+
+@dataclass(frozen=True)
 class EmbeddedSettings:
     """The embedded cluster: ``pg_bindir``, the PostgreSQL server binaries to use (None: found
     automatically); ``pg_user``, the account the cluster runs as when ``hlsp`` is root (None:
@@ -430,8 +462,8 @@ class Settings:
     ``cors_origins``: the web origins (``https://portal.example``) whose pages may call
     ``/graphql`` and ``/tap`` from a browser; ``*`` for any.
     The sections: ``serving`` (processes, admission, slow clients), ``tap`` (TAP limits),
-    ``tap_uploads``, ``graphql`` (GraphQL limits), ``embedded_cluster`` (the private cluster),
-    ``harvest``.
+    ``tap_uploads``, ``graphql`` (GraphQL limits), ``bulk`` (bulk retrieval), ``embedded_cluster``
+    (the private cluster), ``harvest``.
     """
 
     database_url: str | None = None
@@ -443,6 +475,7 @@ class Settings:
     tap: TapSettings = field(default_factory=TapSettings)
     tap_uploads: TapUploadSettings = field(default_factory=TapUploadSettings)
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
+    bulk: BulkSettings = field(default_factory=BulkSettings)
     embedded_cluster: EmbeddedSettings = field(default_factory=EmbeddedSettings)
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
     cors_origins: tuple[str, ...] = ("*",)
@@ -462,6 +495,7 @@ class Settings:
             tap=TapSettings.from_env(env),
             tap_uploads=TapUploadSettings.from_env(env),
             graphql=GraphQLSettings.from_env(env),
+            bulk=BulkSettings.from_env(env),
             embedded_cluster=EmbeddedSettings.from_env(env),
             harvest=HarvestSettings.from_env(env),
             cors_origins=_origins(read.text("HLSP_CORS_ORIGINS")),
