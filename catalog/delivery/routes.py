@@ -1,6 +1,7 @@
 """The delivery endpoints, as Starlette routes over one :class:`Delivery`.
 
     GET|HEAD /files/<hlsp_id>/<name>    the harvested file (catalog.delivery.http)
+    GET|POST /bulk/script, /bulk/archive   many files: a script, an archive (catalog.delivery.bulk)
 
 Errors are short plain-text bodies with the status that says what happened: 404 for an
 unknown, withdrawn, vanished or changed file, 503 with ``Retry-After`` when the process's
@@ -14,6 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from catalog.delivery.bulk import bulk_routes
 from catalog.delivery.http import FileResponse
 from catalog.delivery.lookup import key_from_path
 from catalog.delivery.service import Delivery, NotDeliverable
@@ -63,4 +65,7 @@ def delivery_routes(delivery: Delivery, downloads: Gate) -> list[BaseRoute]:
             raise
         return _Held(FileResponse(opened, request.headers, request.method), slot)
 
-    return [Route("/files/{hlsp_id}/{name}", files, methods=["GET", "HEAD"])]
+    return [
+        Route("/files/{hlsp_id}/{name}", files, methods=["GET", "HEAD"]),
+        *bulk_routes(delivery, downloads),
+    ]
