@@ -71,7 +71,7 @@ def _sample(site: Site, n: int) -> list[tuple[str, str, str]]:
         for rows in by.values():
             if rows and len(picked) < n:
                 picked.append(rows.pop(0))
-    assert len({p[0] for p in picked}) >= 4, "the sample should span several collections"
+    assert len({p[0] for p in picked}) >= min(n, 4), "the sample should span collections"
     return picked
 
 
@@ -538,3 +538,96 @@ def test_a_client_that_leaves_mid_archive_leaves_no_open_file(
     assert httpx.get(site.base + "/health", timeout=30).status_code == 200
     r = httpx.get(site.base + "/bulk/archive", params={"ID": ids[:1], "FORMAT": "tar"}, timeout=120)
     assert r.status_code == 200 and int(r.headers["content-length"]) == len(r.content)
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+def test_a_file_gone_while_the_archive_streams_is_listed_and_the_length_kept(
+    site: Site, big: tuple[str, str], kind: str
+) -> None:
+    hlsp, name = big
+    rows = _sample(site, 3)
+    vanishing = rows.pop(1)
+    ids = [f"{hlsp}/{name}", *(f"{h}/{n}" for h, n, _ in [rows[0], vanishing, rows[1]])]
+    moved = vanishing[2] + ".away"
+    received = bytearray()
+    try:
+        with (
+            httpx.Client(timeout=120) as client,
+            client.stream(
+                "POST", site.base + "/bulk/archive", data={"ID": ids, "FORMAT": kind}
+            ) as r,
+        ):
+            assert r.status_code == 200
+            chunks = r.iter_raw()
+            received += next(chunks)  # the large file is streaming: the others wait
+            Path(vanishing[2]).rename(moved)
+            for chunk in chunks:
+                received += chunk
+            assert len(received) == int(r.headers["content-length"])
+    finally:
+        Path(moved).rename(vanishing[2])
+    rest = (_check_zip if kind == "zip" else _check_tar)(bytes(received), rows)
+    assert set(rest) == {f"{hlsp}/{name}", "MISSING.txt"}
+    text = rest["MISSING.txt"].decode()
+    reason = f"{vanishing[1]} is no longer where it was harvested"
+    assert f"{vanishing[0]}/{vanishing[1]}\t{reason}\n" in text
+    assert text.startswith("Files of this request that are not in this archive")
+
+
+def _write_zip(path: Path, entries: list[Entry], hole: int) -> None:
+    """Write the archive of ``entries`` as the response does: data ``x`` bytes, except for
+    entries of ``hole`` bytes, left as a hole in the file (zeros when read)."""
+    layout = LAYOUTS["zip"]
+    zeros = bytes(8 << 20)
+    written = []
+    with path.open("wb") as out:
+        for entry in entries:
+            offset = out.tell()
+            out.write(layout.head(entry, offset))
+            if entry.size == hole:
+                crc = 0
+                for start in range(0, hole, len(zeros)):
+                    crc = zlib.crc32(zeros[: min(len(zeros), hole - start)], crc)
+                out.seek(hole, os.SEEK_CUR)
+            else:
+                data = b"x" * entry.size
+                out.write(data)
+                crc = zlib.crc32(data)
+            done = Written(entry, offset, crc)
+            out.write(layout.tail(done))
+            written.append(done)
+        out.write(layout.trailer(written, out.tell()))
+    assert path.stat().st_size == archive_length(layout, entries)
+
+
+def test_zip64_where_a_size_or_an_offset_needs_it(tmp_path: Path) -> None:
+    huge = (1 << 32) + 10
+    entries = [Entry("c/a.fits", 5, 1.7e9), Entry("c/huge.fits", huge, 1.7e9)]
+    entries += [Entry("c/after.fits", 3, 1.7e9)]
+    _write_zip(tmp_path / "big.zip", entries, huge)
+    with zipfile.ZipFile(tmp_path / "big.zip") as archive:
+        assert [(i.filename, i.file_size) for i in archive.infolist()] == [
+            ("c/a.fits", 5),
+            ("c/huge.fits", huge),
+            ("c/after.fits", 3),
+        ]
+        assert archive.read("c/a.fits") == b"xxxxx"
+        assert archive.read("c/after.fits") == b"xxx"  # its header past 4 GiB
+        with archive.open("c/huge.fits") as member:  # its local header and ZIP64 field
+            assert member.read(10) == bytes(10)
+
+
+def test_zip64_where_the_count_of_entries_needs_it(tmp_path: Path) -> None:
+    entries = [Entry(f"e/{i}", i % 3, 1.7e9) for i in range(65_536)]
+    _write_zip(tmp_path / "many.zip", entries, -1)
+    with zipfile.ZipFile(tmp_path / "many.zip") as archive:
+        assert len(archive.infolist()) == 65_536
+        assert archive.read("e/65535") == b"" and archive.read("e/65534") == b"xx"
+    if shutil.which("unzip"):
+        checked = subprocess.run(
+            ["unzip", "-tq", str(tmp_path / "many.zip")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout[-2000:]
