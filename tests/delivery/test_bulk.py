@@ -39,6 +39,7 @@ from catalog.delivery.urls import file_url, publisher_did
 from tests.delivery.conftest import Site
 from tests.support.bigfits import big_fits, single_image
 from tests.support.cli import serving
+from tests.support.procs import listening_pids, open_files_under
 
 BASH = shutil.which("bash") or "bash"
 AUTHORITY = "ivo://hlsp.example/catalog"
@@ -415,40 +416,6 @@ def test_requests_that_name_nothing_usable(site: Site) -> None:
 # -- limits, admission, and a client that leaves --------------------------------------------------
 
 
-def _listening_pids(port: int) -> set[int]:
-    """The processes holding the server's listening socket (the ``hlsp serve`` workers)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with Path(table).open() as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
-                    inodes.add(fields[9])
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            links = {str(fd.readlink()) for fd in (entry / "fd").iterdir()}
-        except OSError:
-            continue
-        if any(f"socket:[{i}]" in links for i in inodes):
-            pids.add(int(entry.name))
-    return pids
-
-
-def _open_under(pids: set[int], root: Path) -> int:
-    count = 0
-    for pid in pids:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                if str(fd.readlink()).startswith(str(root)):
-                    count += 1
-            except OSError:
-                continue
-    return count
-
-
 @pytest.fixture(scope="module")
 def big(site: Site) -> Iterator[tuple[str, str]]:
     """Two large products (~120 MB each, sparse) harvested into the site: (hlsp_id, name)."""
@@ -510,9 +477,9 @@ def test_a_client_that_leaves_mid_archive_leaves_no_open_file(
 ) -> None:
     hlsp, name = big
     port = int(site.base.rsplit(":", 1)[1])
-    pids = _listening_pids(port)
+    pids = listening_pids(port)
     assert pids, "the server's processes should be found by their listening socket"
-    before = _open_under(pids, site.root)
+    before = open_files_under(pids, site.root)
     ids = [f"{hlsp}/{name}", f"{hlsp}/{name.replace('big1', 'big2')}"]
     for kind in ("zip", "tar"):
         with (
@@ -528,13 +495,13 @@ def test_a_client_that_leaves_mid_archive_leaves_no_open_file(
                 got += len(chunk)
                 if got > 3_000_000:
                     break
-            assert _open_under(pids, site.root) > before  # it was streaming a file
+            assert open_files_under(pids, site.root) > before  # it was streaming a file
         # the client closed its connection: the server stops and closes the file
         for _ in range(100):
-            if _open_under(pids, site.root) == before:
+            if open_files_under(pids, site.root) == before:
                 break
             time.sleep(0.1)
-        assert _open_under(pids, site.root) == before
+        assert open_files_under(pids, site.root) == before
     assert httpx.get(site.base + "/health", timeout=30).status_code == 200
     r = httpx.get(site.base + "/bulk/archive", params={"ID": ids[:1], "FORMAT": "tar"}, timeout=120)
     assert r.status_code == 200 and int(r.headers["content-length"]) == len(r.content)

@@ -24,9 +24,10 @@ def single_image(root: Path) -> Path:
     raise LookupError(f"no single-HDU image under {root}")
 
 
-def big_fits(template: Path, target: Path, data_bytes: int) -> int:
+def big_fits(template: Path, target: Path, data_bytes: int, *, written: bool = False) -> int:
     """Write ``target``: ``template``'s header with an image of about ``data_bytes`` bytes
-    (32-bit floats, whole rows) after it; returns the file's size."""
+    (32-bit floats, whole rows) after it; returns the file's size. The data are a hole,
+    or, ``written``, bytes on the disk (a random MiB over and over: for read benchmarks)."""
     with fits.open(template) as hdul:
         header = hdul[0].header.copy()
     bytes_per = abs(int(header["BITPIX"])) // 8
@@ -38,6 +39,11 @@ def big_fits(template: Path, target: Path, data_bytes: int) -> int:
     size = len(head) + data + (-data % BLOCK)
     with target.open("wb") as out:
         out.write(head)
+        if written:
+            block = os.urandom(1 << 20)
+            left = size - len(head)
+            while left > 0:
+                left -= out.write(block[: min(len(block), left)])
         out.truncate(size)
     os.utime(target)
     return size
