@@ -39,7 +39,7 @@ from catalog.delivery.urls import file_url, publisher_did
 from tests.delivery.conftest import Site
 from tests.support.bigfits import big_fits, single_image
 from tests.support.cli import serving
-from tests.support.procs import listening_pids, open_files_under
+from tests.support.procs import holding, listening_pids, open_files_under
 
 BASH = shutil.which("bash") or "bash"
 AUTHORITY = "ivo://hlsp.example/catalog"
@@ -460,7 +460,8 @@ def test_limits_and_admission(site: Site, big: tuple[str, str]) -> None:
             other.stream("GET", base + "/bulk/archive", params={"ID": ids[0]}) as first,
         ):
             assert first.status_code == 200
-            next(first.iter_raw())
+            chunks = first.iter_raw()  # held: a dropped iterator would close the connection
+            next(chunks)
             r = client.get(base + "/bulk/archive", params={"ID": small})
             assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
             assert "busy" in r.text
@@ -479,8 +480,10 @@ def test_a_client_that_leaves_mid_archive_leaves_no_open_file(
     port = int(site.base.rsplit(":", 1)[1])
     pids = listening_pids(port)
     assert pids, "the server's processes should be found by their listening socket"
-    before = open_files_under(pids, site.root)
     ids = [f"{hlsp}/{name}", f"{hlsp}/{name.replace('big1', 'big2')}"]
+    paths = {str(Path(p).resolve()) for h, n, p in _products(site) if f"{h}/{n}" in ids}
+    assert len(paths) == 2
+    assert holding(pids, paths) == 0  # none left open by the requests before
     for kind in ("zip", "tar"):
         with (
             httpx.Client(timeout=60) as client,
@@ -490,18 +493,19 @@ def test_a_client_that_leaves_mid_archive_leaves_no_open_file(
         ):
             assert r.status_code == 200
             assert int(r.headers["content-length"]) > 240_000_000
+            chunks = r.iter_raw()  # held: a dropped iterator would close the connection
             got = 0
-            for chunk in r.iter_bytes():
-                got += len(chunk)
-                if got > 3_000_000:
-                    break
-            assert open_files_under(pids, site.root) > before  # it was streaming a file
+            while got < 3_000_000:
+                got += len(next(chunks))
+            assert holding(pids, paths) == 1  # it is streaming the first file
+        del chunks
         # the client closed its connection: the server stops and closes the file
         for _ in range(100):
-            if open_files_under(pids, site.root) == before:
+            if holding(pids, paths) == 0:
                 break
             time.sleep(0.1)
-        assert open_files_under(pids, site.root) == before
+        assert holding(pids, paths) == 0
+        assert open_files_under(pids, site.root) == 0
     assert httpx.get(site.base + "/health", timeout=30).status_code == 200
     r = httpx.get(site.base + "/bulk/archive", params={"ID": ids[:1], "FORMAT": "tar"}, timeout=120)
     assert r.status_code == 200 and int(r.headers["content-length"]) == len(r.content)

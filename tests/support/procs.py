@@ -47,6 +47,22 @@ def open_files_under(pids: set[int], root: Path) -> int:
     return count
 
 
+def holding(pids: set[int], paths: set[str]) -> int:
+    """Descriptors the processes hold on any of ``paths`` (exact paths)."""
+    count = 0
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                count += str(fd.readlink()) in paths
+            except OSError:
+                continue
+    return count
+
+
 def memory_kb(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak resident set) of a process, in kB."""
     out = {}
