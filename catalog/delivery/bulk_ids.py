@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -152,11 +153,11 @@ async def read_request(request: Request, *, max_ids: int, max_body: int) -> Bulk
     if media == FORM:
         if body.count(b"&") > max_ids + 100:
             raise BadRequest(413, f"A bulk request may name at most {max_ids:,} files.")
-        found.fields(parse_qsl(_text(body), max_num_fields=max_ids + 101))
+        found.fields(await run_in_threadpool(parse_qsl, _text(body), max_num_fields=max_ids + 101))
     elif media in VOTABLE_TYPES or media in CSV_TYPES:
         found.add(await run_in_threadpool(ids_from_table, body, media, max_ids))
     elif media == "text/plain":
-        found.add(_text(body).splitlines())
+        found.add(await run_in_threadpool(_lines, body, max_ids))
     else:
         raise BadRequest(
             415,
@@ -188,6 +189,19 @@ async def _multipart(request: Request, found: _Collector, max_body: int) -> None
                 found.fields([(name, value)])
     finally:
         await form.close()
+
+
+def _lines(body: bytes, max_ids: int) -> list[str]:
+    """The distinct non-blank lines of a text body, at most one more than ``max_ids`` (so the
+    collector refuses the request): never a list of every line of a hostile body."""
+    seen: dict[str, None] = {}
+    for match in re.finditer(r"[^\r\n]+", _text(body)):
+        line = match.group().strip()
+        if line:
+            seen[line] = None
+            if len(seen) > max_ids:
+                break
+    return list(seen)
 
 
 def _sniff(data: bytes, file_name: str) -> str:
@@ -243,6 +257,8 @@ def _ids_from_csv(data: bytes, max_ids: int) -> list[str]:
 def _ids_from_votable(data: bytes, max_ids: int) -> list[str]:
     from astropy.io.votable import parse  # import on use: astropy is slow to import
 
+    if data.count(b"<TR") > max_ids:  # TABLEDATA rows, counted before astropy builds them
+        raise BadRequest(413, f"The table has more than {max_ids:,} rows.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -398,6 +398,19 @@ def test_requests_that_name_nothing_usable(site: Site) -> None:
             many = {"ID": [f"c/{i}.fits" for i in range(10_001)]}
             r = client.post(site.base + path, data=many)
             assert r.status_code == 413 and "10,000" in r.text
+            # 19 MB of newlines: no ID (and no list of 19 million empty lines)
+            blank = {"Content-Type": "text/plain"}
+            r = client.post(site.base + path, content=b"\n" * 19_000_000, headers=blank)
+            assert r.status_code == 400 and "ID parameters" in r.text
+            rows = "".join(f"<TR><TD>c/{i}</TD></TR>" for i in range(10_001))
+            table = (
+                '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE>'
+                '<TABLE><FIELD name="obs_publisher_did" datatype="char" arraysize="*"/>'
+                f"<DATA><TABLEDATA>{rows}</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"
+            )
+            votable = {"Content-Type": "application/x-votable+xml"}
+            r = client.post(site.base + path, content=table.encode(), headers=votable)
+            assert r.status_code == 413 and "10,000 rows" in r.text
         hlsp, name, _ = _products(site)[0]
         r = client.get(
             site.base + "/bulk/archive", params={"ID": f"{hlsp}/{name}", "FORMAT": "rar"}
