@@ -36,10 +36,10 @@ from catalog.delivery.download_script import (
     script_path,
 )
 from catalog.delivery.urls import file_url, publisher_did
-from tests.delivery.conftest import Site
 from tests.support.bigfits import big_fits, single_image
 from tests.support.cli import serving
 from tests.support.procs import holding, listening_pids, open_files_under
+from tests.support.served import Served
 
 BASH = shutil.which("bash") or "bash"
 AUTHORITY = "ivo://hlsp.example/catalog"
@@ -49,7 +49,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _products(site: Site) -> list[tuple[str, str, str]]:
+def _products(site: Served) -> list[tuple[str, str, str]]:
     """(hlsp_id, file_name, path) of the live products, by collection then name."""
     with site.db.engine.connect() as conn:
         rows = conn.execute(
@@ -62,7 +62,7 @@ def _products(site: Site) -> list[tuple[str, str, str]]:
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-def _sample(site: Site, n: int) -> list[tuple[str, str, str]]:
+def _sample(site: Served, n: int) -> list[tuple[str, str, str]]:
     """``n`` products spread over the collections (round robin)."""
     by: dict[str, list[tuple[str, str, str]]] = {}
     for row in _products(site):
@@ -76,7 +76,7 @@ def _sample(site: Site, n: int) -> list[tuple[str, str, str]]:
     return picked
 
 
-def _ids(site: Site, rows: list[tuple[str, str, str]]) -> list[str]:
+def _ids(site: Served, rows: list[tuple[str, str, str]]) -> list[str]:
     """The three kinds of ID in turn: a publisher DID, a key, an access URL."""
     out = []
     for i, (hlsp, name, _) in enumerate(rows):
@@ -214,7 +214,7 @@ def test_the_bulk_settings_are_bounded() -> None:
 @pytest.mark.skipif(
     shutil.which("bash") is None or shutil.which("curl") is None, reason="bash and curl are needed"
 )
-def test_the_script_downloads_every_file_and_resumes(site: Site, tmp_path: Path) -> None:
+def test_the_script_downloads_every_file_and_resumes(site: Served, tmp_path: Path) -> None:
     rows = _sample(site, 15)
     ids = [*_ids(site, rows), "nosuch/file.fits", "not an id at all"]
     r = httpx.post(site.base + "/bulk/script", data={"ID": ids}, timeout=60)
@@ -271,7 +271,7 @@ def _check_tar(data: bytes, rows: list[tuple[str, str, str]]) -> dict[str, bytes
     return got
 
 
-def test_zip_and_tar_archives_hold_the_files(site: Site, tmp_path: Path) -> None:
+def test_zip_and_tar_archives_hold_the_files(site: Served, tmp_path: Path) -> None:
     rows = _sample(site, 20)
     ids = _ids(site, rows)
     with httpx.Client(timeout=60) as client:
@@ -298,7 +298,7 @@ def test_zip_and_tar_archives_hold_the_files(site: Site, tmp_path: Path) -> None
         assert _check_tar(r.content, rows[:3]) == {}
 
 
-def test_what_is_not_found_or_gone_is_listed_in_missing_txt(site: Site) -> None:
+def test_what_is_not_found_or_gone_is_listed_in_missing_txt(site: Served) -> None:
     rows = _sample(site, 6)
     gone_hlsp, gone_name, gone_path = rows.pop()
     ids = [*_ids(site, rows), f"{gone_hlsp}/{gone_name}", "nosuch/x.fits", "ivo://x?bad"]
@@ -323,7 +323,7 @@ def test_what_is_not_found_or_gone_is_listed_in_missing_txt(site: Site) -> None:
         Path(moved).rename(gone_path)
 
 
-def test_ids_from_a_tap_result_votable_and_csv(site: Site) -> None:
+def test_ids_from_a_tap_result_votable_and_csv(site: Served) -> None:
     service = pyvo.dal.TAPService(site.base + "/tap")
     result = service.search(
         "SELECT TOP 12 obs_publisher_did, access_url, obs_id FROM ivoa.obscore ORDER BY obs_id"
@@ -373,7 +373,7 @@ def test_ids_from_a_tap_result_votable_and_csv(site: Site) -> None:
         assert r.status_code == 400 and "obs_publisher_did" in r.text and "obs_id" in r.text
 
 
-def test_requests_that_name_nothing_usable(site: Site) -> None:
+def test_requests_that_name_nothing_usable(site: Served) -> None:
     big = "a" * 21_000_000
     with httpx.Client(timeout=60) as client:
         for path in ("/bulk/script", "/bulk/archive"):
@@ -430,7 +430,7 @@ def test_requests_that_name_nothing_usable(site: Site) -> None:
 
 
 @pytest.fixture(scope="module")
-def big(site: Site) -> Iterator[tuple[str, str]]:
+def big(site: Served) -> Iterator[tuple[str, str]]:
     """Two large products (~120 MB each, sparse) harvested into the site: (hlsp_id, name)."""
     from catalog.harvest.run import HarvestOptions, harvest
 
@@ -447,7 +447,7 @@ def big(site: Site) -> Iterator[tuple[str, str]]:
     # left in place: later tests of the module may see them
 
 
-def test_limits_and_admission(site: Site, big: tuple[str, str]) -> None:
+def test_limits_and_admission(site: Served, big: tuple[str, str]) -> None:
     hlsp, name = big
     ids = [f"{hlsp}/{name}", f"{hlsp}/{name.replace('big1', 'big2')}"]
     small = [f"{h}/{n}" for h, n, _ in _sample(site, 5)]
@@ -487,7 +487,7 @@ def test_limits_and_admission(site: Site, big: tuple[str, str]) -> None:
 
 
 def test_a_client_that_leaves_mid_archive_leaves_no_open_file(
-    site: Site, big: tuple[str, str]
+    site: Served, big: tuple[str, str]
 ) -> None:
     hlsp, name = big
     port = int(site.base.rsplit(":", 1)[1])
@@ -526,7 +526,7 @@ def test_a_client_that_leaves_mid_archive_leaves_no_open_file(
 
 @pytest.mark.parametrize("kind", ["zip", "tar"])
 def test_a_file_gone_while_the_archive_streams_is_listed_and_the_length_kept(
-    site: Site, big: tuple[str, str], kind: str
+    site: Served, big: tuple[str, str], kind: str
 ) -> None:
     hlsp, name = big
     rows = _sample(site, 3)
