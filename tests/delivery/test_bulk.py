@@ -7,18 +7,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
 import shlex
 import shutil
-import stat
 import subprocess
 import tarfile
 import time
 import zipfile
-import zlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -28,13 +24,7 @@ import sqlalchemy as sa
 from astropy.io.votable import from_table, writeto
 
 from catalog.config import BulkSettings
-from catalog.delivery.archives import LAYOUTS, Entry, Written, archive_length, member_name
-from catalog.delivery.download_script import (
-    ScriptFile,
-    download_script,
-    human_bytes,
-    script_path,
-)
+from catalog.delivery.download_script import human_bytes
 from catalog.delivery.urls import file_url, publisher_did
 from tests.support.bigfits import big_fits, single_image
 from tests.support.cli import serving
@@ -88,115 +78,6 @@ def _ids(site: Served, rows: list[tuple[str, str, str]]) -> list[str]:
             ][i % 3]
         )
     return out
-
-
-# -- the script builder --------------------------------------------------------------------------
-
-HOSTILE = [
-    "it's.fits",
-    "$(touch pwned1).fits",
-    "`touch pwned2`.fits",
-    "a\nb; touch pwned3.fits",
-    "x'; touch pwned4; echo '.fits",
-    "--output=pwned5",
-    "-o pwned6",
-    "space and * glob?.fits",
-    "ümlaut.fits",
-]
-
-SHIM = """#!/bin/bash
-# records its arguments, NUL-separated, and writes the -o file as curl would
-out=""
-prev=""
-for a in "$@"; do
-  printf '%s\\0' "$a" >> "$CURL_LOG"; [ "$prev" = "-o" ] && out="$a"; prev="$a"
-done
-printf '\\n\\0' >> "$CURL_LOG"
-mkdir -p "$(dirname -- "$out")" && printf 'data' > "$out"
-"""
-
-
-@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
-def test_the_script_quotes_hostile_names_and_ids(tmp_path: Path) -> None:
-    files = [
-        ScriptFile("coll", name, f"http://h/files/coll/{i}?q='$(touch pwned7)'", 4)
-        for i, name in enumerate(HOSTILE)
-    ]
-    not_found = [("bad\n touch pwned8", "not in the catalog"), ("$(touch pwned9)", "x\ny")]
-    text = download_script(
-        files, not_found, generated=datetime(2026, 1, 2, tzinfo=UTC), source="http://h"
-    )
-    shim = tmp_path / "bin" / "curl"
-    shim.parent.mkdir()
-    shim.write_text(SHIM)
-    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "s.sh").write_text(text)
-    log = tmp_path / "log"
-    env = {"PATH": f"{shim.parent}:{os.environ['PATH']}", "CURL_LOG": str(log)}
-    done = subprocess.run(
-        [BASH, "s.sh"], cwd=work, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert f"{len(files)} files downloaded" in done.stdout
-    assert not list(tmp_path.rglob("pwned*"))
-    calls = [c.split("\0")[:-1] for c in log.read_text().split("\n\0") if c]
-    assert len(calls) == len(files)
-    for call, file in zip(calls, files, strict=True):
-        assert call[call.index("-o") + 1] == f"coll/{file.file_name}"
-        assert call[-1] == file.url
-        assert (work / "coll" / file.file_name).read_text() == "data"
-    for name in ("..", ".", "a/b", "x\0"):
-        with pytest.raises(ValueError):
-            script_path("coll", name)
-
-
-# -- the archive layouts --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", ["zip", "tar"])
-def test_an_archive_written_from_its_layout_is_what_the_standard_library_reads(
-    kind: str,
-) -> None:
-    layout = LAYOUTS[kind]
-    contents = {
-        "a/x.fits": b"",
-        "a/" + "long" * 40 + ".fits": os.urandom(3000),
-        "b/ümlaut.fits": os.urandom(512),
-        "b/y.fits": os.urandom(100_001),
-    }
-    entries = [Entry(n, len(d), 1.7e9) for n, d in contents.items()]
-    out = io.BytesIO()
-    written = []
-    for entry in entries:
-        offset = out.tell()
-        out.write(layout.head(entry, offset))
-        data = contents[entry.name]
-        out.write(data)
-        done = Written(entry, offset, zlib.crc32(data))
-        out.write(layout.tail(done))
-        written.append(done)
-    out.write(layout.trailer(written, out.tell()))
-    assert out.tell() == archive_length(layout, entries)
-    out.seek(0)
-    if kind == "zip":
-        with zipfile.ZipFile(out) as archive:
-            assert archive.testzip() is None
-            assert {i.filename: archive.read(i) for i in archive.infolist()} == contents
-    else:
-        with tarfile.open(fileobj=out) as archive:
-            got = {m.name: archive.extractfile(m).read() for m in archive}  # type: ignore[union-attr]
-            assert got == contents
-
-
-def test_archive_member_names_cannot_climb_out() -> None:
-    assert member_name("coll", "x.fits") == "coll/x.fits"
-    for name in ("..", ".", "a/b", "a\\..\\b", "x\ny", ""):
-        with pytest.raises(ValueError):
-            member_name("coll", name)
-    with pytest.raises(ValueError):
-        member_name("../x", "y")
 
 
 def test_the_bulk_settings_are_bounded() -> None:
@@ -556,62 +437,3 @@ def test_a_file_gone_while_the_archive_streams_is_listed_and_the_length_kept(
     reason = f"{vanishing[1]} is no longer where it was harvested"
     assert f"{vanishing[0]}/{vanishing[1]}\t{reason}\n" in text
     assert text.startswith("Files of this request that are not in this archive")
-
-
-def _write_zip(path: Path, entries: list[Entry], hole: int) -> None:
-    """Write the archive of ``entries`` as the response does: data ``x`` bytes, except for
-    entries of ``hole`` bytes, left as a hole in the file (zeros when read)."""
-    layout = LAYOUTS["zip"]
-    zeros = bytes(8 << 20)
-    written = []
-    with path.open("wb") as out:
-        for entry in entries:
-            offset = out.tell()
-            out.write(layout.head(entry, offset))
-            if entry.size == hole:
-                crc = 0
-                for start in range(0, hole, len(zeros)):
-                    crc = zlib.crc32(zeros[: min(len(zeros), hole - start)], crc)
-                out.seek(hole, os.SEEK_CUR)
-            else:
-                data = b"x" * entry.size
-                out.write(data)
-                crc = zlib.crc32(data)
-            done = Written(entry, offset, crc)
-            out.write(layout.tail(done))
-            written.append(done)
-        out.write(layout.trailer(written, out.tell()))
-    assert path.stat().st_size == archive_length(layout, entries)
-
-
-def test_zip64_where_a_size_or_an_offset_needs_it(tmp_path: Path) -> None:
-    huge = (1 << 32) + 10
-    entries = [Entry("c/a.fits", 5, 1.7e9), Entry("c/huge.fits", huge, 1.7e9)]
-    entries += [Entry("c/after.fits", 3, 1.7e9)]
-    _write_zip(tmp_path / "big.zip", entries, huge)
-    with zipfile.ZipFile(tmp_path / "big.zip") as archive:
-        assert [(i.filename, i.file_size) for i in archive.infolist()] == [
-            ("c/a.fits", 5),
-            ("c/huge.fits", huge),
-            ("c/after.fits", 3),
-        ]
-        assert archive.read("c/a.fits") == b"xxxxx"
-        assert archive.read("c/after.fits") == b"xxx"  # its header past 4 GiB
-        with archive.open("c/huge.fits") as member:  # its local header and ZIP64 field
-            assert member.read(10) == bytes(10)
-
-
-def test_zip64_where_the_count_of_entries_needs_it(tmp_path: Path) -> None:
-    entries = [Entry(f"e/{i}", i % 3, 1.7e9) for i in range(65_536)]
-    _write_zip(tmp_path / "many.zip", entries, -1)
-    with zipfile.ZipFile(tmp_path / "many.zip") as archive:
-        assert len(archive.infolist()) == 65_536
-        assert archive.read("e/65535") == b"" and archive.read("e/65534") == b"xx"
-    if shutil.which("unzip"):
-        checked = subprocess.run(
-            ["unzip", "-tq", str(tmp_path / "many.zip")],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert checked.returncode == 0, checked.stdout[-2000:]
