@@ -262,11 +262,10 @@ class Renderer:
         with self._lock:
             self._all.discard(process)
 
-    @property
-    def processes(self) -> int:
-        """Drawing processes alive now."""
+    def pids(self) -> list[int]:
+        """The process ids of the drawing processes alive now."""
         with self._lock:
-            return sum(1 for p in self._all if p.alive)
+            return sorted(p.process.pid for p in self._all if p.alive and p.process.pid)
 
     def close(self) -> None:
         """Kill every drawing process; drawings under way fail, later ones are refused."""

@@ -141,13 +141,9 @@ def draw_lightcurve(hdus: HDUList, size: int) -> bytes:
             continue
         time, fluxes = found
         t = _column(hdu, time).ravel()
-        for flux in fluxes:
-            f = _column(hdu, flux)
-            if f.dtype == object or f.ndim != 1 or f.size != t.size:
-                continue
-            keep = _finite(t, f)
-            if keep.sum() < 2:
-                continue
+        chosen = flux_to_draw(hdu, t, fluxes)
+        if chosen is not None:
+            flux, f, keep = chosen
             step = _every(int(keep.sum()))
             figure, axes, labelled = _figure(size)
             axes.plot(
@@ -166,6 +162,25 @@ def draw_lightcurve(hdus: HDUList, size: int) -> bytes:
         names = ", ".join(f.name for f in fluxes)
         raise PreviewError(f"its light curve has no finite values of {time.name} and {names}")
     raise NothingToDraw("it holds no table with time and flux columns")
+
+
+def flux_to_draw(
+    hdu: Any, t: NDArray[Any], fluxes: list[columns.Column]
+) -> tuple[columns.Column, NDArray[Any], NDArray[np.bool_]] | None:
+    """The first flux column with at least two finite points that vary (a constant column
+    is a placeholder when another has data), else the first with two finite points."""
+    usable = []
+    for flux in fluxes:
+        f = _column(hdu, flux)
+        if f.dtype == object or f.ndim != 1 or f.size != t.size:
+            continue
+        keep = _finite(t, f)
+        if keep.sum() < 2:
+            continue
+        if np.ptp(f[keep]) > 0:
+            return flux, f, keep
+        usable.append((flux, f, keep))
+    return usable[0] if usable else None
 
 
 def _time_unit(hdu: Any) -> str | None:

@@ -81,7 +81,10 @@ def render(path: Path, kind: Kind | None, *, size: int) -> bytes:
     except MemoryError:
         raise  # the budget's to report
     except Exception as error:  # every failure of a damaged file is one error
-        raise PreviewError(f"{path.name} cannot be drawn: {describe(error)}") from None
+        said = describe(error)
+        if path.name.lower().endswith(".gz") and said.startswith("it is not a readable FITS"):
+            said = said.replace("it is not", "its gzip stream is damaged or is not", 1)
+        raise PreviewError(f"{path.name} cannot be drawn: {said}") from None
 
 
 def _a(kind: Kind) -> str:
@@ -155,7 +158,11 @@ def thumbnail_of_picture(path: Path, size: int) -> bytes:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as picture:
+        with warnings.catch_warnings():
+            # Pillow warns from 89 million pixels; the bound here is MOST_PICTURE_PIXELS.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path)
+        with opened as picture:
             if picture.format not in {"PNG", "JPEG", "GIF"}:
                 raise PreviewError(
                     f"{path.name} is a {picture.format} picture: a preview must be PNG, JPEG or GIF"
