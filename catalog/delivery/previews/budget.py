@@ -16,7 +16,8 @@ server's threads or connections is inherited; started on first use, replaced aft
 
 The blocking calls (:meth:`Renderer.render_blocking`, :meth:`Renderer.thumbnail_blocking`)
 are safe from any thread; the ``async`` ones run them on a thread, so the event loop only
-awaits. :meth:`Renderer.close` kills every child (the server's shutdown).
+awaits. :meth:`Renderer.prestart` starts the processes ahead of the first request;
+:meth:`Renderer.close` kills every child (the server's shutdown).
 """
 
 from __future__ import annotations
@@ -261,6 +262,23 @@ class Renderer:
         process.kill()
         with self._lock:
             self._all.discard(process)
+
+    def prestart(self) -> None:
+        """Start the drawing processes now (each takes seconds to import its libraries), so
+        that the first requests do not wait for them; blocking: call it from a thread."""
+        started = []
+        try:
+            while True:
+                with self._lock:
+                    if self._closed or len(self._all) >= self.workers:
+                        break
+                process = _Process(self.memory)
+                with self._lock:
+                    self._all.add(process)
+                started.append(process)
+        finally:
+            for process in started:
+                self._give_back(process)
 
     def pids(self) -> list[int]:
         """The process ids of the drawing processes alive now."""
