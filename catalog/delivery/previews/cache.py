@@ -13,9 +13,11 @@ the old one ages out. Entries are ``<dir>/<hh>/<sha256>.png``:
   it on disk instead of drawing it again;
 - **failures remembered** for ``failure_seconds`` (``<sha256>.failed``, the error's code and
   message): a damaged file is not drawn again on every request;
-- **bounded**: after each write, when the entries pass ``max_bytes``, the least recently used
-  (by mtime, which a hit refreshes) are removed down to 90 % of it; an entry used in the last
-  ``grace`` seconds is kept (a server may be about to send it).
+- **bounded**: when the entries pass ``max_bytes``, the least recently used (by mtime, which
+  a hit refreshes) are removed down to 90 % of it; an entry used in the last ``grace``
+  seconds is kept (a server may be about to send it). The total is looked at (a scan of the
+  directory) each time a process has written another 1 % of ``max_bytes``, so the cache
+  may pass its bound by 1 % per process at most.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class PreviewCache:
         self.grace = grace
         self.stats = CacheStats()
         self._count = threading.Lock()
+        self._unscanned = 0  # bytes this object wrote since its last look at the total
 
     def key(self, identity: tuple[str, ...], source: Path) -> str:
         """The entry's key: ``identity`` and the current size and mtime of ``source``."""
@@ -158,7 +161,13 @@ class PreviewCache:
             failed.unlink()
         self._write(path, png)
         self._add("made")
-        self.evict()
+        with self._count:
+            self._unscanned += len(png)
+            scan = self._unscanned >= self.max_bytes // 100
+            if scan:
+                self._unscanned = 0
+        if scan:
+            self.evict()
         return path
 
     def _write(self, path: Path, data: bytes) -> None:

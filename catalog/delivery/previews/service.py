@@ -75,9 +75,19 @@ class PreviewService:
 
     def get_blocking(self, source: PreviewSource, variant: Variant, *, force: bool = False) -> Path:
         """The PNG (a path) to send for ``source``'s ``variant``; raises PreviewError (the
-        file cannot be drawn, or could not within the budget) or PreviewBusy."""
+        file cannot be drawn, or could not within the budget) or PreviewBusy (no drawing
+        slot, or the cache's directory unusable: the server's 503)."""
         if variant not in SIZES:
             raise ValueError(f"variant must be 'preview' or 'thumbnail', got {variant!r}")
+        try:
+            return self._get(source, variant, force)
+        except OSError as error:  # the cache's directory, not the product: the operator's
+            raise PreviewBusy(
+                f"the preview cache {self.cache.directory} cannot be used "
+                f"({error.strerror or error}): HLSP_PREVIEW_DIR must be a writable directory"
+            ) from None
+
+    def _get(self, source: PreviewSource, variant: Variant, force: bool) -> Path:
         size = SIZES[variant]
         identity = self._identity(source, variant)
         if source.shipped is not None:

@@ -297,3 +297,29 @@ def test_a_shipped_graphic_that_is_a_bomb_or_no_picture_is_refused(tmp_path: Pat
     cut.write_bytes(whole.getvalue()[:200])
     with pytest.raises(PreviewError, match=r"cut\.png"):
         thumbnail_of_picture(cut, THUMBNAIL_SIZE)
+
+
+def _table(path: Path, **named: np.ndarray) -> Path:
+    columns_ = [fits.Column(name=n, format="D", array=a) for n, a in named.items()]
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(columns_)]).writeto(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "named", "says"),
+    [
+        (Kind.LIGHTCURVE, {"TIME": np.arange(5.0), "SAP_FLUX": np.full(5, np.nan)}, "no finite"),
+        (Kind.SPECTRUM, {"WAVE": np.zeros(0), "FLUX": np.zeros(0)}, "has no rows"),
+        (Kind.SPECTRUM, {"WAVE": np.full(4, np.inf), "FLUX": np.ones(4)}, "no finite values"),
+        (Kind.CATALOG, {"RA": np.array([1.0, 2.0]), "DEC": np.array([91.0, np.nan])}, "finite"),
+        (Kind.CATALOG, {"X": np.ones(3), "Y": np.ones(3)}, "no table with RA and Dec"),
+    ],
+    ids=["flux-all-nan", "empty-table", "wave-infinite", "positions-off-sky", "no-columns"],
+)
+def test_tables_without_drawable_values_say_so(
+    tmp_path: Path, kind: Kind, named: dict[str, np.ndarray], says: str
+) -> None:
+    path = _table(tmp_path / "odd_table.fits", **named)
+    with pytest.raises(PreviewError, match=says) as info:
+        render(path, kind, size=PREVIEW_SIZE)
+    assert info.value.message.startswith("odd_table.fits")

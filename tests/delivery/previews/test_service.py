@@ -14,7 +14,7 @@ from PIL import Image
 
 from catalog.config import Settings
 from catalog.corpus import Corpus
-from catalog.delivery.previews import PreviewError, PreviewService, PreviewSource
+from catalog.delivery.previews import PreviewBusy, PreviewError, PreviewService, PreviewSource
 from catalog.delivery.previews.render import PREVIEW_SIZE, THUMBNAIL_SIZE
 from tests.delivery.previews.conftest import picture
 
@@ -88,3 +88,16 @@ def test_the_server_awaits_previews(service: PreviewService, corpus: Corpus) -> 
     *paths, error = asyncio.run(ask())
     assert [max(picture(p).size) for p in paths] == [THUMBNAIL_SIZE] * 3  # type: ignore[arg-type]
     assert isinstance(error, PreviewError) and "not a readable FITS file" in error.message
+
+
+def test_an_unusable_cache_directory_is_said_not_a_crash(corpus: Corpus, tmp_path: Path) -> None:
+    occupied = tmp_path / "a-file"
+    occupied.write_text("not a directory")
+    settings = Settings(data_dir=tmp_path)
+    settings = replace(settings, previews=replace(settings.previews, directory=str(occupied)))
+    service = PreviewService.from_settings(settings)
+    try:
+        with pytest.raises(PreviewBusy, match="HLSP_PREVIEW_DIR must be a writable directory"):
+            service.get_blocking(source_of(corpus, "image"), "preview")
+    finally:
+        service.close()
