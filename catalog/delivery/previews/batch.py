@@ -3,7 +3,8 @@ requests, into the cache the server reads.
 
 :func:`products` lists the products (not withdrawn) of the catalog or of one collection;
 :func:`pregenerate` draws both variants of each on ``jobs`` threads, each drawing in a
-budgeted child process, with a progress bar, and sums up what happened. A product counts as
+budgeted child process, with a progress bar, and sums up what happened; :func:`report`
+prints the summary and :func:`run` does all three for the command. A product counts as
 *done* when both its pictures exist or the file cannot be drawn (:class:`PreviewError`: the
 reason is reported and remembered); it is *unfinished* when a drawing ran past its budget or
 found no free slot, which another run (or a larger budget) may complete.
@@ -11,6 +12,7 @@ found no free slot, which another run (or a larger budget) may complete.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +26,11 @@ from catalog.delivery.previews.errors import PreviewBudgetExceeded, PreviewBusy,
 from catalog.delivery.previews.service import SIZES, PreviewService, PreviewSource, Variant
 
 if TYPE_CHECKING:
-    from typing import TextIO
+    from typing import IO
 
+    from catalog.config import Settings
+
+LOG_EVERY = 10.0  # seconds between two progress lines when the output is no terminal
 PRODUCTS = sa.text(
     "SELECT c.hlsp_id, p.file_name, p.file_path, p.dataproduct_type, p.product_type "
     "FROM hlsp.product p JOIN hlsp.collection c USING (collection_id) "
@@ -91,10 +96,11 @@ def pregenerate(
     jobs: int,
     force: bool = False,
     progress: bool = True,
-    stream: TextIO,
+    stream: IO[str],
 ) -> BatchSummary:
     """Draw the previews and thumbnails of ``sources`` on ``jobs`` threads (``force``: even
-    those cached or remembered as failed)."""
+    those cached or remembered as failed); ``progress``: a bar on a terminal, else a line
+    every :data:`LOG_EVERY` seconds."""
     summary = BatchSummary(products=len(sources))
     console = Console(file=stream, markup=False, highlight=False)
     bar = Progress(
@@ -102,10 +108,12 @@ def pregenerate(
     )
     task = bar.add_task("previews", total=len(sources))
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="hlsp-previews")
+    terminal = progress and stream.isatty()
+    last_line = time.monotonic()
     try:
         futures = [(s, pool.submit(_one, service, s, force)) for s in sources]
-        with bar if progress and stream.isatty() else _Quiet():
-            for source, future in futures:
+        with bar if terminal else _Quiet():
+            for done, (source, future) in enumerate(futures, 1):
                 try:
                     made, cached, reason = future.result()
                 except (PreviewBudgetExceeded, PreviewBusy) as error:
@@ -116,6 +124,9 @@ def pregenerate(
                     if reason:
                         summary.failed.append((source, reason))
                 bar.advance(task)
+                if progress and not terminal and time.monotonic() - last_line >= LOG_EVERY:
+                    last_line = time.monotonic()
+                    print(f"previews: {done}/{len(sources)} products", file=stream, flush=True)
     except BaseException:  # Ctrl-C: no new drawing starts, those under way are killed
         pool.shutdown(wait=False, cancel_futures=True)
         service.close()
@@ -152,3 +163,31 @@ def report(
             "unfinished products may be drawn by running the command again, or with a larger "
             "HLSP_PREVIEW_TIMEOUT or HLSP_PREVIEW_MEMORY"
         )
+
+
+def run(
+    settings: Settings,
+    sources: list[PreviewSource],
+    *,
+    jobs: int | None,
+    force: bool,
+    progress: bool,
+    out: Console,
+    err: Console,
+) -> int:
+    """``hlsp previews``: draw ``sources`` with the settings' service (``jobs`` drawing
+    processes, else ``HLSP_PREVIEW_WORKERS``), report, and return the exit status."""
+    service = PreviewService.from_settings(settings, workers=jobs)
+    try:
+        summary = pregenerate(
+            service,
+            sources,
+            jobs=service.renderer.workers,
+            force=force,
+            progress=progress,
+            stream=err.file,
+        )
+    finally:
+        service.close()
+    report(summary, service.cache.directory, out, err)
+    return summary.exit_code

@@ -121,7 +121,10 @@ class _Process:
             self.conn.send(job)
         except OSError:
             code = self._ended()
-            raise PreviewError(f"the drawing process had ended (exit code {code})") from None
+            raise PreviewError(
+                f"the drawing of {Path(job.path).name} ended abruptly before it began (exit "
+                f"code {code})"
+            ) from None
         if not self.conn.poll(timeout):
             self.kill()
             raise PreviewBudgetExceeded(
@@ -182,6 +185,7 @@ class Renderer:
         self._slots = threading.BoundedSemaphore(workers)
         self._lock = threading.Lock()
         self._waiting = 0
+        self._drawing = 0
         self._idle: list[_Process] = []
         self._all: set[_Process] = set()
         self._closed = False
@@ -202,6 +206,8 @@ class Renderer:
 
     def _run(self, job: Job) -> bytes:
         self._admit()
+        with self._lock:
+            self._drawing += 1
         try:
             process = self._take()
             try:
@@ -209,6 +215,8 @@ class Renderer:
             finally:
                 self._give_back(process)
         finally:
+            with self._lock:
+                self._drawing -= 1
             self._slots.release()
 
     def _admit(self) -> None:
@@ -279,6 +287,12 @@ class Renderer:
         finally:
             for process in started:
                 self._give_back(process)
+
+    @property
+    def drawing(self) -> int:
+        """Drawings under way now (slots taken)."""
+        with self._lock:
+            return self._drawing
 
     def pids(self) -> list[int]:
         """The process ids of the drawing processes alive now."""

@@ -36,18 +36,31 @@ def a_lightcurve(corpus: Corpus) -> Path:
     return next(f.path for f in corpus.intact if f.kind == "lightcurve")
 
 
+def an_image(corpus: Corpus) -> Path:
+    return next(f.path for f in corpus.intact if f.kind == "image")
+
+
+def under_way(renderer: Renderer, drawings: int) -> None:
+    """Wait until ``drawings`` drawings hold their slots."""
+    deadline = time.monotonic() + 30
+    while renderer.drawing < drawings:
+        assert time.monotonic() < deadline, "the drawing did not start"
+        time.sleep(0.01)
+
+
 def test_a_drawing_past_its_time_is_killed_and_the_renderer_works_on(
     corpus: Corpus, large_image: Path
 ) -> None:
-    with Renderer(workers=1, timeout=0.3, memory=2048 * MB) as renderer:
-        picture(renderer.render_blocking(a_lightcurve(corpus), Kind.LIGHTCURVE, THUMBNAIL_SIZE))
+    # 1 s: a 16 x 16 image takes milliseconds, the 8000 x 8000 one seconds.
+    with Renderer(workers=1, timeout=1.0, memory=2048 * MB) as renderer:
+        picture(renderer.render_blocking(an_image(corpus), Kind.IMAGE, THUMBNAIL_SIZE))
         first = renderer.pids()
-        with pytest.raises(PreviewBudgetExceeded, match=r"longer than the 0.3 s .*TIMEOUT") as info:
+        with pytest.raises(PreviewBudgetExceeded, match=r"longer than the 1 s .*TIMEOUT") as info:
             renderer.render_blocking(large_image, Kind.IMAGE, PREVIEW_SIZE)
         assert info.value.code == "HLSP-051"
         assert renderer.pids() == [] and not any(alive(p) for p in first)
         # A new child draws the next one.
-        picture(renderer.render_blocking(a_lightcurve(corpus), Kind.LIGHTCURVE, THUMBNAIL_SIZE))
+        picture(renderer.render_blocking(an_image(corpus), Kind.IMAGE, THUMBNAIL_SIZE))
 
 
 def test_a_drawing_past_its_memory_fails_clearly(corpus: Corpus, large_image: Path) -> None:
@@ -73,7 +86,7 @@ def test_a_child_killed_from_outside_fails_its_drawing_without_a_hang(
 
         thread = threading.Thread(target=draw)
         thread.start()
-        time.sleep(0.3)  # the drawing is under way (it takes seconds)
+        under_way(renderer, 1)  # the drawing takes seconds
         os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
         thread.join(timeout=60)
         assert not thread.is_alive()
@@ -102,7 +115,7 @@ def test_callers_beyond_the_slots_and_the_queue_are_told_to_come_back(
             target=renderer.render_blocking, args=(large_image, Kind.IMAGE, PREVIEW_SIZE)
         )
         busy.start()
-        time.sleep(0.3)
+        under_way(renderer, 1)
         with pytest.raises(PreviewBusy, match="try again") as info:
             renderer.render_blocking(a_lightcurve(corpus), Kind.LIGHTCURVE, THUMBNAIL_SIZE)
         assert info.value.code == "HLSP-052"
@@ -112,7 +125,7 @@ def test_callers_beyond_the_slots_and_the_queue_are_told_to_come_back(
             target=renderer.render_blocking, args=(large_image, Kind.IMAGE, PREVIEW_SIZE)
         )
         busy.start()
-        time.sleep(0.3)
+        under_way(renderer, 1)
         with pytest.raises(PreviewBusy, match=r"within 0.2 s"):
             renderer.render_blocking(a_lightcurve(corpus), Kind.LIGHTCURVE, THUMBNAIL_SIZE)
         busy.join(timeout=60)
