@@ -12,6 +12,7 @@ from the shipped graphic when there is one.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -48,14 +49,20 @@ class PreviewService:
     """Previews of products: cached on disk, drawn within a budget when missing.
 
     ``get_blocking`` may be called from any thread (``hlsp previews`` runs several); the
-    server awaits :meth:`get`, which runs it on a thread, at most ``workers + queue`` at
-    once (more callers get :class:`PreviewBusy` at once, the server's 503).
+    server awaits :meth:`get`, which runs it on one of the service's own threads, at most
+    ``workers + queue`` at once (more callers get :class:`PreviewBusy` at once, the
+    server's 503).
     """
 
     def __init__(self, cache: PreviewCache, renderer: Renderer) -> None:
         self.cache = cache
         self.renderer = renderer
         self._waiting: asyncio.Semaphore | None = None
+        # Threads of its own: a request waiting for a drawing (up to the cache's wait) never
+        # holds one of the event loop's default threads that other work needs.
+        self._threads = ThreadPoolExecutor(
+            max_workers=renderer.workers + renderer.queue, thread_name_prefix="hlsp-preview"
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, workers: int | None = None) -> PreviewService:
@@ -129,7 +136,8 @@ class PreviewService:
         if self._waiting.locked():
             raise PreviewBusy("too many previews are asked for at once: try again shortly")
         async with self._waiting:
-            return await asyncio.to_thread(self.get_blocking, source, variant)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._threads, self.get_blocking, source, variant)
 
     @staticmethod
     def _identity(source: PreviewSource, variant: Variant) -> tuple[str, ...]:
@@ -143,5 +151,6 @@ class PreviewService:
         return source.shipped if source.shipped is not None else source.path
 
     def close(self) -> None:
-        """Stop the drawing processes (the server's shutdown)."""
+        """Stop the drawing processes (the server's shutdown); requests under way fail."""
         self.renderer.close()
+        self._threads.shutdown(wait=False, cancel_futures=True)

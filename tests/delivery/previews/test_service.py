@@ -15,6 +15,8 @@ from PIL import Image
 from catalog.config import Settings
 from catalog.corpus import Corpus
 from catalog.delivery.previews import PreviewBusy, PreviewError, PreviewService, PreviewSource
+from catalog.delivery.previews.budget import Renderer
+from catalog.delivery.previews.cache import PreviewCache
 from catalog.delivery.previews.render import PREVIEW_SIZE, THUMBNAIL_SIZE
 from tests.delivery.previews.conftest import picture
 
@@ -101,3 +103,24 @@ def test_an_unusable_cache_directory_is_said_not_a_crash(corpus: Corpus, tmp_pat
             service.get_blocking(source_of(corpus, "image"), "preview")
     finally:
         service.close()
+
+
+def test_requests_beyond_the_threads_are_told_to_come_back(
+    corpus: Corpus, tmp_path: Path, large_image: Path
+) -> None:
+    cache = PreviewCache(tmp_path / "cache", max_bytes=1 << 30)
+    service = PreviewService(cache, Renderer(workers=1, queue=0, timeout=60, memory=2 << 30))
+    large = PreviewSource("uv-atlas", large_image.name, large_image, "image", "img")
+
+    async def both() -> list[Path | BaseException]:
+        slow = asyncio.ensure_future(service.get(large, "thumbnail"))
+        await asyncio.sleep(0)  # the first holds the only place
+        quick = service.get(source_of(corpus, "image"), "thumbnail")
+        return list(await asyncio.gather(slow, quick, return_exceptions=True))
+
+    try:
+        drawn, refused = asyncio.run(both())
+    finally:
+        service.close()
+    assert isinstance(drawn, Path) and picture(drawn).size == (THUMBNAIL_SIZE, THUMBNAIL_SIZE)
+    assert isinstance(refused, PreviewBusy) and "try again" in refused.message
