@@ -473,10 +473,8 @@ def previews(
     ran past their time or memory budget or found no free slot; 2 usage error or the
     database unreachable; 130 interrupted.
     """
-    from catalog.delivery.previews.batch import pregenerate, products, report
-    from catalog.delivery.previews.service import PreviewService
+    from catalog.delivery.previews.batch import products, run
 
-    settings: Settings = ctx.obj["settings"]
     database = _database(ctx)
     _ensure_ready(database)
     with database.engine.connect() as conn:
@@ -485,20 +483,8 @@ def previews(
         raise click.BadParameter(
             f"no product of a collection {collection!r} in the catalog", param_hint="--collection"
         )
-    service = PreviewService.from_settings(settings, workers=jobs)
-    try:
-        summary = pregenerate(
-            service,
-            sources,
-            jobs=service.renderer.workers,
-            force=force,
-            progress=progress,
-            stream=sys.stderr,
-        )
-    finally:
-        service.close()
-    report(summary, service.cache.directory, out, err)
-    sys.exit(summary.exit_code)
+    settings: Settings = ctx.obj["settings"]
+    sys.exit(run(settings, sources, jobs=jobs, force=force, progress=progress, out=out, err=err))
 
 
 def _ensure_ready(database: Database) -> None:
