@@ -243,7 +243,7 @@ class _Cutter:
         if cut.wcs_cards is not None:
             header.extend(cut.wcs_cards, update=True)
         slices = _slices(hdu.shape, cut.boxes)
-        data = _physical(np.asarray(hdu.section[slices]), header)
+        data = _physical(self._read(hdu, slices), header)
         ndim = len(hdu.shape)
         starts = {ndim - 1 - a: s.start for a, s in enumerate(slices)}
         shift_header(header, starts)
@@ -256,6 +256,15 @@ class _Cutter:
         for key in ("SIMPLE", "EXTEND"):
             header.remove(key, ignore_missing=True)
         return fits.ImageHDU(data=data, header=header)
+
+    def _read(self, hdu: Any, slices: tuple[slice, ...]) -> npt.NDArray[Any]:
+        """The raw pixels of ``slices``: from the memory map of a plain file (the file is
+        opened without scaling, so ``.data`` reads nothing until sliced), through
+        ``.section`` for tile-compressed images and compressed files (which ``.data`` would
+        decompress whole)."""
+        if isinstance(hdu, fits.CompImageHDU) or getattr(self.hdul._file, "compression", None):
+            return np.asarray(hdu.section[slices])
+        return np.array(hdu.data[slices])
 
     def image_bytes(self, cuts: dict[int, _ImageCut]) -> int:
         total = 0
