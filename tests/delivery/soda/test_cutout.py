@@ -4,6 +4,7 @@ the cut, the original's cards and a provenance card are there."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -393,3 +394,18 @@ def test_the_download_is_named_after_the_product() -> None:
     )
     assert file_name_for("a b/../c.fits.gz") == "a_b_.._c_cutout.fits"
     assert file_name_for("") == "product_cutout.fits"
+
+
+def test_a_gzipped_file_is_cut_like_the_plain_one(
+    images: dict[str, GeneratedFile], tmp_path: Path
+) -> None:
+    plain = images["hst"].path
+    packed = tmp_path / (plain.name + ".gz")
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    ra, dec, scale = around(plain, 6.0, 9.0)
+    items = [("CIRCLE", f"{ra} {dec} {3 * scale}")]
+    with cut_open(plain, items, tmp_path) as one, cut_open(packed, items, tmp_path) as other:
+        for name in ("SCI", "WHT"):
+            assert np.array_equal(one[name].data, other[name].data)
+            assert WCS(one[name].header).wcs.compare(WCS(other[name].header).wcs)
+    assert file_name_for(packed.name) == plain.name.removesuffix(".fits") + "_cutout.fits"
