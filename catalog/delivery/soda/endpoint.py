@@ -30,14 +30,13 @@ from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from catalog.delivery.soda.cutout import MEDIA_TYPE, CutResult, cut
 from catalog.delivery.soda.errors import (
     NoOverlap,
     ServiceUnavailable,
@@ -52,8 +51,12 @@ from catalog.delivery.soda.params import (
     parse_request,
 )
 
+if TYPE_CHECKING:
+    from catalog.delivery.soda.cutout import CutResult
+
 __all__ = ["CutSource", "Resolver", "SodaNotFound", "soda_endpoint"]
 
+MEDIA_TYPE = "application/fits"
 CHUNK = 1 << 20
 RETRY_AFTER = 5  # seconds a client is asked to wait when every slot is taken
 
@@ -164,6 +167,14 @@ def _stream(result: CutResult) -> Response:
     )
 
 
+def _cut(path: Path, soda_request: SodaRequest, **options: Any) -> CutResult:
+    """:func:`~catalog.delivery.soda.cutout.cut`, imported on the cut's thread: astropy
+    loads when the first cutout is asked for, not when the application starts."""
+    from catalog.delivery.soda.cutout import cut
+
+    return cut(path, soda_request, **options)
+
+
 def _discard(future: Future[CutResult]) -> None:
     """Remove the file of a cut nobody waits for any more."""
     if not future.cancelled() and future.exception() is None:
@@ -204,7 +215,7 @@ def soda_endpoint(
 
         running += 1
         job = partial(
-            cut,
+            _cut,
             source.path,
             soda_request,
             max_output_bytes=max_output_bytes,

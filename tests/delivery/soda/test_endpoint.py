@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ from catalog.corpus import GeneratedFile
 from catalog.delivery.soda.cutout import cut
 from catalog.delivery.soda.endpoint import CutSource, SodaNotFound, soda_endpoint
 from catalog.delivery.soda.params import parse_request
+from tests.support.db import REPO
 from tests.support.server import live_server
 
 PREFIX = "ivo://test.example/hlsp?"
@@ -276,3 +279,16 @@ def test_cuts_past_the_slots_and_the_time_budget_get_503(
             assert time.monotonic() < deadline, "the slot was never given back"
             time.sleep(0.05)
         assert status == 200
+
+
+def test_mounting_the_endpoint_loads_no_astropy() -> None:
+    """The application imports the endpoint when it starts; astropy (a second and more)
+    loads on the first cut's thread."""
+    probe = (
+        "import sys, catalog.delivery.soda.endpoint, catalog.delivery.soda.descriptor; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'astropy'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
