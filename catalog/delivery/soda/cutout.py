@@ -113,7 +113,7 @@ def _physical(raw: npt.NDArray[Any], header: fits.Header) -> npt.NDArray[Any]:
     cards are removed from ``header`` when the values are no longer the raw integers."""
     bscale = float(header.get("BSCALE", 1.0))
     bzero = float(header.get("BZERO", 0.0))
-    if raw.dtype.kind == "f" or (bscale == 1.0 and bzero == 0.0):
+    if bscale == 1.0 and bzero == 0.0:
         return raw
     bits = raw.dtype.itemsize * 8
     for key in ("BSCALE", "BZERO"):
@@ -128,7 +128,7 @@ def _physical(raw: npt.NDArray[Any], header: fits.Header) -> npt.NDArray[Any]:
     values = values * bscale + bzero
     blank = header.get("BLANK")
     header.remove("BLANK", ignore_missing=True)
-    if isinstance(blank, int):
+    if isinstance(blank, int) and raw.dtype.kind in "iu":
         values[raw == blank] = np.nan
     return np.asarray(values)
 

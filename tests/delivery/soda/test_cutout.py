@@ -334,10 +334,13 @@ def test_scaled_integers_are_cut_as_their_physical_values(tmp_path: Path) -> Non
     unsigned = fits.ImageHDU(
         np.arange(400, dtype=np.uint16).reshape(20, 20) + 60000, wcs.to_header(), name="DQ"
     )
+    floats = fits.ImageHDU(np.ones((20, 20), dtype=np.float32), wcs.to_header(), name="VAR")
+    floats.header.update(BSCALE=2.0, BZERO=3.0)  # scaled floats: rare, allowed
     path = tmp_path / "scaled.fits"
-    fits.HDUList([fits.PrimaryHDU(), scaled, unsigned]).writeto(path)
+    fits.HDUList([fits.PrimaryHDU(), scaled, unsigned, floats]).writeto(path)
     with fits.open(path) as source, cut_open(path, [("CIRCLE", "150 2 0.003")], tmp_path) as piece:
-        for name in ("SCI", "DQ"):
+        assert (source["VAR"].data == 5.0).all() and (piece["VAR"].data == 5.0).all()
+        for name in ("SCI", "DQ", "VAR"):
             assert_wcs_and_pixels_agree(source[name], piece[name])
         assert np.isnan(piece["SCI"].data).sum() == 1 and piece["SCI"].data.dtype.kind == "f"
         assert piece["DQ"].data.dtype.kind == "u" and piece["DQ"].data.min() >= 60000
