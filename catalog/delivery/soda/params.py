@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalog.delivery.soda.errors import MultiValuedParamNotSupported, UsageError
-from catalog.delivery.soda.shapes import Band, Circle, Polygon, Range, Shape, segments_cross
+from catalog.delivery.soda.shapes import Band, Circle, Polygon, Range, Shape, first_crossing
 
 MAX_VALUE_CHARS = 4096
 MAX_PARAMETERS = 100
@@ -154,15 +154,12 @@ def polygon(name: str, text: str) -> Polygon:
     )
     if abs(area) < 1e-18:
         raise UsageError(f"{name}: the polygon has no area (its vertices are on one line)")
-    for i in range(n):
-        for j in range(i + 2, n):
-            if i == 0 and j == n - 1:
-                continue  # adjacent through the closing edge
-            if segments_cross(points[i], points[(i + 1) % n], points[j], points[(j + 1) % n]):
-                raise UsageError(
-                    f"{name}: the polygon's edges {i + 1} and {j + 1} cross; give its "
-                    "vertices in order around it"
-                )
+    crossing = first_crossing(x, y)
+    if crossing is not None:
+        raise UsageError(
+            f"{name}: the polygon's edges {crossing[0] + 1} and {crossing[1] + 1} cross; give "
+            "its vertices in order around it"
+        )
     return shape
 
 

@@ -126,11 +126,6 @@ class Polygon:
     def describe(self) -> str:
         return f"POLYGON {_format([c for v in self.vertices for c in v])}"
 
-    def _centre(self) -> Array:
-        vectors = self._vectors()
-        total = vectors.sum(axis=0)
-        return np.asarray(total / np.linalg.norm(total))
-
     def _vectors(self) -> Array:
         ra, dec = np.array(self.vertices, dtype=np.float64).T
         return unit_vectors(ra, dec)
@@ -189,23 +184,42 @@ class Band:
         return f"BAND {_format([self.low, self.high])}"
 
 
-def segments_cross(
-    a: tuple[float, float], b: tuple[float, float], c: tuple[float, float], d: tuple[float, float]
-) -> bool:
-    """Whether the plane segments ab and cd cross or touch."""
+def first_crossing(x: Array, y: Array) -> tuple[int, int] | None:
+    """The first pair (i, j), i < j, of non-adjacent edges of the closed plane polygon with
+    vertices (x, y) that cross or touch (edge i joins vertex i to vertex i + 1); None when
+    the polygon is simple. All pairs at once with numpy: 100 vertices take well under a
+    millisecond."""
+    n = len(x)
+    points = x + 1j * y  # complex numbers: the cross product is Im(conj(u) v)
+    a, b = points[:, None], np.roll(points, -1)[:, None]  # edge i: a -> b
+    c, d = points[None, :], np.roll(points, -1)[None, :]  # edge j: c -> d
 
-    def side(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> float:
-        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+    def side(
+        p: npt.NDArray[np.complex128], q: npt.NDArray[np.complex128], r: npt.NDArray[np.complex128]
+    ) -> Array:
+        return np.asarray(np.imag(np.conj(q - p) * (r - p)))
 
-    d1, d2, d3, d4 = side(c, d, a), side(c, d, b), side(a, b, c), side(a, b, d)
-    if ((d1 > 0) != (d2 > 0)) and ((d3 > 0) != (d4 > 0)) and d1 * d2 != 0 and d3 * d4 != 0:
-        return True
-
-    def on(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> bool:
-        return (
-            side(p, q, r) == 0
-            and min(p[0], q[0]) <= r[0] <= max(p[0], q[0])
-            and min(p[1], q[1]) <= r[1] <= max(p[1], q[1])
+    def between(
+        p: npt.NDArray[np.complex128], q: npt.NDArray[np.complex128], r: npt.NDArray[np.complex128]
+    ) -> npt.NDArray[np.bool_]:
+        return np.asarray(
+            (np.minimum(p.real, q.real) <= r.real)
+            & (r.real <= np.maximum(p.real, q.real))
+            & (np.minimum(p.imag, q.imag) <= r.imag)
+            & (r.imag <= np.maximum(p.imag, q.imag))
         )
 
-    return on(c, d, a) or on(c, d, b) or on(a, b, c) or on(a, b, d)
+    tolerance = 1e-12 * float(np.max(np.abs(b - a))) ** 2  # on a line, to rounding
+    d1, d2, d3, d4 = (
+        np.where(np.abs(v) <= tolerance, 0.0, np.sign(v))
+        for v in (side(c, d, a), side(c, d, b), side(a, b, c), side(a, b, d))
+    )
+    crossing = (d1 * d2 < 0) & (d3 * d4 < 0)
+    crossing |= (d1 == 0) & between(c, d, a)
+    crossing |= (d2 == 0) & between(c, d, b)
+    crossing |= (d3 == 0) & between(a, b, c)
+    crossing |= (d4 == 0) & between(a, b, d)
+    i, j = np.indices((n, n))
+    crossing &= (j >= i + 2) & ~((i == 0) & (j == n - 1))  # adjacent edges share a vertex
+    found = np.argwhere(crossing)
+    return (int(found[0][0]), int(found[0][1])) if len(found) else None

@@ -76,6 +76,7 @@ HOSTILE = [
     ([("POLYGON", "10 10 11 11 12")], UsageError, "pairs"),
     ([("POLYGON", "10 10 11 10 10 11 11 11")], UsageError, "edges 2 and 4 cross"),
     ([("POLYGON", "10 0 11 0 12 0")], UsageError, "no area"),
+    ([("POLYGON", "10 0 12 0 12 2 11 0 10 2")], UsageError, "edges 1 and 3 cross"),  # touch
     ([("POLYGON", "10 10 10 10 11 11")], UsageError, "repeats"),
     ([("POLYGON", "0 0 120 0 240 0")], UsageError, "hemisphere"),
     ([("POLYGON", " ".join(["1 1"] * 101))], UsageError, "at most 100 vertices"),
