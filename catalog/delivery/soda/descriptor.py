@@ -1,7 +1,8 @@
 """The input parameters a DataLink ``#cutout`` service descriptor declares for one product
-(SODA 1.0 §4.2, DataLink 1.1 §4): :func:`inputs` gives them as data, :class:`InputParam`,
-which the DataLink writer turns into VOTable ``PARAM`` elements of the descriptor's
-``inputParams`` group.
+(SODA 1.0 §4.2, DataLink 1.1 §4): :func:`inputs` gives them as
+:class:`~catalog.delivery.descriptor.InputParam` values, which
+:func:`~catalog.delivery.descriptor.service_descriptor` writes as the ``PARAM`` elements of
+the descriptor's ``inputParams`` group.
 
 What a product offers follows its ObsCore ``dataproduct_type``: images POS, CIRCLE and
 POLYGON; cubes those and BAND; spectra BAND; other products no cutout (an empty list: the
@@ -15,27 +16,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from catalog.delivery.descriptor import InputParam
 
 SPATIAL_TYPES = frozenset({"image", "cube"})
 SPECTRAL_TYPES = frozenset({"cube", "spectrum"})
-
-
-@dataclass(frozen=True)
-class InputParam:
-    """One ``PARAM`` of a service descriptor: the VOTable attributes, and ``minimum`` /
-    ``maximum`` for its ``VALUES`` (``MIN``/``MAX`` ``value`` text; None: no element)."""
-
-    name: str
-    datatype: str
-    ucd: str
-    description: str
-    arraysize: str | None = None
-    xtype: str | None = None
-    unit: str | None = None
-    value: str = ""
-    minimum: str | None = None
-    maximum: str | None = None
 
 
 def _numbers(values: Sequence[float]) -> str:
@@ -62,11 +47,9 @@ def inputs(
         return []
     params = [
         InputParam(
-            "ID",
-            "char",
-            "meta.ref.url;meta.curation",
-            "The product to cut (its publisher DID)",
-            arraysize="*",
+            name="ID",
+            ucd="meta.ref.url;meta.curation",
+            description="The product to cut (its publisher DID)",
             value=product_id,
         )
     ]
@@ -81,31 +64,29 @@ def inputs(
         )
         params += [
             InputParam(
-                "POS",
-                "char",
-                "pos.outline;obs",
-                "Region to cut out, as CIRCLE ra dec radius, RANGE ra1 ra2 dec1 dec2 or "
-                "POLYGON ra1 dec1 ra2 dec2 ... (ICRS degrees); cut as its bounding box",
-                arraysize="*",
+                name="POS",
+                ucd="pos.outline;obs",
+                description="Region to cut out, as CIRCLE ra dec radius, RANGE ra1 ra2 dec1 "
+                "dec2 or POLYGON ra1 dec1 ra2 dec2 ... (ICRS degrees); cut as its bounding box",
             ),
             InputParam(
-                "CIRCLE",
-                "double",
-                "pos.outline;obs",
-                "A circle (ra dec radius, ICRS degrees) the cutout covers",
+                name="CIRCLE",
+                datatype="double",
                 arraysize="3",
-                xtype="circle",
+                ucd="pos.outline;obs",
                 unit="deg",
+                xtype="circle",
+                description="A circle (ra dec radius, ICRS degrees) the cutout covers",
                 maximum=covering,
             ),
             InputParam(
-                "POLYGON",
-                "double",
-                "pos.outline;obs",
-                "A polygon (ra dec pairs, ICRS degrees) the cutout covers",
+                name="POLYGON",
+                datatype="double",
                 arraysize="*",
-                xtype="polygon",
+                ucd="pos.outline;obs",
                 unit="deg",
+                xtype="polygon",
+                description="A polygon (ra dec pairs, ICRS degrees) the cutout covers",
                 maximum=outline,
             ),
         ]
@@ -113,13 +94,14 @@ def inputs(
         low, high = wavelengths if wavelengths is not None else (math.nan, math.nan)
         params.append(
             InputParam(
-                "BAND",
-                "double",
-                "em.wl;stat.interval",
-                "The wavelength interval to extract (metres; -Inf or +Inf for an open end)",
+                name="BAND",
+                datatype="double",
                 arraysize="2",
-                xtype="interval",
+                ucd="em.wl;stat.interval",
                 unit="m",
+                xtype="interval",
+                description="The wavelength interval to extract (metres; -Inf or +Inf for an "
+                "open end)",
                 minimum=f"{low:.10g}" if math.isfinite(low) else None,
                 maximum=f"{high:.10g}" if math.isfinite(high) else None,
             )

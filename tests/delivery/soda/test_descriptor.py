@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from catalog.delivery.soda.descriptor import InputParam, inputs, offers_cutout
+from catalog.delivery.descriptor import InputParam
+from catalog.delivery.soda.descriptor import inputs, offers_cutout
 from catalog.delivery.soda.params import parse_request
 
 FOOTPRINT = [(10.0, 20.0), (10.1, 20.0), (10.1, 20.1), (10.0, 20.1)]
@@ -35,6 +36,8 @@ def test_an_image_declares_the_spatial_parameters_with_its_footprint() -> None:
     assert (polygon.xtype, polygon.unit, polygon.arraysize) == ("polygon", "deg", "*")
     assert polygon.maximum == "10 20 10.1 20 10.1 20.1 10 20.1"
     assert (pos.datatype, pos.arraysize, pos.unit, pos.xtype) == ("char", "*", None, None)
+    assert '<VALUES><MAX value="10.05 20.05 0.08"/></VALUES>' in circle.xml()
+    assert 'xtype="polygon"' in polygon.xml() and 'ucd="pos.outline;obs"' in polygon.xml()
     # what the descriptor declares is what the service takes back
     assert parse_request([("CIRCLE", circle.maximum), ("POLYGON", "")]).shape is not None
     assert parse_request([("POLYGON", polygon.maximum)]).shape is not None
