@@ -18,15 +18,18 @@ import numpy as np
 import pytest
 from astropy import units as u
 from astropy.io import fits
+from astropy.io.votable import parse as parse_votable
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
-from pyvo.dal.adhoc import SodaQuery
+from pyvo.dal.adhoc import DatalinkResults, SodaQuery
 from pyvo.dal.exceptions import DALServiceError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from catalog.corpus import GeneratedFile
+from catalog.delivery.descriptor import SODA_SYNC, InputParam, service_descriptor
 from catalog.delivery.soda.cutout import cut
+from catalog.delivery.soda.descriptor import inputs
 from catalog.delivery.soda.endpoint import CutSource, SodaNotFound, soda_endpoint
 from catalog.delivery.soda.params import parse_request
 from tests.support.db import REPO
@@ -292,3 +295,38 @@ def test_mounting_the_endpoint_loads_no_astropy() -> None:
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def links_document(did: str, soda: str, params: list[InputParam]) -> bytes:
+    """A DataLink {links} response with one #cutout row and the SODA descriptor it names."""
+    fields = "".join(
+        f'<FIELD name="{name}" datatype="char" arraysize="*"/>'
+        for name in ("ID", "access_url", "service_def", "error_message", "semantics")
+    )
+    row = f"<TR><TD>{did}</TD><TD/><TD>soda</TD><TD/><TD>#cutout</TD></TR>"
+    descriptor = service_descriptor(
+        standard_id=SODA_SYNC, access_url=soda, inputs=params, resource_id="soda"
+    )
+    return (
+        '<?xml version="1.0"?><VOTABLE version="1.3" '
+        'xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE type="results"><TABLE>'
+        f"{fields}<DATA><TABLEDATA>{row}</TABLEDATA></DATA></TABLE></RESOURCE>"
+        f"{descriptor}</VOTABLE>"
+    ).encode()
+
+
+def test_pyvo_finds_the_cutout_service_in_datalink_and_uses_it(
+    soda_url: str, products: dict[str, GeneratedFile]
+) -> None:
+    """pyvo reads the #cutout descriptor that :func:`inputs` declares, fills in its ID and a
+    circle, and calls the endpoint (what ``getdatalink()`` then ``processed()`` do)."""
+    image = products["image"]
+    did = PREFIX + image.path.name
+    ra, dec, scale = centre(image.path)
+    params = inputs(did, "image", circle=(ra, dec, 12 * scale))
+    links = DatalinkResults(parse_votable(io.BytesIO(links_document(did, soda_url, params))))
+    row = links.get_first_proc()
+    assert row.semantics == "#cutout" and row.access_url == soda_url
+    stream = row.processed(circle=(ra, dec, 3 * scale) * u.deg)
+    with fits.open(io.BytesIO(stream.read())) as hdul:
+        assert hdul["SCI"].header["SODACUT"] == f"CIRCLE {ra:.10g} {dec:.10g} {3 * scale:.10g}"
