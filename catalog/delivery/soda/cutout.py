@@ -384,7 +384,9 @@ def cut(
     try:
         hdul = fits.open(path, memmap=True, do_not_scale_image_data=True, lazy_load_hdus=False)
     except Exception as e:  # astropy raises OSError, ValueError, TypeError… for a bad file
-        raise ProductUnreadable(f"the product's file cannot be read as FITS: {e}") from None
+        raise ProductUnreadable(
+            f"the product's file cannot be read as FITS: {_reason(e, path)}"
+        ) from None
     written: Path | None = None
     try:
         with hdul:
@@ -402,9 +404,17 @@ def cut(
         _remove(written)
         log.warning("cutout of %s failed", path, exc_info=True)
         raise ProductUnreadable(
-            f"the product's file could not be cut ({type(e).__name__}: {str(e)[:200]})"
+            f"the product's file could not be cut ({type(e).__name__}: {_reason(e, path)})"
         ) from None
     return CutResult(written, file_name_for(name or source), written.stat().st_size)
+
+
+def _reason(error: Exception, path: Path) -> str:
+    """What went wrong, for the client: never where the file is kept on the server."""
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    for where in (str(path), str(path.parent)):
+        text = text.replace(where, "")
+    return text[:200]
 
 
 def _remove(path: Path | None) -> None:

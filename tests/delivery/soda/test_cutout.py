@@ -412,3 +412,13 @@ def test_a_gzipped_file_is_cut_like_the_plain_one(
             assert np.array_equal(one[name].data, other[name].data)
             assert WCS(one[name].header).wcs.compare(WCS(other[name].header).wcs)
     assert file_name_for(packed.name) == plain.name.removesuffix(".fits") + "_cutout.fits"
+
+
+def test_an_unreadable_product_says_why_without_saying_where_it_is(tmp_path: Path) -> None:
+    folder = tmp_path / "secret-archive-root"
+    folder.mkdir()
+    (folder / "hlsp_x.fits").mkdir()  # a directory where a file should be
+    with pytest.raises(ProductUnreadable) as info:
+        cut(folder / "hlsp_x.fits", parse_request([("BAND", "1e-7 2e-7")]), max_output_bytes=10**8)
+    assert info.value.message.startswith("the product's file cannot be read as FITS: Is a dir")
+    assert "secret-archive-root" not in info.value.document
