@@ -422,3 +422,37 @@ def test_an_unreadable_product_says_why_without_saying_where_it_is(tmp_path: Pat
         cut(folder / "hlsp_x.fits", parse_request([("BAND", "1e-7 2e-7")]), max_output_bytes=10**8)
     assert info.value.message.startswith("the product's file cannot be read as FITS: Is a dir")
     assert "secret-archive-root" not in info.value.document
+
+
+def test_band_on_a_frequency_axis_keeps_the_planes_of_those_wavelengths(tmp_path: Path) -> None:
+    wcs = WCS(naxis=3)
+    wcs.wcs.ctype = ["RA---SIN", "DEC--SIN", "FREQ"]
+    wcs.wcs.cunit = ["deg", "deg", "Hz"]
+    wcs.wcs.crval, wcs.wcs.crpix = [200.0, -40.0, 1.0e11], [5.5, 5.5, 1.0]
+    wcs.wcs.cdelt = [-1e-3, 1e-3, 1.0e9]  # 100 GHz, 1 GHz channels
+    path = tmp_path / "radio_cube.fits"
+    data = np.arange(20 * 10 * 10, dtype=np.float32).reshape(20, 10, 10)
+    fits.PrimaryHDU(data, wcs.to_header()).writeto(path)
+    c = 299_792_458.0
+    low, high = c / 110.2e9, c / 104.8e9  # channels 5 (105 GHz) to 10 (110 GHz)
+    with cut_open(path, [("BAND", f"{low} {high}")], tmp_path) as piece:
+        assert piece[0].data.shape == (6, 10, 10)
+        assert np.array_equal(piece[0].data, data[5:11])
+        frequencies = WCS(piece[0].header).spectral.pixel_to_world_values(np.arange(6))
+        assert np.allclose(frequencies, np.arange(105e9, 111e9, 1e9))
+
+
+def test_an_extension_the_region_misses_is_left_out_and_said_so(tmp_path: Path) -> None:
+    hdus: list[Any] = [fits.PrimaryHDU()]
+    for name, ra in (("SCI", 10.0), ("SCI", 30.0)):
+        wcs = WCS(naxis=2)
+        wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+        wcs.wcs.crval, wcs.wcs.crpix, wcs.wcs.cdelt = [ra, 0.0], [8.5, 8.5], [-1e-3, 1e-3]
+        hdus.append(fits.ImageHDU(np.ones((16, 16), dtype=np.float32), wcs.to_header(), name=name))
+    hdus.append(fits.BinTableHDU.from_columns([fits.Column("X", "J", array=[1, 2])], name="INFO"))
+    path = tmp_path / "two_chips.fits"
+    fits.HDUList(hdus).writeto(path)
+    with cut_open(path, [("CIRCLE", "30 0 0.003")], tmp_path) as piece:
+        assert [h.name for h in piece] == ["PRIMARY", "SCI", "INFO"]
+        assert piece["SCI"].header["CRVAL1"] == 30.0
+        assert "HDU 1 left out: the cut misses it" in piece[0].header["HISTORY"]
