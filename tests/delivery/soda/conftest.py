@@ -3,8 +3,6 @@ and the first unflawed file of each kind of product in it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from catalog.corpus import Corpus, GeneratedFile, generate_corpus
@@ -48,9 +46,3 @@ def cube(soda_corpus: Corpus) -> GeneratedFile:
 @pytest.fixture(scope="session")
 def spectra(soda_corpus: Corpus) -> list[GeneratedFile]:
     return [f for f in soda_corpus.intact if f.kind == "spectrum" and not f.flaws]
-
-
-def work_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "cuts"
-    path.mkdir(exist_ok=True)
-    return path
