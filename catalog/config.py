@@ -3,9 +3,9 @@
 Every setting is read here, once, into one frozen :class:`Settings` with typed sections
 (:class:`ServingSettings`, :class:`TapSettings`, :class:`TapUploadSettings`,
 :class:`GraphQLSettings`, :class:`EmbeddedSettings`, :class:`HarvestSettings`,
-:class:`PreviewSettings`); the command
-line reads and checks them when it starts (a bad value is one :class:`ConfigError`, HLSP-001,
-naming the variable and what it expects) and hands the object down. No other module of
+:class:`PreviewSettings`, :class:`SodaSettings`); the command line reads and checks them
+when it starts (a bad value is one :class:`ConfigError`, HLSP-001, naming the variable and
+what it expects) and hands the object down. No other module of
 ``catalog`` or ``tap`` reads ``HLSP_*`` variables (a test holds it); ``tap`` receives its
 :class:`~tap.config.TapConfig` from :mod:`catalog.tap_service`.
 
@@ -97,6 +97,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HLSP_PREVIEW_TIMEOUT", "previews.timeout"),
     Variable("HLSP_PREVIEW_MEMORY", "previews.memory", "1 GB"),
     Variable("HLSP_PREVIEW_WORKERS", "previews.workers"),
+    Variable("HLSP_SODA_MAX_BYTES", "soda.max_bytes", "256 MB"),
+    Variable("HLSP_SODA_SLOTS", "soda.slots"),
+    Variable("HLSP_SODA_TIMEOUT", "soda.timeout"),
     Variable("HLSP_TEST_DATABASE_URL", "", "—"),  # read by the tests and benchmarks
 )
 KNOWN = frozenset(v.name for v in VARIABLES)
@@ -448,6 +451,27 @@ class PreviewSettings:
         return Path(self.directory).expanduser() if self.directory else data_dir / "previews"
 
 
+@dataclass(frozen=True)
+class SodaSettings:
+    """SODA cutouts (``HLSP_SODA_*``): ``max_bytes``, the size a cutout may have (a larger one
+    is refused with a UsageError before any pixel is read); ``slots``, cuts made at once per
+    server process (past them a request gets 503 with Retry-After); ``timeout``, seconds one
+    cut may take before its client is answered 503."""
+
+    max_bytes: int = 256 * 1024 * 1024
+    slots: int = 2
+    timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SodaSettings:
+        read = _Env(env)
+        return cls(
+            max_bytes=read.integer("HLSP_SODA_MAX_BYTES", cls.max_bytes, 1 << 16, 1 << 40),
+            slots=read.integer("HLSP_SODA_SLOTS", cls.slots, 1, 64),
+            timeout=read.number("HLSP_SODA_TIMEOUT", cls.timeout, 1, 3600),
+        )
+
+
 def _origins(raw: str | None) -> tuple[str, ...]:
     if raw is None:
         return ("*",)
@@ -469,7 +493,8 @@ class Settings:
     ``/graphql`` and ``/tap`` from a browser; ``*`` for any.
     The sections: ``serving`` (processes, admission, slow clients), ``tap`` (TAP limits),
     ``tap_uploads``, ``graphql`` (GraphQL limits), ``embedded_cluster`` (the private cluster),
-    ``harvest``, ``previews`` (the previews' cache and drawing budget).
+    ``harvest``, ``previews`` (the previews' cache and drawing budget), ``soda`` (SODA
+    cutouts).
     """
 
     database_url: str | None = None
@@ -484,6 +509,7 @@ class Settings:
     embedded_cluster: EmbeddedSettings = field(default_factory=EmbeddedSettings)
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
     previews: PreviewSettings = field(default_factory=PreviewSettings)
+    soda: SodaSettings = field(default_factory=SodaSettings)
     cors_origins: tuple[str, ...] = ("*",)
 
     @classmethod
@@ -504,6 +530,7 @@ class Settings:
             embedded_cluster=EmbeddedSettings.from_env(env),
             harvest=HarvestSettings.from_env(env),
             previews=PreviewSettings.from_env(env),
+            soda=SodaSettings.from_env(env),
             cors_origins=_origins(read.text("HLSP_CORS_ORIGINS")),
         )
         settings.validate()

@@ -12,6 +12,7 @@ Modules and subpackages:
     routes      the delivery endpoints as Starlette routes
     urls        the URLs of a product's file, preview, DataLink, cutouts on this server
     descriptor  DataLink service descriptors: the one TAP results carry, SODA's in {links}
+    derived     previews, thumbnails and SODA cutouts of a product, behind the same look-up
     previews/   previews and thumbnails: the collection's own graphic, else drawn and cached
     soda/       SODA 1.0 synchronous cutouts (POS, BAND) of images, cubes and spectra
 """

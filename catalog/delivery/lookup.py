@@ -80,6 +80,20 @@ def key_from_path(hlsp_id: str, name: str) -> str | None:
     return parse_key(f"{hlsp_id}/{name}")
 
 
+GRAPHIC_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
+
+def graphic_keys(file: StoredFile) -> list[str]:
+    """Keys of the graphics a collection may ship as a product's preview, best first: MAST
+    asks for one graphic per science product, named as the product (``<obs_id>.png``) or
+    with the product type ``preview`` (``..._v1_drz.fits`` -> ``..._v1_preview.png``)."""
+    stems = [file.obs_id]
+    head, sep, _ = file.obs_id.rpartition("_")
+    if sep:
+        stems.append(f"{head}_preview")
+    return [f"{file.hlsp_id}/{stem}{suffix}" for stem in stems for suffix in GRAPHIC_SUFFIXES]
+
+
 _COLUMNS = (
     "file_key, kind, product_id, collection_id, hlsp_id, file_name, obs_id, file_path, "
     "file_bytes, file_mtime, media_type, checksum, dataproduct_type, product_type, role"

@@ -15,8 +15,8 @@ import pyvo
 import sqlalchemy as sa
 
 from catalog.delivery.urls import file_url
-from tests.delivery.conftest import Site
 from tests.support.cli import serving
+from tests.support.delivery import Site
 
 CURL = shutil.which("curl") or "curl"
 

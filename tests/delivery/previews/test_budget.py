@@ -19,7 +19,7 @@ from catalog.delivery.previews.budget import Renderer
 from catalog.delivery.previews.errors import PreviewBudgetExceeded, PreviewBusy, PreviewError
 from catalog.delivery.previews.kinds import Kind
 from catalog.delivery.previews.render import PREVIEW_SIZE, THUMBNAIL_SIZE
-from tests.delivery.previews.conftest import picture
+from tests.support.delivery import picture
 
 MB = 1 << 20
 

@@ -18,7 +18,7 @@ from catalog.corpus import Corpus
 from catalog.delivery.previews.cache import PreviewCache, is_png
 from catalog.delivery.previews.errors import PreviewBusy, PreviewError
 from catalog.delivery.previews.render import THUMBNAIL_SIZE, render
-from tests.delivery.previews.conftest import picture
+from tests.support.delivery import picture
 
 IDENTITY = ("tess-ffilc", "star_lc.fits", "thumbnail", str(THUMBNAIL_SIZE))
 

@@ -26,8 +26,8 @@ from catalog.delivery.previews.render import (
     render,
     thumbnail_of_picture,
 )
-from tests.delivery.previews.conftest import KINDS, picture
 from tests.support.db import shared_path
+from tests.support.delivery import KINDS, picture
 
 KIND = {
     "image": Kind.IMAGE,

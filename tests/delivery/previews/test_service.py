@@ -18,7 +18,7 @@ from catalog.delivery.previews import PreviewBusy, PreviewError, PreviewService,
 from catalog.delivery.previews.budget import Renderer
 from catalog.delivery.previews.cache import PreviewCache
 from catalog.delivery.previews.render import PREVIEW_SIZE, THUMBNAIL_SIZE
-from tests.delivery.previews.conftest import picture
+from tests.support.delivery import picture
 
 
 @pytest.fixture
