@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from catalog.delivery.lookup import graphic_names
 from catalog.delivery.previews.errors import PreviewBudgetExceeded, PreviewBusy, PreviewError
 from catalog.delivery.previews.service import SIZES, PreviewService, PreviewSource, Variant
 
@@ -32,15 +33,27 @@ if TYPE_CHECKING:
 
 LOG_EVERY = 10.0  # seconds between two progress lines when the output is no terminal
 PRODUCTS = sa.text(
-    "SELECT c.hlsp_id, p.file_name, p.file_path, p.dataproduct_type, p.product_type "
+    "SELECT c.hlsp_id, p.file_name, p.obs_id, p.file_path, p.dataproduct_type, p.product_type "
     "FROM hlsp.product p JOIN hlsp.collection c USING (collection_id) "
     "WHERE p.withdrawn_at IS NULL AND (CAST(:hlsp_id AS text) IS NULL OR c.hlsp_id = :hlsp_id) "
     "ORDER BY c.hlsp_id, p.file_name"
 )
 
 
+GRAPHICS = sa.text(
+    "SELECT c.hlsp_id, f.file_name, f.file_path FROM hlsp.companion_file f "
+    "JOIN hlsp.collection c USING (collection_id) WHERE f.role = 'graphic' "
+    "AND (CAST(:hlsp_id AS text) IS NULL OR c.hlsp_id = :hlsp_id)"
+)
+
+
 def products(conn: sa.Connection, collection: str | None = None) -> list[PreviewSource]:
-    """The products to draw: every one not withdrawn, or those of ``collection``."""
+    """The products to draw: every one not withdrawn, or those of ``collection``, each with
+    the collection's own graphic for it when it ships one (as the server matches it)."""
+    graphics = {
+        (r.hlsp_id, r.file_name): Path(r.file_path)
+        for r in conn.execute(GRAPHICS, {"hlsp_id": collection})
+    }
     rows = conn.execute(PRODUCTS, {"hlsp_id": collection}).all()
     return [
         PreviewSource(
@@ -49,6 +62,14 @@ def products(conn: sa.Connection, collection: str | None = None) -> list[Preview
             path=Path(row.file_path),
             dataproduct_type=row.dataproduct_type,
             product_type=row.product_type,
+            shipped=next(
+                (
+                    graphics[(row.hlsp_id, name)]
+                    for name in graphic_names(row.obs_id)
+                    if (row.hlsp_id, name) in graphics
+                ),
+                None,
+            ),
         )
         for row in rows
     ]
