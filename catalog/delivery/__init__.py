@@ -16,6 +16,7 @@ Modules and subpackages:
     download_script  the bash script of curl commands for a list of files
     archives    zip and tar archives streamed as they are written, their length known beforehand
     descriptor  DataLink service descriptors: the one TAP results carry, SODA's in {links}
+    derived     previews, thumbnails and SODA cutouts of a product, behind the same look-up
     previews/   previews and thumbnails: the collection's own graphic, else drawn and cached
     soda/       SODA 1.0 synchronous cutouts (POS, BAND) of images, cubes and spectra
 """

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from catalog.config import BulkSettings
 from catalog.delivery.archives import LAYOUTS, ArchiveResponse, Entry, Layout, member_name
 from catalog.delivery.bulk_ids import BadRequest, BulkRequest, key_of, read_request
 from catalog.delivery.download_script import ScriptFile, comment, download_script, human_bytes
@@ -149,10 +150,10 @@ class BulkEndpoints:
     """The bulk endpoints of one process; ``downloads``: the process's download slots (an
     archive holds one, and one of its own gate, ``HLSP_BULK_ARCHIVES`` wide)."""
 
-    def __init__(self, delivery: Delivery, downloads: Gate) -> None:
+    def __init__(self, delivery: Delivery, downloads: Gate, limits: BulkSettings) -> None:
         self.delivery = delivery
         self.downloads = downloads
-        self.limits = delivery.db.settings.bulk
+        self.limits = limits
         self.archives = Gate("archives", GateLimits(self.limits.archives, 0, 0.0))
 
     def routes(self) -> list[BaseRoute]:
@@ -256,6 +257,6 @@ class BulkEndpoints:
         )
 
 
-def bulk_routes(delivery: Delivery, downloads: Gate) -> list[BaseRoute]:
-    """The bulk endpoints as Starlette routes."""
-    return BulkEndpoints(delivery, downloads).routes()
+def bulk_routes(delivery: Delivery, downloads: Gate, limits: BulkSettings) -> list[BaseRoute]:
+    """The bulk endpoints as Starlette routes (``limits``: the ``HLSP_BULK_*`` settings)."""
+    return BulkEndpoints(delivery, downloads, limits).routes()

@@ -80,6 +80,25 @@ def key_from_path(hlsp_id: str, name: str) -> str | None:
     return parse_key(f"{hlsp_id}/{name}")
 
 
+GRAPHIC_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
+
+def graphic_names(obs_id: str) -> list[str]:
+    """Names of the graphics a collection may ship as a product's preview, best first: MAST
+    asks for one graphic per science product, named as the product (``<obs_id>.png``) or
+    with the product type ``preview`` (``..._v1_drz.fits`` -> ``..._v1_preview.png``)."""
+    stems = [obs_id]
+    head, sep, _ = obs_id.rpartition("_")
+    if sep:
+        stems.append(f"{head}_preview")
+    return [f"{stem}{suffix}" for stem in stems for suffix in GRAPHIC_SUFFIXES]
+
+
+def graphic_keys(file: StoredFile) -> list[str]:
+    """The catalog keys of :func:`graphic_names` for a product."""
+    return [f"{file.hlsp_id}/{name}" for name in graphic_names(file.obs_id)]
+
+
 _COLUMNS = (
     "file_key, kind, product_id, collection_id, hlsp_id, file_name, obs_id, file_path, "
     "file_bytes, file_mtime, media_type, checksum, dataproduct_type, product_type, role"

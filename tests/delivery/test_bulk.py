@@ -28,8 +28,8 @@ from catalog.delivery.download_script import human_bytes
 from catalog.delivery.urls import file_url, publisher_did
 from tests.support.bigfits import big_fits, single_image
 from tests.support.cli import serving
+from tests.support.delivery import Site
 from tests.support.procs import holding, listening_pids, open_files_under
-from tests.support.served import Served
 
 BASH = shutil.which("bash") or "bash"
 AUTHORITY = "ivo://hlsp.example/catalog"
@@ -39,7 +39,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _products(site: Served) -> list[tuple[str, str, str]]:
+def _products(site: Site) -> list[tuple[str, str, str]]:
     """(hlsp_id, file_name, path) of the live products, by collection then name."""
     with site.db.engine.connect() as conn:
         rows = conn.execute(
@@ -52,7 +52,7 @@ def _products(site: Served) -> list[tuple[str, str, str]]:
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-def _sample(site: Served, n: int) -> list[tuple[str, str, str]]:
+def _sample(site: Site, n: int) -> list[tuple[str, str, str]]:
     """``n`` products spread over the collections (round robin)."""
     by: dict[str, list[tuple[str, str, str]]] = {}
     for row in _products(site):
@@ -66,7 +66,7 @@ def _sample(site: Served, n: int) -> list[tuple[str, str, str]]:
     return picked
 
 
-def _ids(site: Served, rows: list[tuple[str, str, str]]) -> list[str]:
+def _ids(site: Site, rows: list[tuple[str, str, str]]) -> list[str]:
     """The three kinds of ID in turn: a publisher DID, a key, an access URL."""
     out = []
     for i, (hlsp, name, _) in enumerate(rows):
@@ -95,7 +95,7 @@ def test_the_bulk_settings_are_bounded() -> None:
 @pytest.mark.skipif(
     shutil.which("bash") is None or shutil.which("curl") is None, reason="bash and curl are needed"
 )
-def test_the_script_downloads_every_file_and_resumes(site: Served, tmp_path: Path) -> None:
+def test_the_script_downloads_every_file_and_resumes(site: Site, tmp_path: Path) -> None:
     rows = _sample(site, 15)
     ids = [*_ids(site, rows), "nosuch/file.fits", "not an id at all"]
     r = httpx.post(site.base + "/bulk/script", data={"ID": ids}, timeout=60)
@@ -152,7 +152,7 @@ def _check_tar(data: bytes, rows: list[tuple[str, str, str]]) -> dict[str, bytes
     return got
 
 
-def test_zip_and_tar_archives_hold_the_files(site: Served, tmp_path: Path) -> None:
+def test_zip_and_tar_archives_hold_the_files(site: Site, tmp_path: Path) -> None:
     rows = _sample(site, 20)
     ids = _ids(site, rows)
     with httpx.Client(timeout=60) as client:
@@ -179,7 +179,7 @@ def test_zip_and_tar_archives_hold_the_files(site: Served, tmp_path: Path) -> No
         assert _check_tar(r.content, rows[:3]) == {}
 
 
-def test_what_is_not_found_or_gone_is_listed_in_missing_txt(site: Served) -> None:
+def test_what_is_not_found_or_gone_is_listed_in_missing_txt(site: Site) -> None:
     rows = _sample(site, 6)
     gone_hlsp, gone_name, gone_path = rows.pop()
     ids = [*_ids(site, rows), f"{gone_hlsp}/{gone_name}", "nosuch/x.fits", "ivo://x?bad"]
@@ -204,7 +204,7 @@ def test_what_is_not_found_or_gone_is_listed_in_missing_txt(site: Served) -> Non
         Path(moved).rename(gone_path)
 
 
-def test_ids_from_a_tap_result_votable_and_csv(site: Served) -> None:
+def test_ids_from_a_tap_result_votable_and_csv(site: Site) -> None:
     service = pyvo.dal.TAPService(site.base + "/tap")
     result = service.search(
         "SELECT TOP 12 obs_publisher_did, access_url, obs_id FROM ivoa.obscore ORDER BY obs_id"
@@ -254,7 +254,7 @@ def test_ids_from_a_tap_result_votable_and_csv(site: Served) -> None:
         assert r.status_code == 400 and "obs_publisher_did" in r.text and "obs_id" in r.text
 
 
-def test_requests_that_name_nothing_usable(site: Served) -> None:
+def test_requests_that_name_nothing_usable(site: Site) -> None:
     big = "a" * 21_000_000
     with httpx.Client(timeout=60) as client:
         for path in ("/bulk/script", "/bulk/archive"):
@@ -311,7 +311,7 @@ def test_requests_that_name_nothing_usable(site: Served) -> None:
 
 
 @pytest.fixture(scope="module")
-def big(site: Served) -> Iterator[tuple[str, str]]:
+def big(site: Site) -> Iterator[tuple[str, str]]:
     """Two large products (~120 MB each, sparse) harvested into the site: (hlsp_id, name)."""
     from catalog.harvest.run import HarvestOptions, harvest
 
@@ -328,7 +328,7 @@ def big(site: Served) -> Iterator[tuple[str, str]]:
     # left in place: later tests of the module may see them
 
 
-def test_limits_and_admission(site: Served, big: tuple[str, str]) -> None:
+def test_limits_and_admission(site: Site, big: tuple[str, str]) -> None:
     hlsp, name = big
     ids = [f"{hlsp}/{name}", f"{hlsp}/{name.replace('big1', 'big2')}"]
     small = [f"{h}/{n}" for h, n, _ in _sample(site, 5)]
@@ -368,7 +368,7 @@ def test_limits_and_admission(site: Served, big: tuple[str, str]) -> None:
 
 
 def test_a_client_that_leaves_mid_archive_leaves_no_open_file(
-    site: Served, big: tuple[str, str]
+    site: Site, big: tuple[str, str]
 ) -> None:
     hlsp, name = big
     port = int(site.base.rsplit(":", 1)[1])
@@ -407,7 +407,7 @@ def test_a_client_that_leaves_mid_archive_leaves_no_open_file(
 
 @pytest.mark.parametrize("kind", ["zip", "tar"])
 def test_a_file_gone_while_the_archive_streams_is_listed_and_the_length_kept(
-    site: Served, big: tuple[str, str], kind: str
+    site: Site, big: tuple[str, str], kind: str
 ) -> None:
     hlsp, name = big
     rows = _sample(site, 3)
