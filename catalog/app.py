@@ -56,6 +56,11 @@ ENDPOINTS = [
         "IVOA DataLink 1.1: a product's file, preview, documentation, "
         "provenance and cutout service, by obs_publisher_did (ID=...)",
     ),
+    (
+        "/bulk/script",
+        "A curl script that downloads many products (ID=... repeated, or a TAP result)",
+    ),
+    ("/bulk/archive", "Many products as one streamed zip or tar (ID=..., format=zip|tar)"),
 ]
 
 
