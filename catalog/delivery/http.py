@@ -12,7 +12,8 @@
   a malformed ``Range`` is ignored. ``If-Range`` with another validator → the whole file.
 - The body is read from the already-open, checked descriptor in chunks of :data:`CHUNK`
   bytes on a worker thread, so memory is flat whatever the size, the event loop never
-  waits on the disk, and the bytes are those of the file that was checked.
+  waits on the disk, and the bytes are those of the file that was checked. A client that
+  disconnects ends the reading (and frees the download slot) at the chunk under way.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Iterable
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
+import anyio
 import anyio.to_thread
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
@@ -158,8 +160,18 @@ class FileResponse:
         return ranges
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # uvicorn's ``send`` returns quietly once the client is gone (ASGI < 2.4): the
+        # response watches for the disconnect itself, or it would read the rest of the file
+        # (any size, holding its download slot) for nobody.
         try:
-            await self._respond(send)
+            async with anyio.create_task_group() as group:
+                group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
+                await self._respond(send)
+                group.cancel_scope.cancel()
+        except BaseExceptionGroup as error:  # one failure (the file shrank...): as itself
+            if len(error.exceptions) == 1:
+                raise error.exceptions[0] from None
+            raise
         finally:
             self.opened.close()
 
@@ -242,6 +254,12 @@ class FileResponse:
                 raise OSError(f"{self.opened.file.file_name} shrank while being sent")
             offset += len(data)
             await send({"type": "http.response.body", "body": data, "more_body": more_after})
+
+
+async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    scope.cancel()
 
 
 async def _start(send: Send, status: int, headers: dict[str, str]) -> None:
