@@ -114,7 +114,12 @@ class PosixStorage:
             return self._roots
 
     def _checked_path(self, file: StoredFile) -> str:
-        real = os.path.realpath(file.path)
+        try:
+            real = os.path.realpath(file.path)
+        except OSError as error:  # a link replaced while it was being resolved (EINVAL)...
+            raise FileUnavailable(
+                "unreadable", f"{file.file_name} cannot be read ({error.strerror})"
+            ) from None
         if not inside(real, self.roots()):
             raise FileUnavailable(
                 "outside",
