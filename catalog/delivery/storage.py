@@ -11,7 +11,8 @@ harvest):
 
 - its real path (every symbolic link resolved) lies inside a directory some harvest was
   given (``hlsp.harvest_root``): a link that leaves the harvested trees is never followed;
-- the resolved path is opened with ``O_NOFOLLOW`` and is a regular file;
+- the resolved path is opened with ``O_NOFOLLOW``, is a regular file, and is where the
+  kernel says the opened file is (on Linux: no directory became a link meanwhile);
 - its size and modification time are those the harvest recorded: a file replaced or
   rewritten since is not the catalogued product, and its bytes are never served as such.
 """
@@ -27,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Protocol
 
 from catalog.delivery.lookup import StoredFile
@@ -93,6 +95,16 @@ def _microseconds(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+def _opened_path(fd: int) -> str | None:
+    """Where the kernel says an open descriptor's file is (Linux ``/proc``; None elsewhere):
+    ``O_NOFOLLOW`` guards the last component only, and a directory of the checked path may
+    have become a link between the check and the open."""
+    try:
+        return str(Path(f"/proc/self/fd/{fd}").readlink())
+    except OSError:
+        return None
+
+
 def inside(path: str, roots: Sequence[str]) -> bool:
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
@@ -145,6 +157,13 @@ class PosixStorage:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise FileUnavailable("gone", f"{file.file_name} is no longer a regular file")
+            opened_at = _opened_path(fd)
+            if opened_at is not None and opened_at != real:
+                raise FileUnavailable(
+                    "outside",
+                    f"{file.file_name} was moved or linked elsewhere while it was opened; "
+                    "it is not served",
+                )
             if info.st_size != file.size or info.st_mtime_ns // 1000 != _microseconds(file.mtime):
                 raise FileUnavailable(
                     "changed",
