@@ -150,13 +150,20 @@ def cutout_endpoint(
             file = await delivery.file(key)
             if file.kind != "product":
                 raise NotDeliverable(f"{file.file_name} is not a product: it cannot be cut")
-            path = Path(await delivery.local_path(file))
+            # the checked file stays open while it is cut, and is cut through its descriptor:
+            # its path opened again could lead elsewhere by then
+            opened = await delivery.open_file(file)
         except NotDeliverable as error:
             raise SodaNotFound(error.message) from None
         except Overloaded as error:
             raise ServiceUnavailable(error.message) from None
         return CutSource(
-            path, file.file_name, file.obs_id, file.dataproduct_type, file.product_type
+            Path(opened.stable_path),
+            file.file_name,
+            file.obs_id,
+            file.dataproduct_type,
+            file.product_type,
+            release=opened.close,
         )
 
     soda = settings.soda

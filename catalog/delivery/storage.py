@@ -72,6 +72,14 @@ class OpenedFile:
     def last_modified_http(self) -> str:
         return format_datetime(self.last_modified.replace(microsecond=0), usegmt=True)
 
+    @property
+    def stable_path(self) -> str:
+        """A path that leads to this very file while it is open, whatever is renamed or
+        linked meanwhile (``/proc/self/fd/N`` on Linux; the checked real path elsewhere):
+        for libraries that open by name (astropy)."""
+        by_descriptor = f"/proc/self/fd/{self.fd}"
+        return by_descriptor if self.fd >= 0 and Path(by_descriptor).exists() else self.real_path
+
     def read(self, offset: int, length: int) -> bytes:
         return os.pread(self.fd, length, offset)
 
