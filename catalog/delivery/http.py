@@ -87,6 +87,7 @@ def _overlapping(ranges: list[tuple[int, int]]) -> bool:
 
 
 def _etags(header: str) -> list[str]:
+    """The entity tags of If-None-Match, for the weak comparison (``W/`` dropped)."""
     return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
 
 
@@ -119,8 +120,8 @@ class FileResponse:
         etag = self.opened.etag
         modified = int(self.opened.last_modified.timestamp())
         if_match = self.request.get("if-match")
-        if if_match is not None:
-            tags = _etags(if_match)
+        if if_match is not None:  # the strong comparison: a weak tag never matches
+            tags = [t.strip() for t in if_match.split(",")]
             if "*" not in tags and etag not in tags:
                 return 412
         elif (since := self.request.get("if-unmodified-since")) is not None:

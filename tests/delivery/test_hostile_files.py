@@ -83,3 +83,17 @@ def test_a_directory_swapped_for_a_link_outside_never_serves_the_outside_file(
                 seen[kind] = seen.get(kind, 0) + 1
         assert client.get(url).content == original
     assert set(seen) <= {"harvested", "404"}, seen
+
+
+def test_if_match_compares_strongly(site: Site) -> None:
+    """RFC 9110 §13.1.1: If-Match uses the strong comparison, so a weak tag never matches."""
+    hlsp, name, _ = _product(site)
+    url = file_url(site.base, hlsp, name)
+    with httpx.Client(timeout=30) as client:
+        etag = client.head(url).headers["etag"]
+        assert client.get(url, headers={"If-Match": etag}).status_code == 200
+        assert client.get(url, headers={"If-Match": f'"x", {etag}'}).status_code == 200
+        weak = client.get(url, headers={"If-Match": f"W/{etag}"})
+        assert weak.status_code == 412
+        # If-None-Match compares weakly: a weak tag of the same value matches
+        assert client.get(url, headers={"If-None-Match": f"W/{etag}"}).status_code == 304
