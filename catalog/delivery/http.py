@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
@@ -39,13 +40,17 @@ _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 
 
 def content_disposition(file_name: str, media_type: str) -> str:
+    """``filename`` in printable ASCII without ``%`` (some clients decode it: RFC 6266
+    appendix D), and ``filename*`` in UTF-8 when they differ; invisible format characters
+    (a right-to-left override shows ``x_\u202etxt.exe`` as ``x_exe.txt``) become ``_``."""
     kind = "inline" if media_type.startswith(INLINE_TYPES) else "attachment"
+    shown = "".join("_" if unicodedata.category(c) == "Cf" else c for c in file_name)
     ascii_name = "".join(
-        c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in file_name
+        c if 32 <= ord(c) < 127 and c not in '"\\;%' else "_" for c in shown
     ).strip()
     header = f'{kind}; filename="{ascii_name or "download"}"'
     if ascii_name != file_name:
-        header += f"; filename*=UTF-8''{quote(file_name, safe='')}"
+        header += f"; filename*=UTF-8''{quote(shown, safe='')}"
     return header
 
 
