@@ -17,6 +17,7 @@ file cannot be drawn: damaged, nothing to draw, past its time or memory budget),
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from catalog.config import Settings
+from catalog.delivery.http import FileResponse as OpenedFileResponse
 from catalog.delivery.lookup import StoredFile, graphic_keys, key_from_path, parse_key
 from catalog.delivery.previews import PreviewBusy, PreviewError, PreviewService, PreviewSource
 from catalog.delivery.service import Delivery, NotDeliverable
@@ -48,6 +50,11 @@ def _text(status: int, message: str, retry_after: int | None = None) -> Response
 async def preview_source(delivery: Delivery, key: str) -> PreviewSource:
     """The preview's source for a catalog key: the product (or a shipped graphic itself)
     and the collection's own graphic for it; NotDeliverable when there is none."""
+    return (await _preview_source(delivery, key))[0]
+
+
+async def _preview_source(delivery: Delivery, key: str) -> tuple[PreviewSource, StoredFile | None]:
+    """:func:`preview_source`, and the shipped graphic's catalogue row (None: drawn)."""
     file = await delivery.file(key)
     if file.kind == "companion" and file.role != "graphic":
         raise NotDeliverable(f"{file.file_name} is not a product: it has no preview")
@@ -65,7 +72,7 @@ async def preview_source(delivery: Delivery, key: str) -> PreviewSource:
             shipped_path = Path(await delivery.local_path(shipped))
         except NotDeliverable:  # the graphic went away: draw from the product
             shipped_path = None
-    return PreviewSource(
+    source = PreviewSource(
         hlsp_id=file.hlsp_id,
         file_name=file.file_name,
         path=path,
@@ -73,19 +80,38 @@ async def preview_source(delivery: Delivery, key: str) -> PreviewSource:
         product_type=file.product_type,
         shipped=shipped_path,
     )
+    return source, (shipped if shipped_path is not None else None)
+
+
+async def _shipped_response(
+    delivery: Delivery, shipped: StoredFile, request: Request
+) -> OpenedFileResponse | None:
+    """The collection's own graphic as the preview, from the descriptor the storage checked
+    (as ``/files`` serves it: a path opened again could lead elsewhere by then); None when
+    it is no longer deliverable (the preview is drawn instead)."""
+    try:
+        opened = await delivery.open_file(shipped)
+    except NotDeliverable:
+        return None
+    return OpenedFileResponse(opened, request.headers, request.method)
 
 
 def preview_endpoint(
     delivery: Delivery, previews: PreviewService, variant: Literal["preview", "thumbnail"]
-) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
+) -> Callable[[Request], Awaitable[Response | OpenedFileResponse]]:
+    async def endpoint(request: Request) -> Response | OpenedFileResponse:
         hlsp_id, name = request.path_params["hlsp_id"], request.path_params["name"]
         key = key_from_path(hlsp_id, name)
-        if key is None:
-            return _text(404, f"No file {hlsp_id}/{name} in the catalog.")
         try:
-            source = await preview_source(delivery, key)
-            picture = await previews.get(source, variant)
+            if key is None:
+                raise NotDeliverable(f"No file {hlsp_id}/{name} in the catalog.")
+            source, shipped = await _preview_source(delivery, key)
+            if variant == "preview" and shipped is not None:
+                served = await _shipped_response(delivery, shipped, request)
+                source = replace(source, shipped=None)  # (drawn if the graphic went away)
+            else:
+                served = None
+            picture = served or await previews.get(source, variant)
         except NotDeliverable as error:
             return _text(404, error.message)
         except Overloaded as error:
@@ -94,16 +120,23 @@ def preview_endpoint(
             return _text(503, str(error), RETRY_AFTER)
         except PreviewError as error:
             return _text(422, str(error))
-        media = PICTURE_TYPES.get(picture.suffix.lower(), "image/png")
-        return FileResponse(
-            picture,
-            media_type=media,
-            headers={"Cache-Control": "private, max-age=3600"},
-            content_disposition_type="inline",
-            filename=f"{Path(source.file_name).stem}_{variant}{picture.suffix.lower()}",
-        )
+        if isinstance(picture, Path):
+            return _drawn_response(picture, source, variant)
+        return picture  # the collection's own graphic
 
     return endpoint
+
+
+def _drawn_response(picture: Path, source: PreviewSource, variant: str) -> Response:
+    """A picture the server drew (its cache's file: written by the server only)."""
+    media = PICTURE_TYPES.get(picture.suffix.lower(), "image/png")
+    return FileResponse(
+        picture,
+        media_type=media,
+        headers={"Cache-Control": "private, max-age=3600"},
+        content_disposition_type="inline",
+        filename=f"{Path(source.file_name).stem}_{variant}{picture.suffix.lower()}",
+    )
 
 
 def cutout_endpoint(
@@ -117,13 +150,20 @@ def cutout_endpoint(
             file = await delivery.file(key)
             if file.kind != "product":
                 raise NotDeliverable(f"{file.file_name} is not a product: it cannot be cut")
-            path = Path(await delivery.local_path(file))
+            # the checked file stays open while it is cut, and is cut through its descriptor:
+            # its path opened again could lead elsewhere by then
+            opened = await delivery.open_file(file)
         except NotDeliverable as error:
             raise SodaNotFound(error.message) from None
         except Overloaded as error:
             raise ServiceUnavailable(error.message) from None
         return CutSource(
-            path, file.file_name, file.obs_id, file.dataproduct_type, file.product_type
+            Path(opened.stable_path),
+            file.file_name,
+            file.obs_id,
+            file.dataproduct_type,
+            file.product_type,
+            release=opened.close,
         )
 
     soda = settings.soda

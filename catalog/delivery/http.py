@@ -12,7 +12,8 @@
   a malformed ``Range`` is ignored. ``If-Range`` with another validator → the whole file.
 - The body is read from the already-open, checked descriptor in chunks of :data:`CHUNK`
   bytes on a worker thread, so memory is flat whatever the size, the event loop never
-  waits on the disk, and the bytes are those of the file that was checked.
+  waits on the disk, and the bytes are those of the file that was checked. A client that
+  disconnects ends the reading (and frees the download slot) at the chunk under way.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
+import anyio
 import anyio.to_thread
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
@@ -37,13 +40,17 @@ _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 
 
 def content_disposition(file_name: str, media_type: str) -> str:
+    """``filename`` in printable ASCII without ``%`` (some clients decode it: RFC 6266
+    appendix D), and ``filename*`` in UTF-8 when they differ; invisible format characters
+    (a right-to-left override shows ``x_\u202etxt.exe`` as ``x_exe.txt``) become ``_``."""
     kind = "inline" if media_type.startswith(INLINE_TYPES) else "attachment"
+    shown = "".join("_" if unicodedata.category(c) == "Cf" else c for c in file_name)
     ascii_name = "".join(
-        c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in file_name
+        c if 32 <= ord(c) < 127 and c not in '"\\;%' else "_" for c in shown
     ).strip()
     header = f'{kind}; filename="{ascii_name or "download"}"'
     if ascii_name != file_name:
-        header += f"; filename*=UTF-8''{quote(file_name, safe='')}"
+        header += f"; filename*=UTF-8''{quote(shown, safe='')}"
     return header
 
 
@@ -85,6 +92,7 @@ def _overlapping(ranges: list[tuple[int, int]]) -> bool:
 
 
 def _etags(header: str) -> list[str]:
+    """The entity tags of If-None-Match, for the weak comparison (``W/`` dropped)."""
     return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
 
 
@@ -117,8 +125,8 @@ class FileResponse:
         etag = self.opened.etag
         modified = int(self.opened.last_modified.timestamp())
         if_match = self.request.get("if-match")
-        if if_match is not None:
-            tags = _etags(if_match)
+        if if_match is not None:  # the strong comparison: a weak tag never matches
+            tags = [t.strip() for t in if_match.split(",")]
             if "*" not in tags and etag not in tags:
                 return 412
         elif (since := self.request.get("if-unmodified-since")) is not None:
@@ -158,8 +166,18 @@ class FileResponse:
         return ranges
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # uvicorn's ``send`` returns quietly once the client is gone (ASGI < 2.4): the
+        # response watches for the disconnect itself, or it would read the rest of the file
+        # (any size, holding its download slot) for nobody.
         try:
-            await self._respond(send)
+            async with anyio.create_task_group() as group:
+                group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
+                await self._respond(send)
+                group.cancel_scope.cancel()
+        except BaseExceptionGroup as error:  # one failure (the file shrank...): as itself
+            if len(error.exceptions) == 1:
+                raise error.exceptions[0] from None
+            raise
         finally:
             self.opened.close()
 
@@ -242,6 +260,12 @@ class FileResponse:
                 raise OSError(f"{self.opened.file.file_name} shrank while being sent")
             offset += len(data)
             await send({"type": "http.response.body", "body": data, "more_body": more_after})
+
+
+async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    scope.cancel()
 
 
 async def _start(send: Send, status: int, headers: dict[str, str]) -> None:

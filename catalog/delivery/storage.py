@@ -11,7 +11,8 @@ harvest):
 
 - its real path (every symbolic link resolved) lies inside a directory some harvest was
   given (``hlsp.harvest_root``): a link that leaves the harvested trees is never followed;
-- the resolved path is opened with ``O_NOFOLLOW`` and is a regular file;
+- the resolved path is opened with ``O_NOFOLLOW``, is a regular file, and is where the
+  kernel says the opened file is (on Linux: no directory became a link meanwhile);
 - its size and modification time are those the harvest recorded: a file replaced or
   rewritten since is not the catalogued product, and its bytes are never served as such.
 """
@@ -27,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Protocol
 
 from catalog.delivery.lookup import StoredFile
@@ -70,6 +72,14 @@ class OpenedFile:
     def last_modified_http(self) -> str:
         return format_datetime(self.last_modified.replace(microsecond=0), usegmt=True)
 
+    @property
+    def stable_path(self) -> str:
+        """A path that leads to this very file while it is open, whatever is renamed or
+        linked meanwhile (``/proc/self/fd/N`` on Linux; the checked real path elsewhere):
+        for libraries that open by name (astropy)."""
+        by_descriptor = f"/proc/self/fd/{self.fd}"
+        return by_descriptor if self.fd >= 0 and Path(by_descriptor).exists() else self.real_path
+
     def read(self, offset: int, length: int) -> bytes:
         return os.pread(self.fd, length, offset)
 
@@ -93,6 +103,16 @@ def _microseconds(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+def _opened_path(fd: int) -> str | None:
+    """Where the kernel says an open descriptor's file is (Linux ``/proc``; None elsewhere):
+    ``O_NOFOLLOW`` guards the last component only, and a directory of the checked path may
+    have become a link between the check and the open."""
+    try:
+        return str(Path(f"/proc/self/fd/{fd}").readlink())
+    except OSError:
+        return None
+
+
 def inside(path: str, roots: Sequence[str]) -> bool:
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
@@ -114,7 +134,12 @@ class PosixStorage:
             return self._roots
 
     def _checked_path(self, file: StoredFile) -> str:
-        real = os.path.realpath(file.path)
+        try:
+            real = os.path.realpath(file.path)
+        except OSError as error:  # a link replaced while it was being resolved (EINVAL)...
+            raise FileUnavailable(
+                "unreadable", f"{file.file_name} cannot be read ({error.strerror})"
+            ) from None
         if not inside(real, self.roots()):
             raise FileUnavailable(
                 "outside",
@@ -140,6 +165,13 @@ class PosixStorage:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise FileUnavailable("gone", f"{file.file_name} is no longer a regular file")
+            opened_at = _opened_path(fd)
+            if opened_at is not None and opened_at != real:
+                raise FileUnavailable(
+                    "outside",
+                    f"{file.file_name} was moved or linked elsewhere while it was opened; "
+                    "it is not served",
+                )
             if info.st_size != file.size or info.st_mtime_ns // 1000 != _microseconds(file.mtime):
                 raise FileUnavailable(
                     "changed",

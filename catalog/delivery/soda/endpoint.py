@@ -65,13 +65,15 @@ RETRY_AFTER = 5  # seconds a client is asked to wait when every slot is taken
 class CutSource:
     """What the endpoint needs of a product: its file (``path``, ``file_name``), its
     ``obs_id`` (names the download), and its ObsCore ``dataproduct_type`` and HLSP
-    ``product_type``."""
+    ``product_type``; ``release`` (when set) frees what keeps ``path`` valid (an open
+    descriptor), once the cut no longer reads it (or is never started)."""
 
     path: Path
     file_name: str
     obs_id: str | None = None
     dataproduct_type: str | None = None
     product_type: str | None = None
+    release: Callable[[], None] | None = None  # called once the cut is done with ``path``
 
 
 Resolver = Callable[[str], Awaitable[CutSource]]
@@ -204,12 +206,16 @@ def soda_endpoint(
     async def run(source: CutSource, soda_request: SodaRequest) -> CutResult:
         nonlocal running
         if running >= slots:
+            if source.release is not None:
+                source.release()
             raise ServiceUnavailable(
                 f"{slots} cutouts are being made; try again in {RETRY_AFTER} seconds"
             )
         loop = asyncio.get_running_loop()
 
         def done(_: Future[CutResult]) -> None:  # on the cut's thread: the counter is the loop's
+            if source.release is not None:
+                source.release()
             with suppress(RuntimeError):  # the loop has closed: nothing is counted any more
                 loop.call_soon_threadsafe(release)
 
