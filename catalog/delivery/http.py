@@ -35,7 +35,17 @@ from catalog.delivery.storage import OpenedFile
 
 CHUNK = 1 << 20
 MAX_RANGES = 16
-INLINE_TYPES = ("text/", "image/")
+# Shown in the browser: plain text and pictures; anything else (HTML, PDF, FITS...) is saved,
+# never rendered from this server's origin.
+INLINE_TYPES = (
+    "text/plain",
+    "text/markdown",
+    "text/csv",
+    "text/x-rst",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+)
 _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 
 

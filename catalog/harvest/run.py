@@ -37,7 +37,7 @@ from catalog.harvest.perfile import GC_THRESHOLD
 from catalog.harvest.progress import Reporter
 from catalog.harvest.records import FileFailure, FileTask
 from catalog.harvest.rules import MemberFacts, check_collection
-from catalog.harvest.walk import Walk, companion_role, media_type
+from catalog.harvest.walk import Walk, companion_role, has_control, media_type
 
 LOCK_KEY = 0x484C5350  # "HLSP": one harvest at a time per catalog
 LOCK_ATTEMPTS = 10  # 0.1 s apart
@@ -406,6 +406,8 @@ class Harvest:
         paths = sorted(p for group in walk.other_files.values() for p in group)
         for path in paths:
             folder, _, name = path.rpartition("/")
+            if has_control(name) or name.startswith("."):
+                continue
             owner = _owner_by_name(name, ids) or _only(by_dir.get(folder, set()))
             real = os.path.realpath(path)
             if owner is None or owner not in ids or not _inside(real, roots):

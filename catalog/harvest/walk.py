@@ -82,7 +82,7 @@ BAD_NAME = rule(
     "HLSP-R112",
     Severity.ERROR,
     "File name the catalog cannot hold",
-    "Rename the file: names must be UTF-8 and must not start with '.'.",
+    "Rename the file: names must be UTF-8, hold no control characters and not start with '.'.",
 )
 OUTSIDE_LINK = rule(
     "HLSP-R113",
@@ -301,6 +301,14 @@ class Walk:
                 Path(path), BAD_NAME, "hidden files (names starting with '.') are not products"
             )
             return None
+        if has_control(name):
+            self._fail(
+                Path(path),
+                BAD_NAME,
+                "the file name holds control characters (tab, newline...): it cannot be "
+                "served or shown safely",
+            )
+            return None
         if manifest is not None:
             if manifest.hlsp_id:
                 directory_id = hlsp_id(manifest.hlsp_id) or directory_id
@@ -329,3 +337,8 @@ def media_type(name: str) -> str:
         if lower.endswith(suffix):
             return media
     return "application/octet-stream"
+
+
+def has_control(name: str) -> bool:
+    """Whether a file name holds a control character (C0, DEL or C1)."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name)

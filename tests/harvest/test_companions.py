@@ -102,3 +102,16 @@ def test_the_query_login_reads_companions_but_not_their_paths(
         conn.execute(sa.text("SET LOCAL ROLE hlsp_tap_reader"))
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
             conn.execute(sa.text("SELECT * FROM hlsp.deliverable_files(ARRAY['x/y'])"))
+
+
+def test_names_with_control_characters_are_refused(database: Database, corpus_root: Path) -> None:
+    product = next(corpus_root.rglob("hlsp_*.fits"))
+    tabbed = product.with_name(product.name.replace("_v", "_x\tv", 1))
+    tabbed.write_bytes(product.read_bytes())
+    (product.parent / "notes\r\nx.txt").write_text("x", encoding="utf-8")
+    summary = run(database, corpus_root)
+    codes = {(f.path, f.code) for f in summary.failures}
+    assert (str(tabbed), "HLSP-R112") in codes
+    names = {r[0] for r in rows(database, "SELECT file_name FROM hlsp.product")}
+    names |= {r[0] for r in rows(database, "SELECT file_name FROM hlsp.companion_file")}
+    assert not any(c in n for n in names for c in "\t\r\n")
