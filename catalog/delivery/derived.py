@@ -16,11 +16,13 @@ file cannot be drawn: damaged, nothing to draw, past its time or memory budget),
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
@@ -28,9 +30,11 @@ from catalog.config import Settings
 from catalog.delivery.http import FileResponse as OpenedFileResponse
 from catalog.delivery.lookup import StoredFile, graphic_keys, key_from_path, parse_key
 from catalog.delivery.previews import PreviewBusy, PreviewError, PreviewService, PreviewSource
+from catalog.delivery.previews.render import PREVIEW_SIZE
 from catalog.delivery.service import Delivery, NotDeliverable
 from catalog.delivery.soda.endpoint import CutSource, soda_endpoint
 from catalog.delivery.soda.errors import ServiceUnavailable, SodaNotFound
+from catalog.delivery.storage import OpenedFile
 from tap import Overloaded
 
 PICTURE_TYPES = {
@@ -93,7 +97,23 @@ async def _shipped_response(
         opened = await delivery.open_file(shipped)
     except NotDeliverable:
         return None
+    if not await run_in_threadpool(_small_picture, opened):
+        opened.close()  # larger than a preview, or not a picture: drawn from the data instead
+        return None
     return OpenedFileResponse(opened, request.headers, request.method)
+
+
+def _small_picture(opened: OpenedFile) -> bool:
+    """Whether a shipped graphic is a picture of at most PREVIEW_SIZE pixels a side (read
+    from its first bytes: PNG, GIF and JPEG say their size up front)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(opened.read(0, 1 << 16))) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return False
+    return 0 < max(width, height) <= PREVIEW_SIZE
 
 
 def preview_endpoint(

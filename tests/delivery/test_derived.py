@@ -132,3 +132,20 @@ def test_pyvo_cuts_an_image_by_its_publisher_did(site: Site, tmp_path: Path) -> 
         assert r.status_code == 404 and r.text.startswith("UsageError")
         r = client.get(site.base + "/soda/sync", params={"ID": "ivo://x?../../etc/passwd"})
         assert r.status_code == 404
+
+
+def test_a_shipped_graphic_larger_than_a_preview_is_not_sent_as_one(site: Site) -> None:
+    from PIL import Image
+
+    hlsp, name, path, _ = _products(
+        site, "p.dataproduct_type = 'timeseries' AND p.file_name LIKE '%.fits'"
+    )[0]
+    stem = name.removesuffix(".gz").removesuffix(".fits")
+    big = io.BytesIO()
+    Image.new("L", (3000, 200), 90).save(big, format="PNG")
+    Path(path).with_name(stem + ".png").write_bytes(big.getvalue())
+    harvest(site.db, HarvestOptions(paths=[site.root], jobs=1, progress=False))
+    with httpx.Client(timeout=120) as client:
+        r = client.get(preview_url(site.base, hlsp, name))
+    assert r.status_code == 200 and r.content != big.getvalue(), r.text
+    assert max(picture(r.content).size) <= 1024
