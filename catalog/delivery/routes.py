@@ -1,10 +1,12 @@
 """The delivery endpoints, as Starlette routes over one :class:`Delivery`.
 
     GET|HEAD /files/<hlsp_id>/<name>    the harvested file (catalog.delivery.http)
+    GET|POST /datalink/links?ID=...     DataLink 1.1 {links} (catalog.delivery.datalink)
 
-Errors are short plain-text bodies with the status that says what happened: 404 for an
-unknown, withdrawn, vanished or changed file, 503 with ``Retry-After`` when the process's
-delivery gate or its download slots are full.
+Errors of the file routes are short plain-text bodies with the status that says what
+happened: 404 for an unknown, withdrawn, vanished or changed file, 503 with ``Retry-After``
+when the process's delivery gate or its download slots are full. DataLink answers in DALI
+error documents (VOTable) instead, and an unknown ID with an error row.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from catalog.delivery.datalink import datalink_routes
 from catalog.delivery.http import FileResponse
 from catalog.delivery.lookup import key_from_path
 from catalog.delivery.service import Delivery, NotDeliverable
@@ -63,4 +66,7 @@ def delivery_routes(delivery: Delivery, downloads: Gate) -> list[BaseRoute]:
             raise
         return _Held(FileResponse(opened, request.headers, request.method), slot)
 
-    return [Route("/files/{hlsp_id}/{name}", files, methods=["GET", "HEAD"])]
+    return [
+        Route("/files/{hlsp_id}/{name}", files, methods=["GET", "HEAD"]),
+        *datalink_routes(delivery),
+    ]
