@@ -12,6 +12,7 @@ from catalog.corpus import Corpus, generate_corpus
 from catalog.db import Database
 from catalog.harvest.run import HarvestOptions, harvest
 from tests.support.cli import serving
+from tests.support.vocabularies import offline_vocabularies
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,10 @@ def site(module_database: Database, tmp_path_factory: pytest.TempPathFactory) ->
     assert summary.added > 0
     with serving("serve", env={"HLSP_DATABASE_URL": module_database.url}) as base:
         yield Site(base, module_database, corpus)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def vocabularies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """pyvo's DataLink calls read datalink/core: from its own copy, not the network."""
+    with offline_vocabularies(tmp_path_factory.mktemp("astropy-cache")):
+        yield
