@@ -185,16 +185,19 @@ def parse_request(pairs: Sequence[tuple[str, str]]) -> LinksRequest:
 # -- the document ---------------------------------------------------------------------------
 
 
-def _td(value: str | int | bool | None) -> str:
-    if value is None:
-        return "<TD/>"
-    if isinstance(value, bool):
-        return "<TD>true</TD>" if value else "<TD>false</TD>"
-    return f"<TD>{escape(_clean(str(value)))}</TD>"
+def _text(value: str) -> str:
+    """Character data: markup escaped, characters XML 1.0 cannot carry as ``?``."""
+    if _XML_ILLEGAL.search(value):
+        value = _XML_ILLEGAL.sub("?", value)
+    if "&" in value or "<" in value or ">" in value:
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
 
 
-def _row(link: Link) -> str:
-    values = (
+def _row(link: Link, cells: dict[str, str]) -> str:
+    """One TR; ``cells`` remembers the cells of repeated texts (IDs, types, semantics)."""
+    out = ["<TR>"]
+    for value in (
         link.id,
         link.access_url,
         link.service_def,
@@ -202,13 +205,21 @@ def _row(link: Link) -> str:
         link.semantics,
         link.description,
         link.content_type,
-        link.content_length,
-        link.content_qualifier,
-        link.local_semantics,
-        link.link_auth,
-        link.link_authorized,
-    )
-    return "<TR>" + "".join(_td(v) for v in values) + "</TR>\n"
+    ):
+        if value is None:
+            out.append("<TD/>")
+            continue
+        cell = cells.get(value)
+        if cell is None:
+            cell = cells[value] = f"<TD>{_text(value)}</TD>"
+        out.append(cell)
+    out.append("<TD/>" if link.content_length is None else f"<TD>{link.content_length}</TD>")
+    for value in (link.content_qualifier, link.local_semantics, link.link_auth):
+        out.append("<TD/>" if value is None else f"<TD>{_text(value)}</TD>")
+    flag = link.link_authorized
+    out.append("<TD/>" if flag is None else "<TD>true</TD>" if flag else "<TD>false</TD>")
+    out.append("</TR>\n")
+    return "".join(out)
 
 
 def _field(name: str, datatype: str, arraysize: str | None, ucd: str, unit: str | None) -> str:
@@ -234,7 +245,8 @@ def document(rows: Sequence[Link], overflow: bool, resources: Iterable[str]) -> 
             + f"><DESCRIPTION>{escape(description)}</DESCRIPTION></FIELD>\n"
         )
     parts.append("<DATA><TABLEDATA>\n")
-    parts.extend(_row(link) for link in rows)
+    cells: dict[str, str] = {}
+    parts.extend(_row(link, cells) for link in rows)
     parts.append("</TABLEDATA></DATA>\n</TABLE>\n")
     if overflow:
         parts.append('<INFO name="QUERY_STATUS" value="OVERFLOW"/>\n')

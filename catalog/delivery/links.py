@@ -136,12 +136,12 @@ _COMPANIONS = sa.text(
     "(SELECT w.cid, w.stem FROM unnest(CAST(:cids AS integer[]), CAST(:stems AS text[])) "
     "AS w(cid, stem))) ORDER BY f.collection_id, f.file_name LIMIT :limit"
 )
+# (the pairs are matched in Python: obs_id's index, no join with an unnest of pairs)
 _SIBLINGS = sa.text(
-    "SELECT c.hlsp_id, p.file_name, p.collection_id, p.obs_id "
-    "FROM unnest(CAST(:cids AS integer[]), CAST(:obs AS text[])) AS w(cid, obs) "
-    "JOIN hlsp.product p ON p.obs_id = w.obs AND p.collection_id = w.cid "
+    "SELECT c.hlsp_id, p.file_name, p.collection_id, p.obs_id FROM hlsp.product p "
     "JOIN hlsp.collection c ON c.collection_id = p.collection_id "
-    "WHERE p.withdrawn_at IS NULL ORDER BY p.collection_id, p.obs_id, p.file_name LIMIT :limit"
+    "WHERE p.obs_id = ANY(:obs) AND p.collection_id = ANY(:cids) AND p.withdrawn_at IS NULL "
+    "ORDER BY p.collection_id, p.obs_id, p.file_name LIMIT :limit"
 )
 _INPUTS = sa.text(
     "SELECT product_id, kind, identifier, telescope, instrument, program_id "
@@ -209,9 +209,11 @@ def _read_neighbours(
     )
     for hlsp_id, name, cid, stem, role in rows:
         places[f"{hlsp_id}/{name}"] = ("readme" if role == "readme" else "beside", cid, stem)
-    rows = conn.execute(_SIBLINGS, {"cids": cids, "obs": stems, "limit": ROWS_PER_STATEMENT})
-    for hlsp_id, name, cid, obs in rows:
-        places.setdefault(f"{hlsp_id}/{name}", ("sibling", cid, obs))
+    wanted = set(observations)
+    params = {"cids": sorted(set(cids)), "obs": sorted(set(stems)), "limit": ROWS_PER_STATEMENT}
+    for hlsp_id, name, cid, obs in conn.execute(_SIBLINGS, params):
+        if (cid, obs) in wanted:
+            places.setdefault(f"{hlsp_id}/{name}", ("sibling", cid, obs))
     return places
 
 
