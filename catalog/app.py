@@ -9,6 +9,7 @@ adds the security headers.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import logging
@@ -27,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from catalog import __version__
 from catalog.db import Database
 from catalog.delivery.datalink import MAX_BODY as DATALINK_MAX_BODY
+from catalog.delivery.previews import PreviewService
 from catalog.delivery.routes import delivery_routes
 from catalog.delivery.service import Delivery
 from catalog.graphql.endpoint.ide import STATIC_DIR
@@ -151,14 +153,20 @@ def create_app(db: Database) -> Starlette:
 
     tap = build_tap(db, gates=gates, budget=budget)
     delivery = Delivery(db, gate=gates.delivery, public_url=db.settings.public_url)
+    previews = PreviewService.from_settings(db.settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(tap.start)
+        # the drawing processes start in the background (seconds), not on a first request
+        prestart = asyncio.get_running_loop().run_in_executor(None, previews.renderer.prestart)
         try:
             yield
         finally:
             await run_in_threadpool(tap.stop)
+            with contextlib.suppress(Exception):
+                await prestart
+            previews.close()
 
     guard = Middleware(
         RequestGuard,
@@ -177,7 +185,7 @@ def create_app(db: Database) -> Starlette:
             Route("/health", health),
             Mount("/tap", app=tap.app()),
             _graphql_route(db, gates.graphql),
-            *delivery_routes(delivery, gates.downloads),
+            *delivery_routes(delivery, gates.downloads, previews, db.settings),
             # files the pages load (GraphiQL's scripts: catalog.graphql.endpoint.ide), never the
             # internet
             Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
@@ -189,6 +197,7 @@ def create_app(db: Database) -> Starlette:
     app.state.tap = tap
     app.state.gates = gates
     app.state.delivery = delivery
+    app.state.previews = previews
     return app
 
 

@@ -446,6 +446,47 @@ def harvest(  # noqa: PLR0917 (click passes options positionally)
     sys.exit(summary.exit_code)
 
 
+@main.command()
+@click.option("--collection", metavar="ID", help="Only the products of this collection.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Drawings at once [default: HLSP_PREVIEW_WORKERS].",
+)
+@click.option("--force", is_flag=True, help="Draw again what is cached or remembered as failed.")
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Progress bar on a terminal.",
+)
+@click.pass_context
+@expected_errors
+def previews(
+    ctx: click.Context, collection: str | None, jobs: int | None, force: bool, progress: bool
+) -> None:
+    """Draw the previews and thumbnails of the catalog's products into the server's cache.
+
+    Exit status: 0 every product has its previews or a reason it cannot (printed); 1 some
+    ran past their time or memory budget or found no free slot; 2 usage error or the
+    database unreachable; 130 interrupted.
+    """
+    from catalog.delivery.previews.batch import products, run
+
+    database = _database(ctx)
+    _ensure_ready(database)
+    with database.engine.connect() as conn:
+        sources = products(conn, collection)
+    if collection is not None and not sources:
+        raise click.BadParameter(
+            f"no product of a collection {collection!r} in the catalog", param_hint="--collection"
+        )
+    settings: Settings = ctx.obj["settings"]
+    sys.exit(run(settings, sources, jobs=jobs, force=force, progress=progress, out=out, err=err))
+
+
 def _ensure_ready(database: Database) -> None:
     """:meth:`Database.ensure_ready`, with the embedded cluster's files out of this account's
     reach (a data directory made by another user, its modes changed) said in one message

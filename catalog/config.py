@@ -2,9 +2,10 @@
 
 Every setting is read here, once, into one frozen :class:`Settings` with typed sections
 (:class:`ServingSettings`, :class:`TapSettings`, :class:`TapUploadSettings`,
-:class:`GraphQLSettings`, :class:`EmbeddedSettings`, :class:`HarvestSettings`); the command
-line reads and checks them when it starts (a bad value is one :class:`ConfigError`, HLSP-001,
-naming the variable and what it expects) and hands the object down. No other module of
+:class:`GraphQLSettings`, :class:`EmbeddedSettings`, :class:`HarvestSettings`,
+:class:`PreviewSettings`, :class:`SodaSettings`); the command line reads and checks them
+when it starts (a bad value is one :class:`ConfigError`, HLSP-001, naming the variable and
+what it expects) and hands the object down. No other module of
 ``catalog`` or ``tap`` reads ``HLSP_*`` variables (a test holds it); ``tap`` receives its
 :class:`~tap.config.TapConfig` from :mod:`catalog.tap_service`.
 
@@ -91,6 +92,14 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HLSP_GRAPHQL_STATEMENT_TIMEOUT", "graphql.statement_timeout_ms"),
     Variable("HLSP_GRAPHQL_REQUEST_TIMEOUT", "graphql.request_timeout_ms"),
     Variable("HLSP_GRAPHQL_INTROSPECTION", "graphql.introspection"),
+    Variable("HLSP_PREVIEW_DIR", "previews.directory", "`<data dir>/previews`"),
+    Variable("HLSP_PREVIEW_CACHE_BYTES", "previews.cache_bytes", "1 GB"),
+    Variable("HLSP_PREVIEW_TIMEOUT", "previews.timeout"),
+    Variable("HLSP_PREVIEW_MEMORY", "previews.memory", "1 GB"),
+    Variable("HLSP_PREVIEW_WORKERS", "previews.workers"),
+    Variable("HLSP_SODA_MAX_BYTES", "soda.max_bytes", "256 MB"),
+    Variable("HLSP_SODA_SLOTS", "soda.slots"),
+    Variable("HLSP_SODA_TIMEOUT", "soda.timeout"),
     Variable("HLSP_TEST_DATABASE_URL", "", "—"),  # read by the tests and benchmarks
 )
 KNOWN = frozenset(v.name for v in VARIABLES)
@@ -410,6 +419,59 @@ class HarvestSettings:
         return cls(native=_Env(env).text("HLSP_NO_NATIVE") in {None, "0"})
 
 
+@dataclass(frozen=True)
+class PreviewSettings:
+    """Previews and thumbnails (``HLSP_PREVIEW_*``): ``directory``, where drawn previews are
+    cached (None: ``previews/`` in the data directory), shared by the server processes and
+    ``hlsp previews``; ``cache_bytes``, the cache's bound (least recently used previews go
+    first); ``timeout``, seconds one drawing may take; ``memory``, bytes one drawing may use
+    beyond its process's libraries; ``workers``, drawings at once per server process (each
+    in a child process of its own)."""
+
+    directory: str | None = None
+    cache_bytes: int = 1 << 30
+    timeout: float = 20.0
+    memory: int = 1 << 30
+    workers: int = 2
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> PreviewSettings:
+        read = _Env(env)
+        env_ = "HLSP_PREVIEW_"
+        return cls(
+            directory=read.text(env_ + "DIR"),
+            cache_bytes=read.integer(env_ + "CACHE_BYTES", cls.cache_bytes, 1 << 20, 1 << 44),
+            timeout=read.number(env_ + "TIMEOUT", cls.timeout, 0.1, 3600),
+            memory=read.integer(env_ + "MEMORY", cls.memory, 64 << 20, 1 << 40),
+            workers=read.integer(env_ + "WORKERS", cls.workers, 1, 64),
+        )
+
+    def cache_dir(self, data_dir: Path) -> Path:
+        """Where the previews are cached: ``directory``, else ``previews/`` in ``data_dir``."""
+        return Path(self.directory).expanduser() if self.directory else data_dir / "previews"
+
+
+@dataclass(frozen=True)
+class SodaSettings:
+    """SODA cutouts (``HLSP_SODA_*``): ``max_bytes``, the size a cutout may have (a larger one
+    is refused with a UsageError before any pixel is read); ``slots``, cuts made at once per
+    server process (past them a request gets 503 with Retry-After); ``timeout``, seconds one
+    cut may take before its client is answered 503."""
+
+    max_bytes: int = 256 * 1024 * 1024
+    slots: int = 2
+    timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SodaSettings:
+        read = _Env(env)
+        return cls(
+            max_bytes=read.integer("HLSP_SODA_MAX_BYTES", cls.max_bytes, 1 << 16, 1 << 40),
+            slots=read.integer("HLSP_SODA_SLOTS", cls.slots, 1, 64),
+            timeout=read.number("HLSP_SODA_TIMEOUT", cls.timeout, 1, 3600),
+        )
+
+
 def _origins(raw: str | None) -> tuple[str, ...]:
     if raw is None:
         return ("*",)
@@ -431,7 +493,8 @@ class Settings:
     ``/graphql`` and ``/tap`` from a browser; ``*`` for any.
     The sections: ``serving`` (processes, admission, slow clients), ``tap`` (TAP limits),
     ``tap_uploads``, ``graphql`` (GraphQL limits), ``embedded_cluster`` (the private cluster),
-    ``harvest``.
+    ``harvest``, ``previews`` (the previews' cache and drawing budget), ``soda`` (SODA
+    cutouts).
     """
 
     database_url: str | None = None
@@ -445,6 +508,8 @@ class Settings:
     graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
     embedded_cluster: EmbeddedSettings = field(default_factory=EmbeddedSettings)
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
+    previews: PreviewSettings = field(default_factory=PreviewSettings)
+    soda: SodaSettings = field(default_factory=SodaSettings)
     cors_origins: tuple[str, ...] = ("*",)
 
     @classmethod
@@ -464,6 +529,8 @@ class Settings:
             graphql=GraphQLSettings.from_env(env),
             embedded_cluster=EmbeddedSettings.from_env(env),
             harvest=HarvestSettings.from_env(env),
+            previews=PreviewSettings.from_env(env),
+            soda=SodaSettings.from_env(env),
             cors_origins=_origins(read.text("HLSP_CORS_ORIGINS")),
         )
         settings.validate()

@@ -18,6 +18,7 @@ from catalog.config import (
     EmbeddedSettings,
     GraphQLSettings,
     HarvestSettings,
+    PreviewSettings,
     ServingSettings,
     Settings,
     TapSettings,
@@ -151,6 +152,20 @@ def test_the_embedded_cluster_and_harvest_sections() -> None:
     assert HarvestSettings.from_env({"HLSP_NO_NATIVE": "0"}).native is True
 
 
+def test_the_previews_section() -> None:
+    env = {
+        "HLSP_PREVIEW_DIR": "/var/cache/hlsp-previews",
+        "HLSP_PREVIEW_CACHE_BYTES": "2097152",
+        "HLSP_PREVIEW_TIMEOUT": "2.5",
+        "HLSP_PREVIEW_MEMORY": "134217728",
+        "HLSP_PREVIEW_WORKERS": "3",
+    }
+    previews = PreviewSettings.from_env(env)
+    assert previews == PreviewSettings("/var/cache/hlsp-previews", 2 << 20, 2.5, 128 << 20, 3)
+    assert previews.cache_dir(Path("/srv/hlsp")) == Path("/var/cache/hlsp-previews")
+    assert PreviewSettings().cache_dir(Path("/srv/hlsp")) == Path("/srv/hlsp/previews")
+
+
 def test_the_general_settings() -> None:
     settings = Settings.from_env(
         {
@@ -206,6 +221,8 @@ def test_the_server_processes_get_the_command_lines_choices() -> None:
             r"HLSP_GRAPHQL_MAX_PAGE_SIZE must lie in \[1, 100000\]",
         ),
         ({"HLSP_GRAPHQL_INTROSPECTION": "maybe"}, "HLSP_GRAPHQL_INTROSPECTION must be on or off"),
+        ({"HLSP_PREVIEW_TIMEOUT": "nan"}, r"HLSP_PREVIEW_TIMEOUT must lie in \[0.1, 3600\]"),
+        ({"HLSP_PREVIEW_MEMORY": "1000"}, r"HLSP_PREVIEW_MEMORY must lie in \[67108864, "),
         ({"HLSP_DATABASE_URL": "mysql://x@y/z"}, "HLSP_DATABASE_URL must be a PostgreSQL URL"),
         ({"HLSP_PUBLIC_URL": "archive.example"}, "HLSP_PUBLIC_URL must be an http"),
         ({"HLSP_CORS_ORIGINS": "portal.example"}, "HLSP_CORS_ORIGINS must be"),
@@ -273,6 +290,7 @@ SAMPLES = {
     "HLSP_PG_USER": "pg",
     "HLSP_NO_NATIVE": "1",
     "HLSP_SPOOL_DIR": "/var/spool/hlsp",
+    "HLSP_PREVIEW_DIR": "/var/cache/hlsp-previews",
     "HLSP_TAP_UPLOAD_ALLOW": "10.0.0.0/8",
     "HLSP_GRAPHQL_INTROSPECTION": "off",
 }

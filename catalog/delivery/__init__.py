@@ -12,6 +12,7 @@ Modules and subpackages:
     routes      the delivery endpoints as Starlette routes
     urls        the URLs of a product's file, preview, DataLink, cutouts on this server
     descriptor  DataLink service descriptors: the one TAP results carry, SODA's in {links}
+    derived     previews, thumbnails and SODA cutouts of a product, behind the same look-up
     links       the DataLink rows of products: what each links to, from the catalog's relations
     datalink    DataLink 1.1 {links}: parameters, the VOTable of links, the endpoint
     previews/   previews and thumbnails: the collection's own graphic, else drawn and cached

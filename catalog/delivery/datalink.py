@@ -28,16 +28,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from catalog.delivery.descriptor import DATALINK_LINKS, SODA_SYNC, service_descriptor
-from catalog.delivery.links import (
-    Link,
-    Related,
-    cutout_inputs,
-    links_of,
-    load_related,
-    offers_cutout,
-)
+from catalog.delivery.links import Link, Related, links_of, load_related
 from catalog.delivery.lookup import StoredFile, parse_key
 from catalog.delivery.service import Delivery
+from catalog.delivery.soda.descriptor import inputs as cutout_inputs
+from catalog.delivery.soda.descriptor import offers_cutout
 from catalog.delivery.urls import public_base, publisher_did, soda_endpoint
 from tap import VOTABLE, Overloaded, error_document
 
@@ -292,7 +287,13 @@ def build(
         if ref is None and file.kind == "product" and offers_cutout(file.dataproduct_type):
             shape = related.shapes.get(file.product_id or -1)
             did = (shape and shape.did) or publisher_did(authority, file.hlsp_id, file.file_name)
-            inputs = cutout_inputs(did, file.dataproduct_type, shape)
+            inputs = cutout_inputs(
+                did,
+                file.dataproduct_type,
+                footprint=shape.footprint if shape else None,
+                circle=shape.circle if shape else None,
+                wavelengths=shape.wavelengths if shape else None,
+            )
             if inputs:
                 ref = descriptors[key] = f"soda-{len(descriptors) + 1}"
                 resources[ref] = service_descriptor(

@@ -1,11 +1,12 @@
 """The DataLink rows of products: what each one links to, from the catalog's relations.
 
 For the found files of a ``{links}`` request, :func:`load_related` reads every relation of
-all of them together — one statement per relation (collections, companion files, products
-of the same observation, provenance inputs, footprints and wavelength ranges), then one
-look-up of the related files through ``hlsp.deliverable_files`` (so a file the caller may
-not have is never linked) — and :func:`links_of` turns one product and those relations into
-its rows, in the IVOA ``datalink/core`` vocabulary:
+all of them together — one statement per relation (collections, provenance inputs,
+footprints and wavelength ranges), then the related files through the delivery look-up
+(:meth:`~catalog.delivery.lookup.Deliverables.neighbours`: READMEs, files beside, products
+of the same observation, inputs that are files here; so a file the caller may not have is
+never linked) — and :func:`links_of` turns one product and those relations into its rows,
+in the IVOA ``datalink/core`` vocabulary:
 
 - ``#this``: the file itself, typed and sized, qualified by its product type (``#image``...);
 - ``#preview``, ``#thumbnail``: PNGs drawn (or the collection's own graphic) by this server;
@@ -16,21 +17,21 @@ its rows, in the IVOA ``datalink/core`` vocabulary:
   HST/JWST/TESS file by its MAST download URL, a program by its STScI page, anything else by
   a MAST search for its identifier;
 - ``#cutout``: images, cubes and spectra, a SODA service descriptor in the same document
-  (:func:`cutout_inputs` declares its inputs).
+  (:func:`catalog.delivery.soda.descriptor.inputs` declares its inputs).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 
-from catalog.delivery.descriptor import InputParam
 from catalog.delivery.lookup import Deliverables, StoredFile, parse_key
+from catalog.delivery.soda.descriptor import offers_cutout
 from catalog.delivery.urls import file_url, preview_url, thumbnail_url
 
 MAX_RELATED = 50  # companions and same-observation products linked per product
@@ -40,8 +41,6 @@ ROWS_PER_STATEMENT = 20_000  # a relation's statement answers at most this many 
 PRODUCT_TYPES = frozenset(
     {"image", "cube", "spectrum", "sed", "timeseries", "visibility", "event", "measurements"}
 )
-SPATIAL = frozenset({"image", "cube"})
-SPECTRAL = frozenset({"cube", "spectrum"})
 
 MAST_SEARCH = "https://mast.stsci.edu/portal/Mashup/Clients/Mast/Portal.html"
 MAST_DOWNLOAD = "https://mast.stsci.edu/api/v0.1/Download/file"
@@ -129,20 +128,6 @@ _DOCUMENTS = sa.text(
     "SELECT collection_id, hlsp_id, title, doi, landing_url, reference_paper "
     "FROM hlsp.collection WHERE collection_id = ANY(:ids)"
 )
-_COMPANIONS = sa.text(
-    "SELECT c.hlsp_id, f.file_name, f.collection_id, f.stem, f.role "
-    "FROM hlsp.companion_file f JOIN hlsp.collection c USING (collection_id) "
-    "WHERE f.collection_id = ANY(:ids) AND (f.role = 'readme' OR (f.collection_id, f.stem) IN "
-    "(SELECT w.cid, w.stem FROM unnest(CAST(:cids AS integer[]), CAST(:stems AS text[])) "
-    "AS w(cid, stem))) ORDER BY f.collection_id, f.file_name LIMIT :limit"
-)
-# (the pairs are matched in Python: obs_id's index, no join with an unnest of pairs)
-_SIBLINGS = sa.text(
-    "SELECT c.hlsp_id, p.file_name, p.collection_id, p.obs_id FROM hlsp.product p "
-    "JOIN hlsp.collection c ON c.collection_id = p.collection_id "
-    "WHERE p.obs_id = ANY(:obs) AND p.collection_id = ANY(:cids) AND p.withdrawn_at IS NULL "
-    "ORDER BY p.collection_id, p.obs_id, p.file_name LIMIT :limit"
-)
 _INPUTS = sa.text(
     "SELECT product_id, kind, identifier, telescope, instrument, program_id "
     "FROM hlsp.provenance_input WHERE product_id = ANY(:ids) "
@@ -165,24 +150,20 @@ def load_related(engine: sa.Engine, found: Iterable[StoredFile]) -> Related:
         return related
     with engine.connect() as conn:
         _read_documents(conn, products, related)
-        places = _read_neighbours(conn, products)
         inputs_here = _read_inputs(conn, products, related)
         cut = [p.product_id for p in products if offers_cutout(p.dataproduct_type)]
         if cut:
             for row in conn.execute(_SHAPES, {"ids": cut}).mappings():
                 related.shapes[row["product_id"]] = _shape(row)
         conn.rollback()
-    wanted = set(places) | inputs_here
-    related.files = Deliverables(engine).find(wanted) if wanted else {}
-    for key, (relation, cid, stem) in places.items():
-        file = related.files.get(key)
-        if file is None:
-            continue
-        if relation == "readme":
-            related.readmes.setdefault(cid, []).append(file)
+    observations = {(p.collection_id, p.obs_id) for p in products if p.collection_id}
+    neighbours, related.files = Deliverables(engine).neighbours(observations, inputs_here)
+    for n in neighbours:
+        if n.relation == "readme":
+            related.readmes.setdefault(n.collection_id, []).append(n.file)
         else:
-            group = related.beside if relation == "beside" else related.siblings
-            group.setdefault((cid, stem), []).append(file)
+            group = related.beside if n.relation == "beside" else related.siblings
+            group.setdefault((n.collection_id, n.obs_id), []).append(n.file)
     return related
 
 
@@ -192,29 +173,6 @@ def _read_documents(conn: sa.Connection, products: list[StoredFile], related: Re
         related.documents[row["collection_id"]] = Documents(
             row["hlsp_id"], row["title"], row["doi"], row["landing_url"], row["reference_paper"]
         )
-
-
-def _read_neighbours(
-    conn: sa.Connection, products: list[StoredFile]
-) -> dict[str, tuple[str, int, str]]:
-    """key -> (relation, collection, obs_id) of the READMEs, the files beside the products
-    and the products of the same observations."""
-    observations = sorted({(p.collection_id, p.obs_id) for p in products if p.collection_id})
-    cids = [c for c, _ in observations]
-    stems = [o for _, o in observations]
-    places: dict[str, tuple[str, int, str]] = {}
-    rows = conn.execute(
-        _COMPANIONS,
-        {"ids": sorted(set(cids)), "cids": cids, "stems": stems, "limit": ROWS_PER_STATEMENT},
-    )
-    for hlsp_id, name, cid, stem, role in rows:
-        places[f"{hlsp_id}/{name}"] = ("readme" if role == "readme" else "beside", cid, stem)
-    wanted = set(observations)
-    params = {"cids": sorted(set(cids)), "obs": sorted(set(stems)), "limit": ROWS_PER_STATEMENT}
-    for hlsp_id, name, cid, obs in conn.execute(_SIBLINGS, params):
-        if (cid, obs) in wanted:
-            places.setdefault(f"{hlsp_id}/{name}", ("sibling", cid, obs))
-    return places
 
 
 def _read_inputs(conn: sa.Connection, products: list[StoredFile], related: Related) -> set[str]:
@@ -462,71 +420,3 @@ def archive_url(item: Input) -> tuple[str, str]:
         f"{MAST_SEARCH}?{urlencode({'searchQuery': ident})}",
         f"Input {item.kind} {ident} (MAST search)",
     )
-
-
-# -- the SODA descriptor's inputs -----------------------------------------------------------
-
-
-def _numbers(values: Sequence[float]) -> str:
-    return " ".join(f"{v:.10g}" for v in values)
-
-
-def offers_cutout(dataproduct_type: str | None) -> bool:
-    return dataproduct_type in SPATIAL | SPECTRAL
-
-
-def cutout_inputs(did: str, dataproduct_type: str | None, shape: Shape | None) -> list[InputParam]:
-    """The SODA 1.0 inputs of a product's ``#cutout`` descriptor (§3.3): ID bound to its DID;
-    POS, CIRCLE, POLYGON for images and cubes, BAND for cubes and spectra, with ``VALUES``
-    from its footprint and wavelength range where known. Empty: no cutout."""
-    if not offers_cutout(dataproduct_type):
-        return []
-    shape = shape or Shape()
-    params = [InputParam("ID", ucd="meta.id;meta.dataset", value=did)]
-    if dataproduct_type in SPATIAL:
-        circle = _numbers(shape.circle) if shape.circle else None
-        outline = _numbers([c for v in shape.footprint for c in v]) if shape.footprint else None
-        params += [
-            InputParam(
-                "POS",
-                ucd="pos.outline;obs",
-                description="Region to cut out: CIRCLE ra dec radius, RANGE ra1 ra2 dec1 dec2 "
-                "or POLYGON ra1 dec1 ... (ICRS degrees)",
-            ),
-            InputParam(
-                "CIRCLE",
-                datatype="double",
-                arraysize="3",
-                xtype="circle",
-                unit="deg",
-                ucd="phys.angArea;obs",
-                description="A circle to cut out (ra dec radius, ICRS degrees)",
-                maximum=circle,
-            ),
-            InputParam(
-                "POLYGON",
-                datatype="double",
-                arraysize="*",
-                xtype="polygon",
-                unit="deg",
-                ucd="pos.outline;obs",
-                description="A polygon to cut out (ra dec pairs, ICRS degrees)",
-                maximum=outline,
-            ),
-        ]
-    if dataproduct_type in SPECTRAL:
-        low, high = shape.wavelengths or (None, None)
-        params.append(
-            InputParam(
-                "BAND",
-                datatype="double",
-                arraysize="2",
-                xtype="interval",
-                unit="m",
-                ucd="em.wl;stat.interval",
-                description="Wavelength interval to extract (m; -Inf or +Inf for an open end)",
-                minimum=None if low is None else f"{low:.10g}",
-                maximum=None if high is None else f"{high:.10g}",
-            )
-        )
-    return params

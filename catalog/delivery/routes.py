@@ -1,7 +1,9 @@
 """The delivery endpoints, as Starlette routes over one :class:`Delivery`.
 
-    GET|HEAD /files/<hlsp_id>/<name>    the harvested file (catalog.delivery.http)
-    GET|POST /datalink/links?ID=...     DataLink 1.1 {links} (catalog.delivery.datalink)
+    GET|HEAD /files/<hlsp_id>/<name>        the harvested file (catalog.delivery.http)
+    GET|HEAD /previews/<hlsp_id>/<name>     its preview, /thumbnails/... (catalog.delivery.derived)
+    GET|POST /soda/sync                     SODA cutouts (catalog.delivery.derived)
+    GET|POST /datalink/links?ID=...         DataLink 1.1 {links} (catalog.delivery.datalink)
 
 Errors of the file routes are short plain-text bodies with the status that says what
 happened: 404 for an unknown, withdrawn, vanished or changed file, 503 with ``Retry-After``
@@ -16,9 +18,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from catalog.config import Settings
 from catalog.delivery.datalink import datalink_routes
+from catalog.delivery.derived import cutout_endpoint, preview_endpoint
 from catalog.delivery.http import FileResponse
 from catalog.delivery.lookup import key_from_path
+from catalog.delivery.previews import PreviewService
 from catalog.delivery.service import Delivery, NotDeliverable
 from tap import Gate, Overloaded, Slot
 
@@ -42,7 +47,9 @@ class _Held:
             self.slot.release()
 
 
-def delivery_routes(delivery: Delivery, downloads: Gate) -> list[BaseRoute]:
+def delivery_routes(
+    delivery: Delivery, downloads: Gate, previews: PreviewService, settings: Settings
+) -> list[BaseRoute]:
     async def files(request: Request) -> Response | _Held:
         hlsp_id = request.path_params["hlsp_id"]
         name = request.path_params["name"]
@@ -68,5 +75,16 @@ def delivery_routes(delivery: Delivery, downloads: Gate) -> list[BaseRoute]:
 
     return [
         Route("/files/{hlsp_id}/{name}", files, methods=["GET", "HEAD"]),
+        Route(
+            "/previews/{hlsp_id}/{name}",
+            preview_endpoint(delivery, previews, "preview"),
+            methods=["GET", "HEAD"],
+        ),
+        Route(
+            "/thumbnails/{hlsp_id}/{name}",
+            preview_endpoint(delivery, previews, "thumbnail"),
+            methods=["GET", "HEAD"],
+        ),
+        Route("/soda/sync", cutout_endpoint(delivery, settings), methods=["GET", "POST"]),
         *datalink_routes(delivery),
     ]

@@ -91,6 +91,17 @@ class RequestContext:
     _drain: asyncio.Task[None] | None = None
     _aborted: bool = False
 
+    @property
+    def base_url(self) -> str:
+        """The server's public URL for the links a response carries (``HLSP_PUBLIC_URL``,
+        else the request's own URL)."""
+        from catalog.delivery.urls import public_base
+
+        configured = self.db.settings.public_url
+        if self.request is None:
+            return (configured or "").rstrip("/")
+        return public_base(self.request, configured)
+
     async def run(self, work: Callable[[sa.Connection], T]) -> T:
         """Run ``work(connection)`` in the thread pool, inside the request's transaction.
 

@@ -9,6 +9,7 @@ DataLoaders, so nesting never multiplies statements.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
 
 from catalog import model, sphere
+from catalog.delivery import urls
 from catalog.graphql import listing, loaders
 from catalog.graphql import queries as q
 from catalog.graphql.context import RequestContext
@@ -218,7 +220,6 @@ class Product(Node):
     collection_pk: strawberry.Private[int]
     file_name: str = _field(model.Product.file_name)
     obs_id: str = _field(model.Product.obs_id)
-    access_url: str | None = _field(model.Product.access_url)
     file_format: str = _field(model.Product.file_format)
     file_bytes: Long = _field(model.Product.file_bytes)
     file_modified: datetime = _field(model.Product.file_mtime)
@@ -265,7 +266,6 @@ class Product(Node):
             collection_pk=r.collection_id,
             file_name=r.file_name,
             obs_id=r.obs_id,
-            access_url=r.access_url,
             file_format=r.file_format,
             file_bytes=r.file_bytes,
             file_modified=r.file_mtime,
@@ -312,6 +312,56 @@ class Product(Node):
             return []
         return [Waveband(b) for b in waveband(self.em_min_metres, self.em_max_metres)]
 
+    # The links to the product's data on this server (catalog.delivery.urls): they need the
+    # collection's id, which the collection loader has (prefetched for a page, as below).
+
+    def _link(self, info: strawberry.Info, build: Callable[[str, str, str], str]) -> Any:
+        base = _ctx(info).base_url
+        name = self.file_name
+        return loaders.now_or_later(
+            loaders.collections(_ctx(info)),
+            self.collection_pk,
+            lambda row: build(base, row.hlsp_id, name),
+        )
+
+    @strawberry.field(
+        description="URL to download the file from this server (HTTP ranges and conditional "
+        "requests supported): ObsCore access_url."
+    )
+    def access_url(self, info: strawberry.Info) -> str:
+        return self._link(info, urls.file_url)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="URL of a PNG preview of the data (at most 1024 pixels).")
+    def preview_url(self, info: strawberry.Info) -> str:
+        return self._link(info, urls.preview_url)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="URL of a small PNG thumbnail of the data.")
+    def thumbnail_url(self, info: strawberry.Info) -> str:
+        return self._link(info, urls.thumbnail_url)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="IVOA publisher dataset identifier (ObsCore obs_publisher_did): the ID of "
+        "the product's DataLink, SODA and bulk download requests."
+    )
+    def publisher_did(self, info: strawberry.Info) -> str:
+        authority = _ctx(info).db.settings.ivoa_authority
+        return self._link(  # type: ignore[no-any-return]
+            info, lambda _, hlsp, name: urls.publisher_did(authority, hlsp, name)
+        )
+
+    @strawberry.field(
+        description="URL of the product's IVOA DataLink document: its file, preview, "
+        "documentation, provenance and cutout service."
+    )
+    def datalink_url(self, info: strawberry.Info) -> str:
+        authority = _ctx(info).db.settings.ivoa_authority
+        return self._link(  # type: ignore[no-any-return]
+            info,
+            lambda base, hlsp, name: urls.datalink_url(
+                base, urls.publisher_did(authority, hlsp, name)
+            ),
+        )
+
     # collection and targets answer at once when a page's resolver prefetched them
     # (prefetch_relations), else through their loader: either way, one statement per page.
 
@@ -341,6 +391,10 @@ class Product(Node):
         return [Finding.from_row(r) for r in rows]
 
 
+# Product fields built from the collection's id: a page that selects them prefetches it.
+LINK_FIELDS = ("accessUrl", "previewUrl", "thumbnailUrl", "publisherDid", "datalinkUrl")
+
+
 def _targets(rows: list[Any]) -> list[Target]:
     return [Target.from_row(r) for r in rows]
 
@@ -356,7 +410,7 @@ async def prefetch_relations(info: strawberry.Info, page: Connection[Product]) -
     wanted = _node_fields(info.selected_fields)
     ctx = _ctx(info)
     pending: list[Any] = []
-    if "collection" in wanted:
+    if wanted & {"collection", *LINK_FIELDS}:
         ids = list(dict.fromkeys(p.collection_pk for p in products))
         pending.append(loaders.collections(ctx).load_many(ids))
     if "targets" in wanted:

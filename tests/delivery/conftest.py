@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from catalog.corpus import Corpus, generate_corpus
+from catalog.corpus import generate_corpus
 from catalog.db import Database
 from catalog.harvest.run import HarvestOptions, harvest
 from tests.support.cli import serving
+from tests.support.delivery import Site
 from tests.support.vocabularies import offline_vocabularies
-
-
-@dataclass(frozen=True)
-class Site:
-    """A served catalog: its URL, its database and the corpus it harvested."""
-
-    base: str
-    db: Database
-    corpus: Corpus
-
-    @property
-    def root(self) -> Path:
-        return self.corpus.root
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from astropy.io.votable import parse as votable_parse
 from catalog.delivery.datalink import COLUMNS, DATALINK, MAX_IDS
 from catalog.delivery.urls import datalink_endpoint, file_url, preview_url, thumbnail_url
 from catalog.harvest.run import HarvestOptions, harvest
-from tests.delivery.conftest import Site
+from tests.support.delivery import Site
 from tests.support.vocabularies import datalink_terms
 
 STILTS = shutil.which("stilts")

@@ -15,7 +15,8 @@ import pyvo
 import sqlalchemy as sa
 
 from catalog.delivery.urls import file_url
-from tests.delivery.conftest import Site
+from tests.support.cli import serving
+from tests.support.delivery import Site
 
 CURL = shutil.which("curl") or "curl"
 
@@ -268,3 +269,33 @@ def test_a_file_that_moved_changed_or_left_the_tree_is_a_404_and_is_counted(
     with httpx.Client(timeout=30) as client:
         r = client.get(file_url(site.base, h2, n2))
         assert r.status_code == 200 and r.content == original[changed]
+
+
+def test_async_results_carry_the_access_urls_and_datalink_of_the_request(site: Site) -> None:
+    service = pyvo.dal.TAPService(site.base + "/tap")
+    job = service.submit_job(
+        "SELECT TOP 3 obs_publisher_did, access_url FROM ivoa.obscore ORDER BY obs_id"
+    )
+    job.run().wait(timeout=60)
+    result = job.fetch_result()
+    job.delete()
+    assert len(result) == 3
+    assert all(r["access_url"].startswith(site.base + "/files/") for r in result)
+    descriptor = result.get_adhocservice_by_ivoid("ivo://ivoa.net/std/DataLink#links")
+    params = {p.name: p.value for p in descriptor.params}
+    assert params["accessURL"] == site.base + "/datalink/links"
+
+
+def test_public_url_setting_is_the_base_of_every_link(site: Site) -> None:
+    public = "https://archive.example.org/hlsp"
+    env = {"HLSP_DATABASE_URL": site.db.url, "HLSP_PUBLIC_URL": public, "HLSP_WORKERS": "1"}
+    with serving("serve", env=env) as base:
+        rows = pyvo.dal.TAPService(base + "/tap").search(
+            "SELECT TOP 2 access_url FROM ivoa.obscore"
+        )
+        assert all(r["access_url"].startswith(public + "/files/") for r in rows)
+    with site.db.engine.connect() as conn:  # kept for SQL clients without a server
+        stored = conn.execute(
+            sa.text("SELECT setting_value FROM hlsp.setting WHERE name = 'public_url'")
+        ).scalar()
+    assert stored == public

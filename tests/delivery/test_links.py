@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from catalog.delivery.links import Input, archive_url, cutout_inputs, paper_url, qualifier
+from catalog.delivery.links import Input, archive_url, paper_url, qualifier
 
 
 def _query(url: str) -> dict[str, list[str]]:
@@ -70,13 +70,6 @@ def test_reference_papers(reference: str | None, url: str | None) -> None:
     assert paper_url(reference) == url
 
 
-def test_product_types_and_cutout_inputs() -> None:
+def test_product_types() -> None:
     assert qualifier("image") == "#image" and qualifier("timeseries") == "#timeseries"
     assert qualifier(None) is None and qualifier("something else") is None
-    assert cutout_inputs("ivo://a?b/c", "timeseries", None) == []
-    image = {p.name: p for p in cutout_inputs("ivo://a?b/c", "image", None)}
-    assert set(image) == {"ID", "POS", "CIRCLE", "POLYGON"} and image["ID"].value == "ivo://a?b/c"
-    assert image["CIRCLE"].maximum is None  # no footprint: no VALUES
-    spectrum = {p.name: p for p in cutout_inputs("ivo://a?b/c", "spectrum", None)}
-    assert set(spectrum) == {"ID", "BAND"}
-    assert (spectrum["BAND"].xtype, spectrum["BAND"].unit) == ("interval", "m")

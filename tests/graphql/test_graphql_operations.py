@@ -23,7 +23,7 @@ from tests.support.server import live_server
 OPERATIONS = REPO / "graphql" / "operations"
 TESTED = {
     "collection_page", "cone_search", "target_products", "products_needing_review",
-    "product_provenance", "text_search", "portal_search", "facet_panel",
+    "product_provenance", "text_search", "portal_search", "facet_panel", "product_downloads",
 }  # fmt: skip
 
 
@@ -328,3 +328,49 @@ def test_portal_search_and_facet_panel(client: GraphQLClient, corpus_db: Databas
     everything = client.run(op("facet_panel"))["facets"]
     assert everything["total"] == sql(corpus_db, "SELECT count(*) FROM hlsp.product")[0][0]
     assert client.statements == 2
+
+
+def test_product_downloads(client: GraphQLClient, corpus_db: Database) -> None:
+    """The links of a page of products: each file downloads byte for byte from accessUrl;
+    the DID is ObsCore's; the other links are this server's, keyed by the same id."""
+    import hashlib
+    from pathlib import Path
+    from urllib.parse import parse_qs, urlsplit
+
+    import httpx
+
+    hlsp_id = "uv-stars"
+    data = client.run(op("product_downloads"), {"hlspId": hlsp_id, "first": 8})
+    nodes = data["products"]["nodes"]
+    assert len(nodes) == 8
+    rows = {
+        r[0]: (r[1], r[2])
+        for r in sql(
+            corpus_db,
+            """SELECT o.obs_publisher_did, p.file_path, p.file_name FROM ivoa.obscore o
+            JOIN hlsp.product p USING (product_id) WHERE o.provenance_name = :h""",
+            h=hlsp_id,
+        )
+    }
+    base = client.url.rsplit("/graphql", 1)[0]
+    with httpx.Client(timeout=30) as http:
+        for node in nodes:
+            path, name = rows[node["publisherDid"]]
+            assert node["fileName"] == name
+            assert node["accessUrl"] == f"{base}/files/{hlsp_id}/{name}"
+            assert node["previewUrl"] == f"{base}/previews/{hlsp_id}/{name}"
+            assert node["thumbnailUrl"] == f"{base}/thumbnails/{hlsp_id}/{name}"
+            link = urlsplit(node["datalinkUrl"])
+            assert f"{link.scheme}://{link.netloc}{link.path}" == f"{base}/datalink/links"
+            assert parse_qs(link.query) == {"ID": [node["publisherDid"]]}
+            body = http.get(node["accessUrl"]).content
+            assert hashlib.sha256(body).digest() == hashlib.sha256(Path(path).read_bytes()).digest()
+            assert len(body) == node["fileBytes"]
+    # the links cost one statement for the page's collections, not one per product
+    with_links = client.statements
+    client.run(
+        "query($h: String!) { products(filter: {collection: {hlspId: {eq: $h}}}, first: 8) "
+        "{ totalCount nodes { fileName } } }",
+        {"h": hlsp_id},
+    )
+    assert with_links == client.statements + 1
