@@ -16,12 +16,14 @@ written in the same worker thread, admitted by the ``delivery`` gate.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape, quoteattr
 
+import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -35,6 +37,8 @@ from catalog.delivery.soda.descriptor import inputs as cutout_inputs
 from catalog.delivery.soda.descriptor import offers_cutout
 from catalog.delivery.urls import public_base, publisher_did, soda_endpoint
 from tap import VOTABLE, Overloaded, error_document
+
+log = logging.getLogger(__name__)
 
 MAX_IDS = 1000
 MAX_BODY = 256 << 10  # a POSTed form: 1000 DIDs with room to spare
@@ -114,20 +118,23 @@ async def read_params(request: Request) -> list[tuple[str, str]]:
             async with request.form(max_files=0, max_fields=MAX_FIELDS) as form:
                 items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
         except ClientDisconnect:
-            raise
+            raise DataLinkError("UsageFault: the client left before sending its form") from None
         except Exception as error:  # python-multipart and Starlette's own refusals
             detail = getattr(error, "detail", None) or getattr(error, "message", None) or error
             raise DataLinkError(f"UsageFault: the form could not be read: {detail}") from None
         return pairs + [(k.upper(), v) for k, v in items]
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise DataLinkError(
-                f"UsageFault: the request body is larger than {MAX_BODY} bytes; "
-                f"send at most {MAX_IDS} IDs per request",
-                status=413,
-            )
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise DataLinkError(
+                    f"UsageFault: the request body is larger than {MAX_BODY} bytes; "
+                    f"send at most {MAX_IDS} IDs per request",
+                    status=413,
+                )
+    except ClientDisconnect:
+        raise DataLinkError("UsageFault: the client left before sending its form") from None
     if not body:
         return pairs
     if content_type != "application/x-www-form-urlencoded":
@@ -319,12 +326,12 @@ def _error(error: DataLinkError) -> Response:
     return Response(error_document(error.message), status_code=error.status, media_type=VOTABLE)
 
 
-def _busy(error: Overloaded) -> Response:
+def _busy(message: str, retry_after: int) -> Response:
     return Response(
-        error_document(error.message),
+        error_document(message),
         status_code=503,
         media_type=VOTABLE,
-        headers={"Retry-After": str(error.retry_after)},
+        headers={"Retry-After": str(retry_after)},
     )
 
 
@@ -341,7 +348,11 @@ def datalink_routes(delivery: Delivery) -> list[BaseRoute]:
             async with delivery.gate.admit():
                 body = await run_in_threadpool(_answer, delivery, query, keys, found, base)
         except Overloaded as error:
-            return _busy(error)
+            return _busy(error.message, error.retry_after)
+        except sa.exc.SQLAlchemyError as error:  # an outage, a replica gone: logged, 503
+            log.warning("datalink: the database failed: %s", getattr(error, "orig", error))
+            message = "ServiceUnavailable: the catalog database is not answering; try again"
+            return _busy(message, retry_after=5)
         return Response(body, media_type=DATALINK)
 
     return [Route("/datalink/links", links, methods=["GET", "POST"])]
