@@ -98,8 +98,9 @@ def _clean(text: str) -> str:
 
 
 def _shown(value: str, limit: int = 80) -> str:
+    """A client's value quoted in a message: ASCII, at most ``limit`` characters."""
     text = _clean(value)
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+    return ascii(text if len(text) <= limit else text[:limit] + "...")
 
 
 # -- parameters ------------------------------------------------------------------------------
@@ -287,7 +288,9 @@ def build(
             continue
         file = found.get(key)
         if file is None:
-            message = f"NotFoundFault: no product {key!r} in the catalog (unknown or withdrawn)"
+            message = (
+                f"NotFoundFault: no product {_shown(key)} in the catalog (unknown or withdrawn)"
+            )
             rows.append(_error_row(shown, message))
             continue
         ref = descriptors.get(key)

@@ -20,6 +20,8 @@ import pyvo
 import sqlalchemy as sa
 from astropy.io import fits
 from astropy.io.votable import parse as votable_parse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from catalog.delivery.datalink import COLUMNS, DATALINK, MAX_IDS
 from catalog.delivery.urls import datalink_endpoint, file_url, preview_url, thumbnail_url
@@ -529,3 +531,35 @@ def test_a_withdrawn_product_is_not_found(site: Site, products: list[Product]) -
                 sa.text("UPDATE hlsp.product SET withdrawn_at = NULL WHERE product_id = :p"),
                 {"p": victim.product_id},
             )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    ids=st.lists(
+        st.one_of(
+            st.text(max_size=300),
+            st.builds(lambda h, n: f"{h}/{n}", st.text(max_size=30), st.text(max_size=60)),
+            st.builds(lambda t: f"ivo://x?{t}", st.text(max_size=80)),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    maxrec=st.one_of(st.none(), st.text(max_size=12)),
+)
+def test_any_ids_get_a_document_or_a_dali_error(
+    site: Site, ids: list[str], maxrec: str | None
+) -> None:
+    data: dict[str, object] = {"ID": ids}
+    if maxrec is not None:
+        data["MAXREC"] = maxrec
+    response = httpx.post(datalink_endpoint(site.base), data=data, timeout=60)
+    if response.status_code == 400:  # a MAXREC that is not a count, said as such
+        _dali_error(response, 400, "MAXREC")
+        return
+    assert response.status_code == 200, response.text
+    links = parse_links(response.content)
+    assert len({str(r["ID"]) for r in links.rows}) <= len(ids)
+    for row in links.rows:
+        assert row["access_url"] or row["service_def"] or row["error_message"]
