@@ -39,8 +39,9 @@ from catalog.tap_service import build_tap
 from tap import VOTABLE, Gate, Overloaded, error_document
 
 log = logging.getLogger(__name__)
-# Request bodies: TAP's uploads (plus the form around them), GraphQL documents, DataLink's
-# forms of IDs, nothing else.
+# Request bodies: TAP's uploads (plus the form around them), GraphQL documents, bulk lists of
+# IDs (catalog.delivery.bulk_ids, HLSP_BULK_MAX_BODY_BYTES), DataLink's forms of IDs, nothing
+# else.
 # TAP's own form reader refuses a body over its uploads plus 1 MiB, and GraphQL's view one
 # over HLSP_GRAPHQL_MAX_BODY_BYTES, each in its own error format; the guard, a little above
 # those, is the net for whatever does not read its body through them.
@@ -57,6 +58,11 @@ ENDPOINTS = [
         "IVOA DataLink 1.1: a product's file, preview, documentation, "
         "provenance and cutout service, by obs_publisher_did (ID=...)",
     ),
+    (
+        "/bulk/script",
+        "A curl script that downloads many products (ID=... repeated, or a TAP result)",
+    ),
+    ("/bulk/archive", "Many products as one streamed zip or tar (ID=..., format=zip|tar)"),
 ]
 
 
@@ -173,6 +179,7 @@ def create_app(db: Database) -> Starlette:
         body_limits=[
             ("/tap", tap.config.upload_bytes + FORM_OVERHEAD),
             ("/graphql", db.settings.graphql.max_body_bytes + GRAPHQL_MARGIN),
+            ("/bulk", db.settings.bulk.max_body_bytes + FORM_OVERHEAD),
             ("/datalink", DATALINK_MAX_BODY + (4 << 10)),
         ],
         client_timeout=serving.client_timeout,

@@ -3,9 +3,9 @@
 Every setting is read here, once, into one frozen :class:`Settings` with typed sections
 (:class:`ServingSettings`, :class:`TapSettings`, :class:`TapUploadSettings`,
 :class:`GraphQLSettings`, :class:`EmbeddedSettings`, :class:`HarvestSettings`,
-:class:`PreviewSettings`, :class:`SodaSettings`); the command line reads and checks them
-when it starts (a bad value is one :class:`ConfigError`, HLSP-001, naming the variable and
-what it expects) and hands the object down. No other module of
+:class:`PreviewSettings`, :class:`SodaSettings`, :class:`BulkSettings`); the command line
+reads and checks them when it starts (a bad value is one :class:`ConfigError`, HLSP-001,
+naming the variable and what it expects) and hands the object down. No other module of
 ``catalog`` or ``tap`` reads ``HLSP_*`` variables (a test holds it); ``tap`` receives its
 :class:`~tap.config.TapConfig` from :mod:`catalog.tap_service`.
 
@@ -100,6 +100,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HLSP_SODA_MAX_BYTES", "soda.max_bytes", "256 MB"),
     Variable("HLSP_SODA_SLOTS", "soda.slots"),
     Variable("HLSP_SODA_TIMEOUT", "soda.timeout"),
+    Variable("HLSP_BULK_MAX_BYTES", "bulk.max_bytes", "10000000000 (10 GB)"),
+    Variable("HLSP_BULK_MAX_FILES", "bulk.max_files"),
+    Variable("HLSP_BULK_MAX_BODY_BYTES", "bulk.max_body_bytes", "20000000 (20 MB)"),
+    Variable("HLSP_BULK_ARCHIVES", "bulk.archives"),
     Variable("HLSP_TEST_DATABASE_URL", "", "—"),  # read by the tests and benchmarks
 )
 KNOWN = frozenset(v.name for v in VARIABLES)
@@ -389,6 +393,33 @@ class GraphQLSettings:
 
 
 @dataclass(frozen=True)
+class BulkSettings:
+    """Bulk retrieval (``HLSP_BULK_*``; :mod:`catalog.delivery.bulk`).
+
+    ``max_bytes``: the catalogued bytes one archive may hold (checked before it streams; past
+    it the answer points to the download script); ``max_files``: the IDs one request may name
+    (script or archive); ``max_body_bytes``: a POSTed list of IDs, form or TAP result;
+    ``archives``: archives one server process streams at once (past it, 503).
+    """
+
+    max_bytes: int = 10_000_000_000
+    max_files: int = 10_000
+    max_body_bytes: int = 20_000_000
+    archives: int = 4
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BulkSettings:
+        read = _Env(env)
+        env_ = "HLSP_BULK_"
+        return cls(
+            max_bytes=read.integer(env_ + "MAX_BYTES", cls.max_bytes, 1, 1 << 50),
+            max_files=read.integer(env_ + "MAX_FILES", cls.max_files, 1, 100_000),
+            max_body_bytes=read.integer(env_ + "MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1 << 30),
+            archives=read.integer(env_ + "ARCHIVES", cls.archives, 1, 256),
+        )
+
+
+@dataclass(frozen=True)
 class EmbeddedSettings:
     """The embedded cluster: ``pg_bindir``, the PostgreSQL server binaries to use (None: found
     automatically); ``pg_user``, the account the cluster runs as when ``hlsp`` is root (None:
@@ -494,7 +525,7 @@ class Settings:
     The sections: ``serving`` (processes, admission, slow clients), ``tap`` (TAP limits),
     ``tap_uploads``, ``graphql`` (GraphQL limits), ``embedded_cluster`` (the private cluster),
     ``harvest``, ``previews`` (the previews' cache and drawing budget), ``soda`` (SODA
-    cutouts).
+    cutouts), ``bulk`` (bulk retrieval).
     """
 
     database_url: str | None = None
@@ -510,6 +541,7 @@ class Settings:
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
     previews: PreviewSettings = field(default_factory=PreviewSettings)
     soda: SodaSettings = field(default_factory=SodaSettings)
+    bulk: BulkSettings = field(default_factory=BulkSettings)
     cors_origins: tuple[str, ...] = ("*",)
 
     @classmethod
@@ -531,6 +563,7 @@ class Settings:
             harvest=HarvestSettings.from_env(env),
             previews=PreviewSettings.from_env(env),
             soda=SodaSettings.from_env(env),
+            bulk=BulkSettings.from_env(env),
             cors_origins=_origins(read.text("HLSP_CORS_ORIGINS")),
         )
         settings.validate()

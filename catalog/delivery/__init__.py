@@ -11,6 +11,10 @@ Modules and subpackages:
     service     the delivery service of a process: gated look-ups, opening, missing files recorded
     routes      the delivery endpoints as Starlette routes
     urls        the URLs of a product's file, preview, DataLink, cutouts on this server
+    bulk        many files at once: /bulk/script (curl commands), /bulk/archive (zip or tar)
+    bulk_ids    the IDs of a bulk request: ID parameters, a form, a POSTed TAP result (VOTable, CSV)
+    download_script  the bash script of curl commands for a list of files
+    archives    zip and tar archives streamed as they are written, their length known beforehand
     descriptor  DataLink service descriptors: the one TAP results carry, SODA's in {links}
     derived     previews, thumbnails and SODA cutouts of a product, behind the same look-up
     links       the DataLink rows of products: what each links to, from the catalog's relations

@@ -3,6 +3,7 @@
     GET|HEAD /files/<hlsp_id>/<name>        the harvested file (catalog.delivery.http)
     GET|HEAD /previews/<hlsp_id>/<name>     its preview, /thumbnails/... (catalog.delivery.derived)
     GET|POST /soda/sync                     SODA cutouts (catalog.delivery.derived)
+    GET|POST /bulk/script, /bulk/archive    many files: a script, an archive (catalog.delivery.bulk)
     GET|POST /datalink/links?ID=...         DataLink 1.1 {links} (catalog.delivery.datalink)
 
 Errors of the file routes are short plain-text bodies with the status that says what
@@ -19,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from catalog.config import Settings
+from catalog.delivery.bulk import bulk_routes
 from catalog.delivery.datalink import datalink_routes
 from catalog.delivery.derived import cutout_endpoint, preview_endpoint
 from catalog.delivery.http import FileResponse
@@ -86,5 +88,6 @@ def delivery_routes(
             methods=["GET", "HEAD"],
         ),
         Route("/soda/sync", cutout_endpoint(delivery, settings), methods=["GET", "POST"]),
+        *bulk_routes(delivery, downloads, settings.bulk),
         *datalink_routes(delivery),
     ]
