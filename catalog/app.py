@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from catalog import __version__
 from catalog.db import Database
+from catalog.delivery.datalink import MAX_BODY as DATALINK_MAX_BODY
 from catalog.delivery.previews import PreviewService
 from catalog.delivery.routes import delivery_routes
 from catalog.delivery.service import Delivery
@@ -39,7 +40,8 @@ from tap import VOTABLE, Gate, Overloaded, error_document
 
 log = logging.getLogger(__name__)
 # Request bodies: TAP's uploads (plus the form around them), GraphQL documents, bulk lists of
-# IDs (catalog.delivery.bulk_ids, HLSP_BULK_MAX_BODY_BYTES), nothing else.
+# IDs (catalog.delivery.bulk_ids, HLSP_BULK_MAX_BODY_BYTES), DataLink's forms of IDs, nothing
+# else.
 # TAP's own form reader refuses a body over its uploads plus 1 MiB, and GraphQL's view one
 # over HLSP_GRAPHQL_MAX_BODY_BYTES, each in its own error format; the guard, a little above
 # those, is the net for whatever does not read its body through them.
@@ -178,10 +180,11 @@ def create_app(db: Database) -> Starlette:
             ("/tap", tap.config.upload_bytes + FORM_OVERHEAD),
             ("/graphql", db.settings.graphql.max_body_bytes + GRAPHQL_MARGIN),
             ("/bulk", db.settings.bulk.max_body_bytes + FORM_OVERHEAD),
+            ("/datalink", DATALINK_MAX_BODY + (4 << 10)),
         ],
         client_timeout=serving.client_timeout,
         send_stall=serving.send_stall,
-        renderers=[("/tap", _dali_error), ("/graphql", graphql_error)],
+        renderers=[("/tap", _dali_error), ("/datalink", _dali_error), ("/graphql", graphql_error)],
     )
     app = Starlette(
         routes=[

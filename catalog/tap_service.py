@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 
 from catalog import __version__
 from catalog.db import POOL_OVERFLOW, Database, create_engine
-from catalog.delivery.descriptor import tap_result_resources
-from catalog.delivery.urls import SETTING, public_base
+from catalog.delivery.descriptor import DATALINK_LINKS, tap_result_resources
+from catalog.delivery.urls import SETTING, datalink_endpoint, public_base
 from catalog.serving.budget import Budget, Gates
 from catalog.tap_examples import EXAMPLES
 from catalog.tap_tables import published_metadata
@@ -78,7 +79,28 @@ def build_tap(
         gates=None if gates is None else TapGates(gates.tap_sync, gates.tap_jobs, gates.meta),
         context_of=request_context(db.settings.public_url),
         result_resources=tap_result_resources,
+        extra_capabilities=datalink_capability(db.settings.public_url),
     )
+
+
+def datalink_capability(public_url: str | None) -> Callable[[Request], str]:
+    """The server's DataLink ``{links}`` service, declared in the TAP capabilities."""
+
+    def capability(request: Request) -> str:
+        url = datalink_endpoint(public_base(request, public_url))
+        return (
+            f'<capability standardID="{DATALINK_LINKS}">'
+            '<interface xsi:type="vs:ParamHTTP" role="std" version="1.1">'
+            f'<accessURL use="base">{escape(url)}</accessURL>'
+            "<queryType>GET</queryType><queryType>POST</queryType>"
+            "<resultType>application/x-votable+xml;content=datalink</resultType>"
+            '<param use="required" std="true"><name>ID</name>'
+            "<description>Identifier of a product (obs_publisher_did)</description>"
+            "<ucd>meta.id;meta.main</ucd><dataType>string</dataType></param>"
+            "</interface></capability>"
+        )
+
+    return capability
 
 
 def request_context(public_url: str | None) -> ContextOf:

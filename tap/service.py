@@ -50,6 +50,10 @@ from tap.votable.formats import DESCRIPTIONS
 log = logging.getLogger(__name__)
 
 XML = "text/xml; charset=utf-8"
+
+ExtraCapabilities = Callable[[Request], str]
+"""The host's own ``capability`` elements for the capabilities document of a request (XML
+text in the VOSI capabilities namespaces: ``vs:ParamHTTP``, ``vr:WebBrowser``...)."""
 VOTABLE = "application/x-votable+xml"
 
 
@@ -94,6 +98,7 @@ class TapService:
     ``query_engine`` runs ADQL (its login should be unprivileged; the service also switches
     to ``config.reader_role`` in each query transaction); ``admin_engine`` writes the
     service's own tables (TAP_SCHEMA, jobs) and is used at :meth:`install` time.
+    ``extra_capabilities`` adds the host's services to ``/capabilities`` (e.g. DataLink).
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class TapService:
         gates: TapGates | None = None,
         context_of: ContextOf | None = None,
         result_resources: ResultResources | None = None,
+        extra_capabilities: ExtraCapabilities | None = None,
     ) -> None:
         self.published = metadata
         self.metadata = tap_schema.with_tap_schema(metadata)
@@ -126,6 +132,7 @@ class TapService:
         self.started = datetime.now(UTC)
         self.runner = QueryRunner(self.metadata, query_engine, config, resources=result_resources)
         self.context_of: ContextOf = context_of or no_context
+        self.extra_capabilities = extra_capabilities
         self.gates = gates or TapGates(
             sync=Gate("sync", config.sync_gate),
             jobs=Gate("async", config.jobs_gate),
@@ -232,6 +239,7 @@ class TapService:
             features=self.features,
             output_formats=self.output_formats,
             examples=bool(self.examples),
+            extra=self.extra_capabilities(request) if self.extra_capabilities else "",
         )
         return Response(body, media_type=XML)
 

@@ -83,8 +83,10 @@ def capabilities(
     features: Sequence[Feature],
     output_formats: Sequence[OutputFormat],
     examples: bool = True,
+    extra: str = "",
 ) -> bytes:
-    """The ``/capabilities`` document for a service whose public root is ``base_url``."""
+    """The ``/capabilities`` document for a service whose public root is ``base_url``;
+    ``extra``: the host's own ``capability`` elements (e.g. its DataLink service), as XML."""
     models = "".join(_el("dataModel", label, ivo_id=ivo) for ivo, label in config.data_models)
     formats = "".join(
         "<outputFormat"
@@ -138,6 +140,8 @@ def capabilities(
             f'<accessURL use="full">{escape(base_url)}/examples</accessURL>'
             "</interface></capability>"
         )
+    if extra:
+        parts.append(extra)
     parts.append("</vosi:capabilities>")
     return "".join(parts).encode()
 

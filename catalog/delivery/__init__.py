@@ -17,6 +17,8 @@ Modules and subpackages:
     archives    zip and tar archives streamed as they are written, their length known beforehand
     descriptor  DataLink service descriptors: the one TAP results carry, SODA's in {links}
     derived     previews, thumbnails and SODA cutouts of a product, behind the same look-up
+    links       the DataLink rows of products: what each links to, from the catalog's relations
+    datalink    DataLink 1.1 {links}: parameters, the VOTable of links, the endpoint
     previews/   previews and thumbnails: the collection's own graphic, else drawn and cached
     soda/       SODA 1.0 synchronous cutouts (POS, BAND) of images, cubes and spectra
 """

@@ -105,6 +105,35 @@ _COLUMNS = (
 )
 
 
+# The files next to products (DataLink #auxiliary): the collections' READMEs, companion files
+# of a product's stem, products of the same obs_id. Names only; where they are comes from
+# hlsp.deliverable_files, in the same transaction.
+_NEIGHBOURS = sa.text(
+    "SELECT c.hlsp_id || '/' || f.file_name AS file_key, "
+    "CASE WHEN f.role = 'readme' THEN 'readme' ELSE 'beside' END AS relation, "
+    "f.collection_id, f.stem AS obs_id "
+    "FROM hlsp.companion_file f JOIN hlsp.collection c USING (collection_id) "
+    "WHERE f.collection_id = ANY(:collections) AND (f.role = 'readme' OR f.stem = ANY(:stems)) "
+    "UNION ALL "
+    "SELECT c.hlsp_id || '/' || p.file_name, 'sibling', p.collection_id, p.obs_id "
+    "FROM hlsp.product p JOIN hlsp.collection c USING (collection_id) "
+    "WHERE p.obs_id = ANY(:stems) AND p.collection_id = ANY(:collections) "
+    "AND p.withdrawn_at IS NULL ORDER BY collection_id, file_key LIMIT :limit"
+)
+MAX_NEIGHBOURS = 20_000  # rows of one neighbours statement
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A deliverable file next to a product: ``relation`` readme (of the collection),
+    beside (a companion file of the product's stem) or sibling (a product of its obs_id)."""
+
+    relation: str
+    collection_id: int
+    obs_id: str
+    file: StoredFile
+
+
 class Deliverables:
     """Look-ups of deliverable files on the query (reader) engine."""
 
@@ -135,6 +164,45 @@ class Deliverables:
 
     def one(self, key: str) -> StoredFile | None:
         return self.find([key]).get(key)
+
+    def neighbours(
+        self, observations: Iterable[tuple[int, str]], keys: Iterable[str] = ()
+    ) -> tuple[list[Neighbour], dict[str, StoredFile]]:
+        """The deliverable neighbours of products, by (collection, obs_id), and the
+        deliverable files among ``keys``, in one transaction."""
+        pairs = set(observations)
+        extra = {k for k in keys if k}
+        if not pairs and not extra:
+            return [], {}
+        with self.engine.connect() as conn:
+            places: dict[str, tuple[str, int, str]] = {}
+            if pairs:
+                params = {
+                    "collections": sorted({c for c, _ in pairs}),
+                    "stems": sorted({o for _, o in pairs}),
+                    "limit": MAX_NEIGHBOURS,
+                }
+                for key, relation, cid, obs_id in conn.execute(_NEIGHBOURS, params):
+                    if (cid, obs_id) in pairs or relation == "readme":
+                        places.setdefault(key, (relation, cid, obs_id))
+            wanted = sorted(set(places) | extra)[:MAX_KEYS]
+            found: dict[str, StoredFile] = {}
+            if wanted:
+                rows = conn.execute(
+                    sa.text(f"SELECT {_COLUMNS} FROM hlsp.deliverable_files(:keys)"),  # noqa: S608 (constants),
+                    {"keys": wanted},
+                ).mappings()
+                for row in rows:
+                    file = _stored(row)
+                    if file.key not in found or file.kind == "product":
+                        found[row["file_key"]] = file
+            conn.rollback()
+        neighbours = [
+            Neighbour(relation, cid, obs_id, found[key])
+            for key, (relation, cid, obs_id) in places.items()
+            if key in found
+        ]
+        return neighbours, {k: found[k] for k in extra if k in found}
 
 
 def _stored(row: sa.RowMapping) -> StoredFile:

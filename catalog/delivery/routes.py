@@ -4,10 +4,12 @@
     GET|HEAD /previews/<hlsp_id>/<name>     its preview, /thumbnails/... (catalog.delivery.derived)
     GET|POST /soda/sync                     SODA cutouts (catalog.delivery.derived)
     GET|POST /bulk/script, /bulk/archive    many files: a script, an archive (catalog.delivery.bulk)
+    GET|POST /datalink/links?ID=...         DataLink 1.1 {links} (catalog.delivery.datalink)
 
-Errors are short plain-text bodies with the status that says what happened: 404 for an
-unknown, withdrawn, vanished or changed file, 503 with ``Retry-After`` when the process's
-delivery gate or its download slots are full.
+Errors of the file routes are short plain-text bodies with the status that says what
+happened: 404 for an unknown, withdrawn, vanished or changed file, 503 with ``Retry-After``
+when the process's delivery gate or its download slots are full. DataLink answers in DALI
+error documents (VOTable) instead, and an unknown ID with an error row.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from catalog.config import Settings
 from catalog.delivery.bulk import bulk_routes
+from catalog.delivery.datalink import datalink_routes
 from catalog.delivery.derived import cutout_endpoint, preview_endpoint
 from catalog.delivery.http import FileResponse
 from catalog.delivery.lookup import key_from_path
@@ -86,4 +89,5 @@ def delivery_routes(
         ),
         Route("/soda/sync", cutout_endpoint(delivery, settings), methods=["GET", "POST"]),
         *bulk_routes(delivery, downloads, settings.bulk),
+        *datalink_routes(delivery),
     ]

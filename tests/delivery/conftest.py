@@ -11,6 +11,7 @@ from catalog.db import Database
 from catalog.harvest.run import HarvestOptions, harvest
 from tests.support.cli import serving
 from tests.support.delivery import Site
+from tests.support.vocabularies import offline_vocabularies
 
 
 @pytest.fixture(scope="module")
@@ -20,3 +21,10 @@ def site(module_database: Database, tmp_path_factory: pytest.TempPathFactory) ->
     assert summary.added > 0
     with serving("serve", env={"HLSP_DATABASE_URL": module_database.url}) as base:
         yield Site(base, module_database, corpus)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def vocabularies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """pyvo's DataLink calls read datalink/core: from its own copy, not the network."""
+    with offline_vocabularies(tmp_path_factory.mktemp("astropy-cache")):
+        yield

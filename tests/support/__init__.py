@@ -13,6 +13,7 @@ Modules:
     rules            compliant headers and HDU builders for the rules' tests
     uploads          local HTTP(S) listeners for the upload-address tests
     votable_cases    VOTables as astropy and STILTS read them, for comparing writers
+    vocabularies     IVOA vocabularies pyvo reads, without the network (datalink/core)
     uws              the UWS tests' executor, app, schema and protocol steps
     uws_worker_process  a job service in a process of its own (run with ``python -m``)
 """
