@@ -52,6 +52,27 @@ HELPERS = {
     ("{hlsp}.target_alias", "search_text"),
 }
 
+# What the delivery look-ups read as the reader role besides the published tables (never
+# published over TAP): the companion files' names (not their paths) and the harvested roots.
+DELIVERY = {
+    *(
+        ("hlsp.companion_file", c)
+        for c in (
+            "companion_id",
+            "collection_id",
+            "file_name",
+            "stem",
+            "file_bytes",
+            "file_mtime",
+            "media_type",
+            "role",
+            "last_seen",
+        )
+    ),
+    ("hlsp.harvest_root", "root"),
+    ("hlsp.harvest_root", "first_harvested"),
+}
+
 
 def test_published_columns_are_exactly_what_the_query_roles_may_select(
     database: Database,
@@ -67,7 +88,8 @@ def test_published_columns_are_exactly_what_the_query_roles_may_select(
         views = PUBLISHED_SCHEMA + "."
         base = {("hlsp." + r.removeprefix(views), c) for r, c in declared if r.startswith(views)}
         on_tables = {g for g in _granted(conn, READER_ROLE) if g[0].startswith("hlsp.")}
-        assert base == on_tables - {(t.format(hlsp="hlsp"), c) for t, c in HELPERS}
+        assert base == on_tables - {(t.format(hlsp="hlsp"), c) for t, c in HELPERS} - DELIVERY
+        assert DELIVERY <= on_tables
         # and every declared SQL type is the live one
         live: dict[str, str] = dict(
             conn.execute(
