@@ -185,9 +185,10 @@ def default_workers(cpus: int) -> int:
     """Two server processes per CPU, at most 8: a process runs its database calls on threads
     that contend for one interpreter lock: on 2 cores, 4 processes with 2 queries each answer
     more than 2 with 4 (benchmarks/RESULTS.md, "Serving under load"). Each process may hold
-    up to 23 connections (its query and job-store pools with their overflow, two schema
-    look-ups of the availability checks, the job listener): 8 processes stay within the
-    embedded cluster's 250 with room for the harvest and the command line."""
+    up to 27 connections (its query and job-store pools with their overflow, two schema
+    look-ups of the availability checks, the job listener, four delivery look-ups): 8
+    processes stay within the embedded cluster's 250 with room for the harvest and the
+    command line."""
     return max(1, min(2 * cpus, 8))
 
 

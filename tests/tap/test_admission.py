@@ -315,5 +315,5 @@ def test_the_most_processes_fit_in_the_embedded_clusters_connections() -> None:
     from catalog.serving.budget import Budget
 
     budget = Budget.from_settings(ServingSettings())
-    assert budget.most_connections == 23  # as config.py and the README say
+    assert budget.most_connections == 27  # as config.py and the README say
     assert default_workers(64) * budget.most_connections + 30 <= MAX_CONNECTIONS
