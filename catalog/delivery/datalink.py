@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from catalog.delivery.descriptor import DATALINK_LINKS, SODA_SYNC, service_descriptor
 from catalog.delivery.links import Link, Related, links_of, load_related
-from catalog.delivery.lookup import StoredFile, parse_key
+from catalog.delivery.lookup import Deliverables, StoredFile, parse_key
 from catalog.delivery.service import Delivery
 from catalog.delivery.soda.descriptor import inputs as cutout_inputs
 from catalog.delivery.soda.descriptor import offers_cutout

@@ -140,9 +140,7 @@ class Deliverables:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def find(
-        self, keys: Iterable[str], conn: sa.Connection | None = None
-    ) -> dict[str, StoredFile]:
+    def find(self, keys: Iterable[str], conn: sa.Connection | None = None) -> dict[str, StoredFile]:
         """key -> file, for the keys that name a deliverable file (others are absent); in
         ``conn``'s transaction when given, else on a connection of its own."""
         wanted = sorted({k for k in keys if k})

@@ -25,7 +25,7 @@ def test_every_demo_product_downloads_and_previews_from_its_datalink(
     demo = hlsp("demo", "--no-serve", env=env)
     assert demo.returncode == 0, demo.stderr
     with database.engine.connect() as conn:
-        paths = dict(
+        paths: dict[str, str] = dict(
             conn.execute(
                 sa.text(
                     "SELECT o.obs_publisher_did, p.file_path FROM ivoa.obscore o "
