@@ -9,7 +9,6 @@ adds the security headers.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import html
 import logging
@@ -164,14 +163,12 @@ def create_app(db: Database) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(tap.start)
-        # the drawing processes start in the background (seconds), not on a first request
-        prestart = asyncio.get_running_loop().run_in_executor(None, previews.renderer.prestart)
+        # The drawing processes start with the first preview asked for (about 2.5 s of CPU
+        # each, and their memory): a server that is never asked for one never pays for them.
         try:
             yield
         finally:
             await run_in_threadpool(tap.stop)
-            with contextlib.suppress(Exception):
-                await prestart
             previews.close()
 
     guard = Middleware(
