@@ -6,8 +6,6 @@ is an error, never the other file's pixels."""
 from __future__ import annotations
 
 import io
-import os
-import threading
 from pathlib import Path
 
 import httpx
@@ -15,7 +13,7 @@ import numpy as np
 import sqlalchemy as sa
 from astropy.io import fits
 
-from tests.support.delivery import Site
+from tests.support.delivery import Site, Swapper
 
 ATTEMPTS = 150
 MARK = 12345.0
@@ -40,41 +38,6 @@ def _marked_copy(path: Path, to: Path) -> None:
         if hdu.is_image and hdu.data is not None:
             hdu.data[...] = MARK
     copy.writeto(to)
-
-
-class Swapper:
-    """Renames, again and again, a link to ``outside`` and then the harvested file (a hard
-    link: the same file, size and time) over ``target``."""
-
-    def __init__(self, target: Path, outside: Path) -> None:
-        self.target = target
-        self.keep = target.with_name("keep-" + target.name)
-        os.link(target, self.keep)
-        self.outside = outside
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        link, copy = self.target.with_name("l.tmp"), self.target.with_name("c.tmp")
-        while not self.stop.is_set():
-            link.unlink(missing_ok=True)
-            link.symlink_to(self.outside)
-            link.rename(self.target)
-            self.stop.wait(0.001)
-            copy.unlink(missing_ok=True)
-            os.link(self.keep, copy)
-            copy.rename(self.target)
-            self.stop.wait(0.001)
-
-    def __enter__(self) -> Swapper:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.target.unlink()
-        self.keep.rename(self.target)
 
 
 def _marked(content: bytes) -> bool:

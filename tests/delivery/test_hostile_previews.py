@@ -6,8 +6,6 @@ byte of the other file."""
 from __future__ import annotations
 
 import io
-import os
-import threading
 from pathlib import Path
 
 import httpx
@@ -16,7 +14,7 @@ from PIL import Image
 
 from catalog.delivery.urls import preview_url
 from catalog.harvest.run import HarvestOptions, harvest
-from tests.support.delivery import Site
+from tests.support.delivery import Site, Swapper
 
 SECRET = b"TOP-SECRET"
 ATTEMPTS = 300
@@ -34,41 +32,6 @@ def _spectrum(site: Site) -> tuple[str, str, Path]:
     return hlsp, name, Path(path)
 
 
-class Swapper:
-    """Renames, again and again, a link to ``outside`` and then the harvested picture (a
-    hard link: the same file, size and time) over ``target``."""
-
-    def __init__(self, target: Path, outside: Path) -> None:
-        self.target = target
-        self.keep = target.with_name("keep-" + target.name)
-        os.link(target, self.keep)
-        self.outside = outside
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        link, copy = self.target.with_name("l.tmp"), self.target.with_name("c.tmp")
-        while not self.stop.is_set():
-            link.unlink(missing_ok=True)
-            link.symlink_to(self.outside)
-            link.rename(self.target)
-            self.stop.wait(0.0005)
-            copy.unlink(missing_ok=True)
-            os.link(self.keep, copy)
-            copy.rename(self.target)
-            self.stop.wait(0.0005)
-
-    def __enter__(self) -> Swapper:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.target.unlink()
-        self.keep.rename(self.target)
-
-
 def test_a_graphic_swapped_for_a_link_outside_never_serves_the_outside_file(
     site: Site, tmp_path: Path
 ) -> None:
@@ -84,7 +47,7 @@ def test_a_graphic_swapped_for_a_link_outside_never_serves_the_outside_file(
     seen: dict[str, int] = {}
     with httpx.Client(timeout=30) as client:
         assert client.get(url).content == buffer.getvalue()
-        with Swapper(graphic, secret):
+        with Swapper(graphic, secret, pause=0.0005):
             for _ in range(ATTEMPTS):
                 try:
                     r = client.get(url)

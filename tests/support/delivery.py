@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,3 +53,40 @@ def write_large_image(path: Path, side: int) -> Path:
             file.write(row)
         file.write(b"\0" * ((-(side * side * 4)) % 2880))
     return path
+
+
+class Swapper:
+    """Renames, again and again, a link to ``outside`` and then the harvested file (a hard
+    link: the same file, size and time) over ``target``, ``pause`` seconds apart: a race
+    between a server's check of a file and its use."""
+
+    def __init__(self, target: Path, outside: Path, pause: float = 0.001) -> None:
+        self.pause = pause
+        self.target = target
+        self.keep = target.with_name("keep-" + target.name)
+        os.link(target, self.keep)
+        self.outside = outside
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        link, copy = self.target.with_name("l.tmp"), self.target.with_name("c.tmp")
+        while not self.stop.is_set():
+            link.unlink(missing_ok=True)
+            link.symlink_to(self.outside)
+            link.rename(self.target)
+            self.stop.wait(self.pause)
+            copy.unlink(missing_ok=True)
+            os.link(self.keep, copy)
+            copy.rename(self.target)
+            self.stop.wait(self.pause)
+
+    def __enter__(self) -> Swapper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.target.unlink()
+        self.keep.rename(self.target)
